@@ -1,0 +1,58 @@
+import { signIdentity, type Identity } from '../../lib/auth/identity.js';
+import { verifyAccessToken, type AccessTokenConfig } from '../../lib/auth/tokens.js';
+import { err, ErrorCode } from '../../lib/errors.js';
+
+export type Caller = {
+  identity: Identity;
+  /** The signed identity header value forwarded to subgraphs. */
+  identityHeader: string;
+};
+
+export type Authenticator = {
+  /** Null when no token is presented; throws UNAUTHENTICATED for a token that is not valid. */
+  authenticate(authorization: string | undefined): Caller | null;
+};
+
+const MAX_CACHED_TOKENS = 10_000;
+
+export const invalidTokenError = () =>
+  err(ErrorCode.UNAUTHENTICATED, 'Invalid or expired access token', { http: { status: 401 } });
+
+/** Extracts the token from `Authorization: Bearer <token>` (scheme matched case-insensitively). */
+export function bearerToken(authorization: string | undefined): string | null | undefined {
+  if (authorization === undefined || authorization.trim() === '') return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  return match ? match[1]! : null;
+}
+
+/**
+ * Verifies access tokens and signs the identity header for subgraphs. Verified tokens are kept
+ * (bounded, with their expiry re-checked on every use) so a client's repeated requests skip the
+ * HMAC work on the hot path.
+ */
+export function createAuthenticator(
+  config: Pick<AccessTokenConfig, 'secret' | 'issuer' | 'audience'>,
+  internalSecret: string,
+): Authenticator {
+  const verified = new Map<string, Caller>();
+  return {
+    authenticate(authorization) {
+      const token = bearerToken(authorization);
+      if (token === undefined) return null;
+      if (token === null) throw invalidTokenError();
+      const nowSeconds = Date.now() / 1000;
+      const cached = verified.get(token);
+      if (cached) {
+        if (cached.identity.expiresAt > nowSeconds) return cached;
+        verified.delete(token);
+        throw invalidTokenError();
+      }
+      const identity = verifyAccessToken(config, token);
+      if (!identity) throw invalidTokenError();
+      const caller = { identity, identityHeader: signIdentity(internalSecret, identity) };
+      if (verified.size >= MAX_CACHED_TOKENS) verified.delete(verified.keys().next().value as string);
+      verified.set(token, caller);
+      return caller;
+    },
+  };
+}

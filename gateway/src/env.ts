@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { serviceEnvShape } from '../../lib/config/common-env.js';
+import { booleanFlag, ConfigError, httpUrl, parseEnv, port, secret, type EnvSource } from '../../lib/config/env.js';
+
+const gatewayEnvSchema = z.object({
+  ...serviceEnvShape,
+  PORT: port(4000),
+  JWT_SECRET: secret(),
+  JWT_ISSUER: z.string().default('ai-code'),
+  JWT_AUDIENCE: z.string().default('ai-code-api'),
+  /** The supergraph to serve; subgraph URLs come from it unless SUBGRAPH_<NAME>_URL overrides one. */
+  SUPERGRAPH_PATH: z.string().optional(),
+  /** Largest accepted GraphQL request body, bytes. */
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
+  /** Introspection; on by default outside production. */
+  INTROSPECTION: booleanFlag(true).optional(),
+});
+
+export type GatewayEnv = z.infer<typeof gatewayEnvSchema> & {
+  /** SUBGRAPH_<NAME>_URL overrides, keyed by lower-case subgraph name. */
+  subgraphUrls: Record<string, string>;
+  introspection: boolean;
+};
+
+const SUBGRAPH_URL = /^SUBGRAPH_([A-Z0-9_]+)_URL$/;
+
+export function parseGatewayEnv(source: EnvSource): GatewayEnv {
+  const env = parseEnv(gatewayEnvSchema, source);
+  const subgraphUrls: Record<string, string> = {};
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(source)) {
+    const match = SUBGRAPH_URL.exec(key);
+    if (!match || !value) continue;
+    const parsed = httpUrl().safeParse(value);
+    if (parsed.success) subgraphUrls[match[1]!.toLowerCase()] = parsed.data;
+    else problems.push(`${key}: ${parsed.error.issues[0]?.message ?? 'invalid URL'}`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { ...env, subgraphUrls, introspection: env.INTROSPECTION ?? env.NODE_ENV !== 'production' };
+}
+
+/** The one place the gateway reads process.env. */
+export const readGatewayEnv = (): GatewayEnv => parseGatewayEnv(process.env);

@@ -1,0 +1,26 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadEnvOrExit } from '../../lib/config/env.js';
+import { createLogger } from '../../lib/logger.js';
+import { stopOnSignals } from '../../lib/process/lifecycle.js';
+import { projectRoot } from '../../lib/project-root.js';
+import { createAuthenticator } from './auth.js';
+import { createGateway } from './create-gateway.js';
+import { readGatewayEnv } from './env.js';
+
+const env = loadEnvOrExit(readGatewayEnv);
+const logger = createLogger('gateway', env.LOG_LEVEL);
+const gateway = await createGateway({
+  supergraphSdl: readFileSync(env.SUPERGRAPH_PATH ?? join(projectRoot, 'schema', 'supergraph.graphql'), 'utf8'),
+  subgraphUrls: env.subgraphUrls,
+  authenticator: createAuthenticator(
+    { secret: env.JWT_SECRET, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE },
+    env.INTERNAL_SECRET,
+  ),
+  logger,
+  maxBodyBytes: env.MAX_BODY_BYTES,
+  introspection: env.introspection,
+});
+const url = await gateway.listen(env.PORT, env.HOST);
+logger.info({ url: `${url}/graphql` }, 'gateway listening');
+stopOnSignals(logger, () => gateway.close());

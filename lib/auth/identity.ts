@@ -1,0 +1,49 @@
+import jwt, { type JwtPayload } from 'jsonwebtoken';
+import type { Role } from '../db/schema.js';
+
+/** Who is calling, as the gateway established it from a verified access token. */
+export type Identity = {
+  userId: string;
+  role: Role;
+  /** Unix seconds at which the access token it came from expires. */
+  expiresAt: number;
+};
+
+/**
+ * The header through which the gateway tells subgraphs who is calling. Its value is signed with
+ * the internal secret that only the gateway and the subgraphs hold, so a client that sets it
+ * directly (or reaches a subgraph directly) cannot forge an identity; the gateway never forwards
+ * a client's own value.
+ */
+export const IDENTITY_HEADER = 'x-ai-code-identity';
+
+const ISSUER = 'ai-code-gateway';
+const AUDIENCE = 'ai-code-subgraphs';
+const ALGORITHM = 'HS256' as const;
+
+export function signIdentity(internalSecret: string, identity: Identity): string {
+  return jwt.sign({ sub: identity.userId, role: identity.role, exp: identity.expiresAt }, internalSecret, {
+    algorithm: ALGORITHM,
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    noTimestamp: true,
+  });
+}
+
+export function verifyIdentity(internalSecret: string, value: string): Identity | null {
+  try {
+    return identityFromClaims(
+      jwt.verify(value, internalSecret, { algorithms: [ALGORITHM], issuer: ISSUER, audience: AUDIENCE }),
+    );
+  } catch {
+    return null;
+  }
+}
+
+/** The identity in verified JWT claims (`sub`, `role`, `exp`), or null when one is missing or malformed. */
+export function identityFromClaims(claims: JwtPayload | string): Identity | null {
+  if (typeof claims === 'string') return null;
+  const { sub, role, exp } = claims;
+  if (typeof sub !== 'string' || (role !== 'ADMIN' && role !== 'USER') || typeof exp !== 'number') return null;
+  return { userId: sub, role, expiresAt: exp };
+}

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+
+/** The environment as a process receives it. Only each process's `env.ts` passes `process.env` here. */
+export type EnvSource = Readonly<Record<string, string | undefined>>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Validates the environment against a zod schema and reports every problem at once, each
+ * naming its variable. Empty strings count as unset, so `FOO=` falls back to the default.
+ */
+export function parseEnv<S extends z.ZodType>(schema: S, source: EnvSource): z.infer<S> {
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const result = schema.safeParse(cleaned);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`),
+  );
+}
+
+/** Reads a process's configuration, or prints what is wrong and exits: the contract for every entry point. */
+export function loadEnvOrExit<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+}
+
+export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+
+export const booleanFlag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+export const secret = () => z.string().min(32, 'must be at least 32 characters');
+
+export const postgresUrl = () =>
+  z
+    .string()
+    .url()
+    .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// or postgresql:// URL');
+
+export const httpUrl = () =>
+  z
+    .string()
+    .url()
+    .refine((v) => /^https?:\/\//.test(v), 'must be an http:// or https:// URL');
+
+export const logLevel = () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
+
+export const nodeEnv = () => z.enum(['development', 'production', 'test']).default('development');
+
+/** Durations in seconds, e.g. ACCESS_TOKEN_TTL=900. */
+export const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);

@@ -1,0 +1,68 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Kysely, PostgresDialect, sql, type LogEvent } from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.js';
+
+export type DatabaseConnection = {
+  db: Kysely<Database>;
+  /** `postgres` for a server reached by DATABASE_URL, `pglite` for the embedded default. */
+  kind: 'postgres' | 'pglite';
+  close(): Promise<void>;
+};
+
+export type DatabaseOptions = {
+  /** postgres:// URL; when absent the embedded PGlite database under `dataDir` is used. */
+  databaseUrl?: string | undefined;
+  /** Where the embedded database keeps its files. */
+  dataDir: string;
+  /** Pool size toward PostgreSQL. @default 10 */
+  poolSize?: number;
+  /** Called after every executed query: tests count queries with it, metrics time them. */
+  onQuery?: (event: LogEvent) => void;
+};
+
+const INT8_OID = 20;
+
+// bigint columns hold byte sizes and counters far below 2^53; parse them as numbers on both drivers.
+const parseInt8 = (value: string): number => Number(value);
+
+export async function connectDatabase(options: DatabaseOptions): Promise<DatabaseConnection> {
+  const log = options.onQuery;
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 10,
+      types: {
+        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+          oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      },
+    });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...(log ? { log } : {}) });
+    return { db, kind: 'postgres', close: () => db.destroy() };
+  }
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { createPglitePool } = await import('./pglite-pool.js');
+  const dir = join(options.dataDir, 'pglite');
+  await mkdir(dir, { recursive: true });
+  const pglite = await PGlite.create(dir, { parsers: { [INT8_OID]: parseInt8 } });
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: createPglitePool(pglite) }),
+    ...(log ? { log } : {}),
+  });
+  return { db, kind: 'pglite', close: () => db.destroy() };
+}
+
+/** PostgreSQL's code for a unique-constraint violation. */
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as { code?: unknown; constraint?: unknown; message?: unknown };
+  if (e.code !== '23505') return false;
+  return constraint === undefined || e.constraint === constraint || String(e.message).includes(constraint);
+}
+
+/** Readiness probe: the database answers a trivial query. */
+export async function pingDatabase(db: Kysely<Database>): Promise<boolean> {
+  await sql`select 1`.execute(db);
+  return true;
+}

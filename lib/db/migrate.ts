@@ -1,0 +1,15 @@
+import { Migrator, type Kysely, type Migration } from 'kysely';
+import type { Database } from './schema.js';
+import * as m0001 from './migrations/0001_users_projects.js';
+
+/** Every migration, in order. Listed statically so they work from sources and from the build alike. */
+const migrations: Record<string, Migration> = {
+  '0001_users_projects': m0001,
+};
+
+export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,49 @@
+import type { ColumnType, Insertable, Selectable, Updateable } from 'kysely';
+
+/** Row types of the platform's PostgreSQL tables, as migrations create them. */
+
+type CreatedAt = ColumnType<Date, Date | undefined, never>;
+
+export type Role = 'ADMIN' | 'USER';
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  password_hash: string;
+  role: Role;
+  created_at: CreatedAt;
+}
+
+export interface RefreshTokensTable {
+  id: string;
+  user_id: string;
+  /** Every token issued by rotation from one login shares the login's family id. */
+  family_id: string;
+  /** SHA-256 of the opaque token; the token itself is never stored. */
+  token_hash: string;
+  expires_at: Date;
+  created_at: CreatedAt;
+  used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+export interface ProjectsTable {
+  id: string;
+  user_id: string;
+  name: string;
+  description: string | null;
+  created_at: CreatedAt;
+}
+
+export interface Database {
+  users: UsersTable;
+  refresh_tokens: RefreshTokensTable;
+  projects: ProjectsTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type RefreshTokenRow = Selectable<RefreshTokensTable>;
+export type ProjectRow = Selectable<ProjectsTable>;
+export type NewProject = Insertable<ProjectsTable>;
+export type ProjectUpdate = Updateable<ProjectsTable>;

@@ -1,0 +1,61 @@
+import { GraphQLError } from 'graphql';
+
+/**
+ * The one error catalog of the platform. Every error a client can see carries one of these
+ * codes in `extensions.code`; the contract (api.graphql) lists them and clients branch on them.
+ */
+export const ErrorCode = {
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  NOT_FOUND: 'NOT_FOUND',
+  CONFLICT: 'CONFLICT',
+  RATE_LIMITED: 'RATE_LIMITED',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
+  GRAPHQL_PARSE_FAILED: 'GRAPHQL_PARSE_FAILED',
+  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** What each code means, and the HTTP status used when the whole request fails with it. */
+export const errorCatalog: Record<ErrorCode, { description: string; httpStatus: number }> = {
+  UNAUTHENTICATED: {
+    description: 'No valid credentials: missing, expired or invalid token, or wrong login.',
+    httpStatus: 401,
+  },
+  FORBIDDEN: { description: 'Authenticated, but the role does not allow this operation.', httpStatus: 403 },
+  BAD_USER_INPUT: {
+    description: 'An argument is invalid; the message names it and says what is expected.',
+    httpStatus: 400,
+  },
+  NOT_FOUND: { description: 'The object does not exist or is not visible to the caller.', httpStatus: 404 },
+  CONFLICT: {
+    description: 'The change conflicts with existing data (for example a duplicate email).',
+    httpStatus: 409,
+  },
+  RATE_LIMITED: { description: 'Too many requests; retry after `extensions.retryAfter` seconds.', httpStatus: 429 },
+  PAYLOAD_TOO_LARGE: { description: 'The request or one of its inputs exceeds a size limit.', httpStatus: 413 },
+  GRAPHQL_VALIDATION_FAILED: { description: 'The operation is not valid against the schema.', httpStatus: 400 },
+  GRAPHQL_PARSE_FAILED: { description: 'The operation is not syntactically valid GraphQL.', httpStatus: 400 },
+  INTERNAL_SERVER_ERROR: { description: 'An unexpected failure; details are logged, never sent.', httpStatus: 500 },
+};
+
+const knownCodes = new Set<string>(Object.values(ErrorCode));
+
+export function isKnownErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && knownCodes.has(code);
+}
+
+/** Builds a client-facing error with its catalog code. */
+export function err(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
+  return new GraphQLError(message, { extensions: { ...extensions, code } });
+}
+
+export const notFound = (what: string): GraphQLError => err(ErrorCode.NOT_FOUND, `${what} not found`);
+export const unauthenticated = (message = 'Authentication required'): GraphQLError =>
+  err(ErrorCode.UNAUTHENTICATED, message);
+export const forbidden = (message = 'Not allowed'): GraphQLError => err(ErrorCode.FORBIDDEN, message);
+export const badInput = (message: string, extensions: Record<string, unknown> = {}): GraphQLError =>
+  err(ErrorCode.BAD_USER_INPUT, message, extensions);

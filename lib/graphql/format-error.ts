@@ -1,0 +1,36 @@
+import type { GraphQLFormattedError } from 'graphql';
+import { ErrorCode, isKnownErrorCode } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+// Codes Apollo Server itself produces that clients must see unchanged (APQ relies on these two).
+const PASSTHROUGH = new Set(['PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED']);
+// Apollo's request-level codes, folded into the catalog's nearest code.
+const REMAPPED: Record<string, ErrorCode> = {
+  BAD_REQUEST: ErrorCode.BAD_USER_INPUT,
+  OPERATION_RESOLUTION_FAILURE: ErrorCode.BAD_USER_INPUT,
+};
+
+/**
+ * Apollo Server `formatError`: errors with a catalog code reach the client as they are (without
+ * stack traces); anything else is logged and replaced by a bare INTERNAL_SERVER_ERROR so no SQL,
+ * path or stack leaks out.
+ */
+export function createErrorFormatter(logger: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const code = formatted.extensions?.code;
+    const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
+    if (typeof code === 'string' && code in REMAPPED) {
+      return { ...formatted, extensions: { ...extensions, code: REMAPPED[code] } };
+    }
+    if ((isKnownErrorCode(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) || PASSTHROUGH.has(String(code))) {
+      return { ...formatted, extensions };
+    }
+    logger.error({ err: error, path: formatted.path }, 'unexpected error while handling a GraphQL request');
+    return {
+      message: 'Internal server error',
+      ...(formatted.path ? { path: formatted.path } : {}),
+      ...(formatted.locations ? { locations: formatted.locations } : {}),
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+    };
+  };
+}

@@ -1,0 +1,65 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
+import { ErrorCode, errorCatalog } from '../errors.js';
+import { BodyTooLargeError, readBody } from './body.js';
+
+export type GraphQLHandlerOptions<TContext extends BaseContext> = {
+  apollo: ApolloServer<TContext>;
+  context: (req: IncomingMessage) => Promise<TContext>;
+  /** Largest accepted request body in bytes. */
+  maxBodyBytes: number;
+};
+
+/** Sends a request-level GraphQL error response (`{ errors: [...] }`) with the catalog's status. */
+export function sendGraphQLError(res: ServerResponse, code: ErrorCode, message: string, extensions = {}): void {
+  res.statusCode = errorCatalog[code].httpStatus;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify({ errors: [{ message, extensions: { ...extensions, code } }] }));
+}
+
+/** Connects node:http to Apollo Server's transport-neutral `executeHTTPGraphQLRequest`. */
+export function createGraphQLHandler<TContext extends BaseContext>(options: GraphQLHandlerOptions<TContext>) {
+  const { apollo, context, maxBodyBytes } = options;
+  return async (req: IncomingMessage, res: ServerResponse, search: string): Promise<void> => {
+    let body: unknown = undefined;
+    if (req.method === 'POST') {
+      let raw: string;
+      try {
+        raw = await readBody(req, maxBodyBytes);
+      } catch (error) {
+        if (error instanceof BodyTooLargeError) {
+          res.setHeader('connection', 'close');
+          return sendGraphQLError(res, ErrorCode.PAYLOAD_TOO_LARGE, error.message, { limit: error.limit });
+        }
+        throw error;
+      }
+      const contentType = req.headers['content-type'] ?? '';
+      if (contentType.includes('application/json') || contentType.includes('application/graphql-response+json')) {
+        try {
+          body = raw === '' ? undefined : JSON.parse(raw);
+        } catch {
+          return sendGraphQLError(res, ErrorCode.BAD_USER_INPUT, 'Request body is not valid JSON');
+        }
+      } else {
+        body = raw;
+      }
+    }
+
+    const headers = new HeaderMap();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method?.toUpperCase() ?? 'GET', headers, search, body },
+      context: () => context(req),
+    });
+    res.statusCode = response.status ?? 200;
+    for (const [name, value] of response.headers) res.setHeader(name, value);
+    if (response.body.kind === 'complete') {
+      res.end(response.body.string);
+      return;
+    }
+    for await (const chunk of response.body.asyncIterator) res.write(chunk);
+    res.end();
+  };
+}

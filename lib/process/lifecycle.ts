@@ -1,0 +1,27 @@
+import type { Logger } from '../logger.js';
+
+/**
+ * Stops the process cleanly on SIGINT/SIGTERM: runs `stop` once (closing servers, then
+ * connections), exits 0, or 1 if stopping fails or takes longer than `timeoutMs`.
+ */
+export function stopOnSignals(logger: Logger, stop: () => Promise<void>, timeoutMs = 10_000): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      logger.error('shutdown timed out');
+      process.exit(1);
+    }, timeoutMs).unref();
+    stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+}

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import {
+  booleanFlag,
+  logLevel,
+  nodeEnv,
+  parseEnv,
+  port,
+  postgresUrl,
+  secret,
+  seconds,
+  type EnvSource,
+} from '../../lib/config/env.js';
+
+/**
+ * `npm start`: the whole platform in one process. Everything has a default, so a fresh clone
+ * runs with nothing configured; secrets left unset are generated once and kept in DATA_DIR.
+ */
+const platformEnvSchema = z
+  .object({
+    NODE_ENV: nodeEnv(),
+    LOG_LEVEL: logLevel(),
+    HOST: z.string().default('127.0.0.1'),
+    PORT: port(4000),
+    SUBGRAPH_BASE_PORT: port(4001),
+    DATABASE_URL: postgresUrl().optional(),
+    DATA_DIR: z.string().default('./.data'),
+    JWT_SECRET: secret().optional(),
+    JWT_ISSUER: z.string().default('ai-code'),
+    JWT_AUDIENCE: z.string().default('ai-code-api'),
+    INTERNAL_SECRET: secret().optional(),
+    ACCESS_TOKEN_TTL: seconds(15 * 60),
+    REFRESH_TOKEN_TTL: seconds(30 * 24 * 3600),
+    ADMIN_EMAIL: z.string().optional(),
+    ADMIN_PASSWORD: z.string().optional(),
+    MAX_BODY_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(1024 * 1024),
+    INTROSPECTION: booleanFlag(true).optional(),
+  })
+  .refine((env) => (env.ADMIN_EMAIL === undefined) === (env.ADMIN_PASSWORD === undefined), {
+    message: 'ADMIN_EMAIL and ADMIN_PASSWORD must be set together',
+    path: ['ADMIN_PASSWORD'],
+  });
+
+export type PlatformEnv = z.infer<typeof platformEnvSchema>;
+
+export const parsePlatformEnv = (source: EnvSource): PlatformEnv => parseEnv(platformEnvSchema, source);
+
+/** The one place the platform process reads process.env. */
+export const readPlatformEnv = (): PlatformEnv => parsePlatformEnv(process.env);

@@ -1,0 +1,41 @@
+import { loadEnvOrExit } from '../../lib/config/env.js';
+import { createLogger } from '../../lib/logger.js';
+import { stopOnSignals } from '../../lib/process/lifecycle.js';
+import { readPlatformEnv } from './env.js';
+import { loadOrCreateLocalSecrets } from './secrets.js';
+import { startPlatform } from './start-platform.js';
+
+const env = loadEnvOrExit(readPlatformEnv);
+const logger = createLogger('platform', env.LOG_LEVEL);
+const secrets =
+  env.JWT_SECRET && env.INTERNAL_SECRET
+    ? { jwtSecret: env.JWT_SECRET, internalSecret: env.INTERNAL_SECRET }
+    : await loadOrCreateLocalSecrets(env.DATA_DIR);
+
+const platform = await startPlatform({
+  host: env.HOST,
+  port: env.PORT,
+  subgraphBasePort: env.SUBGRAPH_BASE_PORT,
+  databaseUrl: env.DATABASE_URL,
+  dataDir: env.DATA_DIR,
+  accessTokens: {
+    secret: env.JWT_SECRET ?? secrets.jwtSecret,
+    issuer: env.JWT_ISSUER,
+    audience: env.JWT_AUDIENCE,
+    ttlSeconds: env.ACCESS_TOKEN_TTL,
+  },
+  refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL,
+  internalSecret: env.INTERNAL_SECRET ?? secrets.internalSecret,
+  admin: env.ADMIN_EMAIL && env.ADMIN_PASSWORD ? { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD } : undefined,
+  maxBodyBytes: env.MAX_BODY_BYTES,
+  production: env.NODE_ENV === 'production',
+  introspection: env.INTROSPECTION ?? env.NODE_ENV !== 'production',
+  logger: (service) => createLogger(service, env.LOG_LEVEL),
+});
+
+logger.info(
+  { url: platform.url, database: platform.database.kind === 'pglite' ? `embedded (${env.DATA_DIR})` : 'postgres' },
+  'ai-code is running',
+);
+process.stdout.write(`\n  ai-code gateway ready at ${platform.url}\n\n`);
+stopOnSignals(logger, () => platform.close());

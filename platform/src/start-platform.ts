@@ -1,0 +1,110 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LogEvent } from 'kysely';
+import type { AccessTokenConfig } from '../../lib/auth/tokens.js';
+import { connectDatabase, type DatabaseConnection } from '../../lib/db/connect.js';
+import { migrateToLatest } from '../../lib/db/migrate.js';
+import type { ServiceServer } from '../../lib/http/service-server.js';
+import type { Logger } from '../../lib/logger.js';
+import { projectRoot } from '../../lib/project-root.js';
+import { SUBGRAPHS, type SubgraphName } from '../../lib/subgraphs.js';
+import { createAuthenticator } from '../../gateway/src/auth.js';
+import { createGateway, type Gateway } from '../../gateway/src/create-gateway.js';
+import { createProjectsSubgraph } from '../../subgraphs/projects/src/server.js';
+import { createUsersSubgraph, type UsersSubgraph } from '../../subgraphs/users/src/server.js';
+
+export type PlatformConfig = {
+  host: string;
+  /** Gateway port; 0 picks a free one. */
+  port: number;
+  /** Port of the first subgraph, the others follow; 0 picks free ones. */
+  subgraphBasePort: number;
+  databaseUrl?: string | undefined;
+  dataDir: string;
+  accessTokens: AccessTokenConfig;
+  refreshTokenTtlSeconds: number;
+  internalSecret: string;
+  admin?: { email: string; password: string } | undefined;
+  maxBodyBytes: number;
+  production: boolean;
+  introspection: boolean;
+  /** Creates the logger of each service. */
+  logger: (service: string) => Logger;
+  /** Observes every SQL query (tests count them). */
+  onQuery?: (event: LogEvent) => void;
+};
+
+export type Platform = {
+  /** The gateway's GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql. */
+  url: string;
+  database: DatabaseConnection;
+  gateway: Gateway;
+  users: UsersSubgraph;
+  close(): Promise<void>;
+};
+
+/**
+ * Runs the whole platform in this process: every subgraph on its own port, then the gateway in
+ * front of them. This is the embedded default of `npm start`, and what end-to-end tests start.
+ * One process is what makes the embedded PGlite database shareable by all services.
+ */
+export async function startPlatform(config: PlatformConfig): Promise<Platform> {
+  const log = config.logger('platform');
+  const database = await connectDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    ...(config.onQuery ? { onQuery: config.onQuery } : {}),
+  });
+  const started: ServiceServer[] = [];
+  try {
+    const applied = await migrateToLatest(database.db);
+    if (applied.length > 0) log.info({ applied }, 'database migrated');
+
+    const common = { db: database.db, internalSecret: config.internalSecret, production: config.production };
+    const users = await createUsersSubgraph({
+      ...common,
+      logger: config.logger('users'),
+      accessTokens: config.accessTokens,
+      refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+    });
+    const subgraphs: Record<SubgraphName, ServiceServer> = {
+      users,
+      projects: await createProjectsSubgraph({ ...common, logger: config.logger('projects') }),
+    };
+    if (config.admin) await users.users.ensureAdmin(config.admin.email, config.admin.password);
+
+    const subgraphUrls: Record<string, string> = {};
+    for (const [index, { name }] of SUBGRAPHS.entries()) {
+      const port = config.subgraphBasePort === 0 ? 0 : config.subgraphBasePort + index;
+      subgraphUrls[name] = `${await subgraphs[name].listen(port, config.host)}/graphql`;
+      started.push(subgraphs[name]);
+    }
+
+    const gateway = await createGateway({
+      supergraphSdl: readFileSync(join(projectRoot, 'schema', 'supergraph.graphql'), 'utf8'),
+      subgraphUrls,
+      authenticator: createAuthenticator(config.accessTokens, config.internalSecret),
+      logger: config.logger('gateway'),
+      maxBodyBytes: config.maxBodyBytes,
+      introspection: config.introspection,
+    });
+    const url = `${await gateway.listen(config.port, config.host)}/graphql`;
+    started.push(gateway);
+
+    return {
+      url,
+      database,
+      gateway,
+      users,
+      close: async () => {
+        // Gateway first so no new work reaches the subgraphs, then the subgraphs, then the database.
+        for (const server of started.reverse()) await server.close();
+        await database.close();
+      },
+    };
+  } catch (error) {
+    for (const server of started.reverse()) await server.close().catch(() => undefined);
+    await database.close().catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,15 @@
+/** Applies pending migrations to DATABASE_URL (or the embedded database in DATA_DIR): `npm run migrate`. */
+import { z } from 'zod';
+import { databaseEnvShape } from '../lib/config/common-env.js';
+import { loadEnvOrExit, parseEnv } from '../lib/config/env.js';
+import { connectDatabase } from '../lib/db/connect.js';
+import { migrateToLatest } from '../lib/db/migrate.js';
+
+const env = loadEnvOrExit(() => parseEnv(z.object(databaseEnvShape), process.env));
+const { db, close } = await connectDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR });
+try {
+  const applied = await migrateToLatest(db);
+  console.log(applied.length > 0 ? `applied: ${applied.join(', ')}` : 'database is up to date');
+} finally {
+  await close();
+}

@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Identity } from '../../../../lib/auth/identity.js';
+import type { Database, ProjectRow, ProjectUpdate } from '../../../../lib/db/schema.js';
+import { badInput, notFound, unauthenticated } from '../../../../lib/errors.js';
+import { isUuid, toConnection, type Connection, type PageArgs } from '../../../../lib/graphql/pagination.js';
+import type { Logger } from '../../../../lib/logger.js';
+import { validText } from '../../../../lib/validation.js';
+import {
+  deleteProject,
+  findProjectsByIds,
+  insertProject,
+  listProjects,
+  updateProject,
+} from '../data/projects.repository.js';
+
+export type ProjectsServiceDeps = { db: Kysely<Database>; logger: Logger };
+
+export type ProjectsService = ReturnType<typeof createProjectsService>;
+
+const NAME = { argument: 'name', min: 1, max: 100 } as const;
+const DESCRIPTION = { argument: 'description', max: 2000, trim: false } as const;
+
+/** USER sees their own projects, ADMIN sees all; anything else behaves as if it did not exist. */
+export function canSeeProject(identity: Identity | null, project: ProjectRow): boolean {
+  return identity !== null && (identity.role === 'ADMIN' || project.user_id === identity.userId);
+}
+
+/** May the caller list this user's projects? Themselves, or anyone for an ADMIN. */
+export function canSeeProjectsOf(identity: Identity | null, userId: string): boolean {
+  return identity !== null && (identity.role === 'ADMIN' || identity.userId === userId);
+}
+
+export function createProjectsService({ db, logger }: ProjectsServiceDeps) {
+  function requireIdentity(identity: Identity | null): Identity {
+    if (!identity) throw unauthenticated();
+    return identity;
+  }
+
+  async function findVisible(identity: Identity | null, id: string): Promise<ProjectRow | null> {
+    if (!identity || !isUuid(id)) return null;
+    const [project] = await findProjectsByIds(db, [id]);
+    return project && canSeeProject(identity, project) ? project : null;
+  }
+
+  return {
+    findVisible,
+
+    async list(identity: Identity | null, page: PageArgs): Promise<Connection<ProjectRow>> {
+      const caller = requireIdentity(identity);
+      const filter = caller.role === 'ADMIN' ? {} : { ownerId: caller.userId };
+      return toConnection(await listProjects(db, filter, page), page.first);
+    },
+
+    async create(identity: Identity | null, input: { name: string; description?: string | null }): Promise<ProjectRow> {
+      const caller = requireIdentity(identity);
+      const project = await insertProject(db, {
+        id: randomUUID(),
+        user_id: caller.userId,
+        name: validText(input.name, NAME),
+        description: input.description == null ? null : validText(input.description, DESCRIPTION),
+      });
+      logger.info({ event: 'project.created', projectId: project.id, userId: caller.userId }, 'project created');
+      return project;
+    },
+
+    async update(
+      identity: Identity | null,
+      id: string,
+      input: { name?: string | null; description?: string | null },
+    ): Promise<ProjectRow> {
+      requireIdentity(identity);
+      const changes: ProjectUpdate = {};
+      if (input.name === null)
+        throw badInput('`name` cannot be null; omit it to keep the current name', { argument: 'name' });
+      if (input.name !== undefined) changes.name = validText(input.name, NAME);
+      if (input.description !== undefined) {
+        changes.description = input.description === null ? null : validText(input.description, DESCRIPTION);
+      }
+      const existing = await findVisible(identity, id);
+      if (!existing) throw notFound('Project');
+      if (Object.keys(changes).length === 0) return existing;
+      const updated = await updateProject(db, id, changes);
+      if (!updated) throw notFound('Project');
+      return updated;
+    },
+
+    async delete(identity: Identity | null, id: string): Promise<boolean> {
+      requireIdentity(identity);
+      const existing = await findVisible(identity, id);
+      if (!existing || !(await deleteProject(db, id))) throw notFound('Project');
+      logger.info({ event: 'project.deleted', projectId: id, userId: identity?.userId }, 'project deleted');
+      return true;
+    },
+  };
+}

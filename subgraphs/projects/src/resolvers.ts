@@ -1,0 +1,34 @@
+import { pageArgs, toConnection } from '../../../lib/graphql/pagination.js';
+import { scalarResolvers } from '../../../lib/graphql/scalars.js';
+import { canSeeProject, canSeeProjectsOf, type ProjectsService } from './domain/projects.service.js';
+import type { Resolvers } from './__generated__/resolvers-types.js';
+
+export function createResolvers(projects: ProjectsService): Resolvers {
+  return {
+    ...scalarResolvers,
+    Query: {
+      project: (_, { id }, { identity }) => projects.findVisible(identity, id),
+      projects: (_, args, { identity }) => projects.list(identity, pageArgs(args)),
+    },
+    Mutation: {
+      createProject: (_, { input }, { identity }) => projects.create(identity, input),
+      updateProject: (_, { id, input }, { identity }) => projects.update(identity, id, input),
+      deleteProject: (_, { id }, { identity }) => projects.delete(identity, id),
+    },
+    Project: {
+      __resolveReference: async ({ id }, { identity, projectById }) => {
+        const project = await projectById.load(id);
+        return project && canSeeProject(identity, project) ? project : null;
+      },
+      owner: (project) => ({ id: project.user_id }),
+      createdAt: (project) => project.created_at,
+    },
+    User: {
+      projects: async ({ id }, args, { identity, projectsOfOwner }) => {
+        const page = pageArgs(args);
+        if (!canSeeProjectsOf(identity, id)) return toConnection([], page.first);
+        return toConnection(await projectsOfOwner.load({ ownerId: id, page }), page.first);
+      },
+    },
+  };
+}

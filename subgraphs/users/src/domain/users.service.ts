@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Identity } from '../../../../lib/auth/identity.js';
+import { decoyPasswordHash, hashPassword, verifyPassword } from '../../../../lib/auth/passwords.js';
+import {
+  generateRefreshToken,
+  hashRefreshToken,
+  signAccessToken,
+  type AccessTokenConfig,
+} from '../../../../lib/auth/tokens.js';
+import { isUniqueViolation } from '../../../../lib/db/connect.js';
+import type { Database, Role, UserRow } from '../../../../lib/db/schema.js';
+import { badInput, err, ErrorCode, forbidden, notFound, unauthenticated } from '../../../../lib/errors.js';
+import { isUuid, toConnection, type Connection, type PageArgs } from '../../../../lib/graphql/pagination.js';
+import type { Logger } from '../../../../lib/logger.js';
+import { findUserByEmail, findUsersByIds, insertUser, listUsers, updateUserRole } from '../data/users.repository.js';
+import {
+  findRefreshTokenForUpdate,
+  insertRefreshToken,
+  markRefreshTokenUsed,
+  revokeRefreshTokenFamily,
+} from '../data/refresh-tokens.repository.js';
+import { MAX_PASSWORD_LENGTH, validEmail, validNewPassword } from './credentials.js';
+
+export type UsersServiceDeps = {
+  db: Kysely<Database>;
+  logger: Logger;
+  accessTokens: AccessTokenConfig;
+  /** Refresh token lifetime in seconds. */
+  refreshTokenTtlSeconds: number;
+};
+
+export type AuthPayload = { accessToken: string; refreshToken: string; expiresIn: number; user: UserRow };
+
+const INVALID_LOGIN = 'Invalid email or password';
+const INVALID_REFRESH = 'Invalid or expired refresh token';
+
+export type UsersService = ReturnType<typeof createUsersService>;
+
+export function createUsersService(deps: UsersServiceDeps) {
+  const { db, logger, accessTokens } = deps;
+
+  async function issueTokens(user: UserRow, familyId: string, trx: Kysely<Database> = db): Promise<AuthPayload> {
+    const refreshToken = generateRefreshToken();
+    await insertRefreshToken(trx, {
+      id: randomUUID(),
+      userId: user.id,
+      familyId,
+      tokenHash: hashRefreshToken(refreshToken),
+      expiresAt: new Date(Date.now() + deps.refreshTokenTtlSeconds * 1000),
+    });
+    return {
+      accessToken: signAccessToken(accessTokens, user),
+      refreshToken,
+      expiresIn: accessTokens.ttlSeconds,
+      user,
+    };
+  }
+
+  function requireAdmin(identity: Identity | null): Identity {
+    if (!identity) throw unauthenticated();
+    if (identity.role !== 'ADMIN') throw forbidden('Only an ADMIN can do this');
+    return identity;
+  }
+
+  return {
+    async signup(input: { email: string; password: string }): Promise<AuthPayload> {
+      const email = validEmail(input.email);
+      const password = validNewPassword(input.password);
+      const passwordHash = await hashPassword(password);
+      try {
+        return await db.transaction().execute(async (trx) => {
+          const user = await insertUser(trx, { id: randomUUID(), email, password_hash: passwordHash, role: 'USER' });
+          return issueTokens(user, randomUUID(), trx);
+        });
+      } catch (error) {
+        if (isUniqueViolation(error, 'users_email_lower_key')) {
+          throw err(ErrorCode.CONFLICT, 'An account with this email already exists', { argument: 'email' });
+        }
+        throw error;
+      }
+    },
+
+    async login(input: { email: string; password: string }): Promise<AuthPayload> {
+      const user =
+        input.password.length <= MAX_PASSWORD_LENGTH ? await findUserByEmail(db, input.email.trim()) : undefined;
+      // Verify against a decoy when the account is unknown, so timing does not reveal which emails exist.
+      const valid = await verifyPassword(input.password, user?.password_hash ?? (await decoyPasswordHash));
+      if (!user || !valid) {
+        logger.warn({ event: 'auth.login_failed' }, 'failed login');
+        throw unauthenticated(INVALID_LOGIN);
+      }
+      return issueTokens(user, randomUUID());
+    },
+
+    /** Rotates a refresh token: the presented one is spent, a new pair is issued in the same family. */
+    async refresh(refreshToken: string): Promise<AuthPayload> {
+      const outcome = await db.transaction().execute(async (trx) => {
+        const token = await findRefreshTokenForUpdate(trx, hashRefreshToken(refreshToken));
+        if (!token || token.revoked_at) return { kind: 'invalid' } as const;
+        if (token.used_at) {
+          // A spent token presented again means it leaked: end every session descended from that login.
+          await revokeRefreshTokenFamily(trx, token.family_id);
+          return { kind: 'reused', userId: token.user_id, familyId: token.family_id } as const;
+        }
+        if (token.expires_at.getTime() <= Date.now()) return { kind: 'invalid' } as const;
+        const [user] = await findUsersByIds(trx, [token.user_id]);
+        if (!user) return { kind: 'invalid' } as const;
+        await markRefreshTokenUsed(trx, token.id);
+        return { kind: 'issued', payload: await issueTokens(user, token.family_id, trx) } as const;
+      });
+      if (outcome.kind === 'issued') return outcome.payload;
+      if (outcome.kind === 'reused') {
+        logger.warn(
+          { event: 'auth.refresh_token_reuse', userId: outcome.userId, familyId: outcome.familyId },
+          'refresh token reused: token family revoked',
+        );
+      }
+      throw unauthenticated(INVALID_REFRESH);
+    },
+
+    /** Ends the session the refresh token belongs to; false when the token is unknown. */
+    async logout(refreshToken: string): Promise<boolean> {
+      return db.transaction().execute(async (trx) => {
+        const token = await findRefreshTokenForUpdate(trx, hashRefreshToken(refreshToken));
+        if (!token) return false;
+        await revokeRefreshTokenFamily(trx, token.family_id);
+        return true;
+      });
+    },
+
+    /** May the caller see this user? Themselves, or anyone for an ADMIN. */
+    canSee(identity: Identity | null, userId: string): boolean {
+      return identity !== null && (identity.role === 'ADMIN' || identity.userId === userId);
+    },
+
+    async listUsers(identity: Identity | null, page: PageArgs): Promise<Connection<UserRow>> {
+      requireAdmin(identity);
+      return toConnection(await listUsers(db, page), page.first);
+    },
+
+    async setUserRole(identity: Identity | null, userId: string, role: Role): Promise<UserRow> {
+      const caller = requireAdmin(identity);
+      if (!isUuid(userId)) throw notFound('User');
+      if (userId === caller.userId && role !== 'ADMIN') {
+        throw badInput('An ADMIN cannot remove their own ADMIN role; ask another ADMIN', { argument: 'userId' });
+      }
+      const user = await updateUserRole(db, userId, role);
+      if (!user) throw notFound('User');
+      logger.info({ event: 'auth.role_changed', userId, role, by: caller.userId }, 'user role changed');
+      return user;
+    },
+
+    /** Creates the configured ADMIN account when no account has that email yet (ADMIN_EMAIL/ADMIN_PASSWORD). */
+    async ensureAdmin(email: string, password: string): Promise<'created' | 'exists'> {
+      if (await findUserByEmail(db, email)) return 'exists';
+      try {
+        await insertUser(db, {
+          id: randomUUID(),
+          email: validEmail(email),
+          password_hash: await hashPassword(validNewPassword(password)),
+          role: 'ADMIN',
+        });
+        logger.info({ event: 'auth.admin_created' }, 'ADMIN account created');
+        return 'created';
+      } catch (error) {
+        if (isUniqueViolation(error, 'users_email_lower_key')) return 'exists';
+        throw error;
+      }
+    },
+  };
+}

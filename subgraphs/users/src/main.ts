@@ -1,0 +1,30 @@
+import { loadEnvOrExit } from '../../../lib/config/env.js';
+import { openDatabase } from '../../../lib/db/open.js';
+import { createLogger } from '../../../lib/logger.js';
+import { stopOnSignals } from '../../../lib/process/lifecycle.js';
+import { readUsersEnv } from './env.js';
+import { createUsersSubgraph } from './server.js';
+
+const env = loadEnvOrExit(readUsersEnv);
+const logger = createLogger('users', env.LOG_LEVEL);
+const database = await openDatabase(env, logger);
+const subgraph = await createUsersSubgraph({
+  db: database.db,
+  logger,
+  accessTokens: {
+    secret: env.JWT_SECRET,
+    issuer: env.JWT_ISSUER,
+    audience: env.JWT_AUDIENCE,
+    ttlSeconds: env.ACCESS_TOKEN_TTL,
+  },
+  refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL,
+  internalSecret: env.INTERNAL_SECRET,
+  production: env.NODE_ENV === 'production',
+});
+if (env.ADMIN_EMAIL && env.ADMIN_PASSWORD) await subgraph.users.ensureAdmin(env.ADMIN_EMAIL, env.ADMIN_PASSWORD);
+const url = await subgraph.listen(env.PORT, env.HOST);
+logger.info({ url: `${url}/graphql` }, 'users subgraph listening');
+stopOnSignals(logger, async () => {
+  await subgraph.close();
+  await database.close();
+});

@@ -1,0 +1,27 @@
+import { scalarResolvers } from '../../../lib/graphql/scalars.js';
+import { pageArgs } from '../../../lib/graphql/pagination.js';
+import type { UsersService } from './domain/users.service.js';
+import type { Resolvers } from './__generated__/resolvers-types.js';
+
+export function createResolvers(users: UsersService): Resolvers {
+  return {
+    ...scalarResolvers,
+    Query: {
+      me: (_, __, { identity, userById }) => (identity ? userById.load(identity.userId) : null),
+      user: async (_, { id }, { identity, userById }) => (users.canSee(identity, id) ? userById.load(id) : null),
+      users: (_, args, { identity }) => users.listUsers(identity, pageArgs(args)),
+    },
+    Mutation: {
+      signup: (_, { input }) => users.signup(input),
+      login: (_, { input }) => users.login(input),
+      refreshToken: (_, { refreshToken }) => users.refresh(refreshToken),
+      logout: (_, { refreshToken }) => users.logout(refreshToken),
+      setUserRole: (_, { userId, role }, { identity }) => users.setUserRole(identity, userId, role),
+    },
+    User: {
+      __resolveReference: async ({ id }, { identity, userById }) =>
+        users.canSee(identity, id) ? userById.load(id) : null,
+      createdAt: (user) => user.created_at,
+    },
+  };
+}

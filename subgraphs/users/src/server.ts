@@ -1,0 +1,35 @@
+import type { Kysely } from 'kysely';
+import type { AccessTokenConfig } from '../../../lib/auth/tokens.js';
+import { pingDatabase } from '../../../lib/db/connect.js';
+import type { Database } from '../../../lib/db/schema.js';
+import type { ServiceServer } from '../../../lib/http/service-server.js';
+import type { Logger } from '../../../lib/logger.js';
+import { createSubgraphServer } from '../../../lib/subgraph/create-subgraph.js';
+import { createContext } from './context.js';
+import { createUsersService, type UsersService } from './domain/users.service.js';
+import { createResolvers } from './resolvers.js';
+
+export type UsersSubgraphDeps = {
+  db: Kysely<Database>;
+  logger: Logger;
+  accessTokens: AccessTokenConfig;
+  refreshTokenTtlSeconds: number;
+  internalSecret: string;
+  production: boolean;
+};
+
+export type UsersSubgraph = ServiceServer & { users: UsersService };
+
+export async function createUsersSubgraph(deps: UsersSubgraphDeps): Promise<UsersSubgraph> {
+  const users = createUsersService(deps);
+  const server = await createSubgraphServer({
+    name: 'users',
+    resolvers: createResolvers(users),
+    logger: deps.logger,
+    internalSecret: deps.internalSecret,
+    production: deps.production,
+    createContext: (identity) => createContext(deps.db, identity),
+    readiness: () => pingDatabase(deps.db),
+  });
+  return { ...server, users };
+}
