@@ -69,6 +69,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     gateway,
     introspection: options.introspection,
     includeStacktraceInErrorResponses: false,
+    // The process's own signal handling closes servers in order; Apollo must not race it.
+    stopOnTerminationSignals: false,
     formatError: createErrorFormatter(logger),
     plugins: [ApolloServerPluginLandingPageDisabled()],
   });

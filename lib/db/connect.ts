@@ -20,6 +20,8 @@ export type DatabaseOptions = {
   poolSize?: number;
   /** Called after every executed query: tests count queries with it, metrics time them. */
   onQuery?: (event: LogEvent) => void;
+  /** Told when the server closes an idle pooled connection. */
+  onIdleError?: (error: Error) => void;
 };
 
 const INT8_OID = 20;
@@ -38,6 +40,9 @@ export async function connectDatabase(options: DatabaseOptions): Promise<Databas
           oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
       },
     });
+    // An idle connection the server drops (restart, failover, admin termination) must not crash the
+    // process: pg emits it on the pool, and the next query simply opens a new connection.
+    pool.on('error', (error) => options.onIdleError?.(error));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...(log ? { log } : {}) });
     return { db, kind: 'postgres', close: () => db.destroy() };
   }

@@ -15,6 +15,7 @@ export async function openDatabase(env: DatabaseEnv, logger: Logger): Promise<Da
     databaseUrl: env.DATABASE_URL,
     dataDir: env.DATA_DIR,
     poolSize: env.DATABASE_POOL_SIZE,
+    onIdleError: (error) => logger.warn({ err: error }, 'idle database connection closed by the server'),
   });
   if (env.MIGRATE_ON_START) {
     const applied = await migrateToLatest(connection.db);

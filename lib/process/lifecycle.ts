@@ -22,6 +22,6 @@ export function stopOnSignals(logger: Logger, stop: () => Promise<void>, timeout
       },
     );
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 }

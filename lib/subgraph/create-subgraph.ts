@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { parse } from 'graphql';
@@ -48,8 +51,11 @@ export async function createSubgraphServer<TContext extends object>(
     schema,
     introspection: !options.production,
     includeStacktraceInErrorResponses: false,
+    // The process's own signal handling closes servers in order; Apollo must not race it.
+    stopOnTerminationSignals: false,
     formatError: createErrorFormatter(options.logger),
-    plugins: [ApolloServerPluginLandingPageDisabled()],
+    // No inline traces (ftv1): they cost time on every request and expose timings to callers.
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
   });
   await apollo.start();
   const metrics = createHttpMetrics(options.name);

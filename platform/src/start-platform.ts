@@ -54,6 +54,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     ...(config.onQuery ? { onQuery: config.onQuery } : {}),
+    onIdleError: (error) => log.warn({ err: error }, 'idle database connection closed by the server'),
   });
   const started: ServiceServer[] = [];
   try {

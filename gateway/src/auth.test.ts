@@ -1,0 +1,46 @@
+import { describe, expect, it, vi } from 'vitest';
+import { verifyIdentity } from '../../lib/auth/identity.js';
+import { signAccessToken } from '../../lib/auth/tokens.js';
+import { bearerToken, createAuthenticator } from './auth.js';
+
+const config = { secret: 's'.repeat(32), issuer: 'ai-code', audience: 'ai-code-api', ttlSeconds: 60 };
+const internalSecret = 'i'.repeat(32);
+
+describe('bearerToken', () => {
+  it.each([
+    [undefined, undefined],
+    ['', undefined],
+    ['Bearer abc', 'abc'],
+    ['bearer   abc ', 'abc'],
+    ['Basic abc', null],
+    ['Bearer a b', null],
+  ])('%j → %j', (header, expected) => expect(bearerToken(header)).toBe(expected));
+});
+
+describe('authenticator', () => {
+  it('signs an identity header the subgraphs accept', () => {
+    const auth = createAuthenticator(config, internalSecret);
+    const caller = auth.authenticate(`Bearer ${signAccessToken(config, { id: 'u1', role: 'USER' })}`);
+    expect(verifyIdentity(internalSecret, caller!.identityHeader)).toMatchObject({ userId: 'u1', role: 'USER' });
+  });
+
+  it('no header is anonymous; a bad one is UNAUTHENTICATED', () => {
+    const auth = createAuthenticator(config, internalSecret);
+    expect(auth.authenticate(undefined)).toBeNull();
+    expect(() => auth.authenticate('Bearer nope')).toThrow('Invalid or expired access token');
+    expect(() => auth.authenticate('Token nope')).toThrow('Invalid or expired access token');
+  });
+
+  it('re-checks the expiry of a token it has already verified', () => {
+    vi.useFakeTimers();
+    try {
+      const auth = createAuthenticator(config, internalSecret);
+      const header = `Bearer ${signAccessToken({ ...config, ttlSeconds: 5 }, { id: 'u1', role: 'USER' })}`;
+      expect(auth.authenticate(header)).not.toBeNull();
+      vi.advanceTimersByTime(6_000);
+      expect(() => auth.authenticate(header)).toThrow('Invalid or expired access token');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});

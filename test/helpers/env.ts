@@ -1,0 +1,12 @@
+/** The one place the test process reads process.env. */
+export const testEnv = {
+  /** Passed on to the processes tests start. */
+  path: process.env.PATH ?? '',
+  /** A PostgreSQL role that may create databases; tests make one database per test file. */
+  adminDatabaseUrl: process.env.TEST_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+  redisUrl: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+  amqpUrl: process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+  /** Set to run the document-store contract tests against MongoDB too. */
+  mongoUrl: process.env.MONGO_URL,
+  logLevel: (process.env.TEST_LOG_LEVEL ?? 'silent') as 'silent' | 'info' | 'debug' | 'error' | 'warn',
+};

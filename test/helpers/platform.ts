@@ -1,0 +1,113 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger } from '../../lib/logger.js';
+import { startPlatform, type Platform, type PlatformConfig } from '../../platform/src/start-platform.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+import { testEnv } from './env.js';
+import { gql, type GraphQLRequest, type GraphQLResponse } from './graphql.js';
+
+export const TEST_JWT = { secret: randomBytes(32).toString('hex'), issuer: 'ai-code', audience: 'ai-code-api' };
+export const TEST_INTERNAL_SECRET = randomBytes(32).toString('hex');
+export const TEST_ADMIN = { email: 'admin@example.com', password: 'admin-password-123' };
+
+export type TestPlatform = {
+  platform: Platform;
+  url: string;
+  database: TestDatabase;
+  /** The SQL statements executed since the last `sql.reset()`. */
+  sql: { statements: string[]; reset(): void };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- loosely typed like gql()
+  gql<T = Record<string, any>>(request: GraphQLRequest): Promise<GraphQLResponse<T>>;
+  close(): Promise<void>;
+};
+
+/**
+ * The whole platform on a fresh PostgreSQL database of its own, every service on a free port,
+ * with an ADMIN account; what each end-to-end test file runs against.
+ */
+export async function startTestPlatform(overrides: Partial<PlatformConfig> = {}): Promise<TestPlatform> {
+  const database = await createTestDatabase();
+  const dataDir = await mkdtemp(join(tmpdir(), 'ai-code-test-'));
+  const statements: string[] = [];
+  const platform = await startPlatform({
+    host: '127.0.0.1',
+    port: 0,
+    subgraphBasePort: 0,
+    databaseUrl: database.url,
+    dataDir,
+    accessTokens: { ...TEST_JWT, ttlSeconds: 900 },
+    refreshTokenTtlSeconds: 3600,
+    internalSecret: TEST_INTERNAL_SECRET,
+    admin: TEST_ADMIN,
+    maxBodyBytes: 1024 * 1024,
+    production: false,
+    introspection: true,
+    logger: (service) => createLogger(service, testEnv.logLevel),
+    onQuery: (event) => {
+      if (event.level === 'query') statements.push(event.query.sql);
+    },
+    ...overrides,
+  });
+  return {
+    platform,
+    url: platform.url,
+    database,
+    sql: { statements, reset: () => void statements.splice(0) },
+    gql: (request) => gql(platform.url, request),
+    close: async () => {
+      await platform.close();
+      await database.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+let counter = 0;
+/** A unique email per call, so tests never collide. */
+export const uniqueEmail = (prefix = 'user'): string =>
+  `${prefix}-${Date.now().toString(36)}-${(counter++).toString(36)}@example.com`;
+
+export type Session = { accessToken: string; refreshToken: string; userId: string; email: string };
+
+const AUTH_FIELDS = 'accessToken refreshToken expiresIn user { id email role }';
+
+export async function signup(
+  t: TestPlatform,
+  email = uniqueEmail(),
+  password = 'correct horse battery',
+): Promise<Session> {
+  const res = await t.gql<{ signup: { accessToken: string; refreshToken: string; user: { id: string } } }>({
+    query: `mutation ($input: SignupInput!) { signup(input: $input) { ${AUTH_FIELDS} } }`,
+    variables: { input: { email, password } },
+  });
+  if (!res.data?.signup) throw new Error(`signup failed: ${JSON.stringify(res.errors)}`);
+  const { accessToken, refreshToken, user } = res.data.signup;
+  return { accessToken, refreshToken, userId: user.id, email };
+}
+
+export async function login(t: TestPlatform, email: string, password: string): Promise<Session> {
+  const res = await t.gql<{ login: { accessToken: string; refreshToken: string; user: { id: string } } }>({
+    query: `mutation ($input: LoginInput!) { login(input: $input) { ${AUTH_FIELDS} } }`,
+    variables: { input: { email, password } },
+  });
+  if (!res.data?.login) throw new Error(`login failed: ${JSON.stringify(res.errors)}`);
+  const { accessToken, refreshToken, user } = res.data.login;
+  return { accessToken, refreshToken, userId: user.id, email };
+}
+
+export const loginAdmin = (t: TestPlatform): Promise<Session> => login(t, TEST_ADMIN.email, TEST_ADMIN.password);
+
+/** Row counts of the given tables, to show that a refused operation changed nothing. */
+export async function rowCounts(t: TestPlatform, tables: Array<'users' | 'refresh_tokens' | 'projects'>) {
+  const counts: Record<string, number> = {};
+  for (const table of tables) {
+    const row = await t.platform.database.db
+      .selectFrom(table)
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
+    counts[table] = Number(row.n);
+  }
+  return counts;
+}
