@@ -1,0 +1,29 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createLocalObjectStore } from './local-store.js';
+import type { ObjectStore } from './object-store.js';
+import { createS3ObjectStore, type S3ObjectStoreOptions } from './s3-store.js';
+
+export type ObjectStoreConfig = {
+  /** An S3-compatible bucket; when absent, objects live in the local directory `<dataDir>/objects`. */
+  s3?: S3ObjectStoreOptions | undefined;
+  /** The process's data directory (the embedded database lives there too). */
+  dataDir: string;
+};
+
+/** Opens the configured store, ready for writes: the bucket or the directory exists once it resolves. */
+export async function createObjectStore(config: ObjectStoreConfig): Promise<ObjectStore> {
+  if (config.s3) {
+    const store = createS3ObjectStore(config.s3);
+    try {
+      await store.ensureBucket();
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+    return store;
+  }
+  const rootDir = join(config.dataDir, 'objects');
+  await mkdir(rootDir, { recursive: true });
+  return createLocalObjectStore({ rootDir });
+}
