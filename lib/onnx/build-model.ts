@@ -1,0 +1,145 @@
+import onnxProto from 'onnx-proto';
+
+// onnx-proto is CommonJS whose exports Node cannot detect statically: only the default import works at runtime.
+const { onnx } = onnxProto;
+
+export type LinearModelOptions = {
+  /** W as [in][out]: `weights[i][j]` links input feature i to output j. */
+  weights: number[][];
+  /** One per output. */
+  bias: number[];
+  /** @default 'x' */
+  inputName?: string;
+  /** @default 'y' */
+  outputName?: string;
+  /** Batch dimension as the symbolic 'N'; when false it is fixed to 1. @default true */
+  dynamicBatch?: boolean;
+  /** @default 13 */
+  opset?: number;
+};
+
+export type MlpModelOptions = {
+  /** Layer widths [in, hidden..., out]: at least two. */
+  sizes: number[];
+  /** Same seed, same weights, same bytes. */
+  seed: number;
+};
+
+// IR 8 is the newest onnx-proto 8 can encode (its schema is ONNX 1.10's); onnxruntime 1.30 reads it with opset 13.
+const IR_VERSION = 8;
+const DEFAULT_OPSET = 13;
+const BATCH_DIM = 'N';
+const PRODUCER = 'ai-code';
+
+type Layer = { weights: number[][]; bias: number[] };
+
+/** y = x·W + b, float32, as MatMul then Add: known weights give outputs a test can compute exactly. */
+export function buildLinearModel(options: LinearModelOptions): Uint8Array {
+  return encodeModel({
+    layers: [{ weights: options.weights, bias: options.bias }],
+    inputName: options.inputName ?? 'x',
+    outputName: options.outputName ?? 'y',
+    dynamicBatch: options.dynamicBatch ?? true,
+    opset: options.opset ?? DEFAULT_OPSET,
+  });
+}
+
+/** A float32 MLP (MatMul, Add, Relu between layers) with dynamic batch, input 'x' and output 'y'. */
+export function buildMlpModel(options: MlpModelOptions): Uint8Array {
+  const { sizes } = options;
+  if (sizes.length < 2) throw new RangeError('an MLP needs at least an input and an output size');
+  const random = createRandom(options.seed);
+  const layers = sizes.slice(1).map((fanOut, i): Layer => {
+    const fanIn = sizes[i] as number;
+    // Glorot-uniform bound: activations keep roughly unit scale through the layers.
+    const bound = Math.sqrt(6 / (fanIn + fanOut));
+    const uniform = (scale: number) => (random() * 2 - 1) * scale;
+    return {
+      weights: Array.from({ length: fanIn }, () => Array.from({ length: fanOut }, () => uniform(bound))),
+      bias: Array.from({ length: fanOut }, () => uniform(0.1)),
+    };
+  });
+  return encodeModel({ layers, inputName: 'x', outputName: 'y', dynamicBatch: true, opset: DEFAULT_OPSET });
+}
+
+type GraphSpec = {
+  layers: Layer[];
+  inputName: string;
+  outputName: string;
+  dynamicBatch: boolean;
+  opset: number;
+};
+
+function encodeModel(spec: GraphSpec): Uint8Array {
+  const first = spec.layers[0];
+  const last = spec.layers.at(-1);
+  if (!first || !last) throw new RangeError('a model needs at least one layer');
+  const nodes: onnxProto.onnx.INodeProto[] = [];
+  const initializers: onnxProto.onnx.ITensorProto[] = [];
+  let current = spec.inputName;
+  spec.layers.forEach((layer, i) => {
+    const { rows, cols } = checkLayer(layer, i);
+    const isLast = layer === last;
+    const [w, b, product, sum] = [`W${i}`, `B${i}`, `matmul${i}`, isLast ? spec.outputName : `add${i}`];
+    initializers.push(floatTensor(w, [rows, cols], layer.weights.flat()), floatTensor(b, [cols], layer.bias));
+    nodes.push(
+      { name: `MatMul${i}`, opType: 'MatMul', input: [current, w], output: [product] },
+      { name: `Add${i}`, opType: 'Add', input: [product, b], output: [sum] },
+    );
+    current = isLast ? sum : `relu${i}`;
+    if (!isLast) nodes.push({ name: `Relu${i}`, opType: 'Relu', input: [sum], output: [current] });
+  });
+  const batch = spec.dynamicBatch ? { dimParam: BATCH_DIM } : { dimValue: 1 };
+  const model: onnxProto.onnx.IModelProto = {
+    irVersion: IR_VERSION,
+    opsetImport: [{ domain: '', version: spec.opset }],
+    producerName: PRODUCER,
+    graph: {
+      name: 'model',
+      node: nodes,
+      initializer: initializers,
+      input: [floatValueInfo(spec.inputName, [batch, { dimValue: first.weights.length }])],
+      output: [floatValueInfo(spec.outputName, [batch, { dimValue: last.bias.length }])],
+    },
+  };
+  // A Node Buffer; a small one is a slice of Node's shared pool, so callers pass the view, never its `.buffer`.
+  return onnx.ModelProto.encode(model).finish();
+}
+
+function checkLayer(layer: Layer, index: number): { rows: number; cols: number } {
+  const rows = layer.weights.length;
+  const cols = layer.weights[0]?.length ?? 0;
+  if (rows === 0 || cols === 0) throw new RangeError(`layer ${index}: weights must be a non-empty [in][out] matrix`);
+  if (layer.weights.some((row) => row.length !== cols)) {
+    throw new RangeError(`layer ${index}: every weights row must have ${cols} entries`);
+  }
+  if (layer.bias.length !== cols) throw new RangeError(`layer ${index}: bias needs ${cols} entries`);
+  return { rows, cols };
+}
+
+// ONNX raw_data is little-endian whatever the host; packing it here is ~10x faster than protobufjs' float_data.
+function floatTensor(name: string, dims: number[], values: number[]): onnxProto.onnx.ITensorProto {
+  const rawData = new Uint8Array(values.length * Float32Array.BYTES_PER_ELEMENT);
+  const view = new DataView(rawData.buffer);
+  values.forEach((value, i) => view.setFloat32(i * Float32Array.BYTES_PER_ELEMENT, value, true));
+  return { name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData };
+}
+
+function floatValueInfo(
+  name: string,
+  dims: onnxProto.onnx.TensorShapeProto.IDimension[],
+): onnxProto.onnx.IValueInfoProto {
+  return { name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims } } } };
+}
+
+/** mulberry32: a tiny seeded PRNG in [0, 1); Math.random cannot be seeded. */
+function createRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

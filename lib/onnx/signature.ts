@@ -1,0 +1,81 @@
+import { access } from 'node:fs/promises';
+import { InferenceSession } from 'onnxruntime-node';
+import { createSessionOptions } from './session-options.js';
+
+export type TensorSpec = {
+  name: string;
+  /** Element type as onnxruntime names it: 'float32', 'float64', 'int64', 'int32', 'uint8', 'bool', 'string', ... */
+  type: string;
+  /**
+   * One entry per dimension, null where the model leaves the size open ('N' or unnamed). ORT reports an
+   * unknown rank as [] too, so [] means "a scalar, or any shape".
+   */
+  shape: (number | null)[];
+};
+
+export type ModelSignature = { inputs: TensorSpec[]; outputs: TensorSpec[] };
+
+/** The bytes are not a model onnxruntime can serve. The message is meant for the uploader: it names no server path. */
+export class ModelLoadError extends Error {
+  override readonly name = 'ModelLoadError';
+}
+
+/**
+ * Loads the model with the serving options, so a model accepted here also loads when served, and reads its
+ * inputs and outputs. Throws ModelLoadError when the file is not a loadable model of tensors in and out.
+ */
+export async function readModelSignature(modelPath: string): Promise<ModelSignature> {
+  // A missing file is the server's fault, not the model's: it must not surface as ModelLoadError.
+  await access(modelPath);
+  let session: InferenceSession;
+  try {
+    session = await InferenceSession.create(modelPath, createSessionOptions());
+  } catch (error) {
+    // The cause keeps ORT's own message (with the path) for the logs.
+    throw new ModelLoadError(`not a valid ONNX model: ${loadFailureReason(error, modelPath)}`, { cause: error });
+  }
+  try {
+    return { inputs: session.inputMetadata.map(toTensorSpec), outputs: session.outputMetadata.map(toTensorSpec) };
+  } finally {
+    await session.release();
+  }
+}
+
+function toTensorSpec(value: InferenceSession.ValueMetadata): TensorSpec {
+  if (!value.isTensor) {
+    throw new ModelLoadError(
+      `unsupported model: '${value.name}' is not a tensor (sequences and maps are not supported)`,
+    );
+  }
+  // Symbolic dimensions come as their name ('N'), unnamed ones as ''.
+  return {
+    name: value.name,
+    type: value.type,
+    shape: value.shape.map((dim) => (typeof dim === 'number' ? dim : null)),
+  };
+}
+
+/** ORT's message without the server's path and without the C++ source location it prefixes to enforce failures. */
+function loadFailureReason(error: unknown, modelPath: string): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const reason = message.replace(`Load model from ${modelPath} failed:`, '').replaceAll(modelPath, 'the model');
+  return stripSourceLocation(reason.trim()).trim();
+}
+
+// e.g. "/onnxruntime_src/.../model.cc:187 onnxruntime::Model::Model(onnx::ModelProto&&, ...) <reason>"
+const SOURCE_LOCATION = /^\S+\.(?:cc|cpp|h):\d+ /;
+
+/** Drops "<file>:<line> <C++ signature> " up to the signature's parameter list, which may nest parentheses. */
+function stripSourceLocation(message: string): string {
+  const location = SOURCE_LOCATION.exec(message);
+  if (!location) return message;
+  let depth = 0;
+  for (let i = location[0].length; i < message.length; i++) {
+    if (message[i] === '(') depth++;
+    // A top-level ')' followed by ':' or '(' is "(anonymous namespace)::" or "operator()(": not the end yet.
+    else if (message[i] === ')' && --depth === 0 && (message[i + 1] ?? ' ') === ' ') {
+      return message.slice(i + 1).replace(/^\s*(?:const\b)?\s*(?:\[with [^\]]*\])?/, '');
+    }
+  }
+  return message;
+}
