@@ -35,10 +35,20 @@ export interface ProjectsTable {
   created_at: CreatedAt;
 }
 
+/** The PostgreSQL backend of the document store (lib/docstore/). */
+export interface DocumentsTable {
+  collection: string;
+  id: string;
+  /** Always a JSON object (checked); written as JSON text cast to jsonb, read back parsed. */
+  body: ColumnType<Record<string, unknown>, string, string>;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
   projects: ProjectsTable;
+  documents: DocumentsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
