@@ -7,6 +7,7 @@ import type { CodegenConfig } from '@graphql-codegen/cli';
 const subgraphs: Record<string, string[]> = {
   users: ['User'],
   projects: ['User', 'Project'],
+  models: ['Model', 'Project'],
 };
 
 const config: CodegenConfig = {

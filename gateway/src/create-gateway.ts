@@ -8,6 +8,7 @@ import { createHttpMetrics } from '../../lib/http/metrics.js';
 import { createServiceServer, type ServiceServer } from '../../lib/http/service-server.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Authenticator, Caller } from './auth.js';
+import { createUploadProxy } from './upload-proxy.js';
 
 export type GatewayContext = { caller: Caller | null };
 
@@ -21,6 +22,8 @@ export type GatewayOptions = {
   introspection: boolean;
   /** Time allowed for a subgraph to answer a readiness probe. @default 2000 */
   readinessTimeoutMs?: number;
+  /** The subgraph whose `/uploads/…` route receives model uploads. @default 'models' */
+  uploadsSubgraph?: string;
 };
 
 export type Gateway = ServiceServer & {
@@ -84,6 +87,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       maxBodyBytes: options.maxBodyBytes,
       context: async (req) => ({ caller: authenticator.authenticate(req.headers.authorization) }),
     }),
+    routes: {
+      '/uploads/': createUploadProxy(() => {
+        const url = subgraphs.get(options.uploadsSubgraph ?? 'models');
+        return url ? new URL('/', url).toString() : undefined;
+      }, logger),
+    },
     readiness: async () => {
       if (subgraphs.size === 0) return false;
       const probes = [...subgraphs.values()].map((url) => subgraphAnswers(url, options.readinessTimeoutMs ?? 2000));

@@ -27,3 +27,51 @@ export const accessTokenEnvShape = {
   /** Access token lifetime, seconds. */
   ACCESS_TOKEN_TTL: seconds(15 * 60),
 };
+
+/** The object store: an S3-compatible bucket when S3_BUCKET is set, else files under DATA_DIR. */
+export const objectStoreEnvShape = {
+  S3_BUCKET: z.string().min(3).optional(),
+  /** Any S3-compatible endpoint (MinIO, s3rver); unset means AWS. */
+  S3_ENDPOINT: z.string().url().optional(),
+  S3_REGION: z.string().default('us-east-1'),
+  S3_ACCESS_KEY_ID: z.string().optional(),
+  S3_SECRET_ACCESS_KEY: z.string().optional(),
+  /** Path-style URLs (bucket in the path), as MinIO-like endpoints need. */
+  S3_FORCE_PATH_STYLE: booleanFlag(false),
+};
+
+/** The document store: MongoDB when MONGO_URL is set, else a JSONB table in the database. */
+export const documentStoreEnvShape = {
+  MONGO_URL: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URL')
+    .optional(),
+  MONGO_DATABASE: z.string().optional(),
+};
+
+export type ObjectStoreEnv = {
+  S3_BUCKET?: string | undefined;
+  S3_ENDPOINT?: string | undefined;
+  S3_REGION: string;
+  S3_ACCESS_KEY_ID?: string | undefined;
+  S3_SECRET_ACCESS_KEY?: string | undefined;
+  S3_FORCE_PATH_STYLE: boolean;
+  DATA_DIR: string;
+};
+
+/** The object store configuration an environment describes. */
+export function objectStoreConfig(env: ObjectStoreEnv) {
+  return {
+    dataDir: env.DATA_DIR,
+    s3: env.S3_BUCKET
+      ? {
+          bucket: env.S3_BUCKET,
+          region: env.S3_REGION,
+          forcePathStyle: env.S3_FORCE_PATH_STYLE,
+          ...(env.S3_ENDPOINT ? { endpoint: env.S3_ENDPOINT } : {}),
+          ...(env.S3_ACCESS_KEY_ID ? { accessKeyId: env.S3_ACCESS_KEY_ID } : {}),
+          ...(env.S3_SECRET_ACCESS_KEY ? { secretAccessKey: env.S3_SECRET_ACCESS_KEY } : {}),
+        }
+      : undefined,
+  };
+}

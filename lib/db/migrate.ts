@@ -2,11 +2,13 @@ import { Migrator, type Kysely, type Migration } from 'kysely';
 import type { Database } from './schema.js';
 import * as m0001 from './migrations/0001_users_projects.js';
 import * as m0002 from './migrations/0002_documents.js';
+import * as m0003 from './migrations/0003_models.js';
 
 /** Every migration, in order. Listed statically so they work from sources and from the build alike. */
 const migrations: Record<string, Migration> = {
   '0001_users_projects': m0001,
   '0002_documents': m0002,
+  '0003_models': m0003,
 };
 
 export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {

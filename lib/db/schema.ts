@@ -44,11 +44,34 @@ export interface DocumentsTable {
   updated_at: ColumnType<Date, Date | undefined, Date>;
 }
 
+export type ModelStatus = 'PENDING_UPLOAD' | 'READY' | 'FAILED';
+
+/** A model input or output as read from the model file; null marks a dynamic dimension. */
+export type TensorSpecJson = { name: string; type: string; shape: Array<number | null> };
+
+export interface ModelsTable {
+  id: string;
+  project_id: string;
+  version: string;
+  status: ModelStatus;
+  storage_key: string;
+  storage_path: string;
+  size_bytes: number | null;
+  sha256: string | null;
+  inputs: ColumnType<TensorSpecJson[], string | undefined, string>;
+  outputs: ColumnType<TensorSpecJson[], string | undefined, string>;
+  error: string | null;
+  upload_expires_at: Date | null;
+  upload_claimed_at: Date | null;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
   projects: ProjectsTable;
   documents: DocumentsTable;
+  models: ModelsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -56,4 +79,6 @@ export type NewUser = Insertable<UsersTable>;
 export type RefreshTokenRow = Selectable<RefreshTokensTable>;
 export type ProjectRow = Selectable<ProjectsTable>;
 export type NewProject = Insertable<ProjectsTable>;
+export type ModelRow = Selectable<ModelsTable>;
+export type NewModel = Insertable<ModelsTable>;
 export type ProjectUpdate = Updateable<ProjectsTable>;

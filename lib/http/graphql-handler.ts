@@ -2,6 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import { ErrorCode, errorCatalog } from '../errors.js';
 import { BodyTooLargeError, readBody } from './body.js';
+import { drainRequest } from './drain.js';
+
+/** How much of an oversized body is read and discarded so the client can read the 413. */
+const DRAIN_CAP_BYTES = 8 * 1024 * 1024;
 
 export type GraphQLHandlerOptions<TContext extends BaseContext> = {
   apollo: ApolloServer<TContext>;
@@ -28,7 +32,7 @@ export function createGraphQLHandler<TContext extends BaseContext>(options: Grap
         raw = await readBody(req, maxBodyBytes);
       } catch (error) {
         if (error instanceof BodyTooLargeError) {
-          res.setHeader('connection', 'close');
+          if (!(await drainRequest(req, DRAIN_CAP_BYTES))) res.setHeader('connection', 'close');
           return sendGraphQLError(res, ErrorCode.PAYLOAD_TOO_LARGE, error.message, { limit: error.limit });
         }
         throw error;

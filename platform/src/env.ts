@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { documentStoreEnvShape, objectStoreEnvShape } from '../../lib/config/common-env.js';
 import {
   booleanFlag,
+  httpUrl,
   logLevel,
   nodeEnv,
   parseEnv,
@@ -38,6 +40,16 @@ const platformEnvSchema = z
       .positive()
       .default(1024 * 1024),
     INTROSPECTION: booleanFlag(true).optional(),
+    ...objectStoreEnvShape,
+    ...documentStoreEnvShape,
+    /** Where clients reach the gateway, when not at its own address (behind a proxy); upload URLs point there. */
+    PUBLIC_URL: httpUrl().optional(),
+    UPLOAD_URL_TTL: seconds(15 * 60),
+    MAX_MODEL_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(512 * 1024 * 1024),
   })
   .refine((env) => (env.ADMIN_EMAIL === undefined) === (env.ADMIN_PASSWORD === undefined), {
     message: 'ADMIN_EMAIL and ADMIN_PASSWORD must be set together',

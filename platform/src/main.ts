@@ -1,3 +1,4 @@
+import { objectStoreConfig } from '../../lib/config/common-env.js';
 import { loadEnvOrExit } from '../../lib/config/env.js';
 import { createLogger } from '../../lib/logger.js';
 import { stopOnSignals } from '../../lib/process/lifecycle.js';
@@ -28,6 +29,11 @@ const platform = await startPlatform({
   internalSecret: env.INTERNAL_SECRET ?? secrets.internalSecret,
   admin: env.ADMIN_EMAIL && env.ADMIN_PASSWORD ? { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD } : undefined,
   maxBodyBytes: env.MAX_BODY_BYTES,
+  objectStore: objectStoreConfig(env),
+  mongo: env.MONGO_URL ? { url: env.MONGO_URL, database: env.MONGO_DATABASE } : undefined,
+  publicUrl: env.PUBLIC_URL,
+  uploadTtlSeconds: env.UPLOAD_URL_TTL,
+  maxModelBytes: env.MAX_MODEL_BYTES,
   production: env.NODE_ENV === 'production',
   introspection: env.INTROSPECTION ?? env.NODE_ENV !== 'production',
   logger: (service) => createLogger(service, env.LOG_LEVEL),

@@ -4,12 +4,16 @@ import type { LogEvent } from 'kysely';
 import type { AccessTokenConfig } from '../../lib/auth/tokens.js';
 import { connectDatabase, type DatabaseConnection } from '../../lib/db/connect.js';
 import { migrateToLatest } from '../../lib/db/migrate.js';
+import { createDocumentStore, type DocumentStore } from '../../lib/docstore/index.js';
 import type { ServiceServer } from '../../lib/http/service-server.js';
 import type { Logger } from '../../lib/logger.js';
 import { projectRoot } from '../../lib/project-root.js';
+import { createObjectStore, type ObjectStoreConfig } from '../../lib/storage/create-object-store.js';
+import type { ObjectStore } from '../../lib/storage/object-store.js';
 import { SUBGRAPHS, type SubgraphName } from '../../lib/subgraphs.js';
 import { createAuthenticator } from '../../gateway/src/auth.js';
 import { createGateway, type Gateway } from '../../gateway/src/create-gateway.js';
+import { createModelsSubgraph } from '../../subgraphs/models/src/server.js';
 import { createProjectsSubgraph } from '../../subgraphs/projects/src/server.js';
 import { createUsersSubgraph, type UsersSubgraph } from '../../subgraphs/users/src/server.js';
 
@@ -26,6 +30,14 @@ export type PlatformConfig = {
   internalSecret: string;
   admin?: { email: string; password: string } | undefined;
   maxBodyBytes: number;
+  /** Model files: an S3 bucket, or files under dataDir. */
+  objectStore: ObjectStoreConfig;
+  /** Metrics and other documents: MongoDB when set, else the database's JSONB table. */
+  mongo?: { url: string; database?: string | undefined } | undefined;
+  /** The public base URL clients reach the gateway at; defaults to the gateway's own address. */
+  publicUrl?: string | undefined;
+  uploadTtlSeconds: number;
+  maxModelBytes: number;
   production: boolean;
   introspection: boolean;
   /** Creates the logger of each service. */
@@ -38,6 +50,8 @@ export type Platform = {
   /** The gateway's GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql. */
   url: string;
   database: DatabaseConnection;
+  store: ObjectStore;
+  documents: DocumentStore;
   gateway: Gateway;
   users: UsersSubgraph;
   close(): Promise<void>;
@@ -57,10 +71,20 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
     onIdleError: (error) => log.warn({ err: error }, 'idle database connection closed by the server'),
   });
   const started: ServiceServer[] = [];
+  const resources: Array<{ close(): Promise<void> }> = [database];
   try {
     const applied = await migrateToLatest(database.db);
     if (applied.length > 0) log.info({ applied }, 'database migrated');
+    const store = await createObjectStore(config.objectStore);
+    resources.unshift(store);
+    const documents = await createDocumentStore({
+      mongoUrl: config.mongo?.url,
+      mongoDatabase: config.mongo?.database,
+      db: database.db,
+    });
+    resources.unshift(documents);
 
+    let publicUrl = config.publicUrl;
     const common = { db: database.db, internalSecret: config.internalSecret, production: config.production };
     const users = await createUsersSubgraph({
       ...common,
@@ -70,7 +94,16 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
     });
     const subgraphs: Record<SubgraphName, ServiceServer> = {
       users,
-      projects: await createProjectsSubgraph({ ...common, logger: config.logger('projects') }),
+      projects: await createProjectsSubgraph({ ...common, store, documents, logger: config.logger('projects') }),
+      models: await createModelsSubgraph({
+        ...common,
+        store,
+        documents,
+        logger: config.logger('models'),
+        publicUrl: () => publicUrl ?? 'http://127.0.0.1',
+        uploadTtlSeconds: config.uploadTtlSeconds,
+        maxModelBytes: config.maxModelBytes,
+      }),
     };
     if (config.admin) await users.users.ensureAdmin(config.admin.email, config.admin.password);
 
@@ -89,23 +122,26 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
       maxBodyBytes: config.maxBodyBytes,
       introspection: config.introspection,
     });
-    const url = `${await gateway.listen(config.port, config.host)}/graphql`;
+    const gatewayBase = await gateway.listen(config.port, config.host);
     started.push(gateway);
+    publicUrl ??= gatewayBase;
 
     return {
-      url,
+      url: `${gatewayBase}/graphql`,
       database,
+      store,
+      documents,
       gateway,
       users,
       close: async () => {
-        // Gateway first so no new work reaches the subgraphs, then the subgraphs, then the database.
+        // Gateway first so no new work reaches the subgraphs, then the subgraphs, then the stores.
         for (const server of started.reverse()) await server.close();
-        await database.close();
+        for (const resource of resources) await resource.close();
       },
     };
   } catch (error) {
     for (const server of started.reverse()) await server.close().catch(() => undefined);
-    await database.close().catch(() => undefined);
+    for (const resource of resources) await resource.close().catch(() => undefined);
     throw error;
   }
 }

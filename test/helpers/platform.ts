@@ -16,6 +16,8 @@ export type TestPlatform = {
   platform: Platform;
   url: string;
   database: TestDatabase;
+  /** The platform's data directory (the local object store lives under it). */
+  dataDir: string;
   /** The SQL statements executed since the last `sql.reset()`. */
   sql: { statements: string[]; reset(): void };
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- loosely typed like gql()
@@ -31,7 +33,7 @@ export async function startTestPlatform(overrides: Partial<PlatformConfig> = {})
   const database = await createTestDatabase();
   const dataDir = await mkdtemp(join(tmpdir(), 'ai-code-test-'));
   const statements: string[] = [];
-  const platform = await startPlatform({
+  const defaults: PlatformConfig = {
     host: '127.0.0.1',
     port: 0,
     subgraphBasePort: 0,
@@ -42,18 +44,22 @@ export async function startTestPlatform(overrides: Partial<PlatformConfig> = {})
     internalSecret: TEST_INTERNAL_SECRET,
     admin: TEST_ADMIN,
     maxBodyBytes: 1024 * 1024,
+    objectStore: { dataDir },
+    uploadTtlSeconds: 900,
+    maxModelBytes: 4 * 1024 * 1024,
     production: false,
     introspection: true,
     logger: (service) => createLogger(service, testEnv.logLevel),
     onQuery: (event) => {
       if (event.level === 'query') statements.push(event.query.sql);
     },
-    ...overrides,
-  });
+  };
+  const platform = await startPlatform(Object.assign(defaults, overrides));
   return {
     platform,
     url: platform.url,
     database,
+    dataDir,
     sql: { statements, reset: () => void statements.splice(0) },
     gql: (request) => gql(platform.url, request),
     close: async () => {

@@ -1,8 +1,19 @@
 import { z } from 'zod';
-import { databaseEnvShape, serviceEnvShape } from '../../../lib/config/common-env.js';
+import {
+  databaseEnvShape,
+  documentStoreEnvShape,
+  objectStoreEnvShape,
+  serviceEnvShape,
+} from '../../../lib/config/common-env.js';
 import { parseEnv, port, type EnvSource } from '../../../lib/config/env.js';
 
-export const projectsEnvSchema = z.object({ ...serviceEnvShape, ...databaseEnvShape, PORT: port(4002) });
+export const projectsEnvSchema = z.object({
+  ...serviceEnvShape,
+  ...databaseEnvShape,
+  ...objectStoreEnvShape,
+  ...documentStoreEnvShape,
+  PORT: port(4002),
+});
 
 export type ProjectsEnv = z.infer<typeof projectsEnvSchema>;
 

@@ -1,8 +1,10 @@
 import type { Kysely } from 'kysely';
 import { pingDatabase } from '../../../lib/db/connect.js';
 import type { Database } from '../../../lib/db/schema.js';
+import type { DocumentStore } from '../../../lib/docstore/index.js';
 import type { ServiceServer } from '../../../lib/http/service-server.js';
 import type { Logger } from '../../../lib/logger.js';
+import type { ObjectStore } from '../../../lib/storage/object-store.js';
 import { createSubgraphServer } from '../../../lib/subgraph/create-subgraph.js';
 import { createContext } from './context.js';
 import { createProjectsService } from './domain/projects.service.js';
@@ -10,6 +12,8 @@ import { createResolvers } from './resolvers.js';
 
 export type ProjectsSubgraphDeps = {
   db: Kysely<Database>;
+  store: ObjectStore;
+  documents: DocumentStore;
   logger: Logger;
   internalSecret: string;
   production: boolean;

@@ -6,9 +6,7 @@ import type { Context } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
 export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
-export type RequireFields<T, K extends keyof T> = Omit<T, K> & {
-  [P in K]-?: NonNullable<T[P]>;
-};
+export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
 /** All built-in and custom scalars, mapped to their actual values */
 export type Scalars = {
   ID: { input: string; output: string };
@@ -115,9 +113,7 @@ export type ReferenceResolver<TResult, TReference, TContext> = (
 type ScalarCheck<T, S> = S extends true ? T : NullableCheck<T, S>;
 type NullableCheck<T, S> = Maybe<T> extends T ? Maybe<ListCheck<NonNullable<T>, S>> : ListCheck<T, S>;
 type ListCheck<T, S> = T extends (infer U)[] ? NullableCheck<U, S>[] : GraphQLRecursivePick<T, S>;
-export type GraphQLRecursivePick<T, S> = {
-  [K in keyof T & keyof S]: ScalarCheck<T[K], S[K]>;
-};
+export type GraphQLRecursivePick<T, S> = { [K in keyof T & keyof S]: ScalarCheck<T[K], S[K]> };
 
 export type ResolverWithResolve<TResult, TParent, TContext, TArgs> = {
   resolve: ResolverFn<TResult, TParent, TContext, TArgs>;
@@ -224,9 +220,7 @@ export type ResolversTypes = ResolversObject<{
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Project: ResolverTypeWrapper<ProjectParent>;
   ProjectConnection: ResolverTypeWrapper<
-    Omit<ProjectConnection, 'nodes'> & {
-      nodes: Array<ResolversTypes['Project']>;
-    }
+    Omit<ProjectConnection, 'nodes'> & { nodes: Array<ResolversTypes['Project']> }
   >;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
@@ -244,9 +238,7 @@ export type ResolversParentTypes = ResolversObject<{
   ID: Scalars['ID']['output'];
   PageInfo: PageInfo;
   Project: ProjectParent;
-  ProjectConnection: Omit<ProjectConnection, 'nodes'> & {
-    nodes: Array<ResolversParentTypes['Project']>;
-  };
+  ProjectConnection: Omit<ProjectConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['Project']> };
   Query: Record<PropertyKey, never>;
   Int: Scalars['Int']['output'];
   UpdateProjectInput: UpdateProjectInput;

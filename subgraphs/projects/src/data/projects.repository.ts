@@ -75,3 +75,9 @@ export async function deleteProject(db: Kysely<Database>, id: string): Promise<b
   const result = await db.deleteFrom('projects').where('id', '=', id).executeTakeFirst();
   return result.numDeletedRows > 0n;
 }
+
+/** Ids of a project's models: their documents and files go with the project. */
+export async function findModelIdsOfProject(db: Kysely<Database>, projectId: string): Promise<string[]> {
+  const rows = await db.selectFrom('models').select('id').where('project_id', '=', projectId).execute();
+  return rows.map((row) => row.id);
+}

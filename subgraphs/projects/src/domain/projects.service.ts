@@ -2,19 +2,30 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import type { Database, ProjectRow, ProjectUpdate } from '../../../../lib/db/schema.js';
+import { Collections } from '../../../../lib/docstore/collections.js';
+import type { DocumentStore } from '../../../../lib/docstore/index.js';
 import { badInput, notFound, unauthenticated } from '../../../../lib/errors.js';
 import { isUuid, toConnection, type Connection, type PageArgs } from '../../../../lib/graphql/pagination.js';
 import type { Logger } from '../../../../lib/logger.js';
+import { projectPrefix, type ObjectStore } from '../../../../lib/storage/object-store.js';
 import { validText } from '../../../../lib/validation.js';
 import {
   deleteProject,
+  findModelIdsOfProject,
   findProjectsByIds,
   insertProject,
   listProjects,
   updateProject,
 } from '../data/projects.repository.js';
 
-export type ProjectsServiceDeps = { db: Kysely<Database>; logger: Logger };
+export type ProjectsServiceDeps = {
+  db: Kysely<Database>;
+  logger: Logger;
+  /** Where the project's model files live; they are deleted with it. */
+  store: ObjectStore;
+  /** Where its models' metrics live; deleted with it. */
+  documents: DocumentStore;
+};
 
 export type ProjectsService = ReturnType<typeof createProjectsService>;
 
@@ -31,7 +42,7 @@ export function canSeeProjectsOf(identity: Identity | null, userId: string): boo
   return identity !== null && (identity.role === 'ADMIN' || identity.userId === userId);
 }
 
-export function createProjectsService({ db, logger }: ProjectsServiceDeps) {
+export function createProjectsService({ db, logger, store, documents }: ProjectsServiceDeps) {
   function requireIdentity(identity: Identity | null): Identity {
     if (!identity) throw unauthenticated();
     return identity;
@@ -85,11 +96,23 @@ export function createProjectsService({ db, logger }: ProjectsServiceDeps) {
       return updated;
     },
 
+    /**
+     * Deletes the project with everything hanging off it. Files and documents go first, rows last
+     * (their foreign keys cascade): if anything fails midway, the project is still there and
+     * deleting it again finishes the job, so no file is ever left without a row pointing at it.
+     */
     async delete(identity: Identity | null, id: string): Promise<boolean> {
       requireIdentity(identity);
       const existing = await findVisible(identity, id);
-      if (!existing || !(await deleteProject(db, id))) throw notFound('Project');
-      logger.info({ event: 'project.deleted', projectId: id, userId: identity?.userId }, 'project deleted');
+      if (!existing) throw notFound('Project');
+      const modelIds = await findModelIdsOfProject(db, id);
+      const files = await store.deletePrefix(projectPrefix(id));
+      await documents.delete(Collections.modelMetrics, modelIds);
+      if (!(await deleteProject(db, id))) throw notFound('Project');
+      logger.info(
+        { event: 'project.deleted', projectId: id, userId: identity?.userId, models: modelIds.length, files },
+        'project deleted',
+      );
       return true;
     },
   };

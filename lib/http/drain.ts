@@ -1,0 +1,34 @@
+import type { IncomingMessage } from 'node:http';
+
+/**
+ * Reads and discards the rest of a request body, up to `capBytes`. Answering a request whose body
+ * was not read leaves the client writing into a connection the server stops reading: on keep-alive
+ * the next request is taken for body bytes, and a closed socket makes the client (or a proxy in
+ * front) fail to read the answer at all. Draining a bounded remainder avoids both; past the cap the
+ * caller should answer with `connection: close`. Resolves to whether the body was read to its end.
+ */
+export function drainRequest(req: IncomingMessage, capBytes: number): Promise<boolean> {
+  if (req.readableEnded) return Promise.resolve(true);
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > capBytes) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    let seen = 0;
+    const finish = (drained: boolean) => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      if (!drained) req.pause();
+      resolve(drained);
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > capBytes) finish(false);
+    };
+    const onEnd = () => finish(true);
+    const onError = () => finish(false);
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', onError);
+    req.resume();
+  });
+}

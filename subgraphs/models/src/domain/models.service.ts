@@ -1,0 +1,290 @@
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { Kysely } from 'kysely';
+import type { Identity } from '../../../../lib/auth/identity.js';
+import { isUniqueViolation } from '../../../../lib/db/connect.js';
+import type { Database, ModelRow } from '../../../../lib/db/schema.js';
+import { Collections } from '../../../../lib/docstore/collections.js';
+import type { DocumentStore, JsonObject } from '../../../../lib/docstore/index.js';
+import { badInput, err, ErrorCode, notFound, unauthenticated } from '../../../../lib/errors.js';
+import { isUuid } from '../../../../lib/graphql/pagination.js';
+import type { Logger } from '../../../../lib/logger.js';
+import {
+  modelKey,
+  ObjectTooLargeError,
+  projectPrefix,
+  type ObjectStore,
+} from '../../../../lib/storage/object-store.js';
+import { validText } from '../../../../lib/validation.js';
+import type { ModelParent } from '../data/mappers.js';
+import {
+  deleteModel,
+  findModelByVersion,
+  claimUpload,
+  findModelsByIds,
+  findProjectOwner,
+  insertModel,
+  recordVerification,
+  releaseUpload,
+  renewUpload,
+} from '../data/models.repository.js';
+import { uploadUrl, type UploadUrlSigner } from './upload-url.js';
+import { verifyStoredModel } from './verify-model.js';
+
+export type ModelsServiceDeps = {
+  db: Kysely<Database>;
+  store: ObjectStore;
+  documents: DocumentStore;
+  logger: Logger;
+  signer: UploadUrlSigner;
+  /** The platform's public base URL (the gateway), where upload URLs point. */
+  publicUrl: () => string;
+  /** How long an upload URL stays valid, seconds. */
+  uploadTtlSeconds: number;
+  /** Largest accepted model file, bytes. */
+  maxModelBytes: number;
+};
+
+export type ModelsService = ReturnType<typeof createModelsService>;
+
+const VERSION = { argument: 'version', min: 1, max: 64 } as const;
+
+export type UploadRequest = {
+  modelId: string;
+  expires: string | null;
+  signature: string | null;
+  /** Content-Length, when the client sent one. */
+  declaredBytes: number | undefined;
+  body: Readable;
+};
+
+export type UploadOutcome =
+  { ok: true; sizeBytes: number; sha256: string } | { ok: false; code: ErrorCode; message: string; limit?: number };
+
+export function canSeeModel(identity: Identity | null, model: { owner_id: string }): boolean {
+  return identity !== null && (identity.role === 'ADMIN' || identity.userId === model.owner_id);
+}
+
+export function createModelsService(deps: ModelsServiceDeps) {
+  const { db, store, documents, logger } = deps;
+
+  function requireIdentity(identity: Identity | null): Identity {
+    if (!identity) throw unauthenticated();
+    return identity;
+  }
+
+  /** The project, if the caller may see it; otherwise NOT_FOUND, exactly as for a missing one. */
+  async function requireProject(identity: Identity, projectId: string): Promise<string> {
+    const owner = isUuid(projectId) ? await findProjectOwner(db, projectId) : undefined;
+    if (!owner || (identity.role !== 'ADMIN' && owner !== identity.userId)) throw notFound('Project');
+    return owner;
+  }
+
+  async function findVisible(identity: Identity | null, id: string): Promise<ModelParent | null> {
+    if (!identity || !isUuid(id)) return null;
+    const [model] = await findModelsByIds(db, [id]);
+    return model && canSeeModel(identity, model) ? model : null;
+  }
+
+  async function requireModel(identity: Identity | null, id: string): Promise<ModelParent> {
+    const model = await findVisible(requireIdentity(identity), id);
+    if (!model) throw notFound('Model');
+    return model;
+  }
+
+  async function reload(id: string): Promise<ModelParent> {
+    const [model] = await findModelsByIds(db, [id]);
+    if (!model) throw notFound('Model');
+    return model;
+  }
+
+  /** Verifies a pending model's stored bytes and records READY or FAILED. */
+  async function verify(model: ModelRow): Promise<ModelParent> {
+    const outcome = await verifyStoredModel(store, model.storage_key);
+    await recordVerification(db, model.id, outcome);
+    logger.info(
+      { event: 'model.status_changed', modelId: model.id, projectId: model.project_id, status: outcome.status },
+      `model ${model.version} is ${outcome.status}`,
+    );
+    return reload(model.id);
+  }
+
+  function uploadWindow(): Date {
+    // Whole seconds: the URL carries the expiry in seconds and must match the stored value exactly.
+    return new Date(Math.ceil(Date.now() / 1000 + deps.uploadTtlSeconds) * 1000);
+  }
+
+  function toUpload(model: ModelRow, owner: string, expiresAt: Date) {
+    return {
+      model: { ...model, owner_id: owner },
+      uploadUrl: uploadUrl(deps.publicUrl(), model.id, expiresAt, deps.signer.sign(model.id, expiresAt)),
+      expiresAt,
+    };
+  }
+
+  const conflict = () =>
+    err(ErrorCode.CONFLICT, 'This project already has a model with this version', { argument: 'version' });
+
+  return {
+    findVisible,
+
+    async createUpload(identity: Identity | null, input: { projectId: string; version: string }) {
+      const caller = requireIdentity(identity);
+      const version = validText(input.version, VERSION);
+      const owner = await requireProject(caller, input.projectId);
+      let expiresAt = uploadWindow();
+      const existing = await findModelByVersion(db, input.projectId, version);
+      if (existing) {
+        if (existing.status !== 'PENDING_UPLOAD') throw conflict();
+        // A version still waiting for its bytes gets a fresh URL, and the old one stops working:
+        // the expiry is what tells them apart, so the new one must differ even within a second.
+        const previous = existing.upload_expires_at?.getTime() ?? 0;
+        if (expiresAt.getTime() <= previous) expiresAt = new Date(previous + 1000);
+        const renewed = await renewUpload(db, existing.id, expiresAt);
+        if (!renewed) throw conflict();
+        return toUpload(renewed, owner, expiresAt);
+      }
+      const id = randomUUID();
+      const key = modelKey(input.projectId, id);
+      try {
+        const model = await insertModel(db, {
+          id,
+          project_id: input.projectId,
+          version,
+          status: 'PENDING_UPLOAD',
+          storage_key: key,
+          storage_path: store.uriFor(key),
+          upload_expires_at: expiresAt,
+        });
+        return toUpload(model, owner, expiresAt);
+      } catch (error) {
+        if (isUniqueViolation(error, 'models_project_id_version_key')) throw conflict();
+        throw error;
+      }
+    },
+
+    /** Verifies uploaded bytes; a model already READY or FAILED is returned as it is. */
+    async completeUpload(identity: Identity | null, modelId: string): Promise<ModelParent> {
+      const model = await requireModel(identity, modelId);
+      if (model.status !== 'PENDING_UPLOAD') return model;
+      if (!(await store.head(model.storage_key))) {
+        throw badInput('No model file has been uploaded yet: PUT the bytes to the uploadUrl first', {
+          argument: 'modelId',
+        });
+      }
+      return verify(model);
+    },
+
+    /** Registers an object already in the platform's storage: it is copied into the model's own key and verified. */
+    async register(identity: Identity | null, input: { projectId: string; version: string; storagePath: string }) {
+      const caller = requireIdentity(identity);
+      const version = validText(input.version, VERSION);
+      await requireProject(caller, input.projectId);
+      const source = store.keyFromUri(input.storagePath);
+      // Another project's files are as unreachable as files outside the platform's storage.
+      const foreign = source?.startsWith('projects/') && !source.startsWith(projectPrefix(input.projectId));
+      if (!source || foreign) {
+        throw badInput(
+          `\`storagePath\` must name an object in the platform's storage, e.g. ${store.uriFor('imports/model.onnx')}`,
+          {
+            argument: 'storagePath',
+          },
+        );
+      }
+      if (!(await store.head(source))) throw badInput('No object exists at `storagePath`', { argument: 'storagePath' });
+
+      const id = randomUUID();
+      const key = modelKey(input.projectId, id);
+      let model: ModelRow;
+      try {
+        model = await insertModel(db, {
+          id,
+          project_id: input.projectId,
+          version,
+          status: 'PENDING_UPLOAD',
+          storage_key: key,
+          storage_path: store.uriFor(key),
+        });
+      } catch (error) {
+        if (isUniqueViolation(error, 'models_project_id_version_key')) throw conflict();
+        throw error;
+      }
+      try {
+        await store.put(key, await store.get(source), { maxBytes: deps.maxModelBytes });
+      } catch (error) {
+        await deleteModel(db, id);
+        await store.delete(key);
+        if (error instanceof ObjectTooLargeError) {
+          throw err(ErrorCode.PAYLOAD_TOO_LARGE, `The model file exceeds the limit of ${error.limit} bytes`, {
+            limit: error.limit,
+          });
+        }
+        throw error;
+      }
+      return verify(model);
+    },
+
+    /** One PUT of a model's bytes through a signed upload URL; nothing is stored unless all of it is accepted. */
+    async acceptUpload(request: UploadRequest): Promise<UploadOutcome> {
+      const { modelId, expires, signature } = request;
+      if (
+        !isUuid(modelId) ||
+        !expires ||
+        !/^\d{1,12}$/.test(expires) ||
+        !signature ||
+        !deps.signer.verify(modelId, expires, signature)
+      ) {
+        return { ok: false, code: ErrorCode.FORBIDDEN, message: 'Invalid upload URL' };
+      }
+      const expiresAt = new Date(Number(expires) * 1000);
+      if (expiresAt.getTime() <= Date.now()) {
+        return {
+          ok: false,
+          code: ErrorCode.FORBIDDEN,
+          message: 'This upload URL has expired: request a new one with createModelUpload',
+        };
+      }
+      const limit = deps.maxModelBytes;
+      const tooLarge = {
+        ok: false,
+        code: ErrorCode.PAYLOAD_TOO_LARGE,
+        message: `The model file exceeds the limit of ${limit} bytes`,
+        limit,
+      } as const;
+      if (request.declaredBytes !== undefined && request.declaredBytes > limit) return tooLarge;
+      const model = await claimUpload(db, modelId, expiresAt);
+      if (!model) {
+        return {
+          ok: false,
+          code: ErrorCode.CONFLICT,
+          message: 'This upload URL has already been used or replaced by a newer one',
+        };
+      }
+      try {
+        const digest = await store.put(model.storage_key, request.body, { maxBytes: limit });
+        logger.info(
+          { event: 'model.uploaded', modelId, projectId: model.project_id, sizeBytes: digest.sizeBytes },
+          'model bytes uploaded',
+        );
+        return { ok: true, ...digest };
+      } catch (error) {
+        await releaseUpload(db, modelId);
+        if (error instanceof ObjectTooLargeError) return tooLarge;
+        throw error;
+      }
+    },
+
+    async recordMetrics(identity: Identity | null, modelId: string, metrics: unknown): Promise<ModelParent> {
+      const model = await requireModel(identity, modelId);
+      if (typeof metrics !== 'object' || metrics === null || Array.isArray(metrics)) {
+        throw badInput('`metrics` must be a JSON object, e.g. {"accuracy": 0.93}', { argument: 'metrics' });
+      }
+      await documents.merge(Collections.modelMetrics, model.id, metrics as Record<string, unknown>);
+      return model;
+    },
+
+    async metricsOf(modelIds: readonly string[]): Promise<Map<string, JsonObject>> {
+      return documents.getMany(Collections.modelMetrics, modelIds);
+    },
+  };
+}

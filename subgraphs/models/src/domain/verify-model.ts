@@ -1,0 +1,32 @@
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { ModelLoadError, readModelSignature } from '../../../../lib/onnx/signature.js';
+import { createMeter } from '../../../../lib/storage/digest.js';
+import type { ObjectStore } from '../../../../lib/storage/object-store.js';
+import type { Verification } from '../data/models.repository.js';
+
+/**
+ * Checksums a stored model and loads it with onnxruntime to read its signature. The bytes stream
+ * from the store to a private temporary file (hashed on the way), never whole in memory.
+ */
+export async function verifyStoredModel(store: ObjectStore, key: string): Promise<Verification> {
+  const dir = await mkdtemp(join(tmpdir(), 'ai-code-model-'));
+  try {
+    const file = join(dir, 'model.onnx');
+    const meter = createMeter();
+    await pipeline(await store.get(key), meter.stream, createWriteStream(file, { mode: 0o600 }));
+    const { sizeBytes, sha256 } = meter.digest();
+    try {
+      const { inputs, outputs } = await readModelSignature(file);
+      return { status: 'READY', sizeBytes, sha256, inputs, outputs };
+    } catch (error) {
+      if (error instanceof ModelLoadError) return { status: 'FAILED', error: error.message, sizeBytes, sha256 };
+      throw error;
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,36 @@
+import { pageArgs, toConnection } from '../../../lib/graphql/pagination.js';
+import { scalarResolvers } from '../../../lib/graphql/scalars.js';
+import { canSeeModel, type ModelsService } from './domain/models.service.js';
+import type { Resolvers } from './__generated__/resolvers-types.js';
+
+export function createResolvers(models: ModelsService): Resolvers {
+  return {
+    ...scalarResolvers,
+    Query: {
+      model: (_, { id }, { identity }) => models.findVisible(identity, id),
+    },
+    Mutation: {
+      createModelUpload: (_, { input }, { identity }) => models.createUpload(identity, input),
+      completeModelUpload: (_, { modelId }, { identity }) => models.completeUpload(identity, modelId),
+      registerModel: (_, { input }, { identity }) => models.register(identity, input),
+      recordModelMetrics: (_, { modelId, metrics }, { identity }) => models.recordMetrics(identity, modelId, metrics),
+    },
+    Model: {
+      __resolveReference: async ({ id }, { identity, modelById }) => {
+        const model = await modelById.load(id);
+        return model && canSeeModel(identity, model) ? model : null;
+      },
+      project: (model) => ({ id: model.project_id }),
+      storagePath: (model) => model.storage_path,
+      sizeBytes: (model) => model.size_bytes,
+      metrics: (model, _, { metricsOfModel }) => metricsOfModel.load(model.id),
+      createdAt: (model) => model.created_at,
+    },
+    Project: {
+      models: async ({ id }, args, { modelsOfProject }) => {
+        const page = pageArgs(args);
+        return toConnection(await modelsOfProject.load({ projectId: id, page }), page.first);
+      },
+    },
+  };
+}

@@ -1,0 +1,40 @@
+import type { Kysely } from 'kysely';
+import { pingDatabase } from '../../../lib/db/connect.js';
+import type { Database } from '../../../lib/db/schema.js';
+import type { DocumentStore } from '../../../lib/docstore/index.js';
+import type { ServiceServer } from '../../../lib/http/service-server.js';
+import type { Logger } from '../../../lib/logger.js';
+import type { ObjectStore } from '../../../lib/storage/object-store.js';
+import { createSubgraphServer } from '../../../lib/subgraph/create-subgraph.js';
+import { createContext } from './context.js';
+import { createModelsService } from './domain/models.service.js';
+import { createUploadUrlSigner, UPLOAD_PATH } from './domain/upload-url.js';
+import { createResolvers } from './resolvers.js';
+import { createUploadRoute } from './upload-route.js';
+
+export type ModelsSubgraphDeps = {
+  db: Kysely<Database>;
+  store: ObjectStore;
+  documents: DocumentStore;
+  logger: Logger;
+  internalSecret: string;
+  production: boolean;
+  /** The platform's public base URL (the gateway), where upload URLs point. */
+  publicUrl: () => string;
+  uploadTtlSeconds: number;
+  maxModelBytes: number;
+};
+
+export async function createModelsSubgraph(deps: ModelsSubgraphDeps): Promise<ServiceServer> {
+  const models = createModelsService({ ...deps, signer: createUploadUrlSigner(deps.internalSecret) });
+  return createSubgraphServer({
+    name: 'models',
+    resolvers: createResolvers(models),
+    logger: deps.logger,
+    internalSecret: deps.internalSecret,
+    production: deps.production,
+    createContext: (identity) => createContext(deps.db, models, identity),
+    readiness: () => pingDatabase(deps.db),
+    routes: { [UPLOAD_PATH]: createUploadRoute(models, deps.logger) },
+  });
+}
