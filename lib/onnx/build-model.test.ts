@@ -1,7 +1,7 @@
 import onnxProto from 'onnx-proto';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { buildLinearModel, buildMlpModel } from './build-model.js';
+import { buildIdentityModel, buildLinearModel, buildMlpModel } from './build-model.js';
 import { createSessionOptions } from './session-options.js';
 
 const { onnx } = onnxProto;
@@ -112,5 +112,30 @@ describe('buildMlpModel', () => {
 
   it('needs an input and an output size', () => {
     expect(() => buildMlpModel({ sizes: [4], seed: 1 })).toThrow(RangeError);
+  });
+});
+
+describe('buildIdentityModel', () => {
+  it('returns each input as <name>_out', async () => {
+    const model = buildIdentityModel([
+      { name: 'ids', type: 'int64', shape: [null, 2] },
+      { name: 'scale', type: 'float64', shape: [] },
+    ]);
+    const session = await InferenceSession.create(model, createSessionOptions());
+    try {
+      const ids = new Tensor('int64', BigInt64Array.from([1n, -2n]), [1, 2]);
+      const scale = new Tensor('float64', Float64Array.from([0.5]), []);
+      const outputs = await session.run({ ids, scale });
+      expect({ dims: outputs.ids_out?.dims, data: outputs.ids_out?.data }).toEqual({ dims: [1, 2], data: ids.data });
+      expect({ dims: outputs.scale_out?.dims, data: outputs.scale_out?.data }).toEqual({ dims: [], data: scale.data });
+    } finally {
+      await session.release();
+    }
+  });
+
+  it('refuses an element type it does not know', () => {
+    expect(() => buildIdentityModel([{ name: 'x', type: 'complex64', shape: [1] }])).toThrow(
+      new RangeError("unknown element type 'complex64'"),
+    );
   });
 });

@@ -62,6 +62,62 @@ export function buildMlpModel(options: MlpModelOptions): Uint8Array {
   return encodeModel({ layers, inputName: 'x', outputName: 'y', dynamicBatch: true, opset: DEFAULT_OPSET });
 }
 
+export type IdentityTensor = {
+  name: string;
+  /** Element type as onnxruntime names it: 'float32', 'int64', 'bool', 'string', ... */
+  type: string;
+  /** null for a dynamic dimension: 'N' when first, otherwise unnamed. */
+  shape: (number | null)[];
+};
+
+// onnxruntime's element type names to ONNX's; the same table backs ORT's own Node binding.
+const ELEMENT_TYPES: Record<string, number> = {
+  float32: onnx.TensorProto.DataType.FLOAT,
+  uint8: onnx.TensorProto.DataType.UINT8,
+  int8: onnx.TensorProto.DataType.INT8,
+  uint16: onnx.TensorProto.DataType.UINT16,
+  int16: onnx.TensorProto.DataType.INT16,
+  int32: onnx.TensorProto.DataType.INT32,
+  int64: onnx.TensorProto.DataType.INT64,
+  string: onnx.TensorProto.DataType.STRING,
+  bool: onnx.TensorProto.DataType.BOOL,
+  float16: onnx.TensorProto.DataType.FLOAT16,
+  float64: onnx.TensorProto.DataType.DOUBLE,
+  uint32: onnx.TensorProto.DataType.UINT32,
+  uint64: onnx.TensorProto.DataType.UINT64,
+};
+
+/**
+ * One Identity node per input, output `<name>_out` mirroring its input's type and shape: a model for any
+ * signature, whose outputs a test knows without computing anything.
+ */
+export function buildIdentityModel(inputs: IdentityTensor[]): Uint8Array {
+  const valueInfo = (name: string, tensor: IdentityTensor): onnxProto.onnx.IValueInfoProto => {
+    const elemType = ELEMENT_TYPES[tensor.type];
+    if (elemType === undefined) throw new RangeError(`unknown element type '${tensor.type}'`);
+    const dim = tensor.shape.map((size, i) =>
+      size === null ? (i === 0 ? { dimParam: BATCH_DIM } : {}) : { dimValue: size },
+    );
+    return { name, type: { tensorType: { elemType, shape: { dim } } } };
+  };
+  return onnx.ModelProto.encode({
+    irVersion: IR_VERSION,
+    opsetImport: [{ domain: '', version: DEFAULT_OPSET }],
+    producerName: PRODUCER,
+    graph: {
+      name: 'identity',
+      node: inputs.map(({ name }) => ({
+        name: `Identity_${name}`,
+        opType: 'Identity',
+        input: [name],
+        output: [`${name}_out`],
+      })),
+      input: inputs.map((tensor) => valueInfo(tensor.name, tensor)),
+      output: inputs.map((tensor) => valueInfo(`${tensor.name}_out`, tensor)),
+    },
+  }).finish();
+}
+
 type GraphSpec = {
   layers: Layer[];
   inputName: string;

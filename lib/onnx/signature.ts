@@ -35,10 +35,15 @@ export async function readModelSignature(modelPath: string): Promise<ModelSignat
     throw new ModelLoadError(`not a valid ONNX model: ${loadFailureReason(error, modelPath)}`, { cause: error });
   }
   try {
-    return { inputs: session.inputMetadata.map(toTensorSpec), outputs: session.outputMetadata.map(toTensorSpec) };
+    return signatureOf(session);
   } finally {
     await session.release();
   }
+}
+
+/** The inputs and outputs of an open session. Throws ModelLoadError when one is not a tensor. */
+export function signatureOf(session: InferenceSession): ModelSignature {
+  return { inputs: session.inputMetadata.map(toTensorSpec), outputs: session.outputMetadata.map(toTensorSpec) };
 }
 
 function toTensorSpec(value: InferenceSession.ValueMetadata): TensorSpec {
