@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // Node resolves `graphql` to its CommonJS build for us and for Apollo alike; Vite would pick the
+  // ESM build for our code, and two copies of graphql fail each other's instanceof checks.
+  resolve: { alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }] },
   test: {
     include: ['**/*.test.ts'],
     exclude: ['node_modules/**', 'dist/**'],

@@ -18,6 +18,12 @@ const gatewayEnvSchema = z.object({
     .default(1024 * 1024),
   /** Introspection; on by default outside production. */
   INTROSPECTION: booleanFlag(true).optional(),
+  /** Subscriptions one WebSocket connection may hold open. */
+  SUBSCRIPTIONS_MAX_PER_CONNECTION: z.coerce.number().int().positive().default(100),
+  /** Subscriptions the gateway holds open over all connections. */
+  SUBSCRIPTIONS_MAX_TOTAL: z.coerce.number().int().positive().default(10_000),
+  /** Events queued for a subscriber that reads slower than they come; past it the client is dropped. */
+  SUBSCRIPTIONS_MAX_QUEUED_EVENTS: z.coerce.number().int().positive().default(100),
 });
 
 export type GatewayEnv = z.infer<typeof gatewayEnvSchema> & {

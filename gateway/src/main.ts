@@ -20,6 +20,11 @@ const gateway = await createGateway({
   logger,
   maxBodyBytes: env.MAX_BODY_BYTES,
   introspection: env.introspection,
+  subscriptions: {
+    maxPerConnection: env.SUBSCRIPTIONS_MAX_PER_CONNECTION,
+    maxTotal: env.SUBSCRIPTIONS_MAX_TOTAL,
+    maxQueuedEvents: env.SUBSCRIPTIONS_MAX_QUEUED_EVENTS,
+  },
 });
 const url = await gateway.listen(env.PORT, env.HOST);
 logger.info({ url: `${url}/graphql` }, 'gateway listening');

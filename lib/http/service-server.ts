@@ -1,5 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { CloseCode, handleProtocols, type Server as GraphQLWsServer } from 'graphql-ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { sendGraphQLError } from './graphql-handler.js';
@@ -16,6 +19,15 @@ export type ServiceServerOptions = {
   readiness: () => Promise<boolean>;
   /** More routes, by path prefix (e.g. `/uploads/`). */
   routes?: Record<string, RouteHandler>;
+  /** Serves WebSocket upgrades of `/graphql`; without it every upgrade is refused. */
+  websocket?: WebSocketEndpoint;
+};
+
+/** Something that takes over upgraded `/graphql` connections (see createGraphQLWsEndpoint). */
+export type WebSocketEndpoint = {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Closes every connection; called before the HTTP server closes, which waits for upgraded sockets too. */
+  close(): Promise<void>;
 };
 
 export type ServiceServer = {
@@ -77,6 +89,14 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
       .catch(() => undefined);
   });
   server.keepAliveTimeout = 65_000;
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://internal');
+    if (url.pathname === '/graphql' && options.websocket) {
+      options.websocket.handleUpgrade(req, socket, head);
+      return;
+    }
+    socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  });
 
   return {
     server,
@@ -92,13 +112,16 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
           );
         });
       }),
-    close: () =>
-      new Promise((resolve) => {
+    close: async () => {
+      // Upgraded sockets still count as the server's connections: close them first, or close() waits.
+      await options.websocket?.close();
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
         // In-flight requests get a moment to finish before their sockets are cut.
         setTimeout(() => server.closeAllConnections(), 1_000).unref();
-      }),
+      });
+    },
   };
 }
 
@@ -106,4 +129,97 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.statusCode = status;
   res.setHeader('content-type', 'application/json; charset=utf-8');
   res.end(JSON.stringify(body));
+}
+
+/** What graphql-ws hooks find in `ctx.extra`: the connection's socket and its upgrade request. */
+export type WebSocketExtra = { socket: WebSocket; request: IncomingMessage };
+
+/** An entry of a connection_init payload, its key matched case-insensitively as HTTP header names are. */
+export function connectionParam(params: Readonly<Record<string, unknown>> | undefined, name: string): unknown {
+  const lower = name.toLowerCase();
+  for (const [key, value] of Object.entries(params ?? {})) if (key.toLowerCase() === lower) return value;
+  return undefined;
+}
+
+export type GraphQLWsEndpointOptions = {
+  logger: Logger;
+  /** Largest accepted message, bytes. */
+  maxPayload: number;
+  /** Interval of server pings; a connection that has not answered the previous one by then is cut. @default 12000 */
+  keepAliveMs?: number;
+  /** Time a closing connection gets to finish the closing handshake on shutdown. @default 1000 */
+  closeGraceMs?: number;
+};
+
+/**
+ * Serves a graphql-ws server (protocol `graphql-transport-ws`) over `ws` sockets upgraded from the
+ * service's own HTTP server: the thin adapter graphql-ws ships as `useServer`, with our logger, a
+ * liveness ping, and a shutdown that cannot hang on clients that never answer the close.
+ */
+export function createGraphQLWsEndpoint(
+  graphqlWs: GraphQLWsServer<WebSocketExtra>,
+  options: GraphQLWsEndpointOptions,
+): WebSocketEndpoint {
+  const { logger } = options;
+  const keepAliveMs = options.keepAliveMs ?? 12_000;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload, handleProtocols });
+
+  wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+    // A frame the client got wrong (too large, malformed): ws closes with the matching code itself.
+    socket.on('error', (error) => logger.warn({ err: error }, 'websocket protocol error'));
+    let alive = true;
+    socket.on('pong', () => (alive = true));
+    const ping = setInterval(() => {
+      if (!alive) return socket.terminate();
+      alive = false;
+      socket.ping();
+    }, keepAliveMs);
+    const closed = graphqlWs.opened(
+      {
+        protocol: socket.protocol,
+        // Resolves once the frame is handed to the kernel: graphql-ws awaits it, which is what
+        // lets a slow reader hold back its own stream (and nobody else's).
+        send: (data) =>
+          new Promise((resolve, reject) => {
+            if (socket.readyState !== socket.OPEN) return resolve();
+            socket.send(data, (error) => (error ? reject(error) : resolve()));
+          }),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (handle) =>
+          socket.on('message', (data: Buffer) => {
+            handle(data.toString()).catch((error: unknown) => {
+              logger.error({ err: error }, 'websocket message failed');
+              socket.close(CloseCode.InternalServerError, 'Internal server error');
+            });
+          }),
+      },
+      { socket, request },
+    );
+    socket.once('close', (code: number, reason: Buffer) => {
+      clearInterval(ping);
+      closed(code, reason.toString()).catch((error: unknown) =>
+        logger.error({ err: error }, 'websocket cleanup failed'),
+      );
+    });
+  });
+
+  return {
+    handleUpgrade: (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req)),
+    close: async () => {
+      const closing = [...wss.clients].map(
+        (socket) =>
+          new Promise<void>((resolve) => {
+            if (socket.readyState === socket.CLOSED) return resolve();
+            const cut = setTimeout(() => socket.terminate(), options.closeGraceMs ?? 1_000);
+            socket.once('close', () => {
+              clearTimeout(cut);
+              resolve();
+            });
+            socket.close(1001, 'Going away');
+          }),
+      );
+      await Promise.all(closing);
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
 }

@@ -7,18 +7,26 @@ import {
 } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
-import { parse } from 'graphql';
+import { parse, type DocumentNode } from 'graphql';
 import { IDENTITY_HEADER, verifyIdentity, type Identity } from '../auth/identity.js';
 import { createErrorFormatter } from '../graphql/format-error.js';
 import { createGraphQLHandler } from '../http/graphql-handler.js';
-import { createHttpMetrics } from '../http/metrics.js';
-import { createServiceServer, type RouteHandler, type ServiceServer } from '../http/service-server.js';
+import { createHttpMetrics, type HttpMetrics } from '../http/metrics.js';
+import {
+  createGraphQLWsEndpoint,
+  createServiceServer,
+  type RouteHandler,
+  type ServiceServer,
+} from '../http/service-server.js';
 import type { Logger } from '../logger.js';
 import { projectRoot } from '../project-root.js';
+import { createSubgraphSubscriptionServer } from './subscription-server.js';
 
 export type CreateSubgraphOptions<TContext extends object> = {
-  /** The subgraph's name; its SDL is `schema/<name>.graphql`. */
+  /** The subgraph's name; unless `typeDefs` is given, its SDL is `schema/<name>.graphql`. */
   name: string;
+  /** The subgraph's SDL, for subgraphs that are not part of the platform's schema/ (tests). */
+  typeDefs?: DocumentNode | string;
   // Codegen's resolver types and @apollo/subgraph's resolver map differ only in how they type
   // `__resolveReference`; each subgraph's resolvers are checked against the generated types.
   resolvers: unknown;
@@ -28,40 +36,48 @@ export type CreateSubgraphOptions<TContext extends object> = {
   /** Builds the per-request context (loaders are per request so their caches never outlive it). */
   createContext: (identity: Identity | null) => TContext;
   readiness: () => Promise<boolean>;
-  /** @default 1 MiB */
+  /** Largest HTTP request body and WebSocket message, bytes. @default 1 MiB */
   maxBodyBytes?: number;
   /** Production hides introspection. */
   production: boolean;
   routes?: Record<string, RouteHandler>;
+  /** The service's metrics, when it registers its own besides HTTP's. @default createHttpMetrics(name) */
+  metrics?: HttpMetrics;
 };
 
 export function readSubgraphSdl(name: string): string {
   return readFileSync(join(projectRoot, 'schema', `${name}.graphql`), 'utf8');
 }
 
-/** An @apollo/subgraph service behind the common service server (health, readiness, metrics). */
+/**
+ * An @apollo/subgraph service behind the common service server (health, readiness, metrics):
+ * queries and mutations over HTTP, subscriptions over graphql-ws on the same `/graphql`.
+ */
 export async function createSubgraphServer<TContext extends object>(
   options: CreateSubgraphOptions<TContext>,
 ): Promise<ServiceServer> {
+  const typeDefs = options.typeDefs ?? readSubgraphSdl(options.name);
   const schema = buildSubgraphSchema({
-    typeDefs: parse(readSubgraphSdl(options.name)),
+    typeDefs: typeof typeDefs === 'string' ? parse(typeDefs) : typeDefs,
     resolvers: options.resolvers as GraphQLResolverMap<unknown>,
   });
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const formatError = createErrorFormatter(options.logger);
   const apollo = new ApolloServer<TContext>({
     schema,
     introspection: !options.production,
     includeStacktraceInErrorResponses: false,
     // The process's own signal handling closes servers in order; Apollo must not race it.
     stopOnTerminationSignals: false,
-    formatError: createErrorFormatter(options.logger),
+    formatError,
     // No inline traces (ftv1): they cost time on every request and expose timings to callers.
     plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
   });
   await apollo.start();
-  const metrics = createHttpMetrics(options.name);
+  const metrics = options.metrics ?? createHttpMetrics(options.name);
   const graphql = createGraphQLHandler({
     apollo,
-    maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
+    maxBodyBytes,
     context: async (req) => {
       const header = req.headers[IDENTITY_HEADER];
       const identity = typeof header === 'string' ? verifyIdentity(options.internalSecret, header) : null;
@@ -74,6 +90,15 @@ export async function createSubgraphServer<TContext extends object>(
     graphql,
     readiness: options.readiness,
     ...(options.routes ? { routes: options.routes } : {}),
+    websocket: createGraphQLWsEndpoint(
+      createSubgraphSubscriptionServer({
+        schema,
+        internalSecret: options.internalSecret,
+        createContext: options.createContext,
+        formatError,
+      }),
+      { logger: options.logger, maxPayload: maxBodyBytes },
+    ),
   });
   return {
     ...service,

@@ -1,0 +1,138 @@
+import type { FormattedExecutionResult, Sink } from 'graphql-ws';
+import { err, ErrorCode } from '../../../lib/errors.js';
+import type { Logger } from '../../../lib/logger.js';
+
+/** Where one client subscription receives its events. */
+export type Subscriber = {
+  push(result: FormattedExecutionResult): void;
+  end(): void;
+};
+
+/** How to run a subscription nobody shares yet: open it upstream, and resolve each of its events. */
+export type SubscriptionSource = {
+  open(sink: Sink<FormattedExecutionResult>): () => void;
+  /** Never rejects. */
+  execute(event: FormattedExecutionResult): Promise<FormattedExecutionResult>;
+};
+
+export type SharedSubscriptions = {
+  /**
+   * Adds a subscriber to the subscription shared under `key` (same operation, variables and
+   * identity), opening it from `source()` when there is none. Returns the function that removes
+   * the subscriber; the last one out closes the upstream subscription.
+   */
+  join(key: string, subscriber: Subscriber, source: () => SubscriptionSource): () => void;
+  /** Closes every upstream subscription and forgets every subscriber, without telling them. */
+  clear(): void;
+  stats(): { upstreams: number; subscribers: number };
+};
+
+type Shared = {
+  subscribers: Set<Subscriber>;
+  close: () => void;
+  /** The upstream subscription is over (ended, or closed by its last subscriber): nobody new joins. */
+  closed: boolean;
+  /** Events resolve concurrently but are delivered in order, each after the one before. */
+  delivered: Promise<void>;
+  pending: number;
+};
+
+const failure = (message: string): FormattedExecutionResult => ({
+  errors: [err(ErrorCode.INTERNAL_SERVER_ERROR, message).toJSON()],
+});
+
+/**
+ * Identical subscriptions share one upstream subscription, and every event is resolved (entity
+ * fetches and shaping) once for all of them. A subscriber that joins late receives the events that
+ * come after it joined.
+ */
+export function createSharedSubscriptions(options: {
+  logger: Logger;
+  /** Events of one subscription still being resolved; past this the subgraph outruns the gateway. */
+  maxPendingEvents: number;
+}): SharedSubscriptions {
+  const { logger } = options;
+  const shared = new Map<string, Shared>();
+
+  const close = (key: string, entry: Shared) => {
+    if (entry.closed) return;
+    entry.closed = true;
+    if (shared.get(key) === entry) shared.delete(key);
+    entry.close();
+  };
+
+  function open(key: string, source: SubscriptionSource): Shared {
+    const entry: Shared = {
+      subscribers: new Set(),
+      close: () => undefined,
+      closed: false,
+      delivered: Promise.resolve(),
+      pending: 0,
+    };
+    shared.set(key, entry);
+    const deliver = (result: FormattedExecutionResult) => {
+      for (const subscriber of entry.subscribers) subscriber.push(result);
+    };
+    // Ends the subscription for its subscribers once the events before the end are delivered.
+    const finish = (last?: FormattedExecutionResult) => {
+      if (entry.closed) return;
+      close(key, entry);
+      entry.delivered = entry.delivered.then(() => {
+        if (last) deliver(last);
+        for (const subscriber of entry.subscribers) subscriber.end();
+        entry.subscribers.clear();
+      });
+    };
+    try {
+      entry.close = source.open({
+        next: (event) => {
+          if (entry.closed) return;
+          if (entry.pending >= options.maxPendingEvents) {
+            logger.warn({ pending: entry.pending }, 'subscription events arrive faster than they resolve');
+            return finish(failure('The subscription produced events faster than they could be resolved'));
+          }
+          entry.pending++;
+          const result = source.execute(event);
+          entry.delivered = entry.delivered.then(async () => {
+            const resolved = await result;
+            entry.pending--;
+            // Subscribers that left are no longer in the set: nobody else is sent anything.
+            deliver(resolved);
+          });
+        },
+        error: (error: unknown) => {
+          logger.warn({ err: error }, 'upstream subscription failed');
+          finish(failure('The subscription failed upstream'));
+        },
+        complete: () => finish(),
+      });
+    } catch (error) {
+      logger.error({ err: error }, 'could not open an upstream subscription');
+      finish(failure('The subscription could not be opened'));
+    }
+    // The source may have ended before open() returned: close what it returned too.
+    if (entry.closed) entry.close();
+    return entry;
+  }
+
+  return {
+    join(key, subscriber, source) {
+      const entry = shared.get(key) ?? open(key, source());
+      entry.subscribers.add(subscriber);
+      return () => {
+        if (entry.subscribers.delete(subscriber) && entry.subscribers.size === 0) close(key, entry);
+      };
+    },
+    clear() {
+      for (const [key, entry] of [...shared]) {
+        entry.subscribers.clear();
+        close(key, entry);
+      }
+    },
+    stats() {
+      let subscribers = 0;
+      for (const entry of shared.values()) subscribers += entry.subscribers.size;
+      return { upstreams: shared.size, subscribers };
+    },
+  };
+}

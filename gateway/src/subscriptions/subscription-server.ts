@@ -1,0 +1,356 @@
+import type { GraphQLDataSource } from '@apollo/gateway';
+import { CloseCode, makeServer, type FormattedExecutionResult, type Server as GraphQLWsServer } from 'graphql-ws';
+// graphql's CommonJS entry, named outright: it is the instance the @apollo packages and graphql-ws
+// build and check schemas and errors with. A bundler-style resolver (vitest's) would otherwise pick
+// graphql's ESM build for bare 'graphql': a second instance, whose instanceof checks reject theirs.
+import {
+  getOperationAST,
+  getVariableValues,
+  GraphQLError,
+  parse,
+  print,
+  validate,
+  type DocumentNode,
+  type ExecutionResult,
+} from 'graphql';
+import { err, ErrorCode } from '../../../lib/errors.js';
+import { connectionParam, type WebSocketExtra } from '../../../lib/http/service-server.js';
+import type { Logger } from '../../../lib/logger.js';
+import type { Authenticator, Caller } from '../auth.js';
+import type { GatewayContext } from '../create-gateway.js';
+import { SubscriptionCloseCode, subscriptionCloseReason } from './close-codes.js';
+import { createEventQueue, type EventQueue } from './event-queue.js';
+import { createEventExecutor, type ErrorFormatter } from './execute-event.js';
+import { createSharedSubscriptions } from './shared-subscriptions.js';
+import { loadSupergraph, type ServedSupergraph } from './supergraph.js';
+import { createUpstreamPool } from './upstream.js';
+
+export type SubscriptionLimits = {
+  /** Subscriptions one connection may hold open. @default 100 */
+  maxPerConnection: number;
+  /** Subscriptions the gateway holds open over all connections. @default 10000 */
+  maxTotal: number;
+  /**
+   * Events waiting to be sent for one subscription of a client that reads slower than they come;
+   * past this the client is dropped (close 4001 SLOW_CONSUMER). Also bounds the events of one
+   * upstream subscription still being resolved. @default 100
+   */
+  maxQueuedEvents: number;
+};
+
+export const defaultSubscriptionLimits: SubscriptionLimits = {
+  maxPerConnection: 100,
+  maxTotal: 10_000,
+  maxQueuedEvents: 100,
+};
+
+export type SubscriptionStats = {
+  /** Open client WebSocket connections. */
+  connections: number;
+  /** Open client subscriptions. */
+  subscriptions: number;
+  /** Subscriptions open at subgraphs: identical client subscriptions share one. */
+  upstreamSubscriptions: number;
+  /** graphql-ws connections open to subgraphs (one per subgraph and identity). */
+  upstreamConnections: number;
+};
+
+export type SubscriptionServerOptions = {
+  authenticator: Authenticator;
+  logger: Logger;
+  limits: SubscriptionLimits;
+  /** The gateway's data sources (HTTP to each subgraph) by subgraph name, for entity fetches. */
+  dataSources: ReadonlyMap<string, GraphQLDataSource>;
+  /** A subgraph's HTTP GraphQL URL; its subscriptions are opened on the same URL over ws(s). */
+  subgraphUrl(name: string): string | undefined;
+  /** Runs a query or mutation sent over the socket the way HTTP runs it (Apollo Server). */
+  executeOperation(
+    request: { query: string; variables?: Record<string, unknown>; operationName?: string },
+    context: GatewayContext,
+  ): Promise<FormattedExecutionResult>;
+  formatError: ErrorFormatter;
+};
+
+export type SubscriptionServer = {
+  graphqlWs: GraphQLWsServer<WebSocketExtra>;
+  /**
+   * Serves a supergraph. Replacing one closes every connection that has subscriptions open with
+   * 4000 SUPERGRAPH_CHANGED: their plans belong to the old supergraph, and clients resubscribe.
+   */
+  setSupergraph(supergraphSdl: string): void;
+  stats(): SubscriptionStats;
+  /** Closes what is left upstream; client sockets are closed by the endpoint serving them. */
+  close(): Promise<void>;
+};
+
+type Connection = {
+  extra: WebSocketExtra;
+  /** The connection_init credential, authenticated again at every subscribe. */
+  authorization: string | undefined;
+  /** Closes the connection when its access token expires. */
+  expiry: NodeJS.Timeout | undefined;
+  subscriptions: Set<EventQueue<FormattedExecutionResult>>;
+  dropped: boolean;
+};
+
+// setTimeout's longest delay; a later expiry is waited for in steps.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** What onSubscribe hands on to subscribe/execute, in `contextValue` (graphql-ws passes nothing else). */
+type Operation = {
+  connection: Connection;
+  caller: Caller | null;
+  supergraph: ServedSupergraph;
+  document: DocumentNode;
+  source: string;
+  operationName: string | undefined;
+  /** As sent (queries, run by Apollo Server, coerce their own). */
+  variables: Record<string, unknown> | undefined;
+  /** Coerced against the API schema (subscriptions). */
+  coercedVariables: Record<string, unknown>;
+};
+
+const formatted = (error: GraphQLError): FormattedExecutionResult => ({ errors: [error.toJSON()] });
+
+/**
+ * The gateway's graphql-ws server: authenticates connections, validates and plans subscriptions
+ * against the served supergraph, shares identical ones, and bounds what one client or all of them
+ * may hold. Queries and mutations sent over the socket run through Apollo Server as over HTTP.
+ */
+export function createSubscriptionServer(options: SubscriptionServerOptions): SubscriptionServer {
+  const { authenticator, logger, limits } = options;
+  let supergraph: ServedSupergraph | undefined;
+  let subscriptionCount = 0;
+  const connections = new Map<WebSocketExtra, Connection>();
+  const shared = createSharedSubscriptions({ logger, maxPendingEvents: limits.maxQueuedEvents });
+  const upstreams = createUpstreamPool({ url: options.subgraphUrl });
+
+  /** Ends the connection's subscriptions now (releasing their upstreams), then closes its socket. */
+  function drop(connection: Connection, code: SubscriptionCloseCode | CloseCode, reason: string): void {
+    if (connection.dropped) return;
+    connection.dropped = true;
+    clearTimeout(connection.expiry);
+    for (const subscription of [...connection.subscriptions]) void subscription.return();
+    connection.extra.socket.close(code, reason);
+  }
+
+  /**
+   * Nothing runs as a caller once the caller's access token has expired: tokens are short-lived so
+   * that a logout or a revoked session stops access soon, and a subscription must not outlive that.
+   * The connection closes with 4401, as at connection_init; the client reconnects with a new token.
+   */
+  function closeAtExpiry(connection: Connection, caller: Caller): void {
+    const remainingMs = caller.identity.expiresAt * 1000 - Date.now();
+    if (remainingMs <= 0) return drop(connection, CloseCode.Unauthorized, 'Access token expired');
+    connection.expiry = setTimeout(() => closeAtExpiry(connection, caller), Math.min(remainingMs, MAX_TIMER_MS));
+  }
+
+  function subscribe(operation: Operation): AsyncIterable<FormattedExecutionResult> | FormattedExecutionResult {
+    const { connection, caller, document, operationName, coercedVariables } = operation;
+    if (connection.dropped) return formatted(err(ErrorCode.BAD_USER_INPUT, 'The connection is closing'));
+    if (connection.subscriptions.size >= limits.maxPerConnection) {
+      return formatted(
+        err(ErrorCode.RATE_LIMITED, `Too many subscriptions on this connection (at most ${limits.maxPerConnection})`, {
+          limit: limits.maxPerConnection,
+          scope: 'connection',
+        }),
+      );
+    }
+    if (subscriptionCount >= limits.maxTotal) {
+      return formatted(
+        err(ErrorCode.RATE_LIMITED, 'The gateway serves too many subscriptions; try again later', {
+          limit: limits.maxTotal,
+          scope: 'gateway',
+        }),
+      );
+    }
+    const text = print(document);
+    let plan;
+    try {
+      plan = operation.supergraph.planSubscription(`${operationName ?? ''}\n${text}`, document, operationName);
+    } catch (error) {
+      logger.error({ err: error }, 'could not plan a subscription');
+      return formatted(err(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error'));
+    }
+
+    let leave = () => {};
+    const queue = createEventQueue<FormattedExecutionResult>({
+      limit: limits.maxQueuedEvents,
+      onOverflow: () => {
+        logger.warn({ limit: limits.maxQueuedEvents }, 'dropping a client that does not keep up with its events');
+        drop(
+          connection,
+          SubscriptionCloseCode.SlowConsumer,
+          subscriptionCloseReason[SubscriptionCloseCode.SlowConsumer],
+        );
+      },
+      onDone: () => {
+        connection.subscriptions.delete(queue);
+        subscriptionCount--;
+        leave();
+      },
+    });
+    connection.subscriptions.add(queue);
+    subscriptionCount++;
+    // By signed identity, which names the token's expiry too: everyone sharing an upstream
+    // subscription (and its entity fetches, made with one identity) holds the same token.
+    const identity = caller?.identityHeader ?? '';
+    const key = JSON.stringify([identity, operationName ?? null, text, stableJson(coercedVariables)]);
+    const { primary } = plan;
+    leave = shared.join(key, queue, () => ({
+      open: (sink) =>
+        upstreams.subscribe(
+          primary.serviceName,
+          caller?.identityHeader ?? null,
+          {
+            query: primary.operation,
+            ...(primary.operationName ? { operationName: primary.operationName } : {}),
+            variables: pick(coercedVariables, primary.variableUsages ?? []),
+          },
+          sink,
+        ),
+      execute: createEventExecutor({
+        supergraph: operation.supergraph,
+        plan,
+        document,
+        source: operation.source,
+        operationName,
+        variables: coercedVariables,
+        context: { caller },
+        dataSources: options.dataSources,
+        logger,
+        formatError: options.formatError,
+      }),
+    }));
+    return queue;
+  }
+
+  const graphqlWs = makeServer<Record<string, unknown> | undefined, WebSocketExtra>({
+    onConnect: (ctx) => {
+      // 4401 rather than graphql-ws's 4403 for `false`: the client should get a new token, not give up.
+      const refuse = () => {
+        ctx.extra.socket.close(CloseCode.Unauthorized, 'Invalid or expired access token');
+        return false;
+      };
+      const authorization = connectionParam(ctx.connectionParams, 'authorization');
+      if (authorization !== undefined && typeof authorization !== 'string') return refuse();
+      let caller: Caller | null;
+      try {
+        caller = authenticator.authenticate(authorization);
+      } catch {
+        return refuse();
+      }
+      const connection: Connection = {
+        extra: ctx.extra,
+        authorization,
+        expiry: undefined,
+        subscriptions: new Set(),
+        dropped: false,
+      };
+      connections.set(ctx.extra, connection);
+      if (caller) closeAtExpiry(connection, caller);
+      return true;
+    },
+    onSubscribe: (ctx, _id, payload) => {
+      const connection = connections.get(ctx.extra);
+      if (!connection || !supergraph) return [err(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error')];
+      let caller: Caller | null;
+      try {
+        caller = authenticator.authenticate(connection.authorization);
+      } catch {
+        // The token expired since connection_init (the connection is about to close for it).
+        return [err(ErrorCode.UNAUTHENTICATED, 'The access token has expired: connect again with a new one')];
+      }
+      let document: DocumentNode;
+      try {
+        document = parse(payload.query);
+      } catch (error) {
+        return [err(ErrorCode.GRAPHQL_PARSE_FAILED, (error as Error).message)];
+      }
+      const invalid = validate(supergraph.apiSchema, document);
+      if (invalid.length > 0) return invalid.map((error) => withCode(error, ErrorCode.GRAPHQL_VALIDATION_FAILED));
+      const operationName = payload.operationName ?? undefined;
+      const definition = getOperationAST(document, operationName);
+      if (!definition) {
+        return [err(ErrorCode.BAD_USER_INPUT, 'Unable to identify the operation to run: name it with operationName')];
+      }
+      const variables = payload.variables ?? undefined;
+      const coerced = getVariableValues(supergraph.apiSchema, definition.variableDefinitions ?? [], variables ?? {});
+      if (coerced.errors) return coerced.errors.map((error) => withCode(error, ErrorCode.BAD_USER_INPUT));
+      const operation: Operation = {
+        connection,
+        caller,
+        supergraph,
+        document,
+        source: payload.query,
+        operationName,
+        variables,
+        coercedVariables: coerced.coerced,
+      };
+      return { schema: supergraph.apiSchema, document, operationName, contextValue: operation };
+    },
+    subscribe: (args) => subscribe(args.contextValue as Operation) as AsyncIterable<ExecutionResult>,
+    execute: async (args) => {
+      const { source, variables, operationName, caller } = args.contextValue as Operation;
+      const result = await options.executeOperation(
+        { query: source, ...(variables ? { variables } : {}), ...(operationName ? { operationName } : {}) },
+        { caller },
+      );
+      return result as ExecutionResult;
+    },
+    // Everything subscribe and execute produce is formatted already (errors masked once per
+    // event, however many subscribers share it): send it as it is.
+    onNext: (_ctx, _id, _payload, _args, result) => result as FormattedExecutionResult,
+    onClose: (ctx) => {
+      const connection = connections.get(ctx.extra);
+      if (!connection) return;
+      connections.delete(ctx.extra);
+      connection.dropped = true;
+      clearTimeout(connection.expiry);
+      for (const subscription of [...connection.subscriptions]) void subscription.return();
+    },
+  });
+
+  return {
+    graphqlWs,
+    setSupergraph(supergraphSdl) {
+      const previous = supergraph;
+      supergraph = loadSupergraph(supergraphSdl);
+      if (!previous) return;
+      shared.clear();
+      const reason = subscriptionCloseReason[SubscriptionCloseCode.SupergraphChanged];
+      for (const connection of connections.values()) {
+        if (connection.subscriptions.size > 0) drop(connection, SubscriptionCloseCode.SupergraphChanged, reason);
+      }
+    },
+    stats: () => ({
+      connections: connections.size,
+      subscriptions: subscriptionCount,
+      upstreamSubscriptions: shared.stats().upstreams,
+      upstreamConnections: upstreams.connections(),
+    }),
+    close: async () => {
+      shared.clear();
+      await upstreams.close();
+    },
+  };
+}
+
+// The error's nodes give it its locations again.
+const withCode = (error: GraphQLError, code: ErrorCode): GraphQLError =>
+  new GraphQLError(error.message, { nodes: error.nodes, extensions: { ...error.extensions, code } });
+
+function pick(values: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {
+  const picked: Record<string, unknown> = {};
+  for (const name of names) if (name in values) picked[name] = values[name];
+  return picked;
+}
+
+/** JSON with object keys sorted, so equal variables give equal keys whatever their order. */
+function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, nested: unknown) =>
+    nested && typeof nested === 'object' && !Array.isArray(nested)
+      ? Object.fromEntries(Object.entries(nested).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : nested,
+  );
+}
