@@ -8,6 +8,7 @@ const subgraphs: Record<string, string[]> = {
   users: ['User'],
   projects: ['User', 'Project'],
   models: ['Model', 'Project'],
+  inference: ['Model', 'InferenceRequest', 'Prediction'],
 };
 
 const config: CodegenConfig = {

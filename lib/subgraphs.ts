@@ -6,6 +6,7 @@ export const SUBGRAPHS = [
   { name: 'users', port: 4001 },
   { name: 'projects', port: 4002 },
   { name: 'models', port: 4003 },
+  { name: 'inference', port: 4004 },
 ] as const;
 
 export type SubgraphName = (typeof SUBGRAPHS)[number]['name'];

@@ -75,3 +75,52 @@ export function objectStoreConfig(env: ObjectStoreEnv) {
       : undefined,
   };
 }
+
+/** Redis: cache, pub/sub and rate limits across replicas; unset means in-process equivalents. */
+export const redisEnvShape = {
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
+};
+
+/** RabbitMQ for batch prediction jobs; unset means an in-process queue (single process only). */
+export const queueEnvShape = {
+  AMQP_URL: z
+    .string()
+    .regex(/^amqps?:\/\//, 'must be an amqp:// or amqps:// URL')
+    .optional(),
+  /** The broker queue batch jobs go through. */
+  QUEUE_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,200}$/, 'letters, digits, dot, dash and underscore only')
+    .default('predictions'),
+  /** Deliveries of one job before it is dead-lettered. */
+  QUEUE_MAX_DELIVERIES: z.coerce.number().int().min(1).max(100).default(5),
+};
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** Serving models: limits, caches and batch job execution; read by the inference service and the worker. */
+export const inferenceEnvShape = {
+  /** Largest `inputs` of one predict call, bytes of JSON. */
+  MAX_INFERENCE_INPUT_BYTES: positiveInt(1024 * 1024),
+  /** Most tensor elements in one predict call or one batch item. */
+  MAX_TENSOR_ELEMENTS: positiveInt(1_000_000),
+  /** Identical (model, inputs) within this many seconds are served from the result cache; 0 disables it. */
+  RESULT_CACHE_TTL: z.coerce.number().int().min(0).default(60),
+  /** In-process result cache size, bytes. */
+  RESULT_CACHE_MAX_BYTES: positiveInt(64 * 1024 * 1024),
+  /** Loaded models kept, by count and by model file bytes. */
+  SESSION_CACHE_MAX_MODELS: positiveInt(16),
+  SESSION_CACHE_MAX_BYTES: positiveInt(1024 * 1024 * 1024),
+  /** Most items of one batch prediction, and their largest total size (bytes of JSON). */
+  MAX_BATCH_ITEMS: positiveInt(10_000),
+  MAX_BATCH_INPUT_BYTES: positiveInt(16 * 1024 * 1024),
+  /** Items per chunk of a batch job: progress and cancellation happen between chunks. */
+  WORKER_CHUNK_SIZE: positiveInt(32),
+  /** Batch jobs one worker runs at once. */
+  WORKER_CONCURRENCY: positiveInt(2),
+  /** Starts of one job (crashes included) before it ends FAILED. */
+  WORKER_MAX_ATTEMPTS: positiveInt(3),
+};

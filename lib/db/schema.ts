@@ -66,12 +66,47 @@ export interface ModelsTable {
   created_at: CreatedAt;
 }
 
+export type PredictionStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELED';
+
+type Json<T> = ColumnType<T, string, string>;
+
+export interface InferenceRequestsTable {
+  id: string;
+  model_id: string;
+  user_id: string | null;
+  input: Json<unknown>;
+  output: Json<unknown> | null;
+  error: string | null;
+  metadata: ColumnType<Record<string, unknown>, string | undefined, string>;
+  requested_at: CreatedAt;
+  duration_ms: number | null;
+}
+
+export interface PredictionsTable {
+  id: string;
+  model_id: string;
+  user_id: string;
+  status: PredictionStatus;
+  items_total: number;
+  items_done: ColumnType<number, number | undefined, number>;
+  inputs: Json<unknown[]>;
+  outputs: ColumnType<unknown[], string | undefined, string>;
+  error: string | null;
+  cancel_requested: ColumnType<boolean, boolean | undefined, boolean>;
+  attempts: ColumnType<number, number | undefined, number>;
+  created_at: CreatedAt;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
   projects: ProjectsTable;
   documents: DocumentsTable;
   models: ModelsTable;
+  inference_requests: InferenceRequestsTable;
+  predictions: PredictionsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -81,4 +116,6 @@ export type ProjectRow = Selectable<ProjectsTable>;
 export type NewProject = Insertable<ProjectsTable>;
 export type ModelRow = Selectable<ModelsTable>;
 export type NewModel = Insertable<ModelsTable>;
+export type InferenceRequestRow = Selectable<InferenceRequestsTable>;
+export type PredictionRow = Selectable<PredictionsTable>;
 export type ProjectUpdate = Updateable<ProjectsTable>;

@@ -4,15 +4,24 @@ import { badInput } from '../errors.js';
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
-/** Keyset position of a row in newest-first order: (created_at desc, id desc). */
+/** Keyset position of a row in newest-first order: (its timestamp desc, id desc). */
 export type Cursor = { createdAt: Date; id: string };
 
 export type PageArgs = { first: number; after: Cursor | null };
 
 export type Connection<T> = { nodes: T[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
 
-export function encodeCursor(row: { created_at: Date; id: string }): string {
-  return Buffer.from(JSON.stringify([row.created_at.toISOString(), row.id])).toString('base64url');
+type Keyed = { created_at: Date; id: string };
+
+/** The timestamp rows are ordered by: `created_at` unless a table names it otherwise (e.g. `requested_at`). */
+export type TimeOf<R> = (row: R) => Date;
+const createdAt = (row: Keyed): Date => row.created_at;
+
+export function encodeCursor<R extends { id: string }>(
+  row: R,
+  timeOf: TimeOf<R> = createdAt as unknown as TimeOf<R>,
+): string {
+  return Buffer.from(JSON.stringify([timeOf(row).toISOString(), row.id])).toString('base64url');
 }
 
 export function decodeCursor(cursor: string): Cursor {
@@ -36,10 +45,14 @@ export function pageArgs(args: { first?: number | null; after?: string | null })
 }
 
 /** Builds a connection from `first + 1` rows fetched in page order. */
-export function toConnection<R extends { created_at: Date; id: string }>(rows: R[], first: number): Connection<R> {
+export function toConnection<R extends { id: string }>(
+  rows: R[],
+  first: number,
+  timeOf: TimeOf<R> = createdAt as unknown as TimeOf<R>,
+): Connection<R> {
   const nodes = rows.slice(0, first);
   const last = nodes.at(-1);
-  return { nodes, pageInfo: { hasNextPage: rows.length > first, endCursor: last ? encodeCursor(last) : null } };
+  return { nodes, pageInfo: { hasNextPage: rows.length > first, endCursor: last ? encodeCursor(last, timeOf) : null } };
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

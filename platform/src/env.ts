@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { documentStoreEnvShape, objectStoreEnvShape } from '../../lib/config/common-env.js';
+import {
+  documentStoreEnvShape,
+  inferenceEnvShape,
+  objectStoreEnvShape,
+  queueEnvShape,
+  redisEnvShape,
+} from '../../lib/config/common-env.js';
 import {
   booleanFlag,
   httpUrl,
@@ -42,6 +48,9 @@ const platformEnvSchema = z
     INTROSPECTION: booleanFlag(true).optional(),
     ...objectStoreEnvShape,
     ...documentStoreEnvShape,
+    ...redisEnvShape,
+    ...queueEnvShape,
+    ...inferenceEnvShape,
     /** Where clients reach the gateway, when not at its own address (behind a proxy); upload URLs point there. */
     PUBLIC_URL: httpUrl().optional(),
     UPLOAD_URL_TTL: seconds(15 * 60),

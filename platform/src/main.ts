@@ -1,5 +1,6 @@
 import { objectStoreConfig } from '../../lib/config/common-env.js';
 import { loadEnvOrExit } from '../../lib/config/env.js';
+import { inferenceSettings } from '../../lib/inference/settings.js';
 import { createLogger } from '../../lib/logger.js';
 import { stopOnSignals } from '../../lib/process/lifecycle.js';
 import { readPlatformEnv } from './env.js';
@@ -34,6 +35,11 @@ const platform = await startPlatform({
   publicUrl: env.PUBLIC_URL,
   uploadTtlSeconds: env.UPLOAD_URL_TTL,
   maxModelBytes: env.MAX_MODEL_BYTES,
+  redisUrl: env.REDIS_URL,
+  amqpUrl: env.AMQP_URL,
+  queueName: env.QUEUE_NAME,
+  queueMaxDeliveries: env.QUEUE_MAX_DELIVERIES,
+  inference: inferenceSettings(env),
   production: env.NODE_ENV === 'production',
   introspection: env.INTROSPECTION ?? env.NODE_ENV !== 'production',
   logger: (service) => createLogger(service, env.LOG_LEVEL),

@@ -5,14 +5,23 @@ import type { AccessTokenConfig } from '../../lib/auth/tokens.js';
 import { connectDatabase, type DatabaseConnection } from '../../lib/db/connect.js';
 import { migrateToLatest } from '../../lib/db/migrate.js';
 import { createDocumentStore, type DocumentStore } from '../../lib/docstore/index.js';
+import { createResultCache } from '../../lib/cache/result-cache.js';
+import { createHttpMetrics } from '../../lib/http/metrics.js';
 import type { ServiceServer } from '../../lib/http/service-server.js';
+import { startPredictionWorker, type PredictionWorker } from '../../lib/inference/prediction-worker.js';
+import type { ModelRunner } from '../../lib/inference/model-runner.js';
+import { createInferenceRuntime } from '../../lib/inference/runtime.js';
+import type { InferenceSettings } from '../../lib/inference/settings.js';
 import type { Logger } from '../../lib/logger.js';
 import { projectRoot } from '../../lib/project-root.js';
+import { createPubSub, type PubSub } from '../../lib/pubsub/index.js';
+import { createJobQueue, type JobQueue } from '../../lib/queue/index.js';
 import { createObjectStore, type ObjectStoreConfig } from '../../lib/storage/create-object-store.js';
 import type { ObjectStore } from '../../lib/storage/object-store.js';
 import { SUBGRAPHS, type SubgraphName } from '../../lib/subgraphs.js';
 import { createAuthenticator } from '../../gateway/src/auth.js';
 import { createGateway, type Gateway } from '../../gateway/src/create-gateway.js';
+import { createInferenceSubgraph } from '../../subgraphs/inference/src/server.js';
 import { createModelsSubgraph } from '../../subgraphs/models/src/server.js';
 import { createProjectsSubgraph } from '../../subgraphs/projects/src/server.js';
 import { createUsersSubgraph, type UsersSubgraph } from '../../subgraphs/users/src/server.js';
@@ -38,6 +47,15 @@ export type PlatformConfig = {
   publicUrl?: string | undefined;
   uploadTtlSeconds: number;
   maxModelBytes: number;
+  /** Redis for pub/sub and the result cache; in-process equivalents when unset. */
+  redisUrl?: string | undefined;
+  /** RabbitMQ for batch jobs; an in-process queue when unset. */
+  amqpUrl?: string | undefined;
+  queueName?: string;
+  queueMaxDeliveries: number;
+  inference: InferenceSettings;
+  /** Run a batch prediction worker in this process too. @default true */
+  worker?: boolean;
   production: boolean;
   introspection: boolean;
   /** Creates the logger of each service. */
@@ -54,6 +72,9 @@ export type Platform = {
   documents: DocumentStore;
   gateway: Gateway;
   users: UsersSubgraph;
+  pubsub: PubSub;
+  queue: JobQueue;
+  runner: ModelRunner;
   close(): Promise<void>;
 };
 
@@ -83,6 +104,31 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
       db: database.db,
     });
     resources.unshift(documents);
+    const pubsub = await createPubSub({ redisUrl: config.redisUrl, logger: log });
+    resources.unshift(pubsub);
+    const queue = await createJobQueue({
+      amqpUrl: config.amqpUrl,
+      queue: config.queueName,
+      maxDeliveries: config.queueMaxDeliveries,
+      logger: log,
+    });
+    resources.unshift(queue);
+    const cache = createResultCache({
+      ...config.inference.resultCache,
+      redisUrl: config.redisUrl,
+      onError: (error) => log.warn({ err: error }, 'result cache unavailable'),
+    });
+    resources.unshift(cache);
+    const inferenceHttpMetrics = createHttpMetrics('inference');
+    const inferenceLogger = config.logger('inference');
+    const { runner, metrics } = createInferenceRuntime({
+      store,
+      dataDir: config.dataDir,
+      ...config.inference.sessions,
+      registry: inferenceHttpMetrics.registry,
+      logger: inferenceLogger,
+    });
+    resources.unshift(runner);
 
     let publicUrl = config.publicUrl;
     const common = { db: database.db, internalSecret: config.internalSecret, production: config.production };
@@ -103,6 +149,18 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
         publicUrl: () => publicUrl ?? 'http://127.0.0.1',
         uploadTtlSeconds: config.uploadTtlSeconds,
         maxModelBytes: config.maxModelBytes,
+      }),
+      inference: await createInferenceSubgraph({
+        ...common,
+        runner,
+        cache,
+        queue,
+        pubsub,
+        metrics,
+        httpMetrics: inferenceHttpMetrics,
+        logger: inferenceLogger,
+        predictLimits: config.inference.predictLimits,
+        batchLimits: config.inference.batchLimits,
       }),
     };
     if (config.admin) await users.users.ensureAdmin(config.admin.email, config.admin.password);
@@ -126,16 +184,33 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
     started.push(gateway);
     publicUrl ??= gatewayBase;
 
+    const worker: PredictionWorker | undefined =
+      config.worker === false
+        ? undefined
+        : await startPredictionWorker({
+            db: database.db,
+            queue,
+            runner,
+            pubsub,
+            logger: config.logger('worker'),
+            ...config.inference.worker,
+          });
+
     return {
       url: `${gatewayBase}/graphql`,
       database,
       store,
       documents,
       gateway,
+      pubsub,
+      queue,
+      runner,
       users,
       close: async () => {
-        // Gateway first so no new work reaches the subgraphs, then the subgraphs, then the stores.
+        // Gateway first so no new work reaches the subgraphs, then the subgraphs and the worker
+        // (its running chunks finish), then the stores.
         for (const server of started.reverse()) await server.close();
+        await worker?.stop();
         for (const resource of resources) await resource.close();
       },
     };

@@ -2,6 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { z } from 'zod';
+import { inferenceEnvShape } from '../../lib/config/common-env.js';
+import { parseEnv } from '../../lib/config/env.js';
+import { inferenceSettings, type InferenceSettings } from '../../lib/inference/settings.js';
 import { createLogger } from '../../lib/logger.js';
 import { startPlatform, type Platform, type PlatformConfig } from '../../platform/src/start-platform.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
@@ -47,6 +51,8 @@ export async function startTestPlatform(overrides: Partial<PlatformConfig> = {})
     objectStore: { dataDir },
     uploadTtlSeconds: 900,
     maxModelBytes: 4 * 1024 * 1024,
+    queueMaxDeliveries: 5,
+    inference: testInferenceSettings(),
     production: false,
     introspection: true,
     logger: (service) => createLogger(service, testEnv.logLevel),
@@ -69,6 +75,10 @@ export async function startTestPlatform(overrides: Partial<PlatformConfig> = {})
     },
   };
 }
+
+/** The inference settings' defaults, for tests to adjust. */
+export const testInferenceSettings = (): InferenceSettings =>
+  inferenceSettings(parseEnv(z.object(inferenceEnvShape), {}));
 
 let counter = 0;
 /** A unique email per call, so tests never collide. */

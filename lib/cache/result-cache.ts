@@ -1,0 +1,98 @@
+import { Redis } from 'ioredis';
+
+/**
+ * Recent results, keyed by a hash of what produced them. A cache only: a miss, an outage or an
+ * eviction costs a recomputation, never a wrong answer, so every failure degrades to a miss.
+ */
+export interface ResultCache {
+  readonly kind: 'redis' | 'memory';
+  get(key: string): Promise<string | undefined>;
+  /** Values larger than the cache's per-entry bound are not kept. */
+  set(key: string, value: string, ttlSeconds: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type ResultCacheOptions = {
+  /** Largest value kept, bytes. */
+  maxValueBytes: number;
+  /** In-process only: total bytes kept (values), least recently used evicted first. */
+  maxBytes: number;
+  onError?: (error: unknown) => void;
+};
+
+export function createMemoryResultCache(options: ResultCacheOptions): ResultCache {
+  const entries = new Map<string, { value: string; expiresAt: number }>();
+  let bytes = 0;
+  const remove = (key: string) => {
+    const entry = entries.get(key);
+    if (!entry) return;
+    bytes -= entry.value.length;
+    entries.delete(key);
+  };
+  return {
+    kind: 'memory',
+    async get(key) {
+      const entry = entries.get(key);
+      if (!entry) return undefined;
+      if (entry.expiresAt <= Date.now()) {
+        remove(key);
+        return undefined;
+      }
+      // Re-insert: Map order is the LRU order.
+      entries.delete(key);
+      entries.set(key, entry);
+      return entry.value;
+    },
+    async set(key, value, ttlSeconds) {
+      if (value.length > options.maxValueBytes) return;
+      remove(key);
+      entries.set(key, { value, expiresAt: Date.now() + ttlSeconds * 1000 });
+      bytes += value.length;
+      for (const oldest of entries.keys()) {
+        if (bytes <= options.maxBytes) break;
+        remove(oldest);
+      }
+    },
+    async close() {
+      entries.clear();
+      bytes = 0;
+    },
+  };
+}
+
+export function createRedisResultCache(options: ResultCacheOptions & { url: string; prefix: string }): ResultCache {
+  // Fail fast while Redis is away: a prediction must not wait on its cache.
+  const redis = new Redis(options.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+  redis.on('error', (error) => options.onError?.(error));
+  const key = (k: string) => `${options.prefix}${k}`;
+  return {
+    kind: 'redis',
+    async get(k) {
+      try {
+        return (await redis.get(key(k))) ?? undefined;
+      } catch (error) {
+        options.onError?.(error);
+        return undefined;
+      }
+    },
+    async set(k, value, ttlSeconds) {
+      if (Buffer.byteLength(value) > options.maxValueBytes) return;
+      try {
+        await redis.set(key(k), value, 'EX', ttlSeconds);
+      } catch (error) {
+        options.onError?.(error);
+      }
+    },
+    async close() {
+      redis.disconnect();
+    },
+  };
+}
+
+export function createResultCache(
+  options: ResultCacheOptions & { redisUrl?: string | undefined; prefix: string },
+): ResultCache {
+  return options.redisUrl
+    ? createRedisResultCache({ ...options, url: options.redisUrl })
+    : createMemoryResultCache(options);
+}

@@ -1,0 +1,113 @@
+import { err, ErrorCode } from '../errors.js';
+import type { Logger } from '../logger.js';
+import {
+  createSessionCache,
+  loadVerifiedModelFile,
+  ModelIntegrityError,
+  type LoadedModel,
+  type SessionCache,
+} from '../onnx/session-cache.js';
+import {
+  batchKey,
+  canBatch,
+  fromOutputTensors,
+  splitBatch,
+  stackBatch,
+  toInputTensors,
+  type TensorMap,
+} from '../onnx/tensors.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { InferenceMetrics } from './metrics.js';
+import type { ServableModel } from './servable-model.js';
+
+export type RunLimits = { maxElements: number };
+
+/**
+ * Runs models on JSON tensors: validates inputs against the model's signature, converts them,
+ * executes with onnxruntime (loaded sessions cached), and converts the outputs back to JSON.
+ */
+export interface ModelRunner {
+  /** One request's inputs → its outputs. Invalid inputs throw BAD_USER_INPUT / PAYLOAD_TOO_LARGE. */
+  predict(model: ServableModel, inputs: unknown, limits: RunLimits): Promise<unknown>;
+  /** Checks inputs without running anything (batch jobs validate every item up front). */
+  validate(model: ServableModel, inputs: unknown, limits: RunLimits): void;
+  /** Several items' outputs, in order; in one execution where the model's batch dimension is dynamic. */
+  predictMany(model: ServableModel, items: unknown[], limits: RunLimits): Promise<unknown[]>;
+  close(): Promise<void>;
+}
+
+export type ModelRunnerOptions = {
+  store: ObjectStore;
+  /** Where model files are written while their sessions open. */
+  cacheDir: string;
+  maxSessions: number;
+  maxBytes: number;
+  metrics: InferenceMetrics;
+  logger: Logger;
+};
+
+type ServableRef = ServableModel & { sha256: string };
+
+export function createModelRunner(options: ModelRunnerOptions): ModelRunner {
+  const { store, metrics } = options;
+  const sessions: SessionCache<ServableRef> = createSessionCache<ServableRef>({
+    maxSessions: options.maxSessions,
+    maxBytes: options.maxBytes,
+    fetch: async (model) => loadVerifiedModelFile(await store.get(model.storage_key), model.sha256, options.cacheDir),
+    logger: options.logger,
+  });
+
+  async function load(model: ServableModel): Promise<LoadedModel<ServableRef>> {
+    if (!model.sha256)
+      throw err(ErrorCode.BAD_USER_INPUT, `Model ${model.version} is not READY`, { argument: 'modelId' });
+    try {
+      return await sessions.get({ ...model, sha256: model.sha256 });
+    } catch (error) {
+      if (error instanceof ModelIntegrityError) {
+        options.logger.error({ err: error, modelId: model.id }, 'stored model file does not match its sha256');
+        throw err(
+          ErrorCode.CONFLICT,
+          'The stored model file no longer matches its recorded sha256: upload the model again',
+        );
+      }
+      throw error;
+    }
+  }
+
+  async function execute(model: ServableModel, loaded: LoadedModel<ServableRef>, feeds: TensorMap, items: number) {
+    const started = performance.now();
+    const outputs = await loaded.run(feeds);
+    metrics.executed(model.id, items, (performance.now() - started) / 1000);
+    return outputs;
+  }
+
+  const batchSize = (feeds: TensorMap): number => Object.values(feeds)[0]?.dims[0] ?? 1;
+
+  return {
+    validate(model, inputs, limits) {
+      toInputTensors(inputs, model.inputs, limits);
+    },
+
+    async predict(model, inputs, limits) {
+      const feeds = toInputTensors(inputs, model.inputs, limits);
+      const loaded = await load(model);
+      return fromOutputTensors(await execute(model, loaded, feeds, batchSize(feeds)));
+    },
+
+    async predictMany(model, items, limits) {
+      const feeds = items.map((item) => toInputTensors(item, model.inputs, limits));
+      const loaded = await load(model);
+      // One run for the whole chunk where the model takes any batch size and the items line up.
+      const key = feeds.length > 1 && canBatch(loaded.signature) ? batchKey(feeds[0]!) : undefined;
+      if (key !== undefined && feeds.every((f) => batchKey(f) === key)) {
+        const outputs = await execute(model, loaded, stackBatch(feeds, loaded.signature.inputs), feeds.length);
+        return splitBatch(outputs, feeds.map(batchSize)).map(fromOutputTensors);
+      }
+      const results: unknown[] = [];
+      for (const item of feeds) results.push(fromOutputTensors(await execute(model, loaded, item, batchSize(item))));
+      return results;
+    },
+
+    close: () => sessions.close(),
+  };
+}

@@ -1,0 +1,137 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import type { Logger } from '../logger.js';
+import type { PubSub } from '../pubsub/index.js';
+import type { JobQueue, ReceivedJob } from '../queue/index.js';
+import { predictionChannel, predictionEvent } from './events.js';
+import type { ModelRunner } from './model-runner.js';
+import { isPredictionJob } from './prediction-job.js';
+import {
+  appendOutputs,
+  findPredictionInputs,
+  findPredictionsByIds,
+  finishPrediction,
+  isCancelRequested,
+  startAttempt,
+} from './predictions.repository.js';
+import { findServableModels } from './servable-model.js';
+
+export type PredictionWorkerOptions = {
+  db: Kysely<Database>;
+  queue: JobQueue;
+  runner: ModelRunner;
+  pubsub: PubSub;
+  logger: Logger;
+  /** Items run per chunk: progress is written, and cancellation checked, between chunks. */
+  chunkSize: number;
+  /** Jobs run at once by this worker. */
+  concurrency: number;
+  /** A job started this many times without finishing (crashes included) ends FAILED. */
+  maxAttempts: number;
+  maxElements: number;
+};
+
+export type PredictionWorker = { stop(): Promise<void> };
+
+/**
+ * Runs one batch prediction from where its row says it is: a redelivered job (its worker died)
+ * resumes after the last chunk it recorded, and every chunk is appended only if nobody else moved
+ * the prediction on, so no item is ever run into the results twice.
+ */
+export async function runPrediction(options: PredictionWorkerOptions, predictionId: string): Promise<void> {
+  const { db, runner, pubsub, logger } = options;
+  const log = logger.child({ predictionId });
+  const publish = async () => {
+    const [row] = await findPredictionsByIds(db, [predictionId]);
+    if (row) await pubsub.publish(predictionChannel(predictionId), predictionEvent(row));
+  };
+  const finish = async (outcome: Parameters<typeof finishPrediction>[2]) => {
+    if (await finishPrediction(db, predictionId, outcome)) {
+      await publish();
+      log.info({ event: 'prediction.finished', status: outcome.status }, `batch prediction ${outcome.status}`);
+    }
+  };
+
+  const prediction = await startAttempt(db, predictionId);
+  if (!prediction) return; // finished, canceled while queued, or deleted: nothing to do
+  if (prediction.attempts > options.maxAttempts) {
+    return finish({ status: 'FAILED', error: `The job failed ${options.maxAttempts} times in a row; giving up` });
+  }
+  if (prediction.cancel_requested) return finish({ status: 'CANCELED' });
+  await publish();
+  log.info(
+    { event: 'prediction.running', attempt: prediction.attempts, itemsDone: prediction.items_done },
+    prediction.items_done > 0 ? `resuming at item ${prediction.items_done}` : 'batch prediction running',
+  );
+
+  const [model] = await findServableModels(db, [prediction.model_id]);
+  if (!model || model.status !== 'READY') return finish({ status: 'FAILED', error: 'The model is no longer READY' });
+  const inputs = (await findPredictionInputs(db, predictionId)) ?? [];
+
+  let done = prediction.items_done;
+  while (done < prediction.items_total) {
+    if (await isCancelRequested(db, predictionId)) return finish({ status: 'CANCELED' });
+    const chunk = inputs.slice(done, done + options.chunkSize);
+    let outputs: unknown[];
+    try {
+      outputs = await runner.predictMany(model, chunk, { maxElements: options.maxElements });
+    } catch (error) {
+      // The items were validated when the job was queued: a failure here is the model's, and final.
+      log.warn({ err: error, event: 'prediction.chunk_failed', from: done }, 'running a chunk failed');
+      return finish({
+        status: 'FAILED',
+        error: `Items ${done}-${done + chunk.length - 1}: ${(error as Error).message}`,
+      });
+    }
+    if (!(await appendOutputs(db, predictionId, done, outputs))) {
+      log.info('prediction moved on elsewhere (canceled or taken over); stopping');
+      return;
+    }
+    done += outputs.length;
+    await publish();
+    log.debug({ event: 'prediction.progress', itemsDone: done }, 'chunk done');
+  }
+  await finish({ status: 'SUCCEEDED' });
+}
+
+const DEAD_JOB_SWEEP_MS = 30_000;
+
+/**
+ * Consumes prediction jobs from the queue until stopped. Jobs the queue gave up on (delivered too
+ * many times, e.g. while the database was away) are swept from its dead letters and their
+ * predictions end FAILED, so no prediction stays RUNNING forever.
+ */
+export async function startPredictionWorker(options: PredictionWorkerOptions): Promise<PredictionWorker> {
+  const { queue, logger } = options;
+  const handle = async (job: ReceivedJob) => {
+    if (!isPredictionJob(job.body)) {
+      logger.error({ jobId: job.id }, 'dropping a malformed prediction job');
+      return;
+    }
+    await runPrediction(options, job.body.predictionId);
+  };
+  const sweep = async () => {
+    for (const dead of await queue.takeDeadJobs(100)) {
+      if (!isPredictionJob(dead.body)) continue;
+      const failed = await finishPrediction(options.db, dead.body.predictionId, {
+        status: 'FAILED',
+        error: 'The job could not be processed after repeated attempts',
+      });
+      if (failed)
+        logger.warn({ predictionId: dead.body.predictionId, reason: dead.reason }, 'dead-lettered prediction failed');
+    }
+  };
+  const consumer = await queue.consume(handle, { prefetch: options.concurrency });
+  const sweeper = setInterval(
+    () => void sweep().catch((error: unknown) => logger.warn({ err: error }, 'dead-letter sweep failed')),
+    DEAD_JOB_SWEEP_MS,
+  );
+  sweeper.unref();
+  await sweep().catch((error: unknown) => logger.warn({ err: error }, 'dead-letter sweep failed'));
+  return {
+    stop: async () => {
+      clearInterval(sweeper);
+      await consumer.stop();
+    },
+  };
+}

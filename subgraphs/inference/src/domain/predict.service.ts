@@ -1,0 +1,134 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { GraphQLError } from 'graphql';
+import type { Kysely } from 'kysely';
+import type { Identity } from '../../../../lib/auth/identity.js';
+import type { ResultCache } from '../../../../lib/cache/result-cache.js';
+import type { Database, InferenceRequestRow } from '../../../../lib/db/schema.js';
+import { badInput, err, ErrorCode, notFound, unauthenticated } from '../../../../lib/errors.js';
+import type { InferenceMetrics } from '../../../../lib/inference/metrics.js';
+import type { ModelRunner } from '../../../../lib/inference/model-runner.js';
+import { findServableModels, type ServableModel } from '../../../../lib/inference/servable-model.js';
+import { isUuid } from '../../../../lib/graphql/pagination.js';
+import type { Logger } from '../../../../lib/logger.js';
+import { insertInferenceRequest } from '../data/inference-requests.repository.js';
+
+export type PredictLimits = {
+  /** Largest accepted `inputs`, as serialized JSON bytes. */
+  maxInputBytes: number;
+  /** Most tensor elements in one request. */
+  maxElements: number;
+  /** How long identical results are served from the cache, seconds (0 disables it). */
+  cacheTtlSeconds: number;
+};
+
+export type PredictServiceDeps = {
+  db: Kysely<Database>;
+  runner: ModelRunner;
+  cache: ResultCache;
+  metrics: InferenceMetrics;
+  logger: Logger;
+  limits: PredictLimits;
+};
+
+export type PredictResult = { outputs: unknown; durationMs: number; request: InferenceRequestRow };
+
+export type PredictService = ReturnType<typeof createPredictService>;
+
+export function canUseModel(identity: Identity | null, model: { owner_id: string }): boolean {
+  return identity !== null && (identity.role === 'ADMIN' || identity.userId === model.owner_id);
+}
+
+/** Key order of a JSON object does not change its meaning, so it must not change its cache key. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function createPredictService(deps: PredictServiceDeps) {
+  const { db, runner, cache, metrics, logger, limits } = deps;
+
+  /** The model, if the caller may use it; NOT_FOUND otherwise, exactly as for a missing one. */
+  async function requireModel(identity: Identity | null, modelId: string): Promise<ServableModel> {
+    if (!identity) throw unauthenticated();
+    const [model] = isUuid(modelId) ? await findServableModels(db, [modelId]) : [];
+    if (!model || !canUseModel(identity, model)) throw notFound('Model');
+    return model;
+  }
+
+  return {
+    requireModel,
+
+    /**
+     * One synchronous inference. Every call that reaches a model the caller may use is recorded,
+     * failed or not: the history is what users debug their integrations with.
+     */
+    async predict(identity: Identity | null, modelId: string, inputs: unknown): Promise<PredictResult> {
+      const model = await requireModel(identity, modelId);
+      const userId = identity!.userId;
+      const started = performance.now();
+      const elapsed = () => Math.round(performance.now() - started);
+      const serialized = JSON.stringify(inputs) ?? 'null';
+      const tooLarge = Buffer.byteLength(serialized) > limits.maxInputBytes;
+      const recordedInput = tooLarge ? { omitted: `inputs exceed ${limits.maxInputBytes} bytes` } : inputs;
+
+      try {
+        if (tooLarge) {
+          throw err(ErrorCode.PAYLOAD_TOO_LARGE, `\`inputs\` exceed the limit of ${limits.maxInputBytes} bytes`, {
+            limit: limits.maxInputBytes,
+          });
+        }
+        if (model.status !== 'READY' || !model.sha256) {
+          throw badInput(`Model ${model.version} is ${model.status}, not READY: it cannot serve predictions yet`, {
+            argument: 'modelId',
+          });
+        }
+        const cacheKey =
+          limits.cacheTtlSeconds > 0 ? `${model.id}:${model.sha256}:${sha256(canonicalJson(inputs))}` : undefined;
+        const cached = cacheKey ? await cache.get(cacheKey) : undefined;
+        let outputs: unknown;
+        if (cached !== undefined) {
+          outputs = JSON.parse(cached);
+          metrics.cacheHit(model.id);
+        } else {
+          outputs = await runner.predict(model, inputs, { maxElements: limits.maxElements });
+          if (cacheKey) await cache.set(cacheKey, JSON.stringify(outputs), limits.cacheTtlSeconds);
+        }
+        const durationMs = elapsed();
+        const request = await insertInferenceRequest(db, {
+          id: randomUUID(),
+          modelId: model.id,
+          userId,
+          input: inputs,
+          output: outputs,
+          durationMs,
+          metadata: { cached: cached !== undefined },
+        });
+        metrics.requestSucceeded(model.id, durationMs / 1000);
+        return { outputs, durationMs, request };
+      } catch (error) {
+        const durationMs = elapsed();
+        metrics.requestFailed(model.id, durationMs / 1000);
+        const message = error instanceof GraphQLError ? error.message : 'Internal error while running the model';
+        await insertInferenceRequest(db, {
+          id: randomUUID(),
+          modelId: model.id,
+          userId,
+          input: recordedInput,
+          error: message,
+          durationMs,
+        }).catch((recordError: unknown) =>
+          logger.error({ err: recordError }, 'could not record a failed inference request'),
+        );
+        throw error;
+      }
+    },
+  };
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}

@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import { GraphQLError } from 'graphql';
+import type { Kysely } from 'kysely';
+import type { Identity } from '../../../../lib/auth/identity.js';
+import type { Database } from '../../../../lib/db/schema.js';
+import { badInput, err, ErrorCode, notFound } from '../../../../lib/errors.js';
+import { predictionChannel, predictionEvent } from '../../../../lib/inference/events.js';
+import type { ModelRunner } from '../../../../lib/inference/model-runner.js';
+import {
+  cancelPrediction,
+  findPredictionsByIds,
+  insertPrediction,
+  type PredictionSummary,
+} from '../../../../lib/inference/predictions.repository.js';
+import type { PredictionJob } from '../../../../lib/inference/prediction-job.js';
+import { isUuid } from '../../../../lib/graphql/pagination.js';
+import type { Logger } from '../../../../lib/logger.js';
+import type { PubSub } from '../../../../lib/pubsub/index.js';
+import type { JobQueue } from '../../../../lib/queue/index.js';
+import type { PredictService } from './predict.service.js';
+
+export type BatchLimits = {
+  /** Most items in one batch prediction. */
+  maxItems: number;
+  /** Largest accepted `items`, as serialized JSON bytes. */
+  maxInputBytes: number;
+  /** Most tensor elements in one item. */
+  maxElements: number;
+};
+
+export type PredictionsServiceDeps = {
+  db: Kysely<Database>;
+  runner: ModelRunner;
+  predict: PredictService;
+  queue: JobQueue;
+  pubsub: PubSub;
+  logger: Logger;
+  limits: BatchLimits;
+};
+
+export type PredictionsService = ReturnType<typeof createPredictionsService>;
+
+export function canSeePrediction(identity: Identity | null, prediction: { owner_id: string }): boolean {
+  return identity !== null && (identity.role === 'ADMIN' || identity.userId === prediction.owner_id);
+}
+
+export function createPredictionsService(deps: PredictionsServiceDeps) {
+  const { db, runner, queue, pubsub, logger, limits } = deps;
+
+  async function findVisible(identity: Identity | null, id: string): Promise<PredictionSummary | null> {
+    if (!identity || !isUuid(id)) return null;
+    const [prediction] = await findPredictionsByIds(db, [id]);
+    return prediction && canSeePrediction(identity, prediction) ? prediction : null;
+  }
+
+  async function reload(id: string): Promise<PredictionSummary> {
+    const [prediction] = await findPredictionsByIds(db, [id]);
+    if (!prediction) throw notFound('Prediction');
+    return prediction;
+  }
+
+  return {
+    findVisible,
+
+    /** Validates every item up front, records the prediction QUEUED and hands it to the workers. */
+    async start(identity: Identity | null, input: { modelId: string; items: unknown[] }): Promise<PredictionSummary> {
+      const model = await deps.predict.requireModel(identity, input.modelId);
+      if (model.status !== 'READY') {
+        throw badInput(`Model ${model.version} is ${model.status}, not READY: it cannot serve predictions yet`, {
+          argument: 'modelId',
+        });
+      }
+      const { items } = input;
+      if (items.length === 0) throw badInput('`items` must contain at least one item', { argument: 'items' });
+      if (items.length > limits.maxItems) {
+        throw err(ErrorCode.PAYLOAD_TOO_LARGE, `\`items\` may contain at most ${limits.maxItems} items`, {
+          limit: limits.maxItems,
+        });
+      }
+      if (Buffer.byteLength(JSON.stringify(items)) > limits.maxInputBytes) {
+        throw err(ErrorCode.PAYLOAD_TOO_LARGE, `\`items\` exceed the limit of ${limits.maxInputBytes} bytes`, {
+          limit: limits.maxInputBytes,
+        });
+      }
+      items.forEach((item, index) => {
+        try {
+          runner.validate(model, item, { maxElements: limits.maxElements });
+        } catch (error) {
+          if (!(error instanceof GraphQLError)) throw error;
+          // Name the item, keep the tensor, expected shape and code the runner reported.
+          throw err(error.extensions.code as ErrorCode, `items[${index}]: ${error.message}`, {
+            ...error.extensions,
+            item: index,
+          });
+        }
+      });
+
+      const id = randomUUID();
+      await insertPrediction(db, { id, modelId: model.id, userId: identity!.userId, inputs: items });
+      // Read back before enqueueing: the answer is the prediction as queued, whatever a fast worker does next.
+      const prediction = await reload(id);
+      await pubsub.publish(predictionChannel(id), predictionEvent(prediction));
+      const job: PredictionJob = { predictionId: id };
+      await queue.enqueue({ id, body: job });
+      logger.info(
+        {
+          event: 'prediction.queued',
+          predictionId: id,
+          modelId: model.id,
+          projectId: model.project_id,
+          items: items.length,
+        },
+        `batch prediction of ${items.length} items queued`,
+      );
+      return prediction;
+    },
+
+    /** QUEUED ends CANCELED at once; RUNNING stops at its next chunk; finished ones are returned as they are. */
+    async cancel(identity: Identity | null, id: string): Promise<PredictionSummary> {
+      const prediction = await findVisible(identity, id);
+      if (!prediction) throw notFound('Prediction');
+      if (prediction.status !== 'QUEUED' && prediction.status !== 'RUNNING') return prediction;
+      await cancelPrediction(db, id);
+      const updated = await reload(id);
+      if (updated.status !== prediction.status) await pubsub.publish(predictionChannel(id), predictionEvent(updated));
+      logger.info(
+        { event: 'prediction.cancel_requested', predictionId: id, status: updated.status },
+        'cancel requested',
+      );
+      return updated;
+    },
+  };
+}

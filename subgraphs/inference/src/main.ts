@@ -1,0 +1,65 @@
+import { objectStoreConfig } from '../../../lib/config/common-env.js';
+import { loadEnvOrExit } from '../../../lib/config/env.js';
+import { createResultCache } from '../../../lib/cache/result-cache.js';
+import { openDatabase } from '../../../lib/db/open.js';
+import { createHttpMetrics } from '../../../lib/http/metrics.js';
+import { createInferenceRuntime } from '../../../lib/inference/runtime.js';
+import { inferenceSettings } from '../../../lib/inference/settings.js';
+import { createLogger } from '../../../lib/logger.js';
+import { stopOnSignals } from '../../../lib/process/lifecycle.js';
+import { createPubSub } from '../../../lib/pubsub/index.js';
+import { createJobQueue } from '../../../lib/queue/index.js';
+import { createObjectStore } from '../../../lib/storage/create-object-store.js';
+import { readInferenceEnv } from './env.js';
+import { createInferenceSubgraph } from './server.js';
+
+const env = loadEnvOrExit(readInferenceEnv);
+const logger = createLogger('inference', env.LOG_LEVEL);
+const database = await openDatabase(env, logger);
+const store = await createObjectStore(objectStoreConfig(env));
+const pubsub = await createPubSub({ redisUrl: env.REDIS_URL, logger });
+const queue = await createJobQueue({
+  amqpUrl: env.AMQP_URL,
+  queue: env.QUEUE_NAME,
+  maxDeliveries: env.QUEUE_MAX_DELIVERIES,
+  logger,
+});
+const settings = inferenceSettings(env);
+const cache = createResultCache({
+  ...settings.resultCache,
+  redisUrl: env.REDIS_URL,
+  onError: (error) => logger.warn({ err: error }, 'result cache unavailable'),
+});
+const httpMetrics = createHttpMetrics('inference');
+const { runner, metrics } = createInferenceRuntime({
+  store,
+  dataDir: env.DATA_DIR,
+  ...settings.sessions,
+  registry: httpMetrics.registry,
+  logger,
+});
+const subgraph = await createInferenceSubgraph({
+  db: database.db,
+  runner,
+  cache,
+  queue,
+  pubsub,
+  metrics,
+  httpMetrics,
+  logger,
+  internalSecret: env.INTERNAL_SECRET,
+  production: env.NODE_ENV === 'production',
+  predictLimits: settings.predictLimits,
+  batchLimits: settings.batchLimits,
+});
+const url = await subgraph.listen(env.PORT, env.HOST);
+logger.info({ url: `${url}/graphql` }, 'inference subgraph listening');
+stopOnSignals(logger, async () => {
+  await subgraph.close();
+  await runner.close();
+  await cache.close();
+  await queue.close();
+  await pubsub.close();
+  await store.close();
+  await database.close();
+});

@@ -1,0 +1,67 @@
+import { objectStoreConfig } from '../../lib/config/common-env.js';
+import { loadEnvOrExit } from '../../lib/config/env.js';
+import { openDatabase } from '../../lib/db/open.js';
+import { pingDatabase } from '../../lib/db/connect.js';
+import { createHttpMetrics } from '../../lib/http/metrics.js';
+import { createServiceServer } from '../../lib/http/service-server.js';
+import { startPredictionWorker } from '../../lib/inference/prediction-worker.js';
+import { createInferenceRuntime } from '../../lib/inference/runtime.js';
+import { inferenceSettings } from '../../lib/inference/settings.js';
+import { createLogger } from '../../lib/logger.js';
+import { stopOnSignals } from '../../lib/process/lifecycle.js';
+import { createPubSub } from '../../lib/pubsub/index.js';
+import { createJobQueue } from '../../lib/queue/index.js';
+import { createObjectStore } from '../../lib/storage/create-object-store.js';
+import { readWorkerEnv } from './env.js';
+
+// The batch prediction worker: consumes jobs, runs them in chunks, records progress and results.
+const env = loadEnvOrExit(readWorkerEnv);
+const logger = createLogger('worker', env.LOG_LEVEL);
+const database = await openDatabase(env, logger);
+const store = await createObjectStore(objectStoreConfig(env));
+const pubsub = await createPubSub({ redisUrl: env.REDIS_URL, logger });
+const queue = await createJobQueue({
+  amqpUrl: env.AMQP_URL,
+  queue: env.QUEUE_NAME,
+  maxDeliveries: env.QUEUE_MAX_DELIVERIES,
+  logger,
+});
+const settings = inferenceSettings(env);
+const metrics = createHttpMetrics('worker');
+const { runner } = createInferenceRuntime({
+  store,
+  dataDir: env.DATA_DIR,
+  ...settings.sessions,
+  registry: metrics.registry,
+  logger,
+});
+const worker = await startPredictionWorker({
+  db: database.db,
+  queue,
+  runner,
+  pubsub,
+  logger,
+  ...settings.worker,
+});
+const health = createServiceServer({
+  logger,
+  metrics,
+  graphql: async (_req, res) => {
+    res.statusCode = 404;
+    res.end();
+  },
+  readiness: () => pingDatabase(database.db),
+});
+const url = await health.listen(env.PORT, env.HOST);
+logger.info({ health: url, queue: queue.kind }, 'worker consuming prediction jobs');
+process.stdout.write(`worker ready (health at ${url})\n`);
+stopOnSignals(logger, async () => {
+  // Stop taking jobs and let the running chunks finish; an interrupted job is redelivered and resumes.
+  await worker.stop();
+  await health.close();
+  await runner.close();
+  await queue.close();
+  await pubsub.close();
+  await store.close();
+  await database.close();
+});
