@@ -64,3 +64,12 @@ export const nodeEnv = () => z.enum(['development', 'production', 'test']).defau
 
 /** Durations in seconds, e.g. ACCESS_TOKEN_TTL=900. */
 export const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/**
+ * @apollo/gateway reports usage telemetry to Apollo (and probes cloud metadata endpoints) unless
+ * this variable is set. The platform makes no outside requests of its own accord, so it is set
+ * before any gateway is built; the library reads it from the environment, hence a write here.
+ */
+export function disableApolloTelemetry(): void {
+  process.env.APOLLO_TELEMETRY_DISABLED = 'true';
+}

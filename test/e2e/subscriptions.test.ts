@@ -1,11 +1,11 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { createClient, type Client, type FormattedExecutionResult } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { IDENTITY_HEADER, signIdentity } from '../../lib/auth/identity.js';
 import { gql } from '../helpers/graphql.js';
+import { until } from '../helpers/wait.js';
+import { closeOf, codesOf, subscribe, wsClient } from '../helpers/ws.js';
 import {
   signToken,
   TEST_SECRETS,
@@ -14,46 +14,12 @@ import {
   type TestGateway,
 } from '../helpers/subscription-subgraphs.js';
 
-type Event = FormattedExecutionResult<Record<string, unknown>, unknown>;
-type Outcome = { complete: true } | { error: unknown };
-type Subscription = { events: Event[]; end: Promise<Outcome>; unsubscribe(): void };
-
-function subscribe(client: Client, query: string, variables?: Record<string, unknown>): Subscription {
-  const events: Event[] = [];
-  let unsubscribe = () => {};
-  const end = new Promise<Outcome>((resolve) => {
-    unsubscribe = client.subscribe(
-      { query, ...(variables ? { variables } : {}) },
-      {
-        next: (event) => void events.push(event),
-        error: (error) => resolve({ error }),
-        complete: () => resolve({ complete: true }),
-      },
-    );
-  });
-  return { events, end, unsubscribe };
-}
-
-/** Polls until `condition` holds: waits on what the system does, never asserts how long it takes. */
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-const codesOf = (event: Event | undefined) => (event?.errors ?? []).map((e) => e.extensions?.code);
-const closeOf = (outcome: Outcome) => {
-  const error = 'error' in outcome ? (outcome.error as { code?: number; reason?: string }) : {};
-  return { code: error.code, reason: error.reason };
-};
-
 let subgraphs: SubscriptionSubgraphs;
 let t: TestGateway;
 beforeAll(async () => {
   subgraphs = await startSubscriptionSubgraphs();
-  t = await subgraphs.startGateway({ maxQueuedEvents: 8 });
+  // Anonymous connections allowed here, to show what anonymous callers get; the default refuses them.
+  t = await subgraphs.startGateway({ maxQueuedEvents: 8, allowAnonymous: true });
 });
 afterAll(() => subgraphs?.close());
 
@@ -143,7 +109,16 @@ describe('authentication', () => {
     await client.dispose();
   });
 
-  it('without a token the connection is anonymous: what needs a caller fails with UNAUTHENTICATED', async () => {
+  it('by default, a connection without a token is closed with 4401', async () => {
+    const strict = await subgraphs.startGateway();
+    const client = strict.client();
+    const sub = subscribe(client, 'subscription { ticks(id: "z", count: 1) { id } }');
+    expect(closeOf(await sub.end).code).toBe(4401);
+    expect(sub.events).toEqual([]);
+    await client.dispose();
+  });
+
+  it('where anonymous connections are allowed, what needs a caller fails with UNAUTHENTICATED', async () => {
     const client = t.client();
     const sub = subscribe(client, 'subscription { myTicks(count: 1) { id } }');
     expect(await sub.end).toEqual({ complete: true });
@@ -169,24 +144,19 @@ describe('authentication', () => {
   it('a subscription ends with its access token: the connection closes with 4401', async () => {
     const client = t.client({ token: signToken('user-3', 1) });
     const sub = subscribe(client, 'subscription { feed(topic: "expiry") { id n seenBy } }');
-    await waitFor(() => subgraphs.feed.listeners('expiry') === 1, 'the upstream subscription');
+    await until(() => subgraphs.feed.listeners('expiry') === 1, 'the upstream subscription');
     subgraphs.feed.publish('expiry', { id: 'x', n: 1 });
-    await waitFor(() => sub.events.length === 1, 'the event');
+    await until(() => sub.events.length === 1, 'the event');
     expect(sub.events[0]).toEqual({ data: { feed: { id: 'x', n: 1, seenBy: 'user-3' } } });
     expect(closeOf(await sub.end)).toEqual({ code: 4401, reason: 'Access token expired' });
-    await waitFor(() => subgraphs.feed.listeners('expiry') === 0, 'the upstream subscription to end');
+    await until(() => subgraphs.feed.listeners('expiry') === 0, 'the upstream subscription to end');
     await client.dispose();
   });
 });
 
 describe('subgraph endpoint', () => {
   const subgraphClient = (connectionParams: Record<string, unknown>) =>
-    createClient({
-      url: subgraphs.urls.ticks.replace(/^http/, 'ws'),
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
-      connectionParams,
-    });
+    wsClient(subgraphs.urls.ticks, { connectionParams, lazy: false });
 
   it('takes the caller from the signed identity, and refuses one it cannot verify (4403)', async () => {
     const identity = { userId: 'user-9', role: 'USER' as const, expiresAt: Date.now() / 1000 + 60 };
@@ -210,8 +180,8 @@ describe('sharing and limits', () => {
     const query = 'subscription { feed(topic: "crowd") { id n label } }';
     const clients = Array.from({ length: 1000 }, () => t.client());
     const subs = clients.map((client) => subscribe(client, query));
-    await waitFor(() => t.gateway.subscriptionStats().subscriptions === 1000, '1,000 subscriptions');
-    await waitFor(() => subgraphs.feed.listeners('crowd') === 1, 'the upstream subscription');
+    await until(() => t.gateway.subscriptionStats().subscriptions === 1000, '1,000 subscriptions');
+    await until(() => subgraphs.feed.listeners('crowd') === 1, 'the upstream subscription');
     expect(t.gateway.subscriptionStats()).toEqual({
       connections: 1000,
       subscriptions: 1000,
@@ -222,7 +192,7 @@ describe('sharing and limits', () => {
     expect(metrics).toContain('graphql_subscriptions{side="upstream",service="gateway"} 1');
 
     for (const n of [1, 2, 3]) subgraphs.feed.publish('crowd', { id: 'crowd', n });
-    await waitFor(() => subs.every((sub) => sub.events.length === 3), 'every client to get every event');
+    await until(() => subs.every((sub) => sub.events.length === 3), 'every client to get every event');
     const expected = [1, 2, 3].map((n) => ({ data: { feed: { id: 'crowd', n, label: 'label-crowd' } } }));
     for (const sub of subs) expect(sub.events).toEqual(expected);
     // Each event was resolved once for everybody: one entity lookup per event, not per client.
@@ -231,7 +201,7 @@ describe('sharing and limits', () => {
     subgraphs.feed.end('crowd');
     for (const outcome of await Promise.all(subs.map((sub) => sub.end))) expect(outcome).toEqual({ complete: true });
     await Promise.all(clients.map((client) => client.dispose()));
-    await waitFor(() => t.gateway.subscriptionStats().connections === 0, 'the connections to close');
+    await until(() => t.gateway.subscriptionStats().connections === 0, 'the connections to close');
     expect(t.gateway.subscriptionStats()).toEqual({
       connections: 0,
       subscriptions: 0,
@@ -241,12 +211,12 @@ describe('sharing and limits', () => {
   });
 
   it('caps subscriptions per connection and per gateway with RATE_LIMITED', async () => {
-    const capped = await subgraphs.startGateway({ maxPerConnection: 2, maxTotal: 3 });
+    const capped = await subgraphs.startGateway({ maxPerConnection: 2, maxTotal: 3, allowAnonymous: true });
     const [a, b] = [capped.client(), capped.client()];
     const feedOf = (topic: string) => `subscription { feed(topic: "${topic}") { id } }`;
     const a1 = subscribe(a, feedOf('caps-1'));
     subscribe(a, feedOf('caps-2'));
-    await waitFor(() => capped.gateway.subscriptionStats().subscriptions === 2, 'two subscriptions');
+    await until(() => capped.gateway.subscriptionStats().subscriptions === 2, 'two subscriptions');
     const a3 = subscribe(a, feedOf('caps-3'));
     expect(await a3.end).toEqual({ complete: true });
     expect(a3.events).toEqual([
@@ -261,13 +231,13 @@ describe('sharing and limits', () => {
     ]);
 
     subscribe(b, feedOf('caps-4'));
-    await waitFor(() => capped.gateway.subscriptionStats().subscriptions === 3, 'three subscriptions');
+    await until(() => capped.gateway.subscriptionStats().subscriptions === 3, 'three subscriptions');
     const b2 = subscribe(b, feedOf('caps-5'));
     expect(await b2.end).toEqual({ complete: true });
     expect(b2.events[0]?.errors?.[0]?.extensions).toEqual({ code: 'RATE_LIMITED', limit: 3, scope: 'gateway' });
 
     a1.unsubscribe();
-    await waitFor(() => capped.gateway.subscriptionStats().subscriptions === 2, 'a slot to free up');
+    await until(() => capped.gateway.subscriptionStats().subscriptions === 2, 'a slot to free up');
     const b3 = subscribe(b, 'subscription { ticks(id: "g", count: 1) { id label } }');
     expect(await b3.end).toEqual({ complete: true });
     expect(b3.events).toEqual([{ data: { ticks: { id: 'g', label: 'label-g' } } }]);
@@ -289,8 +259,8 @@ describe('sharing and limits', () => {
     const healthy = t.client();
     const slowSub = subscribe(slow, query);
     const healthySub = subscribe(healthy, query);
-    await waitFor(() => t.gateway.subscriptionStats().subscriptions === base + 2, 'both subscriptions');
-    await waitFor(() => subgraphs.feed.listeners('slow') === 1, 'the upstream subscription');
+    await until(() => t.gateway.subscriptionStats().subscriptions === base + 2, 'both subscriptions');
+    await until(() => subgraphs.feed.listeners('slow') === 1, 'the upstream subscription');
 
     // The slow client stops reading: its socket buffers fill, then its queue (8 events here).
     sockets[0]!.pause();
@@ -299,34 +269,34 @@ describe('sharing and limits', () => {
     while (t.gateway.subscriptionStats().subscriptions === base + 2) {
       if (++n > 2000) throw new Error('the slow client was never dropped');
       subgraphs.feed.publish('slow', { id: 's', n, padding });
-      await waitFor(() => healthySub.events.length === n, `the healthy client to get event ${n}`);
+      await until(() => healthySub.events.length === n, `the healthy client to get event ${n}`);
     }
     sockets[0]!.resume();
     expect(closeOf(await slowSub.end)).toEqual({ code: 4001, reason: 'SLOW_CONSUMER' });
     expect(slowSub.events.length).toBeLessThan(n);
 
     subgraphs.feed.publish('slow', { id: 's', n: n + 1, padding: '' });
-    await waitFor(() => healthySub.events.length === n + 1, 'the healthy client to go on');
+    await until(() => healthySub.events.length === n + 1, 'the healthy client to go on');
     expect(healthySub.events.map((event) => (event.data?.feed as { n: number }).n)).toEqual(
       Array.from({ length: n + 1 }, (_, i) => i + 1),
     );
     await Promise.all([slow.dispose(), healthy.dispose()]);
-    await waitFor(() => subgraphs.feed.listeners('slow') === 0, 'the upstream subscription to end');
+    await until(() => subgraphs.feed.listeners('slow') === 0, 'the upstream subscription to end');
   });
 });
 
 describe('supergraph changes', () => {
   it('close connections with subscriptions (4000 SUPERGRAPH_CHANGED); the new supergraph is served', async () => {
-    const g = await subgraphs.startGateway();
+    const g = await subgraphs.startGateway({ allowAnonymous: true });
     const client = g.client();
     const sub = subscribe(client, 'subscription { feed(topic: "swap") { id label } }');
     let idleConnections = 0;
     const idle = g.client({ lazy: false, on: { connected: () => void idleConnections++ } });
-    await waitFor(() => subgraphs.feed.listeners('swap') === 1 && idleConnections === 1, 'both connections');
+    await until(() => subgraphs.feed.listeners('swap') === 1 && idleConnections === 1, 'both connections');
 
     g.gateway.updateSupergraph(subgraphs.composeSupergraph('extend type Query { version: Int }'));
     expect(closeOf(await sub.end)).toEqual({ code: 4000, reason: 'SUPERGRAPH_CHANGED' });
-    await waitFor(() => subgraphs.feed.listeners('swap') === 0, 'the upstream subscription to end');
+    await until(() => subgraphs.feed.listeners('swap') === 0, 'the upstream subscription to end');
     expect(g.gateway.subscriptionStats()).toMatchObject({ subscriptions: 0, upstreamSubscriptions: 0 });
 
     const fields = await gql(g.httpUrl, { query: '{ __type(name: "Query") { fields { name } } }' });
@@ -371,17 +341,17 @@ describe('resources', () => {
         }),
       ),
     );
-    await waitFor(() => t.gateway.subscriptionStats().subscriptions === 1000, '1,000 subscriptions');
-    await waitFor(() => subgraphs.feed.listeners() === 250, '250 upstream subscriptions');
+    await until(() => t.gateway.subscriptionStats().subscriptions === 1000, '1,000 subscriptions');
+    await until(() => subgraphs.feed.listeners() === 250, '250 upstream subscriptions');
     expect(t.gateway.subscriptionStats().upstreamSubscriptions).toBe(250);
     for (let topic = 0; topic < 250; topic++) subgraphs.feed.publish(`leak-${topic}`, { id: `leak-${topic}`, n: 1 });
-    await waitFor(() => subs.every((sub) => sub.events.length === 1), 'an event for every subscription');
+    await until(() => subs.every((sub) => sub.events.length === 1), 'an event for every subscription');
     // Half end by completing their subscriptions, half by their clients going away.
     for (const sub of subs.slice(0, 500)) sub.unsubscribe();
-    await waitFor(() => t.gateway.subscriptionStats().subscriptions === 500, '500 subscriptions to end');
+    await until(() => t.gateway.subscriptionStats().subscriptions === 500, '500 subscriptions to end');
     await Promise.all(clients.map((client) => client.dispose()));
-    await waitFor(() => JSON.stringify(t.gateway.subscriptionStats()) === JSON.stringify(idle), 'an idle gateway');
-    await waitFor(() => subgraphs.feed.listeners() === 0, 'no subscription at the subgraph');
+    await until(() => JSON.stringify(t.gateway.subscriptionStats()) === JSON.stringify(idle), 'an idle gateway');
+    await until(() => subgraphs.feed.listeners() === 0, 'no subscription at the subgraph');
   }
 
   it('opening and closing 1,000 subscriptions leaves no socket, timer, listener or memory behind', async () => {
@@ -389,7 +359,7 @@ describe('resources', () => {
     const before = { handles: handles(), heap: heapUsed() };
     await openAndCloseThousand();
     const settled = () => Object.entries(handles()).every(([kind, count]) => count <= (before.handles[kind] ?? 0));
-    await waitFor(settled, `sockets and timers back to ${JSON.stringify(before.handles)}`);
+    await until(settled, `sockets and timers back to ${JSON.stringify(before.handles)}`);
     expect(t.gateway.subscriptionStats()).toEqual(idle);
     expect(subgraphs.feed.listeners()).toBe(0);
     // Roughly: a leak of ~1 KiB per subscription would show as 1 MB; allow for allocator noise.

@@ -19,9 +19,12 @@ export type SharedSubscriptions = {
   /**
    * Adds a subscriber to the subscription shared under `key` (same operation, variables and
    * identity), opening it from `source()` when there is none. Returns the function that removes
-   * the subscriber; the last one out closes the upstream subscription.
+   * the subscriber; the last one out closes the upstream subscription. With `replayLatest`, a
+   * subscriber joining a running subscription first receives its latest event: for fields that
+   * stream a state (a prediction's progress), that is the current state, which a late joiner
+   * must not go without.
    */
-  join(key: string, subscriber: Subscriber, source: () => SubscriptionSource): () => void;
+  join(key: string, subscriber: Subscriber, source: () => SubscriptionSource, replayLatest?: boolean): () => void;
   /** Closes every upstream subscription and forgets every subscriber, without telling them. */
   clear(): void;
   stats(): { upstreams: number; subscribers: number };
@@ -35,6 +38,8 @@ type Shared = {
   /** Events resolve concurrently but are delivered in order, each after the one before. */
   delivered: Promise<void>;
   pending: number;
+  /** The last event delivered, for late joiners of a state stream. */
+  latest: FormattedExecutionResult | undefined;
 };
 
 const failure = (message: string): FormattedExecutionResult => ({
@@ -44,7 +49,7 @@ const failure = (message: string): FormattedExecutionResult => ({
 /**
  * Identical subscriptions share one upstream subscription, and every event is resolved (entity
  * fetches and shaping) once for all of them. A subscriber that joins late receives the events that
- * come after it joined.
+ * come after it joined (and, for state streams, the latest one first).
  */
 export function createSharedSubscriptions(options: {
   logger: Logger;
@@ -68,9 +73,11 @@ export function createSharedSubscriptions(options: {
       closed: false,
       delivered: Promise.resolve(),
       pending: 0,
+      latest: undefined,
     };
     shared.set(key, entry);
     const deliver = (result: FormattedExecutionResult) => {
+      entry.latest = result;
       for (const subscriber of entry.subscribers) subscriber.push(result);
     };
     // Ends the subscription for its subscribers once the events before the end are delivered.
@@ -116,8 +123,10 @@ export function createSharedSubscriptions(options: {
   }
 
   return {
-    join(key, subscriber, source) {
+    join(key, subscriber, source, replayLatest = false) {
       const entry = shared.get(key) ?? open(key, source());
+      // Events still resolving reach the new subscriber after this one, in order.
+      if (replayLatest && entry.latest) subscriber.push(entry.latest);
       entry.subscribers.add(subscriber);
       return () => {
         if (entry.subscribers.delete(subscriber) && entry.subscribers.size === 0) close(key, entry);

@@ -5,6 +5,7 @@ import { CloseCode, makeServer, type FormattedExecutionResult, type Server as Gr
 // graphql's ESM build for bare 'graphql': a second instance, whose instanceof checks reject theirs.
 import {
   getOperationAST,
+  Kind,
   getVariableValues,
   GraphQLError,
   parse,
@@ -36,12 +37,25 @@ export type SubscriptionLimits = {
    * upstream subscription still being resolved. @default 100
    */
   maxQueuedEvents: number;
+  /**
+   * Accept connections without an access token. The platform's subscriptions all need a caller,
+   * so by default a connection_init without `Authorization` is closed with 4401 at once rather
+   * than failing each subscription later. @default false
+   */
+  allowAnonymous: boolean;
+  /**
+   * Root fields that stream a state rather than events: a client joining a shared subscription of
+   * one of these first gets the latest state the others got. @default ['predictionProgress']
+   */
+  replayLatest: readonly string[];
 };
 
 export const defaultSubscriptionLimits: SubscriptionLimits = {
   maxPerConnection: 100,
   maxTotal: 10_000,
   maxQueuedEvents: 100,
+  allowAnonymous: false,
+  replayLatest: ['predictionProgress'],
 };
 
 export type SubscriptionStats = {
@@ -197,31 +211,39 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
     const identity = caller?.identityHeader ?? '';
     const key = JSON.stringify([identity, operationName ?? null, text, stableJson(coercedVariables)]);
     const { primary } = plan;
-    leave = shared.join(key, queue, () => ({
-      open: (sink) =>
-        upstreams.subscribe(
-          primary.serviceName,
-          caller?.identityHeader ?? null,
-          {
-            query: primary.operation,
-            ...(primary.operationName ? { operationName: primary.operationName } : {}),
-            variables: pick(coercedVariables, primary.variableUsages ?? []),
-          },
-          sink,
-        ),
-      execute: createEventExecutor({
-        supergraph: operation.supergraph,
-        plan,
-        document,
-        source: operation.source,
-        operationName,
-        variables: coercedVariables,
-        context: { caller },
-        dataSources: options.dataSources,
-        logger,
-        formatError: options.formatError,
+    const definition = getOperationAST(document, operationName);
+    const root = definition?.selectionSet.selections[0];
+    const replayLatest = root?.kind === Kind.FIELD && limits.replayLatest.includes(root.name.value);
+    leave = shared.join(
+      key,
+      queue,
+      () => ({
+        open: (sink) =>
+          upstreams.subscribe(
+            primary.serviceName,
+            caller?.identityHeader ?? null,
+            {
+              query: primary.operation,
+              ...(primary.operationName ? { operationName: primary.operationName } : {}),
+              variables: pick(coercedVariables, primary.variableUsages ?? []),
+            },
+            sink,
+          ),
+        execute: createEventExecutor({
+          supergraph: operation.supergraph,
+          plan,
+          document,
+          source: operation.source,
+          operationName,
+          variables: coercedVariables,
+          context: { caller },
+          dataSources: options.dataSources,
+          logger,
+          formatError: options.formatError,
+        }),
       }),
-    }));
+      replayLatest,
+    );
     return queue;
   }
 
@@ -233,6 +255,13 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
         return false;
       };
       const authorization = connectionParam(ctx.connectionParams, 'authorization');
+      if (authorization === undefined && !limits.allowAnonymous) {
+        ctx.extra.socket.close(
+          CloseCode.Unauthorized,
+          'Authentication required: send { "Authorization": "Bearer <accessToken>" } in connection_init',
+        );
+        return false;
+      }
       if (authorization !== undefined && typeof authorization !== 'string') return refuse();
       let caller: Caller | null;
       try {

@@ -1,6 +1,7 @@
 import { pageArgs, toConnection } from '../../../lib/graphql/pagination.js';
 import { scalarResolvers } from '../../../lib/graphql/scalars.js';
 import { canUseModel, type PredictService } from './domain/predict.service.js';
+import type { PredictionSummary } from '../../../lib/inference/predictions.repository.js';
 import { canSeePrediction, type PredictionsService } from './domain/predictions.service.js';
 import type { Resolvers } from './__generated__/resolvers-types.js';
 
@@ -14,6 +15,12 @@ export function createResolvers(predict: PredictService, predictions: Prediction
       predict: (_, { modelId, inputs }, { identity }) => predict.predict(identity, modelId, inputs),
       startPrediction: (_, { input }, { identity }) => predictions.start(identity, input),
       cancelPrediction: (_, { id }, { identity }) => predictions.cancel(identity, id),
+    },
+    Subscription: {
+      predictionProgress: {
+        subscribe: (_, { id }, { identity }) => predictions.watch(identity, id),
+        resolve: (prediction: PredictionSummary) => prediction,
+      },
     },
     Model: {
       inferenceRequests: async ({ id }, args, { identity, modelOwner, inferenceRequestsOfModel }) => {

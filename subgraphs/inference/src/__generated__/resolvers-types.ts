@@ -133,6 +133,21 @@ export type StartPredictionInput = {
   modelId: Scalars['ID']['input'];
 };
 
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * Emits the prediction's current state at once, then every change (each
+   * progress step at least), and completes after a terminal state
+   * (SUCCEEDED, FAILED, CANCELED). Fields of other subgraphs, such as
+   * model { project { name } }, resolve on every event.
+   */
+  predictionProgress: Prediction;
+};
+
+export type SubscriptionPredictionProgressArgs = {
+  id: Scalars['ID']['input'];
+};
+
 export type WithIndex<TObject> = TObject & Record<string, any>;
 export type ResolversObject<TObject> = WithIndex<TObject>;
 
@@ -269,6 +284,7 @@ export type ResolversTypes = ResolversObject<{
   PredictionStatus: PredictionStatus;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   StartPredictionInput: StartPredictionInput;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
 }>;
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -292,6 +308,7 @@ export type ResolversParentTypes = ResolversObject<{
   PredictionConnection: Omit<PredictionConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['Prediction']> };
   Query: Record<PropertyKey, never>;
   StartPredictionInput: StartPredictionInput;
+  Subscription: Record<PropertyKey, never>;
 }>;
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -433,6 +450,19 @@ export type QueryResolvers<
   >;
 }>;
 
+export type SubscriptionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription'],
+> = ResolversObject<{
+  predictionProgress?: SubscriptionResolver<
+    ResolversTypes['Prediction'],
+    'predictionProgress',
+    ParentType,
+    ContextType,
+    RequireFields<SubscriptionPredictionProgressArgs, 'id'>
+  >;
+}>;
+
 export type Resolvers<ContextType = Context> = ResolversObject<{
   DateTime?: GraphQLScalarType;
   InferenceRequest?: InferenceRequestResolvers<ContextType>;
@@ -445,4 +475,5 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   Prediction?: PredictionResolvers<ContextType>;
   PredictionConnection?: PredictionConnectionResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
 }>;

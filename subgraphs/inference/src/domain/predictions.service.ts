@@ -3,8 +3,13 @@ import { GraphQLError } from 'graphql';
 import type { Kysely } from 'kysely';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import type { Database } from '../../../../lib/db/schema.js';
-import { badInput, err, ErrorCode, notFound } from '../../../../lib/errors.js';
-import { predictionChannel, predictionEvent } from '../../../../lib/inference/events.js';
+import { badInput, err, ErrorCode, notFound, unauthenticated } from '../../../../lib/errors.js';
+import {
+  predictionChannel,
+  predictionEvent,
+  TERMINAL_STATUSES,
+  type PredictionEvent,
+} from '../../../../lib/inference/events.js';
 import type { ModelRunner } from '../../../../lib/inference/model-runner.js';
 import {
   cancelPrediction,
@@ -113,6 +118,31 @@ export function createPredictionsService(deps: PredictionsServiceDeps) {
         `batch prediction of ${items.length} items queued`,
       );
       return prediction;
+    },
+
+    /**
+     * The prediction's current state, then each change, ending after a terminal state. Subscribes
+     * before reading the current state, so no change between the two is missed; states are read
+     * from the row (the state of record), and an event that changes nothing is not repeated.
+     */
+    async *watch(identity: Identity | null, id: string, signal?: AbortSignal): AsyncGenerator<PredictionSummary> {
+      if (!identity) throw unauthenticated();
+      if (!(await findVisible(identity, id))) throw notFound('Prediction');
+      const events = await pubsub.subscribe<PredictionEvent>(predictionChannel(id), signal ? { signal } : {});
+      try {
+        let last = await reload(id);
+        yield last;
+        if (TERMINAL_STATUSES.has(last.status)) return;
+        for await (const _event of events) {
+          const current = await reload(id);
+          if (current.status === last.status && current.items_done === last.items_done) continue;
+          last = current;
+          yield current;
+          if (TERMINAL_STATUSES.has(current.status)) return;
+        }
+      } finally {
+        events.close();
+      }
     },
 
     /** QUEUED ends CANCELED at once; RUNNING stops at its next chunk; finished ones are returned as they are. */
