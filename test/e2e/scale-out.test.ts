@@ -1,0 +1,128 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteQueueTopology } from '../helpers/amqp.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { testEnv } from '../helpers/env.js';
+import { gql } from '../helpers/graphql.js';
+import { LINEAR_MODEL } from '../helpers/models.js';
+import { startProcess, type RunningProcess } from '../helpers/process.js';
+import { until } from '../helpers/wait.js';
+import { subscribe, wsClient } from '../helpers/ws.js';
+
+// Services mode, scaled out: every service its own process, two gateways in front of two
+// inference replicas, sharing PostgreSQL, Redis (pub/sub) and RabbitMQ (jobs) with one worker.
+// A client on gateway A follows a job started through gateway B.
+const LISTENING = /"url":"(http:\/\/[^"]+)\/graphql"/;
+const queueName = `test-scale-out-${randomUUID()}`;
+const processes: RunningProcess[] = [];
+let database: TestDatabase;
+let dataDir: string;
+let gatewayA: string;
+let gatewayB: string;
+
+async function service(entry: string, env: Record<string, string>): Promise<string> {
+  const running = await startProcess(entry, { ...common(), ...env }, LISTENING, 60_000);
+  processes.push(running);
+  return running.match[1]!;
+}
+
+const common = () => ({
+  DATABASE_URL: database.url,
+  MIGRATE_ON_START: 'false',
+  DATA_DIR: dataDir,
+  REDIS_URL: testEnv.redisUrl,
+  AMQP_URL: testEnv.amqpUrl,
+  QUEUE_NAME: queueName,
+  JWT_SECRET: secrets.jwt,
+  INTERNAL_SECRET: secrets.internal,
+  PORT: '0',
+  LOG_LEVEL: 'info',
+});
+const secrets = { jwt: randomBytes(24).toString('hex'), internal: randomBytes(24).toString('hex') };
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  dataDir = await mkdtemp(join(tmpdir(), 'ai-code-scale-'));
+  const [users, projects, models, inference1, inference2] = await Promise.all([
+    service('subgraphs/users/src/main.ts', {}),
+    service('subgraphs/projects/src/main.ts', {}),
+    service('subgraphs/models/src/main.ts', {}),
+    service('subgraphs/inference/src/main.ts', {}),
+    service('subgraphs/inference/src/main.ts', {}),
+  ]);
+  const subgraphs = (inference: string) => ({
+    SUBGRAPH_USERS_URL: `${users}/graphql`,
+    SUBGRAPH_PROJECTS_URL: `${projects}/graphql`,
+    SUBGRAPH_MODELS_URL: `${models}/graphql`,
+    SUBGRAPH_INFERENCE_URL: `${inference}/graphql`,
+  });
+  [gatewayA, gatewayB] = await Promise.all([
+    service('gateway/src/main.ts', subgraphs(inference1)),
+    service('gateway/src/main.ts', subgraphs(inference2)),
+  ]);
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(processes.map((p) => p.stop()));
+  await database?.drop();
+  await deleteQueueTopology(queueName);
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+}, 60_000);
+
+describe('scale-out', () => {
+  it('a client on gateway A receives the progress of a job started through gateway B', async () => {
+    const apiA = `${gatewayA}/graphql`;
+    const apiB = `${gatewayB}/graphql`;
+    const signup = await gql(apiB, {
+      query:
+        'mutation { signup(input: { email: "scale@example.com", password: "scale-out password" }) { accessToken } }',
+    });
+    const token = signup.data?.signup.accessToken as string;
+    const project = await gql(apiB, { query: 'mutation { createProject(input: { name: "scaled" }) { id } }', token });
+    const upload = await gql(apiA, {
+      query:
+        'mutation ($p: ID!) { createModelUpload(input: { projectId: $p, version: "v1" }) { uploadUrl model { id } } }',
+      token,
+      variables: { p: project.data?.createProject.id },
+    });
+    // The upload URL points at the models service's public address setting; send it through gateway A.
+    const uploadPath =
+      new URL(upload.data?.createModelUpload.uploadUrl).pathname +
+      new URL(upload.data?.createModelUpload.uploadUrl).search;
+    expect((await fetch(`${gatewayA}${uploadPath}`, { method: 'PUT', body: LINEAR_MODEL })).status).toBe(200);
+    const modelId = upload.data?.createModelUpload.model.id as string;
+    const completed = await gql(apiA, {
+      query: 'mutation ($id: ID!) { completeModelUpload(modelId: $id) { status } }',
+      token,
+      variables: { id: modelId },
+    });
+    expect(completed.data?.completeModelUpload.status).toBe('READY');
+
+    const started = await gql(apiB, {
+      query: 'mutation ($input: StartPredictionInput!) { startPrediction(input: $input) { id } }',
+      token,
+      variables: { input: { modelId, items: Array.from({ length: 60 }, (_, i) => ({ x: [[i, 1, 1]] })) } },
+    });
+    const id = started.data?.startPrediction.id as string;
+    const client = wsClient(apiA, { token });
+    const sub = subscribe(
+      client,
+      'subscription ($id: ID!) { predictionProgress(id: $id) { status itemsDone model { version } } }',
+      { id },
+    );
+    await until(() => sub.events.length === 1, 'the queued state');
+    // Only now a worker runs the job: every later state travels worker → Redis → inference 1 → gateway A.
+    processes.push(
+      await startProcess('worker/src/main.ts', { ...common(), WORKER_CHUNK_SIZE: '5' }, /worker ready/, 60_000),
+    );
+    expect(await sub.end).toEqual({ complete: true });
+    await client.dispose();
+    const states = sub.events.map((e) => e.data?.predictionProgress as { status: string; itemsDone: number });
+    expect(states[0]).toEqual({ status: 'QUEUED', itemsDone: 0, model: { version: 'v1' } });
+    expect(states.some((s) => s.status === 'RUNNING')).toBe(true);
+    expect(states.at(-1)).toEqual({ status: 'SUCCEEDED', itemsDone: 60, model: { version: 'v1' } });
+  }, 120_000);
+});
