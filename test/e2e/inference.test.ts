@@ -194,6 +194,35 @@ describe('predict', () => {
   });
 });
 
+describe('metrics', () => {
+  it('counts requests, inferences and executions per model on the inference service’s /metrics', async () => {
+    await t.gql({
+      query: PREDICT,
+      token: alice.accessToken,
+      variables: {
+        id: modelId,
+        inputs: {
+          x: [
+            [5, 5, 5],
+            [6, 6, 6],
+          ],
+        },
+      },
+    });
+    const url = t.platform.gateway
+      .subgraphs()
+      .get('inference')!
+      .replace(/\/graphql$/, '/metrics');
+    const text = await (await fetch(url)).text();
+    const value = (name: string) =>
+      Number(new RegExp(`^${name}\\{[^}]*model="${modelId}"[^}]*\\} (\\d+)`, 'm').exec(text)?.[1]);
+    expect(value('inference_request_success_total')).toBeGreaterThan(0);
+    expect(value('inference_request_failure_total')).toBeGreaterThan(0);
+    expect(value('inference_count_total')).toBeGreaterThan(value('inference_exec_count_total'));
+    expect(text).toContain('inference_compute_duration_seconds_bucket');
+  });
+});
+
 describe('batch predictions', () => {
   it('goes QUEUED → RUNNING → SUCCEEDED with every output in order and rising progress', async () => {
     const items = Array.from({ length: 300 }, (_, i) => ({ x: [[i, i + 1, i % 7]] }));
