@@ -1,19 +1,52 @@
 # syntax=docker/dockerfile:1
-FROM node:20-bookworm-slim AS build
+# One image for every process of the platform; the command picks which one runs:
+#   node dist/gateway/src/main.js               gateway (PORT 4000)
+#   node dist/subgraphs/<name>/src/main.js      users 4001, projects 4002, models 4003, inference 4004, logs 4005
+#   node dist/worker/src/main.js                batch prediction worker (health on PORT 4010)
+#   node dist/scripts/migrate.js                apply database migrations, then exit
+#   node dist/platform/src/main.js              everything in one process (the default command)
+# onnxruntime-node ships glibc binaries, so the base is Debian, not Alpine. The code runs on
+# Node 20, 22 and 24; build with `--build-arg NODE_IMAGE=node:20-bookworm-slim` to pin another.
+ARG NODE_IMAGE=node:22-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
+# The CPU binaries of onnxruntime-node are inside its npm package; skip its optional CUDA download.
 ENV ONNXRUNTIME_NODE_INSTALL=skip
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --no-audit --no-fund
-COPY . .
-RUN npm run build && npm prune --omit=dev
+RUN --mount=type=cache,target=/root/.npm,sharing=locked npm ci --no-audit --no-fund
+# Exactly what tsconfig.build.json compiles, plus the SDL files read at run time.
+COPY tsconfig.json tsconfig.build.json ./
+COPY schema ./schema
+COPY lib ./lib
+COPY gateway ./gateway
+COPY subgraphs ./subgraphs
+COPY worker ./worker
+COPY platform ./platform
+COPY scripts ./scripts
+# Then drop the dev dependencies, and the onnxruntime-node binaries of other systems and CPUs.
+RUN npm run build \
+  && rm -f dist/.tsbuildinfo \
+  && npm prune --omit=dev --no-audit --no-fund \
+  && ort=node_modules/onnxruntime-node/bin/napi-v6 \
+  && case "$(uname -m)" in x86_64) keep=x64 ;; aarch64) keep=arm64 ;; *) keep=none ;; esac \
+  && if [ -d "$ort/linux/$keep" ]; then \
+       find "$ort" -mindepth 1 -maxdepth 1 ! -name linux -exec rm -rf {} + \
+       && find "$ort/linux" -mindepth 1 -maxdepth 1 ! -name "$keep" -exec rm -rf {} + ; \
+     fi
 
-FROM node:20-bookworm-slim
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    HOST=0.0.0.0
 WORKDIR /app
-ENV NODE_ENV=production
+# Code and dependencies stay owned by root (read-only for the app); only DATA_DIR (./.data: the
+# model file cache of inference and worker, and PGlite in the one-process mode) is writable.
+COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/dist ./dist
 COPY --from=build /app/schema ./schema
-COPY package.json ./
-USER node
+COPY --from=build /app/dist ./dist
+RUN mkdir .data && chown 1000:1000 .data
+# The image's `node` user, by number so that Kubernetes' runAsNonRoot can verify it.
+USER 1000:1000
 EXPOSE 4000
 CMD ["node", "dist/platform/src/main.js"]
