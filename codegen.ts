@@ -9,6 +9,7 @@ const subgraphs: Record<string, string[]> = {
   projects: ['User', 'Project'],
   models: ['Model', 'Project'],
   inference: ['Model', 'InferenceRequest', 'Prediction'],
+  logs: ['LogEntry'],
 };
 
 const config: CodegenConfig = {

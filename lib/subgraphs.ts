@@ -7,6 +7,7 @@ export const SUBGRAPHS = [
   { name: 'projects', port: 4002 },
   { name: 'models', port: 4003 },
   { name: 'inference', port: 4004 },
+  { name: 'logs', port: 4005 },
 ] as const;
 
 export type SubgraphName = (typeof SUBGRAPHS)[number]['name'];

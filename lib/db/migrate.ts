@@ -4,6 +4,7 @@ import * as m0001 from './migrations/0001_users_projects.js';
 import * as m0002 from './migrations/0002_documents.js';
 import * as m0003 from './migrations/0003_models.js';
 import * as m0004 from './migrations/0004_inference.js';
+import * as m0005 from './migrations/0005_logs.js';
 
 /** Every migration, in order. Listed statically so they work from sources and from the build alike. */
 const migrations: Record<string, Migration> = {
@@ -11,6 +12,7 @@ const migrations: Record<string, Migration> = {
   '0002_documents': m0002,
   '0003_models': m0003,
   '0004_inference': m0004,
+  '0005_logs': m0005,
 };
 
 export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {

@@ -99,6 +99,22 @@ export interface PredictionsTable {
   finished_at: Date | null;
 }
 
+export type LogEntryLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+/** The central log (migration 0005), written in batches by lib/platform-log. */
+export interface LogsTable {
+  id: string;
+  level: LogEntryLevel;
+  message: string;
+  service: string;
+  metadata: ColumnType<Record<string, unknown> | null, string | null | undefined, never>;
+  project_id: string | null;
+  prediction_id: string | null;
+  /** The user the entry concerns: who may read it when it is linked to no project and no prediction. */
+  user_id: string | null;
+  logged_at: ColumnType<Date, Date | string | undefined, never>;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -107,6 +123,7 @@ export interface Database {
   models: ModelsTable;
   inference_requests: InferenceRequestsTable;
   predictions: PredictionsTable;
+  logs: LogsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -118,4 +135,5 @@ export type ModelRow = Selectable<ModelsTable>;
 export type NewModel = Insertable<ModelsTable>;
 export type InferenceRequestRow = Selectable<InferenceRequestsTable>;
 export type PredictionRow = Selectable<PredictionsTable>;
+export type LogRow = Selectable<LogsTable>;
 export type ProjectUpdate = Updateable<ProjectsTable>;

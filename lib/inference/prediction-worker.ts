@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { Logger } from '../logger.js';
+import type { PlatformLog } from '../platform-log/index.js';
 import type { PubSub } from '../pubsub/index.js';
 import type { JobQueue, ReceivedJob } from '../queue/index.js';
 import { predictionChannel, predictionEvent } from './events.js';
@@ -22,6 +23,8 @@ export type PredictionWorkerOptions = {
   runner: ModelRunner;
   pubsub: PubSub;
   logger: Logger;
+  /** Job logs, linked to the prediction and its project: stdout and the central log. */
+  events: PlatformLog;
   /** Items run per chunk: progress is written, and cancellation checked, between chunks. */
   chunkSize: number;
   /** Jobs run at once by this worker. */
@@ -39,8 +42,9 @@ export type PredictionWorker = { stop(): Promise<void> };
  * the prediction on, so no item is ever run into the results twice.
  */
 export async function runPrediction(options: PredictionWorkerOptions, predictionId: string): Promise<void> {
-  const { db, runner, pubsub, logger } = options;
-  const log = logger.child({ predictionId });
+  const { db, runner, pubsub, events } = options;
+  // Every entry is linked to the prediction (and, once known, its project): its owner can tail them.
+  let links: { predictionId: string; projectId?: string } = { predictionId };
   const publish = async () => {
     const [row] = await findPredictionsByIds(db, [predictionId]);
     if (row) await pubsub.publish(predictionChannel(predictionId), predictionEvent(row));
@@ -48,7 +52,12 @@ export async function runPrediction(options: PredictionWorkerOptions, prediction
   const finish = async (outcome: Parameters<typeof finishPrediction>[2]) => {
     if (await finishPrediction(db, predictionId, outcome)) {
       await publish();
-      log.info({ event: 'prediction.finished', status: outcome.status }, `batch prediction ${outcome.status}`);
+      const detail = outcome.status === 'FAILED' ? `: ${outcome.error}` : '';
+      (outcome.status === 'FAILED' ? events.error : events.info)(`Batch prediction ${outcome.status}${detail}`, {
+        ...links,
+        event: 'prediction.finished',
+        status: outcome.status,
+      });
     }
   };
 
@@ -57,14 +66,16 @@ export async function runPrediction(options: PredictionWorkerOptions, prediction
   if (prediction.attempts > options.maxAttempts) {
     return finish({ status: 'FAILED', error: `The job failed ${options.maxAttempts} times in a row; giving up` });
   }
+  const [model] = await findServableModels(db, [prediction.model_id]);
+  if (model) links = { predictionId, projectId: model.project_id };
   if (prediction.cancel_requested) return finish({ status: 'CANCELED' });
   await publish();
-  log.info(
-    { event: 'prediction.running', attempt: prediction.attempts, itemsDone: prediction.items_done },
-    prediction.items_done > 0 ? `resuming at item ${prediction.items_done}` : 'batch prediction running',
+  events.info(
+    prediction.items_done > 0
+      ? `Batch prediction resumed at item ${prediction.items_done} (attempt ${prediction.attempts})`
+      : `Batch prediction running: ${prediction.items_total} items`,
+    { ...links, event: 'prediction.running', attempt: prediction.attempts, itemsDone: prediction.items_done },
   );
-
-  const [model] = await findServableModels(db, [prediction.model_id]);
   if (!model || model.status !== 'READY') return finish({ status: 'FAILED', error: 'The model is no longer READY' });
   const inputs = (await findPredictionInputs(db, predictionId)) ?? [];
 
@@ -77,19 +88,22 @@ export async function runPrediction(options: PredictionWorkerOptions, prediction
       outputs = await runner.predictMany(model, chunk, { maxElements: options.maxElements });
     } catch (error) {
       // The items were validated when the job was queued: a failure here is the model's, and final.
-      log.warn({ err: error, event: 'prediction.chunk_failed', from: done }, 'running a chunk failed');
+      events.warn(`Running items ${done}-${done + chunk.length - 1} failed`, {
+        ...links,
+        event: 'prediction.chunk_failed',
+      });
       return finish({
         status: 'FAILED',
         error: `Items ${done}-${done + chunk.length - 1}: ${(error as Error).message}`,
       });
     }
     if (!(await appendOutputs(db, predictionId, done, outputs))) {
-      log.info('prediction moved on elsewhere (canceled or taken over); stopping');
+      events.info('Batch prediction moved on elsewhere (canceled or taken over); this worker stops', links);
       return;
     }
     done += outputs.length;
     await publish();
-    log.debug({ event: 'prediction.progress', itemsDone: done }, 'chunk done');
+    events.debug(`${done} of ${prediction.items_total} items done`, { ...links, event: 'prediction.progress' });
   }
   await finish({ status: 'SUCCEEDED' });
 }

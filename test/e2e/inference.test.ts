@@ -48,6 +48,7 @@ async function startWorker() {
     runner: t.platform.runner,
     pubsub: t.platform.pubsub,
     logger: createLogger('worker', 'silent'),
+    events: t.platform.events('worker'),
     ...testInferenceSettings().worker,
     chunkSize: 16,
   });

@@ -30,6 +30,7 @@ beforeAll(async () => {
     runner: t.platform.runner,
     pubsub: t.platform.pubsub,
     logger: createLogger('worker', 'silent'),
+    events: t.platform.events('worker'),
     ...testInferenceSettings().worker,
     chunkSize: 10,
   };

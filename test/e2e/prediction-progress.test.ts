@@ -51,6 +51,7 @@ async function runWorker(): Promise<void> {
       runner: t.platform.runner,
       pubsub: t.platform.pubsub,
       logger: createLogger('worker', 'silent'),
+      events: t.platform.events('worker'),
       ...testInferenceSettings().worker,
       chunkSize: 20,
     }),

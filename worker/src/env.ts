@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  centralLogEnvShape,
   databaseEnvShape,
   inferenceEnvShape,
   objectStoreEnvShape,
@@ -17,6 +18,7 @@ export const workerEnvSchema = z.object({
   ...databaseEnvShape,
   ...objectStoreEnvShape,
   ...redisEnvShape,
+  ...centralLogEnvShape,
   ...queueEnvShape,
   ...inferenceEnvShape,
 });

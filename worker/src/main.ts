@@ -8,6 +8,7 @@ import { startPredictionWorker } from '../../lib/inference/prediction-worker.js'
 import { createInferenceRuntime } from '../../lib/inference/runtime.js';
 import { inferenceSettings } from '../../lib/inference/settings.js';
 import { createLogger } from '../../lib/logger.js';
+import { openPlatformLog } from '../../lib/platform-log/open.js';
 import { stopOnSignals } from '../../lib/process/lifecycle.js';
 import { createPubSub } from '../../lib/pubsub/index.js';
 import { createJobQueue } from '../../lib/queue/index.js';
@@ -28,6 +29,7 @@ const queue = await createJobQueue({
 });
 const settings = inferenceSettings(env);
 const metrics = createHttpMetrics('worker');
+const central = await openPlatformLog({ service: 'worker', logger, db: database.db, env, registry: metrics.registry });
 const { runner } = createInferenceRuntime({
   store,
   dataDir: env.DATA_DIR,
@@ -41,6 +43,7 @@ const worker = await startPredictionWorker({
   runner,
   pubsub,
   logger,
+  events: central.events,
   ...settings.worker,
 });
 const health = createServiceServer({
@@ -58,6 +61,7 @@ process.stdout.write(`worker ready (health at ${url})\n`);
 stopOnSignals(logger, async () => {
   // Stop taking jobs and let the running chunks finish; an interrupted job is redelivered and resumes.
   await worker.stop();
+  await central.close();
   await health.close();
   await runner.close();
   await queue.close();

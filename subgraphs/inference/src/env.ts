@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  centralLogEnvShape,
   databaseEnvShape,
   inferenceEnvShape,
   objectStoreEnvShape,
@@ -14,6 +15,7 @@ export const inferenceEnvSchema = z.object({
   ...databaseEnvShape,
   ...objectStoreEnvShape,
   ...redisEnvShape,
+  ...centralLogEnvShape,
   ...queueEnvShape,
   ...inferenceEnvShape,
   PORT: port(4004),

@@ -6,6 +6,7 @@ import { createHttpMetrics } from '../../../lib/http/metrics.js';
 import { createInferenceRuntime } from '../../../lib/inference/runtime.js';
 import { inferenceSettings } from '../../../lib/inference/settings.js';
 import { createLogger } from '../../../lib/logger.js';
+import { openPlatformLog } from '../../../lib/platform-log/open.js';
 import { stopOnSignals } from '../../../lib/process/lifecycle.js';
 import { createPubSub } from '../../../lib/pubsub/index.js';
 import { createJobQueue } from '../../../lib/queue/index.js';
@@ -31,6 +32,13 @@ const cache = createResultCache({
   onError: (error) => logger.warn({ err: error }, 'result cache unavailable'),
 });
 const httpMetrics = createHttpMetrics('inference');
+const central = await openPlatformLog({
+  service: 'inference',
+  logger,
+  db: database.db,
+  env,
+  registry: httpMetrics.registry,
+});
 const { runner, metrics } = createInferenceRuntime({
   store,
   dataDir: env.DATA_DIR,
@@ -47,6 +55,7 @@ const subgraph = await createInferenceSubgraph({
   metrics,
   httpMetrics,
   logger,
+  events: central.events,
   internalSecret: env.INTERNAL_SECRET,
   production: env.NODE_ENV === 'production',
   predictLimits: settings.predictLimits,
@@ -56,6 +65,7 @@ const url = await subgraph.listen(env.PORT, env.HOST);
 logger.info({ url: `${url}/graphql` }, 'inference subgraph listening');
 stopOnSignals(logger, async () => {
   await subgraph.close();
+  await central.close();
   await runner.close();
   await cache.close();
   await queue.close();

@@ -7,6 +7,7 @@ import type { ServiceServer } from '../../../lib/http/service-server.js';
 import type { InferenceMetrics } from '../../../lib/inference/metrics.js';
 import type { ModelRunner } from '../../../lib/inference/model-runner.js';
 import type { Logger } from '../../../lib/logger.js';
+import type { PlatformLog } from '../../../lib/platform-log/index.js';
 import type { PubSub } from '../../../lib/pubsub/index.js';
 import type { JobQueue } from '../../../lib/queue/index.js';
 import { createSubgraphServer } from '../../../lib/subgraph/create-subgraph.js';
@@ -25,6 +26,7 @@ export type InferenceSubgraphDeps = {
   /** The service's HTTP metrics; the inference metrics are registered in its registry. */
   httpMetrics: HttpMetrics;
   logger: Logger;
+  events: PlatformLog;
   internalSecret: string;
   production: boolean;
   predictLimits: PredictLimits;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  centralLogEnvShape,
   databaseEnvShape,
   documentStoreEnvShape,
   objectStoreEnvShape,
@@ -12,6 +13,7 @@ export const modelsEnvSchema = z.object({
   ...databaseEnvShape,
   ...objectStoreEnvShape,
   ...documentStoreEnvShape,
+  ...centralLogEnvShape,
   PORT: port(4003),
   /** Where clients reach the platform (the gateway); upload URLs point there. */
   PUBLIC_URL: httpUrl().default('http://127.0.0.1:4000'),

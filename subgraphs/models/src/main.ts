@@ -2,7 +2,9 @@ import { objectStoreConfig } from '../../../lib/config/common-env.js';
 import { loadEnvOrExit } from '../../../lib/config/env.js';
 import { openDatabase } from '../../../lib/db/open.js';
 import { createDocumentStore } from '../../../lib/docstore/index.js';
+import { createHttpMetrics } from '../../../lib/http/metrics.js';
 import { createLogger } from '../../../lib/logger.js';
+import { openPlatformLog } from '../../../lib/platform-log/open.js';
 import { stopOnSignals } from '../../../lib/process/lifecycle.js';
 import { createObjectStore } from '../../../lib/storage/create-object-store.js';
 import { readModelsEnv } from './env.js';
@@ -11,6 +13,8 @@ import { createModelsSubgraph } from './server.js';
 const env = loadEnvOrExit(readModelsEnv);
 const logger = createLogger('models', env.LOG_LEVEL);
 const database = await openDatabase(env, logger);
+const metrics = createHttpMetrics('models');
+const central = await openPlatformLog({ service: 'models', logger, db: database.db, env, registry: metrics.registry });
 const store = await createObjectStore(objectStoreConfig(env));
 const documents = await createDocumentStore({
   mongoUrl: env.MONGO_URL,
@@ -22,6 +26,8 @@ const subgraph = await createModelsSubgraph({
   store,
   documents,
   logger,
+  events: central.events,
+  metrics,
   internalSecret: env.INTERNAL_SECRET,
   production: env.NODE_ENV === 'production',
   publicUrl: () => env.PUBLIC_URL,
@@ -32,6 +38,7 @@ const url = await subgraph.listen(env.PORT, env.HOST);
 logger.info({ url: `${url}/graphql` }, 'models subgraph listening');
 stopOnSignals(logger, async () => {
   await subgraph.close();
+  await central.close();
   await documents.close();
   await store.close();
   await database.close();

@@ -3,7 +3,9 @@ import { pingDatabase } from '../../../lib/db/connect.js';
 import type { Database } from '../../../lib/db/schema.js';
 import type { DocumentStore } from '../../../lib/docstore/index.js';
 import type { ServiceServer } from '../../../lib/http/service-server.js';
+import type { HttpMetrics } from '../../../lib/http/metrics.js';
 import type { Logger } from '../../../lib/logger.js';
+import type { PlatformLog } from '../../../lib/platform-log/index.js';
 import type { ObjectStore } from '../../../lib/storage/object-store.js';
 import { createSubgraphServer } from '../../../lib/subgraph/create-subgraph.js';
 import { createContext } from './context.js';
@@ -17,6 +19,9 @@ export type ModelsSubgraphDeps = {
   store: ObjectStore;
   documents: DocumentStore;
   logger: Logger;
+  events: PlatformLog;
+  /** The service's metrics registry, when the process registers more (the log sink's). */
+  metrics?: HttpMetrics;
   internalSecret: string;
   production: boolean;
   /** The platform's public base URL (the gateway), where upload URLs point. */
@@ -32,6 +37,7 @@ export async function createModelsSubgraph(deps: ModelsSubgraphDeps): Promise<Se
     resolvers: createResolvers(models),
     logger: deps.logger,
     internalSecret: deps.internalSecret,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
     production: deps.production,
     createContext: (identity) => createContext(deps.db, models, identity),
     readiness: () => pingDatabase(deps.db),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  centralLogEnvShape,
   databaseEnvShape,
   documentStoreEnvShape,
   objectStoreEnvShape,
@@ -12,6 +13,7 @@ export const projectsEnvSchema = z.object({
   ...databaseEnvShape,
   ...objectStoreEnvShape,
   ...documentStoreEnvShape,
+  ...centralLogEnvShape,
   PORT: port(4002),
 });
 

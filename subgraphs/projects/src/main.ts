@@ -2,7 +2,9 @@ import { objectStoreConfig } from '../../../lib/config/common-env.js';
 import { loadEnvOrExit } from '../../../lib/config/env.js';
 import { openDatabase } from '../../../lib/db/open.js';
 import { createDocumentStore } from '../../../lib/docstore/index.js';
+import { createHttpMetrics } from '../../../lib/http/metrics.js';
 import { createLogger } from '../../../lib/logger.js';
+import { openPlatformLog } from '../../../lib/platform-log/open.js';
 import { stopOnSignals } from '../../../lib/process/lifecycle.js';
 import { createObjectStore } from '../../../lib/storage/create-object-store.js';
 import { readProjectsEnv } from './env.js';
@@ -11,6 +13,14 @@ import { createProjectsSubgraph } from './server.js';
 const env = loadEnvOrExit(readProjectsEnv);
 const logger = createLogger('projects', env.LOG_LEVEL);
 const database = await openDatabase(env, logger);
+const metrics = createHttpMetrics('projects');
+const central = await openPlatformLog({
+  service: 'projects',
+  logger,
+  db: database.db,
+  env,
+  registry: metrics.registry,
+});
 const store = await createObjectStore(objectStoreConfig(env));
 const documents = await createDocumentStore({
   mongoUrl: env.MONGO_URL,
@@ -22,6 +32,8 @@ const subgraph = await createProjectsSubgraph({
   store,
   documents,
   logger,
+  events: central.events,
+  metrics,
   internalSecret: env.INTERNAL_SECRET,
   production: env.NODE_ENV === 'production',
 });
@@ -29,6 +41,7 @@ const url = await subgraph.listen(env.PORT, env.HOST);
 logger.info({ url: `${url}/graphql` }, 'projects subgraph listening');
 stopOnSignals(logger, async () => {
   await subgraph.close();
+  await central.close();
   await documents.close();
   await store.close();
   await database.close();

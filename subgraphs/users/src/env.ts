@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { accessTokenEnvShape, databaseEnvShape, serviceEnvShape } from '../../../lib/config/common-env.js';
+import {
+  accessTokenEnvShape,
+  centralLogEnvShape,
+  databaseEnvShape,
+  serviceEnvShape,
+} from '../../../lib/config/common-env.js';
 import { parseEnv, port, seconds, type EnvSource } from '../../../lib/config/env.js';
 
 export const usersEnvSchema = z
@@ -7,6 +12,7 @@ export const usersEnvSchema = z
     ...serviceEnvShape,
     ...databaseEnvShape,
     ...accessTokenEnvShape,
+    ...centralLogEnvShape,
     PORT: port(4001),
     /** Refresh token lifetime, seconds. */
     REFRESH_TOKEN_TTL: seconds(30 * 24 * 3600),

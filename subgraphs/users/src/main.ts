@@ -1,6 +1,8 @@
 import { loadEnvOrExit } from '../../../lib/config/env.js';
 import { openDatabase } from '../../../lib/db/open.js';
+import { createHttpMetrics } from '../../../lib/http/metrics.js';
 import { createLogger } from '../../../lib/logger.js';
+import { openPlatformLog } from '../../../lib/platform-log/open.js';
 import { stopOnSignals } from '../../../lib/process/lifecycle.js';
 import { readUsersEnv } from './env.js';
 import { createUsersSubgraph } from './server.js';
@@ -8,9 +10,13 @@ import { createUsersSubgraph } from './server.js';
 const env = loadEnvOrExit(readUsersEnv);
 const logger = createLogger('users', env.LOG_LEVEL);
 const database = await openDatabase(env, logger);
+const metrics = createHttpMetrics('users');
+const central = await openPlatformLog({ service: 'users', logger, db: database.db, env, registry: metrics.registry });
 const subgraph = await createUsersSubgraph({
   db: database.db,
   logger,
+  events: central.events,
+  metrics,
   accessTokens: {
     secret: env.JWT_SECRET,
     issuer: env.JWT_ISSUER,
@@ -26,5 +32,6 @@ const url = await subgraph.listen(env.PORT, env.HOST);
 logger.info({ url: `${url}/graphql` }, 'users subgraph listening');
 stopOnSignals(logger, async () => {
   await subgraph.close();
+  await central.close();
   await database.close();
 });

@@ -3,7 +3,9 @@ import type { AccessTokenConfig } from '../../../lib/auth/tokens.js';
 import { pingDatabase } from '../../../lib/db/connect.js';
 import type { Database } from '../../../lib/db/schema.js';
 import type { ServiceServer } from '../../../lib/http/service-server.js';
+import type { HttpMetrics } from '../../../lib/http/metrics.js';
 import type { Logger } from '../../../lib/logger.js';
+import type { PlatformLog } from '../../../lib/platform-log/index.js';
 import { createSubgraphServer } from '../../../lib/subgraph/create-subgraph.js';
 import { createContext } from './context.js';
 import { createUsersService, type UsersService } from './domain/users.service.js';
@@ -12,6 +14,9 @@ import { createResolvers } from './resolvers.js';
 export type UsersSubgraphDeps = {
   db: Kysely<Database>;
   logger: Logger;
+  events: PlatformLog;
+  /** The service's metrics registry, when the process registers more (the log sink's). */
+  metrics?: HttpMetrics;
   accessTokens: AccessTokenConfig;
   refreshTokenTtlSeconds: number;
   internalSecret: string;
@@ -27,6 +32,7 @@ export async function createUsersSubgraph(deps: UsersSubgraphDeps): Promise<User
     resolvers: createResolvers(users),
     logger: deps.logger,
     internalSecret: deps.internalSecret,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
     production: deps.production,
     createContext: (identity) => createContext(deps.db, identity),
     readiness: () => pingDatabase(deps.db),

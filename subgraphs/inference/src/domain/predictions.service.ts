@@ -19,7 +19,7 @@ import {
 } from '../../../../lib/inference/predictions.repository.js';
 import type { PredictionJob } from '../../../../lib/inference/prediction-job.js';
 import { isUuid } from '../../../../lib/graphql/pagination.js';
-import type { Logger } from '../../../../lib/logger.js';
+import type { PlatformLog } from '../../../../lib/platform-log/index.js';
 import type { PubSub } from '../../../../lib/pubsub/index.js';
 import type { JobQueue } from '../../../../lib/queue/index.js';
 import type { PredictService } from './predict.service.js';
@@ -39,7 +39,8 @@ export type PredictionsServiceDeps = {
   predict: PredictService;
   queue: JobQueue;
   pubsub: PubSub;
-  logger: Logger;
+  /** Platform events (job logs): stdout and the central log. */
+  events: PlatformLog;
   limits: BatchLimits;
 };
 
@@ -50,7 +51,7 @@ export function canSeePrediction(identity: Identity | null, prediction: { owner_
 }
 
 export function createPredictionsService(deps: PredictionsServiceDeps) {
-  const { db, runner, queue, pubsub, logger, limits } = deps;
+  const { db, runner, queue, pubsub, events, limits } = deps;
 
   async function findVisible(identity: Identity | null, id: string): Promise<PredictionSummary | null> {
     if (!identity || !isUuid(id)) return null;
@@ -107,16 +108,13 @@ export function createPredictionsService(deps: PredictionsServiceDeps) {
       await pubsub.publish(predictionChannel(id), predictionEvent(prediction));
       const job: PredictionJob = { predictionId: id };
       await queue.enqueue({ id, body: job });
-      logger.info(
-        {
-          event: 'prediction.queued',
-          predictionId: id,
-          modelId: model.id,
-          projectId: model.project_id,
-          items: items.length,
-        },
-        `batch prediction of ${items.length} items queued`,
-      );
+      events.info(`Batch prediction of ${items.length} items queued`, {
+        event: 'prediction.queued',
+        predictionId: id,
+        modelId: model.id,
+        projectId: model.project_id,
+        items: items.length,
+      });
       return prediction;
     },
 
@@ -153,10 +151,11 @@ export function createPredictionsService(deps: PredictionsServiceDeps) {
       await cancelPrediction(db, id);
       const updated = await reload(id);
       if (updated.status !== prediction.status) await pubsub.publish(predictionChannel(id), predictionEvent(updated));
-      logger.info(
-        { event: 'prediction.cancel_requested', predictionId: id, status: updated.status },
-        'cancel requested',
-      );
+      events.info(`Cancel requested (${updated.status})`, {
+        event: 'prediction.cancel_requested',
+        predictionId: id,
+        status: updated.status,
+      });
       return updated;
     },
   };

@@ -8,7 +8,7 @@ import { Collections } from '../../../../lib/docstore/collections.js';
 import type { DocumentStore, JsonObject } from '../../../../lib/docstore/index.js';
 import { badInput, err, ErrorCode, notFound, unauthenticated } from '../../../../lib/errors.js';
 import { isUuid } from '../../../../lib/graphql/pagination.js';
-import type { Logger } from '../../../../lib/logger.js';
+import type { PlatformLog } from '../../../../lib/platform-log/index.js';
 import {
   modelKey,
   ObjectTooLargeError,
@@ -35,7 +35,8 @@ export type ModelsServiceDeps = {
   db: Kysely<Database>;
   store: ObjectStore;
   documents: DocumentStore;
-  logger: Logger;
+  /** Platform events (uploads, status changes): stdout and the central log. */
+  events: PlatformLog;
   signer: UploadUrlSigner;
   /** The platform's public base URL (the gateway), where upload URLs point. */
   publicUrl: () => string;
@@ -66,7 +67,7 @@ export function canSeeModel(identity: Identity | null, model: { owner_id: string
 }
 
 export function createModelsService(deps: ModelsServiceDeps) {
-  const { db, store, documents, logger } = deps;
+  const { db, store, documents, events } = deps;
 
   function requireIdentity(identity: Identity | null): Identity {
     if (!identity) throw unauthenticated();
@@ -102,10 +103,14 @@ export function createModelsService(deps: ModelsServiceDeps) {
   async function verify(model: ModelRow): Promise<ModelParent> {
     const outcome = await verifyStoredModel(store, model.storage_key);
     await recordVerification(db, model.id, outcome);
-    logger.info(
-      { event: 'model.status_changed', modelId: model.id, projectId: model.project_id, status: outcome.status },
-      `model ${model.version} is ${outcome.status}`,
-    );
+    const fields = {
+      event: 'model.status_changed',
+      modelId: model.id,
+      projectId: model.project_id,
+      status: outcome.status,
+    };
+    if (outcome.status === 'READY') events.info(`Model ${model.version} is READY`, fields);
+    else events.warn(`Model ${model.version} FAILED verification: ${outcome.error}`, fields);
     return reload(model.id);
   }
 
@@ -262,10 +267,12 @@ export function createModelsService(deps: ModelsServiceDeps) {
       }
       try {
         const digest = await store.put(model.storage_key, request.body, { maxBytes: limit });
-        logger.info(
-          { event: 'model.uploaded', modelId, projectId: model.project_id, sizeBytes: digest.sizeBytes },
-          'model bytes uploaded',
-        );
+        events.info(`Model ${model.version}: ${digest.sizeBytes} bytes uploaded`, {
+          event: 'model.uploaded',
+          modelId,
+          projectId: model.project_id,
+          sizeBytes: digest.sizeBytes,
+        });
         return { ok: true, ...digest };
       } catch (error) {
         await releaseUpload(db, modelId);

@@ -6,7 +6,7 @@ import { Collections } from '../../../../lib/docstore/collections.js';
 import type { DocumentStore } from '../../../../lib/docstore/index.js';
 import { badInput, notFound, unauthenticated } from '../../../../lib/errors.js';
 import { isUuid, toConnection, type Connection, type PageArgs } from '../../../../lib/graphql/pagination.js';
-import type { Logger } from '../../../../lib/logger.js';
+import type { PlatformLog } from '../../../../lib/platform-log/index.js';
 import { projectPrefix, type ObjectStore } from '../../../../lib/storage/object-store.js';
 import { validText } from '../../../../lib/validation.js';
 import {
@@ -20,7 +20,8 @@ import {
 
 export type ProjectsServiceDeps = {
   db: Kysely<Database>;
-  logger: Logger;
+  /** Platform events: stdout and the central log. */
+  events: PlatformLog;
   /** Where the project's model files live; they are deleted with it. */
   store: ObjectStore;
   /** Where its models' metrics live; deleted with it. */
@@ -42,7 +43,7 @@ export function canSeeProjectsOf(identity: Identity | null, userId: string): boo
   return identity !== null && (identity.role === 'ADMIN' || identity.userId === userId);
 }
 
-export function createProjectsService({ db, logger, store, documents }: ProjectsServiceDeps) {
+export function createProjectsService({ db, events, store, documents }: ProjectsServiceDeps) {
   function requireIdentity(identity: Identity | null): Identity {
     if (!identity) throw unauthenticated();
     return identity;
@@ -71,7 +72,7 @@ export function createProjectsService({ db, logger, store, documents }: Projects
         name: validText(input.name, NAME),
         description: input.description == null ? null : validText(input.description, DESCRIPTION),
       });
-      logger.info({ event: 'project.created', projectId: project.id, userId: caller.userId }, 'project created');
+      events.info(`Project ${project.name} created`, { event: 'project.created', projectId: project.id });
       return project;
     },
 
@@ -109,10 +110,12 @@ export function createProjectsService({ db, logger, store, documents }: Projects
       const files = await store.deletePrefix(projectPrefix(id));
       await documents.delete(Collections.modelMetrics, modelIds);
       if (!(await deleteProject(db, id))) throw notFound('Project');
-      logger.info(
-        { event: 'project.deleted', projectId: id, userId: identity?.userId, models: modelIds.length, files },
-        'project deleted',
-      );
+      // The project is gone, so the entry concerns its owner rather than it.
+      events.info(`Project ${existing.name} deleted with ${modelIds.length} models and ${files} files`, {
+        event: 'project.deleted',
+        deletedProjectId: id,
+        userId: existing.user_id,
+      });
       return true;
     },
   };

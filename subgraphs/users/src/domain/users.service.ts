@@ -12,7 +12,7 @@ import { isUniqueViolation } from '../../../../lib/db/connect.js';
 import type { Database, Role, UserRow } from '../../../../lib/db/schema.js';
 import { badInput, err, ErrorCode, forbidden, notFound, unauthenticated } from '../../../../lib/errors.js';
 import { isUuid, toConnection, type Connection, type PageArgs } from '../../../../lib/graphql/pagination.js';
-import type { Logger } from '../../../../lib/logger.js';
+import type { PlatformLog } from '../../../../lib/platform-log/index.js';
 import { findUserByEmail, findUsersByIds, insertUser, listUsers, updateUserRole } from '../data/users.repository.js';
 import {
   findRefreshTokenForUpdate,
@@ -24,7 +24,8 @@ import { MAX_PASSWORD_LENGTH, validEmail, validNewPassword } from './credentials
 
 export type UsersServiceDeps = {
   db: Kysely<Database>;
-  logger: Logger;
+  /** Platform events (auth): stdout and the central log. */
+  events: PlatformLog;
   accessTokens: AccessTokenConfig;
   /** Refresh token lifetime in seconds. */
   refreshTokenTtlSeconds: number;
@@ -38,7 +39,7 @@ const INVALID_REFRESH = 'Invalid or expired refresh token';
 export type UsersService = ReturnType<typeof createUsersService>;
 
 export function createUsersService(deps: UsersServiceDeps) {
-  const { db, logger, accessTokens } = deps;
+  const { db, events, accessTokens } = deps;
 
   async function issueTokens(user: UserRow, familyId: string, trx: Kysely<Database> = db): Promise<AuthPayload> {
     const refreshToken = generateRefreshToken();
@@ -87,7 +88,8 @@ export function createUsersService(deps: UsersServiceDeps) {
       // Verify against a decoy when the account is unknown, so timing does not reveal which emails exist.
       const valid = await verifyPassword(input.password, user?.password_hash ?? (await decoyPasswordHash));
       if (!user || !valid) {
-        logger.warn({ event: 'auth.login_failed' }, 'failed login');
+        // Linked to the account when there is one, so its owner sees attempts on it.
+        events.warn('Failed login', { event: 'auth.login_failed', ...(user ? { userId: user.id } : {}) });
         throw unauthenticated(INVALID_LOGIN);
       }
       return issueTokens(user, randomUUID());
@@ -111,10 +113,11 @@ export function createUsersService(deps: UsersServiceDeps) {
       });
       if (outcome.kind === 'issued') return outcome.payload;
       if (outcome.kind === 'reused') {
-        logger.warn(
-          { event: 'auth.refresh_token_reuse', userId: outcome.userId, familyId: outcome.familyId },
-          'refresh token reused: token family revoked',
-        );
+        events.warn('Refresh token reused: every session of that login was revoked', {
+          event: 'auth.refresh_token_reuse',
+          userId: outcome.userId,
+          familyId: outcome.familyId,
+        });
       }
       throw unauthenticated(INVALID_REFRESH);
     },
@@ -147,7 +150,7 @@ export function createUsersService(deps: UsersServiceDeps) {
       }
       const user = await updateUserRole(db, userId, role);
       if (!user) throw notFound('User');
-      logger.info({ event: 'auth.role_changed', userId, role, by: caller.userId }, 'user role changed');
+      events.info(`Role changed to ${role}`, { event: 'auth.role_changed', userId, role, by: caller.userId });
       return user;
     },
 
@@ -161,7 +164,7 @@ export function createUsersService(deps: UsersServiceDeps) {
           password_hash: await hashPassword(validNewPassword(password)),
           role: 'ADMIN',
         });
-        logger.info({ event: 'auth.admin_created' }, 'ADMIN account created');
+        events.info('ADMIN account created', { event: 'auth.admin_created' });
         return 'created';
       } catch (error) {
         if (isUniqueViolation(error, 'users_email_lower_key')) return 'exists';

@@ -1,0 +1,55 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import type { LogRecord } from './log-record.js';
+
+/** The links an entry was stored with. */
+export type StoredLinks = Pick<LogRecord, 'projectId' | 'predictionId' | 'userId'>;
+
+/**
+ * Inserts a batch in one statement. The batch travels as one JSON parameter (no bind-parameter
+ * limit, one round trip), and each link is kept only when its row exists right now: an entry about
+ * a project deleted since it was written is stored unlinked instead of failing the whole batch on
+ * the foreign key. Ids already present are skipped, so a retried batch is not stored twice.
+ * Returns the links of the entries inserted, by id.
+ */
+export async function insertLogRecords(
+  db: Kysely<Database>,
+  records: readonly LogRecord[],
+): Promise<Map<string, StoredLinks>> {
+  if (records.length === 0) return new Map();
+  const rows = records.map((record) => ({
+    id: record.id,
+    level: record.level,
+    message: record.message,
+    service: record.service,
+    metadata: record.metadata,
+    project_id: record.projectId,
+    prediction_id: record.predictionId,
+    user_id: record.userId,
+    logged_at: record.loggedAt.toISOString(),
+  }));
+  const { rows: inserted } = await sql<{
+    id: string;
+    project_id: string | null;
+    prediction_id: string | null;
+    user_id: string | null;
+  }>`
+    insert into logs (id, level, message, service, metadata, project_id, prediction_id, user_id, logged_at)
+    select e.id, e.level, e.message, e.service, e.metadata, p.id, pr.id, u.id, e.logged_at
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as e(
+      id uuid, level text, message text, service text, metadata jsonb,
+      project_id uuid, prediction_id uuid, user_id uuid, logged_at timestamptz
+    )
+    left join projects p on p.id = e.project_id
+    left join predictions pr on pr.id = e.prediction_id
+    left join users u on u.id = e.user_id
+    on conflict (id) do nothing
+    returning id, project_id, prediction_id, user_id
+  `.execute(db);
+  return new Map(
+    inserted.map((row) => [
+      row.id,
+      { projectId: row.project_id, predictionId: row.prediction_id, userId: row.user_id },
+    ]),
+  );
+}

@@ -1,0 +1,28 @@
+import { loadEnvOrExit } from '../../../lib/config/env.js';
+import { openDatabase } from '../../../lib/db/open.js';
+import { createLogger } from '../../../lib/logger.js';
+import { stopOnSignals } from '../../../lib/process/lifecycle.js';
+import { createPubSub } from '../../../lib/pubsub/index.js';
+import { readLogsEnv } from './env.js';
+import { createLogsSubgraph } from './server.js';
+
+const env = loadEnvOrExit(readLogsEnv);
+const logger = createLogger('logs', env.LOG_LEVEL);
+if (!env.REDIS_URL) logger.warn('REDIS_URL is not set: logTail sees only entries published by this process');
+const database = await openDatabase(env, logger);
+const pubsub = await createPubSub({ redisUrl: env.REDIS_URL, logger });
+const subgraph = await createLogsSubgraph({
+  db: database.db,
+  pubsub,
+  logger,
+  internalSecret: env.INTERNAL_SECRET,
+  production: env.NODE_ENV === 'production',
+  ownerCache: { ttlMs: env.LOG_TAIL_OWNER_CACHE_TTL_MS },
+});
+const url = await subgraph.listen(env.PORT, env.HOST);
+logger.info({ url: `${url}/graphql` }, 'logs subgraph listening');
+stopOnSignals(logger, async () => {
+  await subgraph.close();
+  await pubsub.close();
+  await database.close();
+});
