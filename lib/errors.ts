@@ -14,6 +14,14 @@ export const ErrorCode = {
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
   GRAPHQL_PARSE_FAILED: 'GRAPHQL_PARSE_FAILED',
+  MAX_DEPTH_EXCEEDED: 'MAX_DEPTH_EXCEEDED',
+  MAX_ALIASES_EXCEEDED: 'MAX_ALIASES_EXCEEDED',
+  MAX_ROOT_FIELDS_EXCEEDED: 'MAX_ROOT_FIELDS_EXCEEDED',
+  MAX_TOKENS_EXCEEDED: 'MAX_TOKENS_EXCEEDED',
+  MAX_DIRECTIVES_EXCEEDED: 'MAX_DIRECTIVES_EXCEEDED',
+  COST_LIMIT_EXCEEDED: 'COST_LIMIT_EXCEEDED',
+  SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
+  PERSISTED_QUERY_NOT_IN_LIST: 'PERSISTED_QUERY_NOT_IN_LIST',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 
@@ -39,6 +47,35 @@ export const errorCatalog: Record<ErrorCode, { description: string; httpStatus: 
   PAYLOAD_TOO_LARGE: { description: 'The request or one of its inputs exceeds a size limit.', httpStatus: 413 },
   GRAPHQL_VALIDATION_FAILED: { description: 'The operation is not valid against the schema.', httpStatus: 400 },
   GRAPHQL_PARSE_FAILED: { description: 'The operation is not syntactically valid GraphQL.', httpStatus: 400 },
+  // The operation limits: the whole operation is refused before anything runs; `extensions.limit`
+  // is the limit and `extensions.actual` the operation's measure (see docs/security.md).
+  MAX_DEPTH_EXCEEDED: { description: 'The operation nests fields deeper than the gateway allows.', httpStatus: 400 },
+  MAX_ALIASES_EXCEEDED: { description: 'The operation uses more aliases than the gateway allows.', httpStatus: 400 },
+  MAX_ROOT_FIELDS_EXCEEDED: {
+    description: 'The operation selects more root fields than the gateway allows.',
+    httpStatus: 400,
+  },
+  MAX_TOKENS_EXCEEDED: {
+    description: 'The operation text has more tokens than the gateway parses (parsing stops there: no `actual`).',
+    httpStatus: 400,
+  },
+  MAX_DIRECTIVES_EXCEEDED: {
+    description: 'The operation uses more directives than the gateway allows.',
+    httpStatus: 400,
+  },
+  COST_LIMIT_EXCEEDED: {
+    description: 'The operation could fetch more objects than the gateway allows (lists weighted by `first`).',
+    httpStatus: 400,
+  },
+  SUBGRAPH_UNAVAILABLE: {
+    description:
+      'A service behind the gateway did not answer (down, or past its timeout): the fields it owns are null, the rest of the response is complete.',
+    httpStatus: 502,
+  },
+  PERSISTED_QUERY_NOT_IN_LIST: {
+    description: 'This gateway runs only registered operations (safelist); register the operation first.',
+    httpStatus: 400,
+  },
   INTERNAL_SERVER_ERROR: { description: 'An unexpected failure; details are logged, never sent.', httpStatus: 500 },
 };
 

@@ -30,3 +30,33 @@ describe('error masking', () => {
     expect(formatted.extensions?.code).toBe('BAD_USER_INPUT');
   });
 });
+
+describe('operation limits and schema details', () => {
+  it("turns graphql-js's token-limit parse abort into MAX_TOKENS_EXCEEDED with the limit", () => {
+    const formatted = format(
+      {
+        message: 'Syntax Error: Document contains more that 5000 tokens. Parsing aborted.',
+        locations: [{ line: 1, column: 9000 }],
+        extensions: { code: 'GRAPHQL_PARSE_FAILED' },
+      },
+      new Error('parse'),
+    );
+    expect(formatted).toEqual({
+      message: 'The operation has more than 5000 tokens',
+      extensions: { code: 'MAX_TOKENS_EXCEEDED', limit: 5000 },
+    });
+  });
+
+  it('passes the limit codes through with their extensions', () => {
+    const error = err(ErrorCode.MAX_DEPTH_EXCEEDED, 'too deep', { limit: 20, actual: 21 });
+    expect(format(error.toJSON(), error).extensions).toEqual({ code: 'MAX_DEPTH_EXCEEDED', limit: 20, actual: 21 });
+  });
+
+  it('drops "Did you mean" suggestions only when asked', () => {
+    const message = 'Cannot query field "emal" on type "User". Did you mean "email"?';
+    const error = { message, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } };
+    expect(format(error, new Error(message)).message).toBe(message);
+    const hiding = createErrorFormatter(createLogger('test', 'silent'), { hideSuggestions: true });
+    expect(hiding(error, new Error(message)).message).toBe('Cannot query field "emal" on type "User".');
+  });
+});

@@ -1,6 +1,7 @@
 import type { GraphQLFormattedError } from 'graphql';
 import { ErrorCode, isKnownErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { maxTokensExceeded } from './token-limit.js';
 
 // Codes Apollo Server itself produces that clients must see unchanged (APQ relies on these two).
 const PASSTHROUGH = new Set(['PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED']);
@@ -10,20 +11,39 @@ const REMAPPED: Record<string, ErrorCode> = {
   OPERATION_RESOLUTION_FAILURE: ErrorCode.BAD_USER_INPUT,
 };
 
+// graphql-js ends a message with its guesses at what was meant: "… Did you mean "email"?".
+const SUGGESTION = / ?Did you mean(.+?)\?$/;
+
+/** A message without graphql-js's "Did you mean …?" guesses, which reveal names in the schema. */
+export const withoutSuggestions = (message: string): string => message.replace(SUGGESTION, '');
+
+export type ErrorFormatterOptions = {
+  /**
+   * Drops "Did you mean …?" suggestions from messages: they let a client enumerate the schema when
+   * introspection is off. @default false
+   */
+  hideSuggestions?: boolean;
+};
+
 /**
  * Apollo Server `formatError`: errors with a catalog code reach the client as they are (without
  * stack traces); anything else is logged and replaced by a bare INTERNAL_SERVER_ERROR so no SQL,
  * path or stack leaks out.
  */
-export function createErrorFormatter(logger: Logger) {
+export function createErrorFormatter(logger: Logger, options: ErrorFormatterOptions = {}) {
+  const message = options.hideSuggestions ? withoutSuggestions : (text: string) => text;
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const code = formatted.extensions?.code;
     const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
+    if (code === ErrorCode.GRAPHQL_PARSE_FAILED) {
+      const tooManyTokens = maxTokensExceeded(formatted);
+      if (tooManyTokens) return tooManyTokens.toJSON();
+    }
     if (typeof code === 'string' && code in REMAPPED) {
-      return { ...formatted, extensions: { ...extensions, code: REMAPPED[code] } };
+      return { ...formatted, message: message(formatted.message), extensions: { ...extensions, code: REMAPPED[code] } };
     }
     if ((isKnownErrorCode(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) || PASSTHROUGH.has(String(code))) {
-      return { ...formatted, extensions };
+      return { ...formatted, message: message(formatted.message), extensions };
     }
     logger.error({ err: error, path: formatted.path }, 'unexpected error while handling a GraphQL request');
     return {

@@ -12,7 +12,7 @@ describe('pagination', () => {
   });
 
   it('round-trips cursors to the millisecond', () => {
-    const cursor = encodeCursor(row(1_700_000_000_123, ID));
+    const cursor = encodeCursor(row(1_700_000_000_123, ID), (r) => r.created_at);
     expect(decodeCursor(cursor)).toEqual({ createdAt: new Date(1_700_000_000_123), id: ID });
   });
 
@@ -29,7 +29,10 @@ describe('pagination', () => {
 
   it('builds a connection from first + 1 rows', () => {
     const rows = [row(3, ID), row(2, ID), row(1, ID)];
-    expect(toConnection(rows, 2).pageInfo).toEqual({ hasNextPage: true, endCursor: encodeCursor(rows[1]!) });
+    expect(toConnection(rows, 2).pageInfo).toEqual({
+      hasNextPage: true,
+      endCursor: encodeCursor(rows[1]!, (r) => r.created_at),
+    });
     expect(toConnection(rows, 3).pageInfo.hasNextPage).toBe(false);
     expect(toConnection([], 3).pageInfo).toEqual({ hasNextPage: false, endCursor: null });
   });

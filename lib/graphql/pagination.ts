@@ -15,12 +15,8 @@ type Keyed = { created_at: Date; id: string };
 
 /** The timestamp rows are ordered by: `created_at` unless a table names it otherwise (e.g. `requested_at`). */
 export type TimeOf<R> = (row: R) => Date;
-const createdAt = (row: Keyed): Date => row.created_at;
 
-export function encodeCursor<R extends { id: string }>(
-  row: R,
-  timeOf: TimeOf<R> = createdAt as unknown as TimeOf<R>,
-): string {
+export function encodeCursor<R extends { id: string }>(row: R, timeOf: TimeOf<R>): string {
   return Buffer.from(JSON.stringify([timeOf(row).toISOString(), row.id])).toString('base64url');
 }
 
@@ -44,15 +40,14 @@ export function pageArgs(args: { first?: number | null; after?: string | null })
   return { first: Math.min(first, MAX_PAGE_SIZE), after: args.after ? decodeCursor(args.after) : null };
 }
 
-/** Builds a connection from `first + 1` rows fetched in page order. */
-export function toConnection<R extends { id: string }>(
-  rows: R[],
-  first: number,
-  timeOf: TimeOf<R> = createdAt as unknown as TimeOf<R>,
-): Connection<R> {
+/** Builds a connection from `first + 1` rows fetched in page order (by `created_at`, or by `timeOf`). */
+export function toConnection<R extends Keyed>(rows: R[], first: number): Connection<R>;
+export function toConnection<R extends { id: string }>(rows: R[], first: number, timeOf: TimeOf<R>): Connection<R>;
+export function toConnection<R extends { id: string }>(rows: R[], first: number, timeOf?: TimeOf<R>): Connection<R> {
   const nodes = rows.slice(0, first);
   const last = nodes.at(-1);
-  return { nodes, pageInfo: { hasNextPage: rows.length > first, endCursor: last ? encodeCursor(last, timeOf) : null } };
+  const at = timeOf ?? ((row: R) => (row as unknown as Keyed).created_at);
+  return { nodes, pageInfo: { hasNextPage: rows.length > first, endCursor: last ? encodeCursor(last, at) : null } };
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

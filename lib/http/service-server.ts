@@ -21,12 +21,23 @@ export type ServiceServerOptions = {
   routes?: Record<string, RouteHandler>;
   /** Serves WebSocket upgrades of `/graphql`; without it every upgrade is refused. */
   websocket?: WebSocketEndpoint;
+  /**
+   * On close, how long requests already being served get to finish before their connections are
+   * cut. @default 10000
+   */
+  drainTimeoutMs?: number;
 };
+
+/** Default of ServiceServerOptions.drainTimeoutMs. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 
 /** Something that takes over upgraded `/graphql` connections (see createGraphQLWsEndpoint). */
 export type WebSocketEndpoint = {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
-  /** Closes every connection; called before the HTTP server closes, which waits for upgraded sockets too. */
+  /**
+   * Closes every connection (graphql-ws ones with 1012 Service Restart, which clients retry);
+   * called once the HTTP server has stopped accepting, which waits for upgraded sockets too.
+   */
   close(): Promise<void>;
 };
 
@@ -34,6 +45,12 @@ export type ServiceServer = {
   server: Server;
   /** Starts listening; resolves to the base URL, e.g. http://127.0.0.1:4001. */
   listen(port: number, host: string): Promise<string>;
+  /**
+   * Graceful shutdown: stops accepting connections, answers /readyz with 503, closes WebSocket
+   * connections with 1012 (Service Restart), lets requests in flight finish (each on a connection
+   * that then closes) for up to `drainTimeoutMs`, then cuts what is left. Calling it again
+   * returns the same promise.
+   */
   close(): Promise<void>;
 };
 
@@ -44,6 +61,10 @@ export type ServiceServer = {
 export function createServiceServer(options: ServiceServerOptions): ServiceServer {
   const { logger, metrics } = options;
   const extraRoutes = Object.entries(options.routes ?? {});
+  const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+  /** Responses not finished yet: told to close their connection when shutdown starts. */
+  const inFlight = new Set<ServerResponse>();
+  let closing: Promise<void> | undefined;
 
   async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<string> {
     switch (url.pathname) {
@@ -54,7 +75,8 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
         sendJson(res, 200, { status: 'ok' });
         return '/healthz';
       case '/readyz': {
-        const ready = await options.readiness().catch(() => false);
+        // Not ready once shutdown has started, however the probe went: load balancers stop sending work here.
+        const ready = (await options.readiness().catch(() => false)) && !closing;
         sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' });
         return '/readyz';
       }
@@ -76,6 +98,10 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
   const server = createServer((req, res) => {
     const started = process.hrtime.bigint();
     const url = new URL(req.url ?? '/', 'http://internal');
+    // A request that arrives on a kept-alive connection during shutdown is served, then its connection closes.
+    if (closing) res.shouldKeepAlive = false;
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
     route(req, res, url)
       .catch((error: unknown) => {
         logger.error({ err: error, path: url.pathname }, 'request failed');
@@ -112,18 +138,34 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
           );
         });
       }),
-    close: async () => {
-      // Upgraded sockets still count as the server's connections: close them first, or close() waits.
-      await options.websocket?.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        // In-flight requests get a moment to finish before their sockets are cut.
-        setTimeout(() => server.closeAllConnections(), 1_000).unref();
-      });
-    },
+    close: () => (closing ??= drain()),
   };
+
+  async function drain(): Promise<void> {
+    // Stop accepting: new connections are refused from here on.
+    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Requests in flight finish; their connections close after the response instead of idling.
+    for (const res of inFlight) res.shouldKeepAlive = false;
+    server.closeIdleConnections();
+    // Connections that finish their last request go idle: close them as they do.
+    const sweep = setInterval(() => server.closeIdleConnections(), 50);
+    const cut = setTimeout(() => {
+      logger.warn({ requests: inFlight.size, drainTimeoutMs }, 'shutdown: cutting requests still in flight');
+      server.closeAllConnections();
+    }, drainTimeoutMs);
+    try {
+      // Upgraded sockets still count as the server's connections: close them too, or close() waits.
+      await options.websocket?.close();
+      await stopped;
+    } finally {
+      clearInterval(sweep);
+      clearTimeout(cut);
+    }
+  }
 }
+
+/** WebSocket close code 1012 Service Restart: graphql-ws clients (and most others) retry on it. */
+export const SERVICE_RESTART = 1012;
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.statusCode = status;
@@ -215,7 +257,7 @@ export function createGraphQLWsEndpoint(
               clearTimeout(cut);
               resolve();
             });
-            socket.close(1001, 'Going away');
+            socket.close(SERVICE_RESTART, 'Server shutting down: reconnect');
           }),
       );
       await Promise.all(closing);

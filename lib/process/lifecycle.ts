@@ -2,9 +2,11 @@ import type { Logger } from '../logger.js';
 
 /**
  * Stops the process cleanly on SIGINT/SIGTERM: runs `stop` once (closing servers, then
- * connections), exits 0, or 1 if stopping fails or takes longer than `timeoutMs`.
+ * connections), exits 0, or 1 if stopping fails or takes longer than `timeoutMs`. The default
+ * leaves room for a server's drain (10 s, see createServiceServer) and stays under Kubernetes'
+ * default 30 s termination grace period.
  */
-export function stopOnSignals(logger: Logger, stop: () => Promise<void>, timeoutMs = 10_000): void {
+export function stopOnSignals(logger: Logger, stop: () => Promise<void>, timeoutMs = 25_000): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) return;

@@ -79,6 +79,33 @@ describe('request hygiene', () => {
     });
     expect(form.status).toBe(400);
     expect((await errorsOf(form))[0]?.message).toContain('Cross-Site Request Forgery');
+    // The other "simple" content types a page can POST cross-site without a preflight.
+    for (const [contentType, body] of [
+      ['text/plain', JSON.stringify({ query: 'mutation { logout(refreshToken: "x") }' })],
+      [
+        'multipart/form-data; boundary=b',
+        '--b\r\nContent-Disposition: form-data; name="query"\r\n\r\nmutation { logout(refreshToken: "x") }\r\n--b--\r\n',
+      ],
+    ] as const) {
+      const simple = await fetch(t.url, { method: 'POST', headers: { 'content-type': contentType }, body });
+      expect(simple.status).toBe(400);
+      expect((await errorsOf(simple))[0]?.message).toContain('Cross-Site Request Forgery');
+    }
+    // A GET without the preflight header is refused before the operation is even looked at.
+    expect((await fetch(`${t.url}?query=${query}`)).status).toBe(400);
+  });
+
+  it('refuses a batch (a JSON array of operations) with 400 BAD_USER_INPUT', async () => {
+    const res = await fetch(t.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([{ query: '{ __typename }' }, { query: '{ __typename }' }]),
+    });
+    expect(res.status).toBe(400);
+    expect((await errorsOf(res))[0]).toMatchObject({
+      message: 'Operation batching disabled.',
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
   });
 
   it('reports parse and validation failures with their codes', async () => {

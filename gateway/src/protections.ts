@@ -1,0 +1,102 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { GraphQLDataSource } from '@apollo/gateway';
+import type { ApolloServerPlugin, PersistedQueryOptions } from '@apollo/server';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../lib/logger.js';
+import type { GatewayContext } from './create-gateway.js';
+import { createMemoryDocumentCache, createRedisDocumentCache } from './persisted-operations/apq-cache.js';
+import { readManifest, useSafelist, withManifest } from './persisted-operations/manifest.js';
+import { clientIp } from './rate-limit/client-ip.js';
+import { createRateLimits, type RateLimitConfig } from './rate-limit/rate-limits.js';
+import { limitRequestsByIp, useRateLimits } from './rate-limit/use-rate-limits.js';
+import { connectGatewayRedis } from './redis.js';
+import { withSubgraphDeadline } from './subgraph-deadline.js';
+
+export type ProtectionOptions = {
+  /** Redis for rate-limit counters and the APQ cache, shared by gateway replicas; in-process when unset. */
+  redisUrl?: string | undefined;
+  /** Prefix of every key the gateway writes to Redis: gateways sharing one share their budgets and APQ. @default '' */
+  redisKeyPrefix?: string | undefined;
+  /** @default defaultRateLimits */
+  rateLimits?: RateLimitConfig | undefined;
+  /** Reverse proxies whose X-Forwarded-For is trusted (see TRUST_PROXY). @default 0 */
+  trustedProxies?: number | undefined;
+  /** Time a subgraph has to answer one fetch, ms. @default 10000 */
+  subgraphTimeoutMs?: number | undefined;
+  /** Per-subgraph overrides of subgraphTimeoutMs, by subgraph name. */
+  subgraphTimeoutsMs?: Record<string, number> | undefined;
+  persistedOperations?:
+    | {
+        /** APQ entry lifetime, seconds. @default 86400 */
+        ttlSeconds?: number | undefined;
+        /** A manifest `{ operations: [{ id, body }] }` whose operations are served by id. */
+        manifestPath?: string | undefined;
+        /** Only the manifest's operations run. @default false */
+        safelist?: boolean | undefined;
+      }
+    | undefined;
+};
+
+/** The defaults of the gateway process (RATE_LIMIT_* in protection-env.ts). */
+export const defaultRateLimits: RateLimitConfig = {
+  perIp: { points: 600, windowSeconds: 60 },
+  perUser: { points: 300, windowSeconds: 60 },
+  auth: { points: 10, windowSeconds: 60 },
+  inference: { points: 60, windowSeconds: 60 },
+};
+
+type GraphQLRoute = (req: IncomingMessage, res: ServerResponse, search: string) => Promise<void>;
+
+export type Protections = {
+  plugins: Array<ApolloServerPlugin<GatewayContext>>;
+  persistedQueries: PersistedQueryOptions;
+  /** The per-IP budget in front of /graphql. */
+  limitRequests(graphql: GraphQLRoute): GraphQLRoute;
+  clientIp(req: IncomingMessage): string;
+  /** A subgraph's data source, bounded by its timeout and with clear errors when it fails. */
+  guardSubgraph(name: string, source: GraphQLDataSource<GatewayContext>): GraphQLDataSource<GatewayContext>;
+  /** The Redis connection, when there is one (tests drop it on purpose). */
+  redis: Redis | undefined;
+  close(): Promise<void>;
+};
+
+/** Rate limits, subgraph timeouts and persisted operations, assembled for createGateway. */
+export async function createProtections(options: ProtectionOptions, logger: Logger): Promise<Protections> {
+  const keyPrefix = options.redisKeyPrefix ?? '';
+  // Named after the prefix, so CLIENT LIST tells gateways of different deployments (or tests) apart.
+  const connectionName = `gateway${keyPrefix ? `-${keyPrefix.replace(/[^A-Za-z0-9_.:-]/g, '_')}` : ''}`;
+  const redis = options.redisUrl
+    ? await connectGatewayRedis(options.redisUrl, logger, 3_000, connectionName)
+    : undefined;
+  const rateLimits = createRateLimits({
+    config: { ...(options.rateLimits ?? defaultRateLimits), keyPrefix: `${keyPrefix}rl` },
+    redis,
+    logger,
+  });
+  const trustedProxies = options.trustedProxies ?? 0;
+  const persisted = options.persistedOperations ?? {};
+  const manifest = persisted.manifestPath ? await readManifest(persisted.manifestPath) : undefined;
+  if (persisted.safelist && !manifest) throw new Error('SAFELIST needs PERSISTED_OPERATIONS_MANIFEST');
+  const memory = createMemoryDocumentCache();
+  const documents = redis ? createRedisDocumentCache(redis, memory, keyPrefix) : memory;
+  return {
+    plugins: [useRateLimits(rateLimits), ...(persisted.safelist && manifest ? [useSafelist(manifest)] : [])],
+    persistedQueries: {
+      cache: manifest ? withManifest(documents, manifest) : documents,
+      ttl: persisted.ttlSeconds ?? 24 * 3600,
+    },
+    limitRequests: (graphql) => limitRequestsByIp(rateLimits, trustedProxies, graphql),
+    clientIp: (req) => clientIp(req, trustedProxies),
+    guardSubgraph: (name, source) =>
+      withSubgraphDeadline(
+        name,
+        source,
+        options.subgraphTimeoutsMs?.[name] ?? options.subgraphTimeoutMs ?? 10_000,
+        logger,
+      ),
+    redis,
+    close: async () => {
+      if (redis) await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

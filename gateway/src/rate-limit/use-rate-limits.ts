@@ -1,0 +1,65 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
+import type { GraphQLError } from 'graphql';
+import { err, ErrorCode } from '../../../lib/errors.js';
+import { drainRequest } from '../../../lib/http/drain.js';
+import { sendGraphQLError } from '../../../lib/http/graphql-handler.js';
+import type { GatewayContext } from '../create-gateway.js';
+import { clientIp } from './client-ip.js';
+import type { RateLimits, Refusal } from './rate-limits.js';
+import { rootFieldCalls } from './root-fields.js';
+
+const MESSAGES: Record<Refusal['limit'], string> = {
+  perIp: 'Too many requests from this address',
+  perUser: 'Too many requests for this account',
+  auth: 'Too many sign-in attempts',
+  inference: 'Too many predictions',
+};
+
+/** RATE_LIMITED, refusing the whole request: HTTP 429 with Retry-After. */
+export function rateLimitedError(refusal: Refusal): GraphQLError {
+  const retryAfter = String(refusal.retryAfterSeconds);
+  return err(ErrorCode.RATE_LIMITED, `${MESSAGES[refusal.limit]}; retry after ${retryAfter} s`, {
+    retryAfter: refusal.retryAfterSeconds,
+    http: { status: 429, headers: new HeaderMap([['retry-after', retryAfter]]) },
+  });
+}
+
+/**
+ * Charges every operation (HTTP or WebSocket) to its caller and to the strict budgets of the root
+ * fields it calls, once it is parsed and validated and before anything runs: a refused operation
+ * never reaches a subgraph.
+ */
+export function useRateLimits(limits: RateLimits): ApolloServerPlugin<GatewayContext> {
+  return {
+    requestDidStart: async () => ({
+      didResolveOperation: async ({ contextValue, document, operationName, request }) => {
+        const refusal = await limits.operation({
+          // Over WebSocket there is no per-request address; the connection's budget is its caller's.
+          ip: contextValue.clientIp ?? 'websocket',
+          userId: contextValue.caller?.identity.userId ?? null,
+          fields: rootFieldCalls(document, operationName, request.variables ?? {}),
+        });
+        if (refusal) throw rateLimitedError(refusal);
+      },
+    }),
+  };
+}
+
+const DRAIN_CAP_BYTES = 64 * 1024;
+
+type GraphQLRoute = (req: IncomingMessage, res: ServerResponse, search: string) => Promise<void>;
+
+/** The per-IP budget, in front of everything else on /graphql: a refused request costs no parsing. */
+export function limitRequestsByIp(limits: RateLimits, trustedProxies: number, graphql: GraphQLRoute): GraphQLRoute {
+  return async (req, res, search) => {
+    const refusal = await limits.request(clientIp(req, trustedProxies));
+    if (!refusal) return graphql(req, res, search);
+    // A small body is read and dropped so the connection stays usable; a large one closes it.
+    if (!(await drainRequest(req, DRAIN_CAP_BYTES))) res.setHeader('connection', 'close');
+    res.setHeader('retry-after', String(refusal.retryAfterSeconds));
+    sendGraphQLError(res, ErrorCode.RATE_LIMITED, `${MESSAGES.perIp}; retry after ${refusal.retryAfterSeconds} s`, {
+      retryAfter: refusal.retryAfterSeconds,
+    });
+  };
+}
