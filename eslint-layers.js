@@ -3,7 +3,7 @@
 // import against the importing file and refuses the ones that cross a forbidden boundary:
 // shared code (lib/) never imports a service; a subgraph never imports another subgraph, the
 // gateway or the platform; the gateway reaches subgraphs over the network only; resolvers call
-// domain code, never the data layer.
+// domain code, never the data layer; the CLI is a client like any other.
 import { dirname, relative, resolve } from 'node:path';
 
 const root = dirname(new URL(import.meta.url).pathname);
@@ -13,13 +13,16 @@ export function layerViolation(file, target) {
   const from = relative(root, file).split('/');
   const to = relative(root, target).split('/');
   const service = (parts) => (parts[0] === 'subgraphs' ? `subgraphs/${parts[1]}` : parts[0]);
-  const services = new Set(['gateway', 'platform', 'subgraphs']);
+  const services = new Set(['gateway', 'platform', 'subgraphs', 'cli']);
   if (from[0] === 'lib' && services.has(to[0] ?? '')) return 'lib/ is shared code: it must not import a service.';
   if (from[0] === 'subgraphs' && services.has(to[0] ?? '') && service(from) !== service(to)) {
     return 'A subgraph never imports another subgraph, the gateway or the platform.';
   }
   if (from[0] === 'gateway' && (to[0] === 'subgraphs' || to[0] === 'platform')) {
     return 'The gateway reaches subgraphs over the network only.';
+  }
+  if (from[0] === 'cli' && (to[0] === 'subgraphs' || to[0] === 'platform')) {
+    return 'The CLI is a client: it reaches the platform over the network only.';
   }
   if (from.at(-1) === 'resolvers.ts' && to.includes('data') && to.at(-1)?.includes('.repository')) {
     return 'Resolvers call domain code, which calls the data layer.';

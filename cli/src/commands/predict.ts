@@ -1,0 +1,34 @@
+import { stringOption, type Command } from '../command.js';
+import { usage } from '../errors.js';
+import { jsonInput } from '../json-input.js';
+
+const PREDICT = `mutation ($model: ID!, $inputs: JSON!) {
+  predict(modelId: $model, inputs: $inputs) { outputs durationMs request { id } }
+}`;
+
+export const predictCommands: Command[] = [
+  {
+    path: ['predict'],
+    summary: 'Run a model once and print its outputs',
+    usage: `predict --model MODEL_ID (--inputs JSON | --file PATH)
+
+Inputs are tensors keyed by name, as nested arrays: --inputs '{"x": [[1, 2, 3]]}'. --file reads
+the same JSON from a file (- for stdin). The outputs are printed as JSON on stdout.`,
+    options: { model: { type: 'string' }, inputs: { type: 'string' }, file: { type: 'string' } },
+    async run({ api, stdout, stderr, colors, stdin }, values) {
+      const model = stringOption(values, 'model');
+      if (!model) throw usage('Give the model: ai-code predict --model MODEL_ID --inputs JSON');
+      const inputs = await jsonInput(
+        stringOption(values, 'inputs'),
+        stringOption(values, 'file'),
+        { inline: 'inputs', what: 'the inputs' },
+        stdin,
+      );
+      const { predict } = await api.request<{
+        predict: { outputs: unknown; durationMs: number; request: { id: string } };
+      }>(PREDICT, { model, inputs });
+      stdout.write(`${JSON.stringify(predict.outputs, null, 2)}\n`);
+      stderr.write(colors.err.dim(`${predict.durationMs} ms · request ${predict.request.id}\n`));
+    },
+  },
+];

@@ -1,0 +1,260 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projectRoot } from '../../lib/project-root.js';
+import { runCli, startCli, type CliResult } from '../helpers/cli.js';
+import { startLogTailGateway, type LogTailGateway } from '../helpers/log-tail-gateway.js';
+import { createProject, LINEAR_MODEL, linear, uploadModel } from '../helpers/models.js';
+import { signup, startTestPlatform, TEST_ADMIN, type Session, type TestPlatform } from '../helpers/platform.js';
+import { signToken } from '../helpers/subscription-subgraphs.js';
+import { until } from '../helpers/wait.js';
+
+// The `ai-code` CLI as a user runs it: a child process (from sources, through tsx) with pipes for
+// its output, its own config directory, against a running platform.
+
+const PASSWORD = 'correct horse battery';
+const ESCAPE = '\x1b[';
+
+let t: TestPlatform;
+let home: string;
+let alice: Session;
+let projectId: string;
+let modelFile: string;
+
+beforeAll(async () => {
+  t = await startTestPlatform();
+  alice = await signup(t, undefined, PASSWORD);
+  projectId = await createProject(t, alice, 'vision');
+  home = await mkdtemp(join(tmpdir(), 'ai-code-cli-'));
+  modelFile = join(home, 'linear.onnx');
+  await writeFile(modelFile, LINEAR_MODEL);
+});
+afterAll(async () => {
+  await t?.close();
+  if (home) await rm(home, { recursive: true, force: true });
+});
+
+const configHome = () => join(home, 'config');
+const credentialsPath = () => join(configHome(), 'ai-code', 'credentials.json');
+const cli = (args: string[], input?: string): Promise<CliResult> =>
+  runCli(args, { configHome: configHome(), url: t.url, ...(input !== undefined ? { input } : {}) });
+const storedSession = async () => JSON.parse(await readFile(credentialsPath(), 'utf8')).sessions[t.url];
+
+/** Every run's output is plain text: no progress-bar or color escape codes when not on a terminal. */
+function expectPlain(result: CliResult): void {
+  expect(result.stdout).not.toContain(ESCAPE);
+  expect(result.stderr).not.toContain(ESCAPE);
+}
+
+describe('login', () => {
+  it('refuses a wrong password with exit code 3 and a clear message, storing nothing', async () => {
+    const result = await cli(['login', '--email', alice.email, '--password', 'not the password']);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('Login failed: Invalid email or password');
+    await expect(stat(credentialsPath())).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('says to log in first, with exit code 3, when there is no session', async () => {
+    const result = await cli(['projects']);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain(`Not logged in to ${t.url}: run ai-code login`);
+  });
+
+  it('logs in from stdin lines and keeps the tokens in a file only its owner can read', async () => {
+    const result = await cli(['login'], `${alice.email}\n${PASSWORD}\n`);
+    expect(result).toMatchObject({ code: 0, stdout: `Logged in to ${t.url} as ${alice.email} (USER)\n` });
+    expect((await stat(credentialsPath())).mode & 0o777).toBe(0o600);
+    expect((await stat(join(configHome(), 'ai-code'))).mode & 0o777).toBe(0o700);
+    expect(await storedSession()).toMatchObject({ email: alice.email, userId: alice.userId });
+  });
+
+  it('logs in with flags too', async () => {
+    const result = await cli(['login', '--email', alice.email, '--password', PASSWORD]);
+    expect(result.code).toBe(0);
+    expectPlain(result);
+  });
+
+  it('refreshes an expired access token with the refresh token, and stores the new pair', async () => {
+    const before = await storedSession();
+    await writeFile(
+      credentialsPath(),
+      JSON.stringify({ version: 1, sessions: { [t.url]: { ...before, expiresAt: new Date(0).toISOString() } } }),
+      { mode: 0o600 },
+    );
+    const result = await cli(['projects']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('vision');
+    const after = await storedSession();
+    expect(after.refreshToken).not.toBe(before.refreshToken);
+    expect(Date.parse(after.expiresAt)).toBeGreaterThan(Date.now());
+    expect((await stat(credentialsPath())).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe('projects and models', () => {
+  it('creates and lists projects', async () => {
+    const created = await cli(['projects', 'create', 'audio', '--description', 'speech models']);
+    expect(created.code).toBe(0);
+    expect(created.stdout).toMatch(/^Created project audio: \S+\n$/);
+    const listed = await cli(['projects']);
+    expect(listed.stdout.split('\n')[0]).toMatch(/^ID\s+NAME\s+MODELS\s+CREATED\s+DESCRIPTION$/);
+    expect(listed.stdout).toMatch(/audio\s+0\s+\S+\s+speech models/);
+    expect(listed.stdout).toMatch(/vision\s+0/);
+  });
+
+  it('uploads a model with progress on stderr, plain without a terminal, and prints its signature', async () => {
+    const result = await cli(['models', 'upload', modelFile, '--project', projectId, '--version', 'v1']);
+    expect(result.code).toBe(0);
+    expectPlain(result);
+    const size = LINEAR_MODEL.length;
+    expect(result.stderr).toMatch(/^Uploading 0% 0 B of /m);
+    expect(result.stderr).toMatch(/^Uploading 100% /m);
+    expect(result.stdout).toMatch(/^Model \S+ \(version v1\): READY$/m);
+    expect(result.stdout).toContain(`sha256   ${createHash('sha256').update(LINEAR_MODEL).digest('hex')}`);
+    expect(result.stdout).toContain(`size     ${size} B`);
+    expect(result.stdout).toContain('inputs   x float32 [N, 3]');
+    expect(result.stdout).toContain('outputs  y float32 [N, 2]');
+  });
+
+  it('exits 1 naming the problem when the upload is refused or the file is missing', async () => {
+    const again = await cli(['models', 'upload', modelFile, '--project', projectId, '--version', 'v1']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('CONFLICT');
+    const missing = await cli(['models', 'upload', join(home, 'nope.onnx'), '--project', projectId, '--version', 'v2']);
+    expect(missing).toMatchObject({ code: 1, stderr: expect.stringContaining('no such file') });
+    const usage = await cli(['models', 'upload', modelFile]);
+    expect(usage.code).toBe(2);
+  });
+});
+
+describe('predictions', () => {
+  let modelId: string;
+  beforeAll(async () => {
+    modelId = (await uploadModel(t, alice, projectId, 'linear')).id;
+  });
+
+  it('predicts from inline JSON and from a file', async () => {
+    const inline = await cli(['predict', '--model', modelId, '--inputs', '{"x": [[1, 2, 3]]}']);
+    expect(inline.code).toBe(0);
+    expect(JSON.parse(inline.stdout)).toEqual({ y: [linear([1, 2, 3])] });
+    const file = join(home, 'inputs.json');
+    await writeFile(file, JSON.stringify({ x: [[0, 0, 0]] }));
+    const fromFile = await cli(['predict', '--model', modelId, '--file', file]);
+    expect(JSON.parse(fromFile.stdout)).toEqual({ y: [linear([0, 0, 0])] });
+  });
+
+  it('reports a bad input with the API’s message and exit code 1', async () => {
+    const result = await cli(['predict', '--model', modelId, '--inputs', '{"x": [[1, 2]]}']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/ai-code: .*'x'.*\(BAD_USER_INPUT\)/);
+    const notJson = await cli(['predict', '--model', modelId, '--inputs', '{x']);
+    expect(notJson.code).toBe(2);
+    expect(notJson.stderr).toContain('--inputs is not valid JSON');
+  });
+
+  it('watches a batch prediction to completion through predictionProgress', async () => {
+    const items = JSON.stringify(Array.from({ length: 200 }, (_, i) => ({ x: [[i, 1, 2]] })));
+    const started = await cli(['predictions', 'start', '--model', modelId, '--items', items]);
+    expect(started.code).toBe(0);
+    const id = started.stdout.trim();
+    const watched = await cli(['predictions', 'watch', id]);
+    expect(watched.code).toBe(0);
+    expectPlain(watched);
+    expect(watched.stdout).toBe('SUCCEEDED 200/200 items\n');
+    // The platform's worker may be done before the watch begins: the first event is then the last.
+    expect(watched.stderr).toMatch(new RegExp(`^Prediction ${id} of vision linear\n`));
+  });
+
+  it('watch exits 1 for a prediction that does not exist (or is not yours)', async () => {
+    const result = await cli(['predictions', 'watch', '00000000-0000-0000-0000-000000000000']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('NOT_FOUND');
+  });
+});
+
+// The logs subgraph joined the platform after the CLI: this runs once the supergraph has logTail.
+const platformHasLogTail = readFileSync(join(projectRoot, 'schema', 'supergraph.graphql'), 'utf8').includes('logTail(');
+
+describe.skipIf(!platformHasLogTail)('logs against the platform', () => {
+  it('--follow prints the entries of a project written after it started', async () => {
+    const tail = startCli(['logs', '--follow', '--project', projectId], { configHome: configHome(), url: t.url });
+    try {
+      await until(() => t.platform.gateway.subscriptionStats().subscriptions === 1, 'the CLI to subscribe', 20_000);
+      await uploadModel(t, alice, projectId, 'tailed');
+      await tail.waitFor(/INFO {2}models Model tailed is READY /);
+      const result = await tail.interrupt();
+      expect(result.stdout).toMatch(/^\d{4}-\d\d-\d\dT\S+Z INFO {2}models Model tailed: \d+ bytes uploaded/m);
+      expectPlain(result);
+    } finally {
+      await tail.interrupt();
+    }
+  });
+
+  it('lists recent entries without --follow, filtered by level', async () => {
+    await cli(['login', '--email', alice.email, '--password', 'wrong password']);
+    const admin = { configHome: join(home, 'admin-config'), url: t.url };
+    expect((await runCli(['login', '--email', TEST_ADMIN.email, '--password', TEST_ADMIN.password], admin)).code).toBe(
+      0,
+    );
+    const result = await runCli(['logs', '--level', 'warn', '--limit', '5'], admin);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/ WARN {2}users Failed login/);
+    expect(result.stdout).not.toMatch(/ (INFO|DEBUG) /);
+  });
+});
+
+describe('logs --follow (against a contract stand-in for the logs subgraph)', () => {
+  let logs: LogTailGateway;
+  let stubHome: string;
+  beforeAll(async () => {
+    logs = await startLogTailGateway();
+    stubHome = await mkdtemp(join(tmpdir(), 'ai-code-cli-logs-'));
+    // A session for the stand-in gateway, as `ai-code login` would have stored it.
+    await mkdir(join(stubHome, 'ai-code'), { recursive: true });
+    const session = {
+      email: 'tail@example.com',
+      userId: 'u-tail',
+      accessToken: signToken('u-tail'),
+      refreshToken: 'unused',
+      expiresAt: new Date(Date.now() + 600_000).toISOString(),
+    };
+    await writeFile(
+      join(stubHome, 'ai-code', 'credentials.json'),
+      JSON.stringify({ version: 1, sessions: { [logs.url]: session } }),
+      { mode: 0o600 },
+    );
+  });
+  afterAll(async () => {
+    await logs?.close();
+    if (stubHome) await rm(stubHome, { recursive: true, force: true });
+  });
+
+  it('prints entries written after it started, at the chosen level and above, then survives a dropped connection', async () => {
+    const tail = startCli(['logs', '--follow', '--level', 'warn', '--url', logs.url], { configHome: stubHome });
+    try {
+      await until(() => logs.tails() === 1, 'the CLI to subscribe', 20_000);
+      logs.write({ level: 'INFO', service: 'models', message: 'not shown: below WARN' });
+      logs.write({ level: 'WARN', service: 'inference', message: 'slow model', metadata: { ms: 900 } });
+      await tail.waitFor(/WARN {2}inference slow model \{"ms":900\}\n/);
+
+      await logs.restartGateway();
+      await tail.waitFor(/reconnecting/, 'stderr');
+      logs.write({ level: 'ERROR', service: 'worker', message: 'written while reconnecting' });
+      await tail.waitFor(/ERROR worker written while reconnecting\n/);
+      await tail.waitFor(/Reconnected/, 'stderr');
+      await until(() => logs.tails() === 1, 'the CLI to subscribe again', 20_000);
+      logs.write({ level: 'ERROR', service: 'worker', message: 'after the reconnection' });
+      await tail.waitFor(/ERROR worker after the reconnection\n/);
+
+      const result = await tail.interrupt();
+      expect(result.stdout).not.toContain('below WARN');
+      expect(result.stdout.match(/written while reconnecting/g)).toHaveLength(1);
+      expectPlain(result);
+    } finally {
+      await tail.interrupt();
+    }
+  });
+});
