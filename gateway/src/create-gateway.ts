@@ -1,13 +1,7 @@
-import {
-  ApolloGateway,
-  RemoteGraphQLDataSource,
-  type GraphQLDataSource,
-  type GraphQLDataSourceProcessOptions,
-} from '@apollo/gateway';
-import { ApolloServer } from '@apollo/server';
+import { ApolloGateway, type GraphQLDataSource } from '@apollo/gateway';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { Gauge } from 'prom-client';
-import { IDENTITY_HEADER } from '../../lib/auth/identity.js';
+import { disableApolloTelemetry } from '../../lib/config/env.js';
 import { badInput } from '../../lib/errors.js';
 import { createErrorFormatter } from '../../lib/graphql/format-error.js';
 import { createGraphQLHandler } from '../../lib/http/graphql-handler.js';
@@ -15,15 +9,28 @@ import { createHttpMetrics } from '../../lib/http/metrics.js';
 import { createGraphQLWsEndpoint, createServiceServer, type ServiceServer } from '../../lib/http/service-server.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Authenticator, Caller } from './auth.js';
+import { deduplicateQueries } from './deduplicate-queries.js';
+import { DeduplicatingApolloServer } from './deduplicate-requests.js';
+import { defaultOperationLimits, type OperationLimits } from './limits/operation-limits.js';
+import { operationParseOptions, useOperationLimits } from './limits/use-operation-limits.js';
+import { createProtections, type ProtectionOptions } from './protections.js';
+import { createGraphQLIde } from './ide.js';
 import {
   createSubscriptionServer,
   defaultSubscriptionLimits,
   type SubscriptionLimits,
   type SubscriptionStats,
 } from './subscriptions/subscription-server.js';
+import { createInflight } from './inflight.js';
+import { createSubgraphClient, type SubgraphAnswer } from './subgraph-client.js';
+import { SubgraphDataSource } from './subgraph-data-source.js';
 import { createUploadProxy } from './upload-proxy.js';
 
-export type GatewayContext = { caller: Caller | null };
+export type GatewayContext = {
+  caller: Caller | null;
+  /** The client's address (see TRUST_PROXY); absent over WebSocket. */
+  clientIp?: string;
+};
 
 export type GatewayOptions = {
   supergraphSdl: string;
@@ -33,12 +40,29 @@ export type GatewayOptions = {
   logger: Logger;
   maxBodyBytes: number;
   introspection: boolean;
+  /** The GraphQL IDE for browsers on GET /graphql (see ide.ts). @default introspection */
+  ide?: boolean;
   /** Time allowed for a subgraph to answer a readiness probe. @default 2000 */
   readinessTimeoutMs?: number;
   /** The subgraph whose `/uploads/…` route receives model uploads. @default 'models' */
   uploadsSubgraph?: string;
   /** Limits of subscriptions over WebSocket; each one left out keeps its default. */
   subscriptions?: Partial<SubscriptionLimits>;
+  /** Keep-alive connections held open to each subgraph. @default 128 */
+  subgraphConnections?: number;
+  /**
+   * Share in-flight identical work among requests of the same caller: whole queries, and subgraph
+   * fetches of queries. Mutations are never shared. @default true
+   */
+  deduplicateInflight?: boolean;
+  /** Approximate size of the query plan cache (plans keyed by operation text and name), MiB. @default 30 */
+  queryPlanCacheMiB?: number;
+  /** Rate limits, subgraph timeouts and persisted operations (see protections.ts). */
+  protections?: ProtectionOptions;
+  /** Depth, aliases, root fields, tokens, directives and cost of one operation (limits/); each left out keeps its default. */
+  operationLimits?: Partial<OperationLimits>;
+  /** Hide "Did you mean …?" suggestions, which reveal the schema. @default !introspection */
+  hideSchemaDetails?: boolean;
 };
 
 export type Gateway = ServiceServer & {
@@ -53,14 +77,6 @@ export type Gateway = ServiceServer & {
   /** Open subscriptions and connections, on both sides of the gateway. */
   subscriptionStats(): SubscriptionStats;
 };
-
-/** Forwards the caller's identity as the signed internal header; never any client-set header. */
-class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  override willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>): void {
-    const caller = 'context' in options ? options.context.caller : null;
-    if (caller) options.request.http?.headers.set(IDENTITY_HEADER, caller.identityHeader);
-  }
-}
 
 async function subgraphAnswers(url: string, timeoutMs: number): Promise<boolean> {
   try {
@@ -81,8 +97,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { logger, authenticator } = options;
   const subgraphs = new Map<string, string>();
   const dataSources = new Map<string, GraphQLDataSource>();
-  const formatError = createErrorFormatter(logger);
+  const operationLimits = { ...defaultOperationLimits, ...options.operationLimits };
+  const hideSuggestions = options.hideSchemaDetails ?? !options.introspection;
+  const formatError = createErrorFormatter(logger, { hideSuggestions });
   let updateSupergraph: ((supergraphSdl: string) => void) | undefined;
+  const deduplicate = options.deduplicateInflight ?? true;
+  const client = createSubgraphClient({ connectionsPerSubgraph: options.subgraphConnections ?? 128 });
+  const fetches = deduplicate ? createInflight<SubgraphAnswer>() : undefined;
+  const protections = await createProtections(options.protections ?? {}, logger);
+  disableApolloTelemetry();
   const gateway = new ApolloGateway({
     // The hook form of a static supergraph: the same SDL, plus the `update` callback that swaps it.
     supergraphSdl: async ({ update }) => {
@@ -93,26 +116,41 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       const target = options.subgraphUrls[name] ?? url;
       if (!target)
         throw new Error(`subgraph ${name} has no URL in the supergraph and no SUBGRAPH_${name.toUpperCase()}_URL`);
-      const dataSource = new SubgraphDataSource({ url: target });
+      const dataSource = protections.guardSubgraph(
+        name,
+        new SubgraphDataSource({ url: target, client, ...(fetches ? { inflight: fetches } : {}) }),
+      );
       subgraphs.set(name, target);
       dataSources.set(name, dataSource);
       return dataSource;
     },
     logger,
+    experimental_approximateQueryPlanStoreMiB: options.queryPlanCacheMiB ?? 30,
   });
-  const apollo = new ApolloServer<GatewayContext>({
-    gateway,
+  const apollo = new DeduplicatingApolloServer<GatewayContext>({
+    shareInflightRequests: deduplicate,
+    gateway: deduplicate ? deduplicateQueries(gateway) : gateway,
     introspection: options.introspection,
     includeStacktraceInErrorResponses: false,
     // The process's own signal handling closes servers in order; Apollo must not race it.
     stopOnTerminationSignals: false,
     formatError,
-    plugins: [ApolloServerPluginLandingPageDisabled()],
+    persistedQueries: protections.persistedQueries,
+    // A JSON array of operations is refused (400): one request, one operation, one set of limits.
+    allowBatchedHttpRequests: false,
+    parseOptions: operationParseOptions(operationLimits),
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      ...protections.plugins,
+      useOperationLimits<GatewayContext>(operationLimits),
+    ],
   });
   const subscriptions = createSubscriptionServer({
     authenticator,
     logger,
     limits: { ...defaultSubscriptionLimits, ...options.subscriptions },
+    operationLimits,
+    hideSuggestions,
     dataSources,
     subgraphUrl: (name) => subgraphs.get(name),
     executeOperation: async (request, contextValue) => {
@@ -139,15 +177,24 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
   });
 
+  const ide = createGraphQLIde({ logger, enabled: options.ide ?? options.introspection });
   const service = createServiceServer({
     logger,
     metrics,
-    graphql: createGraphQLHandler({
-      apollo,
-      maxBodyBytes: options.maxBodyBytes,
-      context: async (req) => ({ caller: authenticator.authenticate(req.headers.authorization) }),
-    }),
+    graphql: protections.limitRequests(
+      ide.negotiate(
+        createGraphQLHandler({
+          apollo,
+          maxBodyBytes: options.maxBodyBytes,
+          context: async (req) => ({
+            caller: authenticator.authenticate(req.headers.authorization),
+            clientIp: protections.clientIp(req),
+          }),
+        }),
+      ),
+    ),
     routes: {
+      ...ide.routes,
       '/uploads/': createUploadProxy(() => {
         const url = subgraphs.get(options.uploadsSubgraph ?? 'models');
         return url ? new URL('/', url).toString() : undefined;
@@ -172,6 +219,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       await service.close();
       await subscriptions.close();
       await apollo.stop();
+      await client.close();
+      await protections.close();
     },
   };
 }

@@ -1,9 +1,23 @@
 import { z } from 'zod';
 import { serviceEnvShape } from '../../lib/config/common-env.js';
-import { booleanFlag, ConfigError, httpUrl, parseEnv, port, secret, type EnvSource } from '../../lib/config/env.js';
+import {
+  booleanFlag,
+  ConfigError,
+  optionalFlag,
+  httpUrl,
+  parseEnv,
+  port,
+  secret,
+  type EnvSource,
+} from '../../lib/config/env.js';
+import { operationLimitsEnvShape } from './limits/env.js';
+import { protectionEnvShape } from './protection-env.js';
 
 const gatewayEnvSchema = z.object({
   ...serviceEnvShape,
+  ...protectionEnvShape,
+  /** MAX_QUERY_DEPTH, _ALIASES, _ROOT_FIELDS, _TOKENS, _DIRECTIVES, _COST (limits/env.ts). */
+  ...operationLimitsEnvShape,
   PORT: port(4000),
   JWT_SECRET: secret(),
   JWT_ISSUER: z.string().default('ai-code'),
@@ -17,19 +31,30 @@ const gatewayEnvSchema = z.object({
     .positive()
     .default(1024 * 1024),
   /** Introspection; on by default outside production. */
-  INTROSPECTION: booleanFlag(true).optional(),
+  INTROSPECTION: optionalFlag(),
+  /** The GraphQL IDE for browsers on GET /graphql; follows INTROSPECTION unless set (so off in production). */
+  GRAPHQL_IDE: optionalFlag(),
   /** Subscriptions one WebSocket connection may hold open. */
   SUBSCRIPTIONS_MAX_PER_CONNECTION: z.coerce.number().int().positive().default(100),
   /** Subscriptions the gateway holds open over all connections. */
   SUBSCRIPTIONS_MAX_TOTAL: z.coerce.number().int().positive().default(10_000),
   /** Events queued for a subscriber that reads slower than they come; past it the client is dropped. */
   SUBSCRIPTIONS_MAX_QUEUED_EVENTS: z.coerce.number().int().positive().default(100),
+  /** Accept WebSocket connections without an access token (closed with 4401 otherwise). */
+  SUBSCRIPTIONS_ALLOW_ANONYMOUS: booleanFlag(false),
+  /** Keep-alive connections held open to each subgraph; more concurrent fetches wait for one. */
+  SUBGRAPH_CONNECTIONS: z.coerce.number().int().positive().default(128),
+  /** Run identical in-flight queries of the same caller once (whole queries and subgraph fetches). */
+  DEDUPLICATE_INFLIGHT: booleanFlag(true),
+  /** Approximate size of the query plan cache, MiB. */
+  QUERY_PLAN_CACHE_MIB: z.coerce.number().positive().default(30),
 });
 
 export type GatewayEnv = z.infer<typeof gatewayEnvSchema> & {
   /** SUBGRAPH_<NAME>_URL overrides, keyed by lower-case subgraph name. */
   subgraphUrls: Record<string, string>;
   introspection: boolean;
+  ide: boolean;
 };
 
 const SUBGRAPH_URL = /^SUBGRAPH_([A-Z0-9_]+)_URL$/;
@@ -46,7 +71,8 @@ export function parseGatewayEnv(source: EnvSource): GatewayEnv {
     else problems.push(`${key}: ${parsed.error.issues[0]?.message ?? 'invalid URL'}`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return { ...env, subgraphUrls, introspection: env.INTROSPECTION ?? env.NODE_ENV !== 'production' };
+  const introspection = env.INTROSPECTION ?? env.NODE_ENV !== 'production';
+  return { ...env, subgraphUrls, introspection, ide: env.GRAPHQL_IDE ?? introspection };
 }
 
 /** The one place the gateway reads process.env. */

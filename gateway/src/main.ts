@@ -7,6 +7,8 @@ import { projectRoot } from '../../lib/project-root.js';
 import { createAuthenticator } from './auth.js';
 import { createGateway } from './create-gateway.js';
 import { readGatewayEnv } from './env.js';
+import { operationLimitsFromEnv } from './limits/env.js';
+import { protectionOptions } from './protection-env.js';
 
 const env = loadEnvOrExit(readGatewayEnv);
 const logger = createLogger('gateway', env.LOG_LEVEL);
@@ -20,11 +22,19 @@ const gateway = await createGateway({
   logger,
   maxBodyBytes: env.MAX_BODY_BYTES,
   introspection: env.introspection,
+  hideSchemaDetails: env.NODE_ENV === 'production' || !env.introspection,
+  operationLimits: operationLimitsFromEnv(env),
+  protections: protectionOptions(env),
+  ide: env.ide,
   subscriptions: {
     maxPerConnection: env.SUBSCRIPTIONS_MAX_PER_CONNECTION,
     maxTotal: env.SUBSCRIPTIONS_MAX_TOTAL,
     maxQueuedEvents: env.SUBSCRIPTIONS_MAX_QUEUED_EVENTS,
+    allowAnonymous: env.SUBSCRIPTIONS_ALLOW_ANONYMOUS,
   },
+  subgraphConnections: env.SUBGRAPH_CONNECTIONS,
+  deduplicateInflight: env.DEDUPLICATE_INFLIGHT,
+  queryPlanCacheMiB: env.QUERY_PLAN_CACHE_MIB,
 });
 const url = await gateway.listen(env.PORT, env.HOST);
 logger.info({ url: `${url}/graphql` }, 'gateway listening');

@@ -114,6 +114,10 @@ export const inferenceEnvShape = {
   /** Loaded models kept, by count and by model file bytes. */
   SESSION_CACHE_MAX_MODELS: positiveInt(16),
   SESSION_CACHE_MAX_BYTES: positiveInt(1024 * 1024 * 1024),
+  /** Dynamic batching of predict calls: most rows one run gathers (1 turns it off). */
+  INFERENCE_MAX_BATCH_SIZE: positiveInt(32),
+  /** How long a partial batch waits for more requests, ms; 0 batches only what queued while the model was busy. */
+  INFERENCE_BATCH_DELAY_MS: z.coerce.number().min(0).max(1000).default(0),
   /** Most items of one batch prediction, and their largest total size (bytes of JSON). */
   MAX_BATCH_ITEMS: positiveInt(10_000),
   MAX_BATCH_INPUT_BYTES: positiveInt(16 * 1024 * 1024),
@@ -124,3 +128,6 @@ export const inferenceEnvShape = {
   /** Starts of one job (crashes included) before it ends FAILED. */
   WORKER_MAX_ATTEMPTS: positiveInt(3),
 };
+
+/** Where a service's platform events go besides stdout: the logs table, its document copy, the tail channel. */
+export const centralLogEnvShape = { ...redisEnvShape, ...documentStoreEnvShape };

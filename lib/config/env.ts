@@ -44,6 +44,13 @@ export const booleanFlag = (fallback: boolean) =>
     .default(fallback ? 'true' : 'false')
     .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+/** A boolean flag whose absence stays visible (undefined), so that its default can depend on other variables. */
+export const optionalFlag = () =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .optional()
+    .transform((v) => (v === undefined ? undefined : v === 'true' || v === '1' || v === 'yes'));
+
 export const secret = () => z.string().min(32, 'must be at least 32 characters');
 
 export const postgresUrl = () =>

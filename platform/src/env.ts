@@ -10,6 +10,7 @@ import {
   booleanFlag,
   httpUrl,
   logLevel,
+  optionalFlag,
   nodeEnv,
   parseEnv,
   port,
@@ -18,6 +19,8 @@ import {
   seconds,
   type EnvSource,
 } from '../../lib/config/env.js';
+import { operationLimitsEnvShape } from '../../gateway/src/limits/env.js';
+import { protectionEnvShape } from '../../gateway/src/protection-env.js';
 
 /**
  * `npm start`: the whole platform in one process. Everything has a default, so a fresh clone
@@ -45,12 +48,19 @@ const platformEnvSchema = z
       .int()
       .positive()
       .default(1024 * 1024),
-    INTROSPECTION: booleanFlag(true).optional(),
+    /** Introspection; on unless NODE_ENV=production. */
+    INTROSPECTION: optionalFlag(),
+    /** The GraphQL IDE on GET /graphql; follows INTROSPECTION unless set. */
+    GRAPHQL_IDE: optionalFlag(),
+    /** On the embedded default's first start, create a demo account, project and READY model. */
+    DEMO: booleanFlag(true),
     ...objectStoreEnvShape,
     ...documentStoreEnvShape,
     ...redisEnvShape,
     ...queueEnvShape,
     ...inferenceEnvShape,
+    ...protectionEnvShape,
+    ...operationLimitsEnvShape,
     /** Where clients reach the gateway, when not at its own address (behind a proxy); upload URLs point there. */
     PUBLIC_URL: httpUrl().optional(),
     UPLOAD_URL_TTL: seconds(15 * 60),

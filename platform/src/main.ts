@@ -1,8 +1,11 @@
 import { objectStoreConfig } from '../../lib/config/common-env.js';
 import { loadEnvOrExit } from '../../lib/config/env.js';
+import { operationLimitsFromEnv } from '../../gateway/src/limits/env.js';
+import { protectionOptions } from '../../gateway/src/protection-env.js';
 import { inferenceSettings } from '../../lib/inference/settings.js';
 import { createLogger } from '../../lib/logger.js';
 import { stopOnSignals } from '../../lib/process/lifecycle.js';
+import { demoBanner, seedDemo } from './demo.js';
 import { readPlatformEnv } from './env.js';
 import { loadOrCreateLocalSecrets } from './secrets.js';
 import { startPlatform } from './start-platform.js';
@@ -40,8 +43,11 @@ const platform = await startPlatform({
   queueName: env.QUEUE_NAME,
   queueMaxDeliveries: env.QUEUE_MAX_DELIVERIES,
   inference: inferenceSettings(env),
+  gatewayProtections: protectionOptions(env),
+  operationLimits: operationLimitsFromEnv(env),
   production: env.NODE_ENV === 'production',
   introspection: env.INTROSPECTION ?? env.NODE_ENV !== 'production',
+  ide: env.GRAPHQL_IDE ?? env.INTROSPECTION ?? env.NODE_ENV !== 'production',
   logger: (service) => createLogger(service, env.LOG_LEVEL),
 });
 
@@ -49,5 +55,13 @@ logger.info(
   { url: platform.url, database: platform.database.kind === 'pglite' ? `embedded (${env.DATA_DIR})` : 'postgres' },
   'ai-code is running',
 );
-process.stdout.write(`\n  ai-code gateway ready at ${platform.url}\n\n`);
+// The embedded default's first start (an empty database) gets a demo account, project and model.
+const demo =
+  env.DEMO && platform.database.kind === 'pglite' && (await platform.isEmpty())
+    ? await seedDemo(platform.url, logger).catch((error: unknown) => {
+        logger.warn({ err: error }, 'could not create the demo data');
+        return undefined;
+      })
+    : undefined;
+process.stdout.write(`\n  ai-code gateway ready at ${platform.url}\n${demo ? demoBanner(platform.url, demo) : ''}\n`);
 stopOnSignals(logger, () => platform.close());

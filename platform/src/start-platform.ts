@@ -13,6 +13,7 @@ import type { ModelRunner } from '../../lib/inference/model-runner.js';
 import { createInferenceRuntime } from '../../lib/inference/runtime.js';
 import type { InferenceSettings } from '../../lib/inference/settings.js';
 import type { Logger } from '../../lib/logger.js';
+import { createLogSink, createPlatformLog, type PlatformLog } from '../../lib/platform-log/index.js';
 import { projectRoot } from '../../lib/project-root.js';
 import { createPubSub, type PubSub } from '../../lib/pubsub/index.js';
 import { createJobQueue, type JobQueue } from '../../lib/queue/index.js';
@@ -21,7 +22,10 @@ import type { ObjectStore } from '../../lib/storage/object-store.js';
 import { SUBGRAPHS, type SubgraphName } from '../../lib/subgraphs.js';
 import { createAuthenticator } from '../../gateway/src/auth.js';
 import { createGateway, type Gateway } from '../../gateway/src/create-gateway.js';
+import type { OperationLimits } from '../../gateway/src/limits/operation-limits.js';
+import type { ProtectionOptions } from '../../gateway/src/protections.js';
 import { createInferenceSubgraph } from '../../subgraphs/inference/src/server.js';
+import { createLogsSubgraph } from '../../subgraphs/logs/src/server.js';
 import { createModelsSubgraph } from '../../subgraphs/models/src/server.js';
 import { createProjectsSubgraph } from '../../subgraphs/projects/src/server.js';
 import { createUsersSubgraph, type UsersSubgraph } from '../../subgraphs/users/src/server.js';
@@ -49,15 +53,29 @@ export type PlatformConfig = {
   maxModelBytes: number;
   /** Redis for pub/sub and the result cache; in-process equivalents when unset. */
   redisUrl?: string | undefined;
+  /**
+   * Prefix of the pub/sub connections' names in Redis (`<name>-publisher`, `<name>-subscriber`),
+   * to tell them apart in CLIENT LIST. @default 'pubsub'
+   */
+  pubsubConnectionName?: string | undefined;
   /** RabbitMQ for batch jobs; an in-process queue when unset. */
   amqpUrl?: string | undefined;
   queueName?: string;
   queueMaxDeliveries: number;
   inference: InferenceSettings;
+  /**
+   * The gateway's rate limits, subgraph timeouts and persisted operations; its Redis is `redisUrl`
+   * unless set here. @default the gateway's defaults
+   */
+  gatewayProtections?: ProtectionOptions | undefined;
+  /** Depth, aliases, cost… per operation (defaults when unset). */
+  operationLimits?: Partial<OperationLimits> | undefined;
   /** Run a batch prediction worker in this process too. @default true */
   worker?: boolean;
   production: boolean;
   introspection: boolean;
+  /** The GraphQL IDE on GET /graphql. @default introspection */
+  ide?: boolean | undefined;
   /** Creates the logger of each service. */
   logger: (service: string) => Logger;
   /** Observes every SQL query (tests count them). */
@@ -75,6 +93,10 @@ export type Platform = {
   pubsub: PubSub;
   queue: JobQueue;
   runner: ModelRunner;
+  /** A service's platform log, writing to this platform's central log. */
+  events(service: string): PlatformLog;
+  /** True while no account exists: a first start. */
+  isEmpty(): Promise<boolean>;
   close(): Promise<void>;
 };
 
@@ -104,7 +126,12 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
       db: database.db,
     });
     resources.unshift(documents);
-    const pubsub = await createPubSub({ redisUrl: config.redisUrl, logger: log });
+    const pubsub =
+      config.redisUrl && config.pubsubConnectionName
+        ? await (
+            await import('../../lib/pubsub/redis.js')
+          ).createRedisPubSub({ url: config.redisUrl, connectionName: config.pubsubConnectionName, logger: log })
+        : await createPubSub({ redisUrl: config.redisUrl, logger: log });
     resources.unshift(pubsub);
     const queue = await createJobQueue({
       amqpUrl: config.amqpUrl,
@@ -129,23 +156,43 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
       logger: inferenceLogger,
     });
     resources.unshift(runner);
+    // The central log: every service's platform events, in batches, with a copy in the document
+    // store and on the tail channel. Closed after the servers and the worker, so it flushes their last.
+    const logsHttpMetrics = createHttpMetrics('logs');
+    const logSink = createLogSink({
+      db: database.db,
+      documents,
+      pubsub,
+      registry: logsHttpMetrics.registry,
+      logger: log,
+    });
+    resources.unshift(logSink);
+    const events = (service: string) => createPlatformLog({ service, logger: config.logger(service), sink: logSink });
 
     let publicUrl = config.publicUrl;
     const common = { db: database.db, internalSecret: config.internalSecret, production: config.production };
     const users = await createUsersSubgraph({
       ...common,
       logger: config.logger('users'),
+      events: events('users'),
       accessTokens: config.accessTokens,
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
     });
     const subgraphs: Record<SubgraphName, ServiceServer> = {
       users,
-      projects: await createProjectsSubgraph({ ...common, store, documents, logger: config.logger('projects') }),
+      projects: await createProjectsSubgraph({
+        ...common,
+        store,
+        documents,
+        logger: config.logger('projects'),
+        events: events('projects'),
+      }),
       models: await createModelsSubgraph({
         ...common,
         store,
         documents,
         logger: config.logger('models'),
+        events: events('models'),
         publicUrl: () => publicUrl ?? 'http://127.0.0.1',
         uploadTtlSeconds: config.uploadTtlSeconds,
         maxModelBytes: config.maxModelBytes,
@@ -159,8 +206,15 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
         metrics,
         httpMetrics: inferenceHttpMetrics,
         logger: inferenceLogger,
+        events: events('inference'),
         predictLimits: config.inference.predictLimits,
         batchLimits: config.inference.batchLimits,
+      }),
+      logs: await createLogsSubgraph({
+        ...common,
+        pubsub,
+        logger: config.logger('logs'),
+        httpMetrics: logsHttpMetrics,
       }),
     };
     if (config.admin) await users.users.ensureAdmin(config.admin.email, config.admin.password);
@@ -179,6 +233,9 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
       logger: config.logger('gateway'),
       maxBodyBytes: config.maxBodyBytes,
       introspection: config.introspection,
+      ...(config.ide !== undefined ? { ide: config.ide } : {}),
+      protections: { redisUrl: config.redisUrl, ...config.gatewayProtections },
+      ...(config.operationLimits ? { operationLimits: config.operationLimits } : {}),
     });
     const gatewayBase = await gateway.listen(config.port, config.host);
     started.push(gateway);
@@ -193,6 +250,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
             runner,
             pubsub,
             logger: config.logger('worker'),
+            events: events('worker'),
             ...config.inference.worker,
           });
 
@@ -205,6 +263,8 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
       pubsub,
       queue,
       runner,
+      events,
+      isEmpty: async () => !(await database.db.selectFrom('users').select('id').limit(1).executeTakeFirst()),
       users,
       close: async () => {
         // Gateway first so no new work reaches the subgraphs, then the subgraphs and the worker

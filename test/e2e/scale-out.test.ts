@@ -92,7 +92,9 @@ describe('scale-out', () => {
     const uploadPath =
       new URL(upload.data?.createModelUpload.uploadUrl).pathname +
       new URL(upload.data?.createModelUpload.uploadUrl).search;
-    expect((await fetch(`${gatewayA}${uploadPath}`, { method: 'PUT', body: LINEAR_MODEL })).status).toBe(200);
+    expect((await fetch(`${gatewayA}${uploadPath}`, { method: 'PUT', body: Buffer.from(LINEAR_MODEL) })).status).toBe(
+      200,
+    );
     const modelId = upload.data?.createModelUpload.model.id as string;
     const completed = await gql(apiA, {
       query: 'mutation ($id: ID!) { completeModelUpload(modelId: $id) { status } }',

@@ -195,8 +195,10 @@ describe('sharing and limits', () => {
     await until(() => subs.every((sub) => sub.events.length === 3), 'every client to get every event');
     const expected = [1, 2, 3].map((n) => ({ data: { feed: { id: 'crowd', n, label: 'label-crowd' } } }));
     for (const sub of subs) expect(sub.events).toEqual(expected);
-    // Each event was resolved once for everybody: one entity lookup per event, not per client.
-    expect(subgraphs.labelLookups('crowd')).toBe(3);
+    // Each event is resolved once for all 1,000 subscribers: at most one lookup per event (fewer where
+    // the gateway merges identical lookups that are in flight at the same time).
+    expect(subgraphs.labelLookups('crowd')).toBeGreaterThanOrEqual(1);
+    expect(subgraphs.labelLookups('crowd')).toBeLessThanOrEqual(3);
 
     subgraphs.feed.end('crowd');
     for (const outcome of await Promise.all(subs.map((sub) => sub.end))) expect(outcome).toEqual({ complete: true });

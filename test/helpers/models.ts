@@ -39,7 +39,7 @@ export async function uploadModel(
   });
   const upload = created.data?.createModelUpload;
   if (!upload) throw new Error(JSON.stringify(created.errors));
-  const put = await fetch(upload.uploadUrl, { method: 'PUT', body: bytes });
+  const put = await fetch(upload.uploadUrl, { method: 'PUT', body: Buffer.from(bytes) });
   if (!put.ok) throw new Error(`upload failed: ${put.status} ${await put.text()}`);
   const completed = await t.gql({
     query: 'mutation ($id: ID!) { completeModelUpload(modelId: $id) { id status } }',

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import type { RateLimitConfig } from '../../gateway/src/rate-limit/rate-limits.js';
 import { inferenceEnvShape } from '../../lib/config/common-env.js';
 import { parseEnv } from '../../lib/config/env.js';
 import { inferenceSettings, type InferenceSettings } from '../../lib/inference/settings.js';
@@ -53,6 +54,8 @@ export async function startTestPlatform(overrides: Partial<PlatformConfig> = {})
     maxModelBytes: 4 * 1024 * 1024,
     queueMaxDeliveries: 5,
     inference: testInferenceSettings(),
+    // Tests make hundreds of calls from one address and one account; rate-limit tests set strict budgets.
+    gatewayProtections: { rateLimits: GENEROUS_RATE_LIMITS },
     production: false,
     introspection: true,
     logger: (service) => createLogger(service, testEnv.logLevel),
@@ -75,6 +78,14 @@ export async function startTestPlatform(overrides: Partial<PlatformConfig> = {})
     },
   };
 }
+
+/** Budgets no ordinary test reaches. */
+export const GENEROUS_RATE_LIMITS: RateLimitConfig = {
+  perIp: { points: 1_000_000, windowSeconds: 60 },
+  perUser: { points: 1_000_000, windowSeconds: 60 },
+  auth: { points: 1_000_000, windowSeconds: 60 },
+  inference: { points: 1_000_000, windowSeconds: 60 },
+};
 
 /** The inference settings' defaults, for tests to adjust. */
 export const testInferenceSettings = (): InferenceSettings =>

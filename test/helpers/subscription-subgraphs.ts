@@ -10,6 +10,7 @@ import type { ServiceServer } from '../../lib/http/service-server.js';
 import { createLogger } from '../../lib/logger.js';
 import { createSubgraphServer } from '../../lib/subgraph/create-subgraph.js';
 import { createAuthenticator } from '../../gateway/src/auth.js';
+import { GENEROUS_RATE_LIMITS } from './platform.js';
 import { createGateway, type Gateway } from '../../gateway/src/create-gateway.js';
 import type { SubscriptionLimits } from '../../gateway/src/subscriptions/subscription-server.js';
 import { testEnv } from './env.js';
@@ -233,6 +234,8 @@ export async function startSubscriptionSubgraphs(): Promise<SubscriptionSubgraph
         maxBodyBytes: 1024 * 1024,
         introspection: true,
         subscriptions: limits,
+        // Tests open a thousand subscriptions as one user: rate limits are not what they test.
+        protections: { rateLimits: GENEROUS_RATE_LIMITS },
       });
       const httpUrl = `${await gateway.listen(0, '127.0.0.1')}/graphql`;
       servers.unshift(gateway);

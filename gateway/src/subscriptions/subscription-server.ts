@@ -8,17 +8,23 @@ import {
   Kind,
   getVariableValues,
   GraphQLError,
-  parse,
   print,
   validate,
   type DocumentNode,
   type ExecutionResult,
 } from 'graphql';
 import { err, ErrorCode } from '../../../lib/errors.js';
+import { withoutSuggestions } from '../../../lib/graphql/format-error.js';
 import { connectionParam, type WebSocketExtra } from '../../../lib/http/service-server.js';
 import type { Logger } from '../../../lib/logger.js';
 import type { Authenticator, Caller } from '../auth.js';
 import type { GatewayContext } from '../create-gateway.js';
+import {
+  checkOperationLimits,
+  checkVariableNesting,
+  parseOperation,
+  type OperationLimits,
+} from '../limits/operation-limits.js';
 import { SubscriptionCloseCode, subscriptionCloseReason } from './close-codes.js';
 import { createEventQueue, type EventQueue } from './event-queue.js';
 import { createEventExecutor, type ErrorFormatter } from './execute-event.js';
@@ -73,6 +79,10 @@ export type SubscriptionServerOptions = {
   authenticator: Authenticator;
   logger: Logger;
   limits: SubscriptionLimits;
+  /** Every operation sent over the socket is held to these, as over HTTP, before it is planned. */
+  operationLimits: OperationLimits;
+  /** Drop "Did you mean …?" suggestions from parse, validation and variable errors. @default false */
+  hideSuggestions?: boolean;
   /** The gateway's data sources (HTTP to each subgraph) by subgraph name, for entity fetches. */
   dataSources: ReadonlyMap<string, GraphQLDataSource>;
   /** A subgraph's HTTP GraphQL URL; its subscriptions are opened on the same URL over ws(s). */
@@ -133,6 +143,7 @@ const formatted = (error: GraphQLError): FormattedExecutionResult => ({ errors: 
  */
 export function createSubscriptionServer(options: SubscriptionServerOptions): SubscriptionServer {
   const { authenticator, logger, limits } = options;
+  const withCode = withCodeOf(options.hideSuggestions ?? false);
   let supergraph: ServedSupergraph | undefined;
   let subscriptionCount = 0;
   const connections = new Map<WebSocketExtra, Connection>();
@@ -292,8 +303,9 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
       }
       let document: DocumentNode;
       try {
-        document = parse(payload.query);
+        document = parseOperation(payload.query, options.operationLimits.maxTokens);
       } catch (error) {
+        if (error instanceof GraphQLError && error.extensions.code === ErrorCode.MAX_TOKENS_EXCEEDED) return [error];
         return [err(ErrorCode.GRAPHQL_PARSE_FAILED, (error as Error).message)];
       }
       const invalid = validate(supergraph.apiSchema, document);
@@ -304,8 +316,18 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
         return [err(ErrorCode.BAD_USER_INPUT, 'Unable to identify the operation to run: name it with operationName')];
       }
       const variables = payload.variables ?? undefined;
+      const tooDeep = checkVariableNesting(variables);
+      if (tooDeep) return [tooDeep];
       const coerced = getVariableValues(supergraph.apiSchema, definition.variableDefinitions ?? [], variables ?? {});
       if (coerced.errors) return coerced.errors.map((error) => withCode(error, ErrorCode.BAD_USER_INPUT));
+      const exceeded = checkOperationLimits(
+        options.operationLimits,
+        supergraph.apiSchema,
+        document,
+        operationName,
+        coerced.coerced,
+      );
+      if (exceeded) return [exceeded];
       const operation: Operation = {
         connection,
         caller,
@@ -366,8 +388,13 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
 }
 
 // The error's nodes give it its locations again.
-const withCode = (error: GraphQLError, code: ErrorCode): GraphQLError =>
-  new GraphQLError(error.message, { nodes: error.nodes, extensions: { ...error.extensions, code } });
+const withCodeOf =
+  (hideSuggestions: boolean) =>
+  (error: GraphQLError, code: ErrorCode): GraphQLError =>
+    new GraphQLError(hideSuggestions ? withoutSuggestions(error.message) : error.message, {
+      nodes: error.nodes,
+      extensions: { ...error.extensions, code },
+    });
 
 function pick(values: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {
   const picked: Record<string, unknown> = {};

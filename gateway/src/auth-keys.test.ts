@@ -1,0 +1,46 @@
+import jwt from 'jsonwebtoken';
+import { describe, expect, it } from 'vitest';
+import { verifyIdentity } from '../../lib/auth/identity.js';
+import { signAccessToken } from '../../lib/auth/tokens.js';
+import { createAuthenticator } from './auth.js';
+
+// The authenticator verifies and signs with keys it makes once; these pin that it checks exactly
+// what lib/auth does, and that the subgraphs' verifyIdentity accepts what it signs.
+const config = { secret: 's'.repeat(32), issuer: 'ai-code', audience: 'ai-code-api', ttlSeconds: 60 };
+const internalSecret = 'i'.repeat(32);
+const auth = createAuthenticator(config, internalSecret);
+const user = { id: 'u1', role: 'USER' as const };
+
+describe('authenticator keys', () => {
+  it('signs an identity header with the claims the subgraphs check', () => {
+    const token = signAccessToken(config, user);
+    const caller = auth.authenticate(`Bearer ${token}`)!;
+    const { exp } = jwt.decode(token) as { exp: number };
+    expect(caller.identity).toEqual({ userId: 'u1', role: 'USER', expiresAt: exp });
+    expect(verifyIdentity(internalSecret, caller.identityHeader)).toEqual(caller.identity);
+    expect(verifyIdentity('x'.repeat(32), caller.identityHeader)).toBeNull();
+  });
+
+  it.each([
+    ['another secret', signAccessToken({ ...config, secret: 'o'.repeat(32) }, user)],
+    ['another issuer', signAccessToken({ ...config, issuer: 'someone' }, user)],
+    ['another audience', signAccessToken({ ...config, audience: 'elsewhere' }, user)],
+    ['an expired token', signAccessToken({ ...config, ttlSeconds: -10 }, user)],
+    [
+      'another algorithm',
+      jwt.sign({ role: 'USER' }, config.secret, {
+        algorithm: 'HS512',
+        subject: 'u1',
+        issuer: config.issuer,
+        audience: config.audience,
+        expiresIn: 60,
+      }),
+    ],
+    [
+      'an unsigned token',
+      jwt.sign({ role: 'USER', sub: 'u1', iss: config.issuer, aud: config.audience }, '', { algorithm: 'none' }),
+    ],
+  ])('refuses %s', (_, token) => {
+    expect(() => auth.authenticate(`Bearer ${token}`)).toThrow('Invalid or expired access token');
+  });
+});
