@@ -22,7 +22,15 @@ export function sharedRequestKey(request: HTTPGraphQLRequest): string | null {
   const body = request.body as { query?: unknown } | null;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
   if (typeof body.query !== 'string' || NOT_ONLY_QUERIES.test(body.query)) return null;
-  let key = `${request.search}\n${JSON.stringify(body)}`;
+  let serialized: string;
+  try {
+    serialized = JSON.stringify(body);
+  } catch {
+    // Too deeply nested to serialize: no key, so the request runs on its own and the operation
+    // limits refuse it with their clear error.
+    return null;
+  }
+  let key = `${request.search}\n${serialized}`;
   for (const [name, value] of request.headers) {
     if (!CONNECTION_HEADERS.has(name)) key += `\n${name}: ${value}`;
   }

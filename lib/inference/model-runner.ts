@@ -17,6 +17,7 @@ import {
   type TensorMap,
 } from '../onnx/tensors.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { createDynamicBatcher, defaultBatchingOptions, type BatchingOptions } from './dynamic-batcher.js';
 import type { InferenceMetrics } from './metrics.js';
 import type { ServableModel } from './servable-model.js';
 
@@ -44,9 +45,14 @@ export type ModelRunnerOptions = {
   maxBytes: number;
   metrics: InferenceMetrics;
   logger: Logger;
+  /** Dynamic batching of `predict` calls for models that take any batch size. @default defaultBatchingOptions */
+  batching?: BatchingOptions | undefined;
 };
 
 type ServableRef = ServableModel & { sha256: string };
+
+/** One predict call waiting for a batched run. */
+type BatchItem = { model: ServableModel; loaded: LoadedModel<ServableRef>; feeds: TensorMap };
 
 export function createModelRunner(options: ModelRunnerOptions): ModelRunner {
   const { store, metrics } = options;
@@ -83,6 +89,30 @@ export function createModelRunner(options: ModelRunnerOptions): ModelRunner {
 
   const batchSize = (feeds: TensorMap): number => Object.values(feeds)[0]?.dims[0] ?? 1;
 
+  const batching = options.batching ?? defaultBatchingOptions;
+  // Requests of one batch share a session (same id and sha256) and a batchKey, so they stack.
+  const batcher = createDynamicBatcher<BatchItem, TensorMap>({
+    ...batching,
+    rows: (item) => batchSize(item.feeds),
+    onQueued: (item, seconds) => metrics.queued(item.model.id, seconds),
+    async runBatch(items) {
+      const { model, loaded } = items[0]!;
+      if (items.length === 1) return [await execute(model, loaded, items[0]!.feeds, batchSize(items[0]!.feeds))];
+      const sizes = items.map((item) => batchSize(item.feeds));
+      const feeds = stackBatch(
+        items.map((item) => item.feeds),
+        loaded.signature.inputs,
+      );
+      const outputs = await execute(
+        model,
+        loaded,
+        feeds,
+        sizes.reduce((sum, size) => sum + size, 0),
+      );
+      return splitBatch(outputs, sizes);
+    },
+  });
+
   return {
     validate(model, inputs, limits) {
       toInputTensors(inputs, model.inputs, limits);
@@ -91,6 +121,10 @@ export function createModelRunner(options: ModelRunnerOptions): ModelRunner {
     async predict(model, inputs, limits) {
       const feeds = toInputTensors(inputs, model.inputs, limits);
       const loaded = await load(model);
+      if (batching.maxBatchSize > 1 && canBatch(loaded.signature)) {
+        const group = `${loaded.model.id}\n${loaded.model.sha256}\n${batchKey(feeds)}`;
+        return fromOutputTensors(await batcher.submit(group, { model, loaded, feeds }));
+      }
       return fromOutputTensors(await execute(model, loaded, feeds, batchSize(feeds)));
     },
 

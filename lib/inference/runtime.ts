@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import type { BatchingOptions } from './dynamic-batcher.js';
 import { createInferenceMetrics, type InferenceMetrics } from './metrics.js';
 import { createModelRunner, type ModelRunner } from './model-runner.js';
 
@@ -11,6 +12,8 @@ export type InferenceRuntimeOptions = {
   dataDir: string;
   maxSessions: number;
   maxBytes: number;
+  /** Dynamic batching of predict calls. @default defaultBatchingOptions */
+  batching?: BatchingOptions | undefined;
   registry: Registry;
   logger: Logger;
 };
@@ -25,6 +28,7 @@ export function createInferenceRuntime(options: InferenceRuntimeOptions): Infere
     cacheDir: join(options.dataDir, 'model-cache'),
     maxSessions: options.maxSessions,
     maxBytes: options.maxBytes,
+    batching: options.batching,
     metrics,
     logger: options.logger,
   });

@@ -6,6 +6,8 @@ export type InferenceEnv = {
   RESULT_CACHE_MAX_BYTES: number;
   SESSION_CACHE_MAX_MODELS: number;
   SESSION_CACHE_MAX_BYTES: number;
+  INFERENCE_MAX_BATCH_SIZE: number;
+  INFERENCE_BATCH_DELAY_MS: number;
   MAX_BATCH_ITEMS: number;
   MAX_BATCH_INPUT_BYTES: number;
   WORKER_CHUNK_SIZE: number;
@@ -27,7 +29,12 @@ export function inferenceSettings(env: InferenceEnv) {
       maxInputBytes: env.MAX_BATCH_INPUT_BYTES,
       maxElements: env.MAX_TENSOR_ELEMENTS,
     },
-    sessions: { maxSessions: env.SESSION_CACHE_MAX_MODELS, maxBytes: env.SESSION_CACHE_MAX_BYTES },
+    // How loaded models are kept and run; spread into createInferenceRuntime by every process that serves models.
+    sessions: {
+      maxSessions: env.SESSION_CACHE_MAX_MODELS,
+      maxBytes: env.SESSION_CACHE_MAX_BYTES,
+      batching: { maxBatchSize: env.INFERENCE_MAX_BATCH_SIZE, maxDelayMs: env.INFERENCE_BATCH_DELAY_MS },
+    },
     resultCache: { maxValueBytes: 256 * 1024, maxBytes: env.RESULT_CACHE_MAX_BYTES, prefix: 'ai-code:results:' },
     worker: {
       chunkSize: env.WORKER_CHUNK_SIZE,
