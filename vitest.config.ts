@@ -6,7 +6,8 @@ export default defineConfig({
   resolve: { alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }] },
   test: {
     include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', 'dist/**'],
+    // *.disruptive.test.ts stop shared services: they run on their own (vitest.disruptive.config.ts).
+    exclude: ['node_modules/**', 'dist/**', '**/*.disruptive.test.ts'],
     globalSetup: ['test/global-setup.ts'],
     // Two cores: two files at a time; each file gets its own database.
     pool: 'forks',

@@ -1,21 +1,19 @@
-import { execFile, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import amqp from 'amqplib';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deleteQueueTopology } from '../../test/helpers/amqp.js';
 import { testEnv } from '../../test/helpers/env.js';
 import { until } from '../../test/helpers/wait.js';
 import { projectRoot } from '../project-root.js';
 import { createAmqpQueue, type AmqpJobQueue } from './amqp.js';
+import { delivery, gate, rabbitmqctl, uniqueQueue, type Delivery } from './testing/helpers.js';
 import {
   createJobQueue,
   InvalidJobError,
   MAX_JOB_BYTES,
   PermanentJobError,
   QueueClosedError,
-  QueueUnavailableError,
   type JobHandler,
   type JobQueue,
   type ReceivedJob,
@@ -25,22 +23,6 @@ import {
 // deleted afterwards.
 
 const MAX_DELIVERIES = 3;
-
-const uniqueQueue = (): string => `test-jobs-${randomUUID()}`;
-
-/** A promise to hold handlers on, opened from the test. */
-function gate(): { wait: Promise<void>; open(): void } {
-  let open!: () => void;
-  const wait = new Promise<void>((resolve) => (open = resolve));
-  return { wait, open };
-}
-
-type Delivery = { id: string; deliveryCount: number; redelivered: boolean };
-const delivery = (job: ReceivedJob): Delivery => ({
-  id: job.id,
-  deliveryCount: job.deliveryCount,
-  redelivered: job.redelivered,
-});
 
 type Backend = { name: string; open(): Promise<{ queue: JobQueue; cleanup(): Promise<void> }> };
 
@@ -386,65 +368,4 @@ describe('amqp job queue', () => {
       }),
     ).rejects.toThrow();
   });
-
-  describe('across a broker restart', () => {
-    afterAll(async () => {
-      // Whatever happened above, the broker stays up for everyone else.
-      await rabbitmqctl('start_app');
-    });
-
-    it('reconnects, resumes consuming, redelivers the job in flight and holds or fails enqueues', async () => {
-      const name = uniqueQueue();
-      const queue = await openQueue(name, { enqueueTimeoutMs: 30_000 });
-      const impatient = await openQueue(name, { enqueueTimeoutMs: 200 });
-      const deliveries: Delivery[] = [];
-      const held = gate();
-      const consumer = await queue.consume(
-        async (job) => {
-          deliveries.push(delivery(job));
-          if (job.id === 'in-flight' && job.deliveryCount === 1) await held.wait;
-        },
-        { prefetch: 2 },
-      );
-      await queue.enqueue({ id: 'before', body: 1 });
-      await queue.enqueue({ id: 'in-flight', body: 2 });
-      await until(() => deliveries.length === 2, 'the first jobs');
-
-      let waited: Promise<void> | undefined;
-      try {
-        await rabbitmqctl('stop_app');
-        await expect(impatient.enqueue({ id: 'refused', body: 3 })).rejects.toThrow(QueueUnavailableError);
-        // This one waits for the broker instead.
-        waited = queue.enqueue({ id: 'during-outage', body: 4 });
-        // The job in flight finishes while its connection is gone: its ack cannot reach the broker.
-        held.open();
-      } finally {
-        await rabbitmqctl('start_app');
-      }
-      await waited;
-
-      await until(
-        () => deliveries.some((d) => d.id === 'during-outage') && deliveries.some((d) => d.deliveryCount > 1),
-        'consuming to resume',
-        20_000,
-      );
-      await queue.enqueue({ id: 'after', body: 5 });
-      await until(() => deliveries.some((d) => d.id === 'after'), 'a job enqueued after the restart');
-      await consumer.stop();
-
-      expect(deliveries.filter((d) => d.id === 'in-flight')).toEqual([
-        { id: 'in-flight', deliveryCount: 1, redelivered: false },
-        { id: 'in-flight', deliveryCount: 2, redelivered: true },
-      ]);
-      expect(deliveries.filter((d) => d.id === 'refused')).toEqual([]);
-      expect(deliveries.filter((d) => d.id === 'before')).toHaveLength(1);
-      expect(await queue.counts()).toEqual({ waiting: 0, dead: 0 });
-    });
-  });
 });
-
-const execFileAsync = promisify(execFile);
-
-function rabbitmqctl(...args: string[]): Promise<{ stdout: string }> {
-  return execFileAsync('rabbitmqctl', args);
-}

@@ -20,7 +20,7 @@ import {
 import type { PredictionJob } from '../../../../lib/inference/prediction-job.js';
 import { isUuid } from '../../../../lib/graphql/pagination.js';
 import type { PlatformLog } from '../../../../lib/platform-log/index.js';
-import type { PubSub } from '../../../../lib/pubsub/index.js';
+import type { PubSub, Subscription } from '../../../../lib/pubsub/index.js';
 import type { JobQueue } from '../../../../lib/queue/index.js';
 import type { PredictService } from './predict.service.js';
 
@@ -46,6 +46,9 @@ export type PredictionsServiceDeps = {
 
 export type PredictionsService = ReturnType<typeof createPredictionsService>;
 
+/** A watched prediction's row is read again after this long without an event. */
+const RECHECK_AFTER_MS = 5_000;
+
 export function canSeePrediction(identity: Identity | null, prediction: { owner_id: string }): boolean {
   return identity !== null && (identity.role === 'ADMIN' || identity.userId === prediction.owner_id);
 }
@@ -63,6 +66,38 @@ export function createPredictionsService(deps: PredictionsServiceDeps) {
     const [prediction] = await findPredictionsByIds(db, [id]);
     if (!prediction) throw notFound('Prediction');
     return prediction;
+  }
+
+  async function* follow(id: string, events: Subscription<PredictionEvent>): AsyncGenerator<PredictionSummary, void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      let last = await reload(id);
+      yield last;
+      if (TERMINAL_STATUSES.has(last.status)) return;
+      // Pub/sub delivers at most once: events published while its connection was down are lost.
+      // So the row is also read again after a quiet spell, and a stream never waits forever on
+      // a state it missed (a job that finished during a Redis outage).
+      let next = events.next();
+      for (;;) {
+        const quiet = new Promise<'quiet'>((resolve) => {
+          timer = setTimeout(() => resolve('quiet'), RECHECK_AFTER_MS);
+        });
+        const outcome = await Promise.race([next, quiet]);
+        clearTimeout(timer);
+        if (outcome !== 'quiet') {
+          if (outcome.done) return;
+          next = events.next();
+        }
+        const current = await reload(id);
+        if (current.status === last.status && current.items_done === last.items_done) continue;
+        last = current;
+        yield current;
+        if (TERMINAL_STATUSES.has(current.status)) return;
+      }
+    } finally {
+      clearTimeout(timer);
+      events.close();
+    }
   }
 
   return {
@@ -123,24 +158,22 @@ export function createPredictionsService(deps: PredictionsServiceDeps) {
      * before reading the current state, so no change between the two is missed; states are read
      * from the row (the state of record), and an event that changes nothing is not repeated.
      */
-    async *watch(identity: Identity | null, id: string, signal?: AbortSignal): AsyncGenerator<PredictionSummary> {
+    async watch(identity: Identity | null, id: string): Promise<AsyncIterableIterator<PredictionSummary>> {
       if (!identity) throw unauthenticated();
       if (!(await findVisible(identity, id))) throw notFound('Prediction');
-      const events = await pubsub.subscribe<PredictionEvent>(predictionChannel(id), signal ? { signal } : {});
-      try {
-        let last = await reload(id);
-        yield last;
-        if (TERMINAL_STATUSES.has(last.status)) return;
-        for await (const _event of events) {
-          const current = await reload(id);
-          if (current.status === last.status && current.items_done === last.items_done) continue;
-          last = current;
-          yield current;
-          if (TERMINAL_STATUSES.has(current.status)) return;
-        }
-      } finally {
-        events.close();
-      }
+      const events = await pubsub.subscribe<PredictionEvent>(predictionChannel(id));
+      const states = follow(id, events);
+      // A generator waiting on its next event only sees return() once that event comes; closing the
+      // subscription first ends that wait, so an unsubscribing client releases everything at once.
+      const iterator: AsyncIterableIterator<PredictionSummary> = {
+        next: () => states.next(),
+        return: async () => {
+          events.close();
+          return states.return(undefined);
+        },
+        [Symbol.asyncIterator]: () => iterator,
+      };
+      return iterator;
     },
 
     /** QUEUED ends CANCELED at once; RUNNING stops at its next chunk; finished ones are returned as they are. */
