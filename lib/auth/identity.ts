@@ -1,4 +1,5 @@
 import jwt, { type JwtPayload } from 'jsonwebtoken';
+import { secretKey } from './secret-key.js';
 import type { Role } from '../db/schema.js';
 
 /** Who is calling, as the gateway established it from a verified access token. */
@@ -22,7 +23,7 @@ const AUDIENCE = 'ai-code-subgraphs';
 const ALGORITHM = 'HS256' as const;
 
 export function signIdentity(internalSecret: string, identity: Identity): string {
-  return jwt.sign({ sub: identity.userId, role: identity.role, exp: identity.expiresAt }, internalSecret, {
+  return jwt.sign({ sub: identity.userId, role: identity.role, exp: identity.expiresAt }, secretKey(internalSecret), {
     algorithm: ALGORITHM,
     issuer: ISSUER,
     audience: AUDIENCE,
@@ -33,7 +34,7 @@ export function signIdentity(internalSecret: string, identity: Identity): string
 export function verifyIdentity(internalSecret: string, value: string): Identity | null {
   try {
     return identityFromClaims(
-      jwt.verify(value, internalSecret, { algorithms: [ALGORITHM], issuer: ISSUER, audience: AUDIENCE }),
+      jwt.verify(value, secretKey(internalSecret), { algorithms: [ALGORITHM], issuer: ISSUER, audience: AUDIENCE }),
     );
   } catch {
     return null;

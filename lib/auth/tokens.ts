@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Role } from '../db/schema.js';
 import { identityFromClaims, type Identity } from './identity.js';
+import { secretKey } from './secret-key.js';
 
 export type AccessTokenConfig = {
   secret: string;
@@ -15,7 +16,7 @@ export type AccessTokenConfig = {
 const ALGORITHM = 'HS256' as const;
 
 export function signAccessToken(config: AccessTokenConfig, user: { id: string; role: Role }): string {
-  return jwt.sign({ role: user.role }, config.secret, {
+  return jwt.sign({ role: user.role }, secretKey(config.secret), {
     algorithm: ALGORITHM,
     subject: user.id,
     issuer: config.issuer,
@@ -31,7 +32,11 @@ export function verifyAccessToken(
 ): Identity | null {
   try {
     return identityFromClaims(
-      jwt.verify(token, config.secret, { algorithms: [ALGORITHM], issuer: config.issuer, audience: config.audience }),
+      jwt.verify(token, secretKey(config.secret), {
+        algorithms: [ALGORITHM],
+        issuer: config.issuer,
+        audience: config.audience,
+      }),
     );
   } catch {
     return null;
