@@ -12,5 +12,7 @@ export default defineConfig({
     include: ['**/*.disruptive.test.ts'],
     exclude: ['node_modules/**', 'dist/**'],
     fileParallelism: false,
+    // Restarting RabbitMQ takes seconds on an idle machine and much longer on a busy one.
+    testTimeout: 180_000,
   },
 });
