@@ -68,7 +68,7 @@ describe('amqp job queue across a broker restart', () => {
     await until(
       () => deliveries.some((d) => d.id === 'during-outage') && deliveries.some((d) => d.deliveryCount > 1),
       'consuming to resume',
-      20_000,
+      90_000,
     );
     await queue.enqueue({ id: 'after', body: 5 });
     await until(() => deliveries.some((d) => d.id === 'after'), 'a job enqueued after the restart');
