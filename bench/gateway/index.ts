@@ -1,0 +1,338 @@
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadavg } from 'node:os';
+import { signAccessToken } from '../../lib/auth/tokens.js';
+import type { Benchmark, BenchmarkOptions } from '../benchmark.js';
+import { runLoad, type LoadResult } from '../lib/load.js';
+import { describeMachine } from '../lib/machine.js';
+import { processUsage, sampleRss, startProcess, waitUntil, type RunningProcess } from '../lib/processes.js';
+import { DEEP_QUERY_BODY, isExpectedResponse } from './query.js';
+import { GATEWAY_PORTS, SUBGRAPH_NAMES, SUBGRAPH_PORTS } from './topology.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const here = fileURLToPath(new URL('.', import.meta.url));
+const supergraphPath = join(here, 'supergraph.graphql');
+
+// Our gateway's secrets for the run; the distinct-Authorization variant signs its tokens with the same.
+const JWT = { secret: 'bench-jwt-secret-0123456789abcdef0123', issuer: 'ai-code', audience: 'ai-code-api' };
+const INTERNAL_SECRET = 'bench-internal-secret-0123456789abcdef';
+
+type GatewayKey = keyof typeof GATEWAY_PORTS;
+type VariantKey = 'identical' | 'distinctAuth';
+
+/** Diagnostics of our gateway: extra node flags (e.g. --cpu-prof) and environment (e.g. a setting turned off). */
+type Diagnostics = { nodeFlags: string[]; env: Record<string, string> };
+type GatewaySpec = { key: GatewayKey; label: string; start(logFile: string, diagnostics: Diagnostics): RunningProcess };
+
+const node = process.execPath;
+const baseEnv = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production' };
+
+const GATEWAYS: readonly GatewaySpec[] = [
+  {
+    key: 'ours',
+    label: 'ours (dist/gateway/src/main.js)',
+    start: (logFile, diagnostics) =>
+      startProcess({
+        name: 'our gateway',
+        command: node,
+        args: [...diagnostics.nodeFlags, 'dist/gateway/src/main.js'],
+        env: {
+          ...baseEnv,
+          SUPERGRAPH_PATH: supergraphPath,
+          PORT: String(GATEWAY_PORTS.ours),
+          HOST: '127.0.0.1',
+          JWT_SECRET: JWT.secret,
+          INTERNAL_SECRET,
+          // All the load comes from one address (and, identical variant, one caller): budgets meant
+          // for abuse would answer 429 within seconds. The limiter still runs on every request.
+          RATE_LIMIT_PER_IP: '1000000000',
+          RATE_LIMIT_PER_USER: '1000000000',
+          ...diagnostics.env,
+        },
+        cwd: root,
+        logFile,
+      }),
+  },
+  {
+    key: 'hive',
+    label: 'Hive Gateway (--jit, inbound dedup, as published)',
+    start: (logFile) =>
+      startProcess({
+        name: 'Hive Gateway',
+        command: node,
+        args: [
+          join(root, 'node_modules/@graphql-hive/gateway/dist/bin.js'),
+          'supergraph',
+          supergraphPath,
+          '--jit',
+          '--host',
+          '127.0.0.1',
+          '--port',
+          String(GATEWAY_PORTS.hive),
+          '--config-path',
+          join(here, 'hive-gateway.config.ts'),
+        ],
+        env: baseEnv,
+        cwd: here,
+        logFile,
+      }),
+  },
+  {
+    key: 'apollo',
+    label: 'plain @apollo/gateway + @apollo/server',
+    start: (logFile) =>
+      startProcess({
+        name: 'plain Apollo gateway',
+        command: node,
+        args: [join(here, 'apollo-plain.mjs')],
+        env: { ...baseEnv, PORT: String(GATEWAY_PORTS.apollo) },
+        cwd: root,
+        logFile,
+      }),
+  },
+];
+
+const VARIANTS: Record<VariantKey, string> = {
+  identical: 'identical requests',
+  distinctAuth: 'distinct Authorization on every request',
+};
+
+type Measurement = LoadResult & {
+  peakRssMiB: number;
+  processes: number;
+  /** CPU time the gateway (all its processes) spent per answered request. */
+  cpuMsPerRequest: number;
+  /** CPU time the four subgraphs spent per answered request. */
+  subgraphCpuMsPerRequest: number;
+  loadAverageBefore: number;
+};
+
+const graphqlUrl = (key: GatewayKey) => `http://127.0.0.1:${GATEWAY_PORTS[key]}/graphql`;
+
+async function post(url: string, body: string, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+    signal: AbortSignal.timeout(5_000),
+  });
+}
+
+async function portIsFree(port: number): Promise<boolean> {
+  try {
+    await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1_000) });
+    return false;
+  } catch (error) {
+    return (error as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED';
+  }
+}
+
+function numberArg(options: BenchmarkOptions, name: string, fallback: number): number {
+  const value = options.args[name];
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0) throw new Error(`--${name} wants a positive number, got ${value}`);
+  return parsed;
+}
+
+function listArg<T extends string>(options: BenchmarkOptions, name: string, all: readonly T[]): T[] {
+  const value = options.args[name];
+  if (value === undefined || value === true) return [...all];
+  const picked = value.split(',') as T[];
+  for (const item of picked) if (!all.includes(item)) throw new Error(`--${name}: unknown ${item} (${all.join(', ')})`);
+  return picked;
+}
+
+const round2 = (value: number) => Math.round(value * 100) / 100;
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return round2(sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2);
+};
+
+/**
+ * The federation gateway benchmark: the same four subgraph processes and the same closed-loop load
+ * against our gateway, Hive Gateway and a plain Apollo gateway, one gateway running at a time, in
+ * both variants. Every response is compared with the expected one in full.
+ */
+export const gatewayBenchmark: Benchmark = {
+  name: 'gateway',
+  description: 'federation gateway throughput (deep query over 4 subgraphs): ours vs Hive Gateway vs plain Apollo',
+  async run(options) {
+    const { log } = options;
+    const duration = options.duration ?? (options.short ? 3 : 30);
+    const warmup = numberArg(options, 'warmup', options.short ? 1 : 5);
+    const connections = numberArg(options, 'connections', 50);
+    const rounds = numberArg(options, 'rounds', 1);
+    const gateways = listArg(options, 'gateways', ['ours', 'hive', 'apollo'] as const);
+    const variants = listArg(options, 'variants', ['identical', 'distinctAuth'] as const);
+    // Diagnostics of our gateway only: --profile writes CPU profiles, --ours-node-flags adds node
+    // flags, --ours-env KEY=VALUE,… adds environment.
+    const logDir = join(tmpdir(), `bench-gateway-${process.pid}`);
+    const profileDir = options.args.profile ? join(logDir, 'profiles') : undefined;
+    mkdirSync(profileDir ?? logDir, { recursive: true });
+    const extraFlags = options.args['ours-node-flags'];
+    const extraEnv = options.args['ours-env'];
+    const diagnostics: Diagnostics = {
+      nodeFlags: [
+        ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+        ...(typeof extraFlags === 'string' ? extraFlags.split(' ').filter(Boolean) : []),
+      ],
+      env: Object.fromEntries(
+        (typeof extraEnv === 'string' ? extraEnv.split(',') : []).map((pair) => {
+          const equals = pair.indexOf('=');
+          if (equals < 1) throw new Error(`--ours-env wants KEY=VALUE pairs, got ${pair}`);
+          return [pair.slice(0, equals), pair.slice(equals + 1)];
+        }),
+      ),
+    };
+
+    for (const port of [...Object.values(SUBGRAPH_PORTS), ...gateways.map((key) => GATEWAY_PORTS[key])]) {
+      if (!(await portIsFree(port))) throw new Error(`port ${port} is in use: the benchmark needs it`);
+    }
+
+    const subgraphs = SUBGRAPH_NAMES.map((name) =>
+      startProcess({
+        name: `subgraph ${name}`,
+        command: node,
+        args: ['--import', 'tsx', join(here, 'subgraph.ts'), name, String(SUBGRAPH_PORTS[name])],
+        env: baseEnv,
+        cwd: root,
+        logFile: join(logDir, `subgraph-${name}.log`),
+      }),
+    );
+    const subgraphCpu = () => subgraphs.reduce((sum, subgraph) => sum + processUsage(subgraph.pid).cpuSeconds, 0);
+    // Signed up front, so the load generator spends its time sending: one user and token per request
+    // (each gateway run starts a fresh process, so none has seen a token before).
+    let tokenCount = 0;
+    const signToken = () =>
+      `Bearer ${signAccessToken({ ...JWT, ttlSeconds: 3600 }, { id: `bench-user-${++tokenCount}`, role: 'USER' })}`;
+    const tokens = variants.includes('distinctAuth')
+      ? Array.from({ length: numberArg(options, 'tokens', options.short ? 3_000 : 20_000) }, signToken)
+      : [];
+    let nextToken = 0;
+    const distinctAuthorization = () => ({
+      authorization: nextToken < tokens.length ? tokens[nextToken++]! : signToken(),
+    });
+
+    const runs: Array<{ round: number; variant: VariantKey; gateway: GatewayKey; result: Measurement }> = [];
+    try {
+      for (const subgraph of subgraphs) {
+        const port = SUBGRAPH_PORTS[subgraph.name.replace('subgraph ', '') as (typeof SUBGRAPH_NAMES)[number]];
+        await Promise.race([
+          waitUntil(subgraph.name, async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok),
+          subgraph.exited,
+        ]);
+      }
+      for (let round = 1; round <= rounds; round++) {
+        for (const variant of variants) {
+          // A different gateway goes first each round, so none always meets a just-warmed machine.
+          const order = gateways.map((_, i) => gateways[(i + round - 1) % gateways.length]!);
+          for (const key of order) {
+            const spec = GATEWAYS.find((gateway) => gateway.key === key)!;
+            nextToken = 0;
+            const gateway = spec.start(
+              join(logDir, `${key}-${variant}-${round}.log`),
+              key === 'ours' ? diagnostics : { nodeFlags: [], env: {} },
+            );
+            try {
+              const url = graphqlUrl(key);
+              await Promise.race([
+                waitUntil(spec.label, async () => (await post(url, '{"query":"{__typename}"}')).ok),
+                gateway.exited,
+              ]);
+              const check = await post(url, DEEP_QUERY_BODY, variant === 'distinctAuth' ? distinctAuthorization() : {});
+              const text = await check.text();
+              if (!check.ok || !isExpectedResponse(text)) {
+                throw new Error(
+                  `${spec.label} answered the deep query wrongly (${check.status}): ${text.slice(0, 500)}`,
+                );
+              }
+              const load = {
+                url,
+                body: DEEP_QUERY_BODY,
+                connections,
+                verifyBody: isExpectedResponse,
+                ...(variant === 'distinctAuth' ? { headersPerRequest: distinctAuthorization } : {}),
+              };
+              log(`round ${round} · ${VARIANTS[variant]} · ${spec.label}: warm-up ${warmup}s, then ${duration}s`);
+              await runLoad({ ...load, durationSeconds: warmup });
+              const loadAverageBefore = round2(loadavg()[0]!);
+              const cpuBefore = processUsage(gateway.pid).cpuSeconds;
+              const subgraphCpuBefore = subgraphCpu();
+              const rss = sampleRss(gateway.pid);
+              const result = await runLoad({ ...load, durationSeconds: duration });
+              const { peakRssBytes, processes } = rss.stop();
+              const answered = Math.max(result.requests, 1);
+              const measurement: Measurement = {
+                ...result,
+                peakRssMiB: Math.round(peakRssBytes / 2 ** 20),
+                processes,
+                cpuMsPerRequest: round2(((processUsage(gateway.pid).cpuSeconds - cpuBefore) * 1000) / answered),
+                subgraphCpuMsPerRequest: round2(((subgraphCpu() - subgraphCpuBefore) * 1000) / answered),
+                loadAverageBefore,
+              };
+              runs.push({ round, variant, gateway: key, result: measurement });
+              log(`  ${formatRow(spec.key, measurement)}`);
+            } finally {
+              await gateway.stop();
+            }
+          }
+        }
+      }
+    } finally {
+      await Promise.all(subgraphs.map((subgraph) => subgraph.stop()));
+    }
+
+    const summary: Record<string, unknown> = {};
+    for (const variant of variants) {
+      const perGateway: Record<string, unknown> = {};
+      const medians: Partial<Record<GatewayKey, { rps: number; p99: number }>> = {};
+      for (const key of gateways) {
+        const mine = runs.filter((run) => run.variant === variant && run.gateway === key).map((run) => run.result);
+        const rps = median(mine.map((m) => m.requestsPerSecond));
+        const p99 = median(mine.map((m) => m.latencyMs.p99));
+        medians[key] = { rps, p99 };
+        perGateway[key] = {
+          requestsPerSecond: rps,
+          latencyMs: { p50: median(mine.map((m) => m.latencyMs.p50)), p99 },
+          errors: mine.reduce((sum, m) => sum + m.errors + m.non2xx + m.mismatches, 0),
+          peakRssMiB: Math.max(...mine.map((m) => m.peakRssMiB)),
+          cpuMsPerRequest: median(mine.map((m) => m.cpuMsPerRequest)),
+        };
+      }
+      const ratio = (a?: number, b?: number) => (a && b ? round2(a / b) : null);
+      summary[variant] = {
+        ...perGateway,
+        ratios: {
+          oursOverHiveRps: ratio(medians.ours?.rps, medians.hive?.rps),
+          oursOverApolloRps: ratio(medians.ours?.rps, medians.apollo?.rps),
+          oursOverHiveP99: ratio(medians.ours?.p99, medians.hive?.p99),
+        },
+      };
+    }
+    log(`logs: ${logDir}${profileDir ? `; CPU profiles of ours: ${profileDir}` : ''}`);
+    return {
+      machine: describeMachine(),
+      settings: { duration, warmup, connections, rounds, gateways, variants },
+      summary,
+      runs,
+    };
+  },
+};
+
+function formatRow(key: GatewayKey, m: Measurement): string {
+  return [
+    key.padEnd(6),
+    `${m.requestsPerSecond.toFixed(1).padStart(7)} req/s`,
+    `p50 ${String(m.latencyMs.p50).padStart(5)} ms`,
+    `p99 ${String(m.latencyMs.p99).padStart(5)} ms`,
+    `errors ${m.errors + m.non2xx}`,
+    `mismatches ${m.mismatches}`,
+    `peak RSS ${m.peakRssMiB} MiB`,
+    `CPU ${m.cpuMsPerRequest} ms/req (subgraphs ${m.subgraphCpuMsPerRequest})`,
+    `load ${m.loadAverageBefore}`,
+  ].join(' · ');
+}
