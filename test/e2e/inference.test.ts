@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { predictionChannel, type PredictionEvent } from '../../lib/inference/events.js';
 import { startPredictionWorker, type PredictionWorker } from '../../lib/inference/prediction-worker.js';
-import { createLogger } from '../../lib/logger.js';
 import { codes } from '../helpers/graphql.js';
 import { createProject, LINEAR_MODEL, linear, uploadModel } from '../helpers/models.js';
 import {
@@ -10,6 +9,7 @@ import {
   testInferenceSettings,
   type Session,
   type TestPlatform,
+  workerOptions,
 } from '../helpers/platform.js';
 
 const PREDICT = `mutation ($id: ID!, $inputs: JSON!) {
@@ -42,16 +42,7 @@ afterAll(async () => {
 });
 
 async function startWorker() {
-  worker ??= await startPredictionWorker({
-    db: t.platform.database.db,
-    queue: t.platform.queue,
-    runner: t.platform.runner,
-    pubsub: t.platform.pubsub,
-    logger: createLogger('worker', 'silent'),
-    events: t.platform.events('worker'),
-    ...testInferenceSettings().worker,
-    chunkSize: 16,
-  });
+  worker ??= await startPredictionWorker(workerOptions(t, { chunkSize: 16 }));
 }
 
 const db = () => t.platform.database.db;

@@ -1,14 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPredictionWorker, type PredictionWorker } from '../../lib/inference/prediction-worker.js';
-import { createLogger } from '../../lib/logger.js';
 import { createProject, uploadModel } from '../helpers/models.js';
-import {
-  signup,
-  startTestPlatform,
-  testInferenceSettings,
-  type Session,
-  type TestPlatform,
-} from '../helpers/platform.js';
+import { signup, startTestPlatform, type Session, type TestPlatform, workerOptions } from '../helpers/platform.js';
 import { until } from '../helpers/wait.js';
 import { subscribe, wsClient, type Subscription } from '../helpers/ws.js';
 
@@ -59,15 +52,7 @@ describe('logTail and logs', () => {
       variables: { input: { modelId, items: Array.from({ length: 40 }, (_, i) => ({ x: [[i, 0, 0]] })) } },
     });
     const predictionId = started.data?.startPrediction.id as string;
-    worker = await startPredictionWorker({
-      db: t.platform.database.db,
-      queue: t.platform.queue,
-      runner: t.platform.runner,
-      pubsub: t.platform.pubsub,
-      logger: createLogger('worker', 'silent'),
-      events: t.platform.events('worker'),
-      ...testInferenceSettings().worker,
-    });
+    worker = await startPredictionWorker(workerOptions(t));
     await until(() => entries(aliceTail).some((e) => e.message.includes('SUCCEEDED')), 'the finished line', 20_000);
 
     const lines = entries(aliceTail);

@@ -1,14 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPrediction, type PredictionWorkerOptions } from '../../lib/inference/prediction-worker.js';
-import { createLogger } from '../../lib/logger.js';
 import { createProject, linear, uploadModel } from '../helpers/models.js';
-import {
-  signup,
-  startTestPlatform,
-  testInferenceSettings,
-  type Session,
-  type TestPlatform,
-} from '../helpers/platform.js';
+import { signup, startTestPlatform, type Session, type TestPlatform, workerOptions } from '../helpers/platform.js';
 
 // No worker in the platform: each test runs the job itself, at the moment it needs to.
 let t: TestPlatform;
@@ -24,16 +17,7 @@ beforeAll(async () => {
   t = await startTestPlatform({ worker: false });
   alice = await signup(t);
   modelId = (await uploadModel(t, alice, await createProject(t, alice), 'v1')).id;
-  options = {
-    db: t.platform.database.db,
-    queue: t.platform.queue,
-    runner: t.platform.runner,
-    pubsub: t.platform.pubsub,
-    logger: createLogger('worker', 'silent'),
-    events: t.platform.events('worker'),
-    ...testInferenceSettings().worker,
-    chunkSize: 10,
-  };
+  options = workerOptions(t, { chunkSize: 10 });
 });
 afterAll(() => t?.close());
 

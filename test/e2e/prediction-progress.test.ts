@@ -1,14 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPredictionWorker, type PredictionWorker } from '../../lib/inference/prediction-worker.js';
-import { createLogger } from '../../lib/logger.js';
 import { createProject, uploadModel } from '../helpers/models.js';
-import {
-  signup,
-  startTestPlatform,
-  testInferenceSettings,
-  type Session,
-  type TestPlatform,
-} from '../helpers/platform.js';
+import { signup, startTestPlatform, type Session, type TestPlatform, workerOptions } from '../helpers/platform.js';
 import { until } from '../helpers/wait.js';
 import { closeOf, codesOf, subscribe, wsClient } from '../helpers/ws.js';
 
@@ -44,18 +37,7 @@ async function startPrediction(items: number): Promise<string> {
 }
 
 async function runWorker(): Promise<void> {
-  workers.push(
-    await startPredictionWorker({
-      db: t.platform.database.db,
-      queue: t.platform.queue,
-      runner: t.platform.runner,
-      pubsub: t.platform.pubsub,
-      logger: createLogger('worker', 'silent'),
-      events: t.platform.events('worker'),
-      ...testInferenceSettings().worker,
-      chunkSize: 20,
-    }),
-  );
+  workers.push(await startPredictionWorker(workerOptions(t, { chunkSize: 20 })));
 }
 
 type Progress = { status: string; progress: number; itemsDone: number; model: unknown };

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { RateLimitConfig } from '../../gateway/src/rate-limit/rate-limits.js';
 import { inferenceEnvShape } from '../../lib/config/common-env.js';
 import { parseEnv } from '../../lib/config/env.js';
+import type { PredictionWorkerOptions } from '../../lib/inference/prediction-worker.js';
 import { inferenceSettings, type InferenceSettings } from '../../lib/inference/settings.js';
 import { createLogger } from '../../lib/logger.js';
 import { startPlatform, type Platform, type PlatformConfig } from '../../platform/src/start-platform.js';
@@ -86,6 +87,23 @@ export const GENEROUS_RATE_LIMITS: RateLimitConfig = {
   auth: { points: 1_000_000, windowSeconds: 60 },
   inference: { points: 1_000_000, windowSeconds: 60 },
 };
+
+/** What a test needs to run prediction jobs on a platform itself, when and how it chooses. */
+export function workerOptions(
+  t: TestPlatform,
+  overrides: Partial<PredictionWorkerOptions> = {},
+): PredictionWorkerOptions {
+  return {
+    db: t.platform.database.db,
+    queue: t.platform.queue,
+    runner: t.platform.runner,
+    pubsub: t.platform.pubsub,
+    logger: createLogger('worker', 'silent'),
+    events: t.platform.events('worker'),
+    ...testInferenceSettings().worker,
+    ...overrides,
+  };
+}
 
 /** The inference settings' defaults, for tests to adjust. */
 export const testInferenceSettings = (): InferenceSettings =>
