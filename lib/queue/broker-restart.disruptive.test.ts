@@ -4,7 +4,7 @@ import { testEnv } from '../../test/helpers/env.js';
 import { until } from '../../test/helpers/wait.js';
 import { createAmqpQueue, type AmqpJobQueue } from './amqp.js';
 import { QueueUnavailableError, type JobQueue } from './index.js';
-import { delivery, gate, rabbitmqctl, uniqueQueue, type Delivery } from './testing/helpers.js';
+import { delivery, gate, rabbitmqctl, restoreBroker, uniqueQueue, type Delivery } from './testing/helpers.js';
 
 // Disruptive: stops the shared RabbitMQ for a moment, so it runs on its own after the main suite
 // (vitest.disruptive.config.ts), never beside tests that use the broker.
@@ -30,7 +30,7 @@ describe('amqp job queue across a broker restart', () => {
 
   afterAll(async () => {
     // Whatever happened above, the broker stays up for everyone else.
-    await rabbitmqctl('start_app');
+    await restoreBroker();
     await Promise.all(open.splice(0).map((queue) => queue.close()));
     for (const name of created.splice(0)) await deleteQueueTopology(name);
   });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../gateway/src/create-gateway.js';
 import { startPredictionWorker, type PredictionWorker } from '../../lib/inference/prediction-worker.js';
 import { createLogger } from '../../lib/logger.js';
+import { restoreBroker } from '../../lib/queue/testing/helpers.js';
 import { deleteQueueTopology } from '../helpers/amqp.js';
 import { testEnv } from '../helpers/env.js';
 import { startGateway } from '../helpers/gateway.js';
@@ -63,7 +64,6 @@ describe('RabbitMQ restarted during a batch job', () => {
   let t: TestPlatform;
   let alice: Session;
   let worker: RunningProcess | undefined;
-  let stopped = false;
 
   beforeAll(async () => {
     t = await startTestPlatform({ amqpUrl: testEnv.amqpUrl, queueName, worker: false });
@@ -71,7 +71,7 @@ describe('RabbitMQ restarted during a batch job', () => {
   });
   afterAll(async () => {
     // Others use this broker: it is started again whatever happened.
-    if (stopped) await rabbitmqctl('start_app');
+    await restoreBroker();
     await worker?.stop();
     await t?.close();
     await deleteQueueTopology(queueName);
@@ -99,7 +99,6 @@ describe('RabbitMQ restarted during a batch job', () => {
     );
     await until(async () => (await rowOf(t, id)).items_done >= 20, 'the worker to make progress', 60_000);
 
-    stopped = true;
     try {
       await rabbitmqctl('stop_app');
       // The worker and the platform lose their connections; the job's message is unacknowledged.
@@ -109,7 +108,6 @@ describe('RabbitMQ restarted during a batch job', () => {
       await new Promise((resolve) => setTimeout(resolve, 1_000));
     } finally {
       await rabbitmqctl('start_app');
-      stopped = false;
     }
 
     await until(async () => (await rowOf(t, id)).status !== 'RUNNING', 'the job to finish', 120_000);

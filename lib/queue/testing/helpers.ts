@@ -26,3 +26,23 @@ const execFileAsync = promisify(execFile);
 export function rabbitmqctl(...args: string[]): Promise<{ stdout: string }> {
   return execFileAsync('rabbitmqctl', args);
 }
+
+/**
+ * After a test stopped the broker's app: starts it again and checks that it serves quorum queues
+ * (RabbitMQ's quorum-queue subsystem can stay broken after stop_app/start_app); if it does not,
+ * restarts the whole node. Other tests, and the next CI run, share this broker.
+ */
+export async function restoreBroker(): Promise<void> {
+  await rabbitmqctl('start_app');
+  const probe = () =>
+    execFileAsync(process.execPath, ['scripts/probe-rabbitmq.mjs']).then(
+      () => true,
+      () => false,
+    );
+  if (await probe()) return;
+  await rabbitmqctl('stop').catch(() => undefined);
+  await execFileAsync('rabbitmq-server', ['-detached']);
+  for (let attempt = 0; attempt < 60 && !(await probe()); attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
