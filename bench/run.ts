@@ -54,6 +54,14 @@ if (duration !== undefined && !(duration > 0)) {
 const short = args.short === true;
 const { short: _short, duration: _duration, ...rest } = args;
 
+// Interrupted: exit through process.exit, so the 'exit' hook of lib/processes.ts stops every child.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`interrupted by ${signal}\n`);
+    process.exit(130);
+  });
+}
+
 let failed = false;
 for (const benchmark of benchmarks.filter((b) => names.length === 0 || names.includes(b.name))) {
   const log = (line: string) => process.stderr.write(`[${benchmark.name}] ${line}\n`);

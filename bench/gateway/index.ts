@@ -276,6 +276,8 @@ export const gatewayBenchmark: Benchmark = {
               };
               runs.push({ round, variant, gateway: key, result: measurement });
               log(`  ${formatRow(spec.key, measurement)}`);
+              // Each measurement as it is made, so an interrupted run still leaves its figures.
+              log(`  ${JSON.stringify({ round, variant, gateway: key, result: measurement })}`);
             } finally {
               await gateway.stop();
             }

@@ -21,6 +21,12 @@ export type StartOptions = {
   logFile: string;
 };
 
+// Every child still running, so that a runner that is interrupted leaves none behind.
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** Starts a process whose output goes to a log file, so a benchmark's own stdout stays JSON. */
 export function startProcess(options: StartOptions): RunningProcess {
   const log = createWriteStream(options.logFile);
@@ -31,6 +37,8 @@ export function startProcess(options: StartOptions): RunningProcess {
   });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let stopping = false;
   const exit = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   const exited = exit.then(([code, signal]) => {
