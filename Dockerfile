@@ -24,6 +24,8 @@ COPY subgraphs ./subgraphs
 COPY worker ./worker
 COPY platform ./platform
 COPY scripts ./scripts
+# The registered client operations (SAFELIST with PERSISTED_OPERATIONS_MANIFEST=operations/manifest.json).
+COPY operations ./operations
 # Then drop the dev dependencies, and the onnxruntime-node binaries of other systems and CPUs.
 RUN npm run build \
   && rm -f dist/.tsbuildinfo \
@@ -44,6 +46,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/schema ./schema
+COPY --from=build /app/operations ./operations
 COPY --from=build /app/dist ./dist
 RUN mkdir .data && chown 1000:1000 .data
 # The image's `node` user, by number so that Kubernetes' runAsNonRoot can verify it.

@@ -22,6 +22,7 @@ export const ErrorCode = {
   COST_LIMIT_EXCEEDED: 'COST_LIMIT_EXCEEDED',
   SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
   PERSISTED_QUERY_NOT_IN_LIST: 'PERSISTED_QUERY_NOT_IN_LIST',
+  PERSISTED_QUERY_HASH_MISMATCH: 'PERSISTED_QUERY_HASH_MISMATCH',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 
@@ -74,6 +75,11 @@ export const errorCatalog: Record<ErrorCode, { description: string; httpStatus: 
   },
   PERSISTED_QUERY_NOT_IN_LIST: {
     description: 'This gateway runs only registered operations (safelist); register the operation first.',
+    httpStatus: 400,
+  },
+  PERSISTED_QUERY_HASH_MISMATCH: {
+    description:
+      'The persisted query hash sent (extensions.persistedQuery.sha256Hash) is not the SHA-256 of the query.',
     httpStatus: 400,
   },
   INTERNAL_SERVER_ERROR: { description: 'An unexpected failure; details are logged, never sent.', httpStatus: 500 },

@@ -2,6 +2,7 @@ import { createClient, type Client, type FormattedExecutionResult } from 'graphq
 import WebSocket from 'ws';
 import type { CredentialStore, Credentials } from './credentials.js';
 import { CliError, ExitCode } from './errors.js';
+import { LOGIN, LOGOUT, REFRESH_TOKEN, SIGNUP } from './operations.js';
 
 type GraphQLErrorJson = { message: string; extensions?: { code?: string } };
 type GraphQLBody<T> = { data?: T | null; errors?: GraphQLErrorJson[] };
@@ -23,7 +24,6 @@ function apiError(errors: readonly GraphQLErrorJson[]): ApiError {
   return new ApiError(code, `${first?.message ?? 'Unknown error'}${code ? ` (${code})` : ''}`);
 }
 
-const AUTH_FIELDS = 'accessToken refreshToken expiresIn user { id email role }';
 type AuthPayload = {
   accessToken: string;
   refreshToken: string;
@@ -120,10 +120,7 @@ export function createApi(url: string, store: CredentialStore): Api {
       if (!current) throw notLoggedIn();
       if (current.refreshToken !== stale.refreshToken) return current;
       try {
-        const data = await anonymous<{ refreshToken: AuthPayload }>(
-          `mutation ($token: String!) { refreshToken(refreshToken: $token) { ${AUTH_FIELDS} } }`,
-          { token: current.refreshToken },
-        );
+        const data = await anonymous<{ refreshToken: AuthPayload }>(REFRESH_TOKEN, { token: current.refreshToken });
         const renewed = credentialsOf(data.refreshToken);
         await store.set(url, renewed);
         return renewed;
@@ -242,10 +239,9 @@ export function createApi(url: string, store: CredentialStore): Api {
     subscribe,
     login: async (email, password, signup = false) => {
       const field = signup ? 'signup' : 'login';
-      const data = await anonymous<Record<string, AuthPayload>>(
-        `mutation ($input: ${signup ? 'SignupInput' : 'LoginInput'}!) { ${field}(input: $input) { ${AUTH_FIELDS} } }`,
-        { input: { email, password } },
-      ).catch((error: unknown) => {
+      const data = await anonymous<Record<string, AuthPayload>>(signup ? SIGNUP : LOGIN, {
+        input: { email, password },
+      }).catch((error: unknown) => {
         if (error instanceof ApiError && error.code === 'UNAUTHENTICATED') {
           throw new CliError(`Login failed: ${error.message.replace(/ \(UNAUTHENTICATED\)$/, '')}`, ExitCode.Auth);
         }
@@ -258,7 +254,7 @@ export function createApi(url: string, store: CredentialStore): Api {
     logout: async () => {
       const stored = await store.get(url);
       if (!stored) return;
-      await anonymous('mutation ($token: String!) { logout(refreshToken: $token) }', {
+      await anonymous(LOGOUT, {
         token: stored.refreshToken,
       }).catch(() => undefined);
       await store.locked(() => store.delete(url));

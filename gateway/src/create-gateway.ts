@@ -104,7 +104,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const deduplicate = options.deduplicateInflight ?? true;
   const client = createSubgraphClient({ connectionsPerSubgraph: options.subgraphConnections ?? 128 });
   const fetches = deduplicate ? createInflight<SubgraphAnswer>() : undefined;
-  const protections = await createProtections(options.protections ?? {}, logger);
+  const protectionOptions = options.protections ?? {};
+  const protections = await createProtections(
+    {
+      ...protectionOptions,
+      persistedOperations: {
+        ...protectionOptions.persistedOperations,
+        allowIntrospection: protectionOptions.persistedOperations?.allowIntrospection ?? options.introspection,
+      },
+    },
+    logger,
+  );
   disableApolloTelemetry();
   const gateway = new ApolloGateway({
     // The hook form of a static supergraph: the same SDL, plus the `update` callback that swaps it.
@@ -150,6 +160,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     limits: { ...defaultSubscriptionLimits, ...options.subscriptions },
     operationLimits,
+    safelist: protections.safelist,
     hideSuggestions,
     dataSources,
     subgraphUrl: (name) => subgraphs.get(name),

@@ -5,7 +5,13 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger.js';
 import type { GatewayContext } from './create-gateway.js';
 import { createMemoryDocumentCache, createRedisDocumentCache } from './persisted-operations/apq-cache.js';
-import { readManifest, useSafelist, withManifest } from './persisted-operations/manifest.js';
+import {
+  createSafelist,
+  readManifest,
+  useSafelist,
+  withManifest,
+  type Safelist,
+} from './persisted-operations/manifest.js';
 import { clientIp } from './rate-limit/client-ip.js';
 import { createRateLimits, type RateLimitConfig } from './rate-limit/rate-limits.js';
 import { limitRequestsByIp, useRateLimits } from './rate-limit/use-rate-limits.js';
@@ -33,6 +39,8 @@ export type ProtectionOptions = {
         manifestPath?: string | undefined;
         /** Only the manifest's operations run. @default false */
         safelist?: boolean | undefined;
+        /** With safelist: introspection queries run too (set when introspection is on). @default false */
+        allowIntrospection?: boolean | undefined;
       }
     | undefined;
 };
@@ -55,6 +63,8 @@ export type Protections = {
   clientIp(req: IncomingMessage): string;
   /** A subgraph's data source, bounded by its timeout and with clear errors when it fails. */
   guardSubgraph(name: string, source: GraphQLDataSource<GatewayContext>): GraphQLDataSource<GatewayContext>;
+  /** Set in safelist mode: the WebSocket server checks it too. */
+  safelist: Safelist | undefined;
   /** The Redis connection, when there is one (tests drop it on purpose). */
   redis: Redis | undefined;
   close(): Promise<void>;
@@ -77,10 +87,14 @@ export async function createProtections(options: ProtectionOptions, logger: Logg
   const persisted = options.persistedOperations ?? {};
   const manifest = persisted.manifestPath ? await readManifest(persisted.manifestPath) : undefined;
   if (persisted.safelist && !manifest) throw new Error('SAFELIST needs PERSISTED_OPERATIONS_MANIFEST');
+  const safelist =
+    persisted.safelist && manifest
+      ? createSafelist(manifest, { allowIntrospection: persisted.allowIntrospection ?? false })
+      : undefined;
   const memory = createMemoryDocumentCache();
   const documents = redis ? createRedisDocumentCache(redis, memory, keyPrefix) : memory;
   return {
-    plugins: [useRateLimits(rateLimits), ...(persisted.safelist && manifest ? [useSafelist(manifest)] : [])],
+    plugins: [useRateLimits(rateLimits), ...(safelist ? [useSafelist(safelist)] : [])],
     persistedQueries: {
       cache: manifest ? withManifest(documents, manifest) : documents,
       ttl: persisted.ttlSeconds ?? 24 * 3600,
@@ -94,6 +108,7 @@ export async function createProtections(options: ProtectionOptions, logger: Logg
         options.subgraphTimeoutsMs?.[name] ?? options.subgraphTimeoutMs ?? 10_000,
         logger,
       ),
+    safelist,
     redis,
     close: async () => {
       if (redis) await redis.quit().catch(() => redis.disconnect());

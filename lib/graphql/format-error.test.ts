@@ -29,6 +29,16 @@ describe('error masking', () => {
     const formatted = format({ message: 'bad', extensions: { code: 'BAD_REQUEST' } }, new Error('bad'));
     expect(formatted.extensions?.code).toBe('BAD_USER_INPUT');
   });
+
+  it("gives Apollo's code-less APQ errors a code instead of masking them", () => {
+    const mismatch = format({ message: 'provided sha does not match query' }, new Error('apq'));
+    expect(mismatch).toEqual({
+      message: 'provided sha does not match query',
+      extensions: { code: 'PERSISTED_QUERY_HASH_MISMATCH' },
+    });
+    const version = format({ message: 'Unsupported persisted query version' }, new Error('apq'));
+    expect(version.extensions?.code).toBe('BAD_USER_INPUT');
+  });
 });
 
 describe('operation limits and schema details', () => {

@@ -11,6 +11,13 @@ const REMAPPED: Record<string, ErrorCode> = {
   OPERATION_RESOLUTION_FAILURE: ErrorCode.BAD_USER_INPUT,
 };
 
+// Apollo's request-level errors that carry no code of their own (Apollo then gives them
+// INTERNAL_SERVER_ERROR), recognized by their message.
+const UNCODED: Record<string, ErrorCode> = {
+  'provided sha does not match query': ErrorCode.PERSISTED_QUERY_HASH_MISMATCH,
+  'Unsupported persisted query version': ErrorCode.BAD_USER_INPUT,
+};
+
 // graphql-js ends a message with its guesses at what was meant: "… Did you mean "email"?".
 const SUGGESTION = / ?Did you mean(.+?)\?$/;
 
@@ -41,6 +48,9 @@ export function createErrorFormatter(logger: Logger, options: ErrorFormatterOpti
     }
     if (typeof code === 'string' && code in REMAPPED) {
       return { ...formatted, message: message(formatted.message), extensions: { ...extensions, code: REMAPPED[code] } };
+    }
+    if ((code === undefined || code === ErrorCode.INTERNAL_SERVER_ERROR) && Object.hasOwn(UNCODED, formatted.message)) {
+      return { message: formatted.message, extensions: { ...extensions, code: UNCODED[formatted.message] } };
     }
     if ((isKnownErrorCode(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) || PASSTHROUGH.has(String(code))) {
       return { ...formatted, message: message(formatted.message), extensions };

@@ -1,6 +1,7 @@
 import { ApiError } from '../api.js';
 import { stringOption, type Command, type Context, type OptionValues } from '../command.js';
 import { CliError, usage } from '../errors.js';
+import { LOG_TAIL, RECENT_LOGS } from '../operations.js';
 import type { Colors } from '../progress.js';
 import { reconnecting } from './predictions.js';
 
@@ -22,10 +23,6 @@ type LogFilter = {
   contains?: string;
   since?: string;
 };
-
-const ENTRY_FIELDS = 'id level message service metadata loggedAt';
-const TAIL = `subscription ($filter: LogFilter) { logTail(filter: $filter) { ${ENTRY_FIELDS} } }`;
-const RECENT = `query ($filter: LogFilter, $first: Int) { logs(filter: $filter, first: $first) { nodes { ${ENTRY_FIELDS} } } }`;
 
 export function formatEntry(entry: LogEntry, colors: Colors): string {
   const paint = { DEBUG: colors.dim, INFO: colors.cyan, WARN: colors.yellow, ERROR: colors.red }[entry.level];
@@ -75,13 +72,16 @@ async function follow({ api, stdout, stderr, colors }: Context, filter: LogFilte
     stdout.write(formatEntry(entry, colors.out));
   };
   const notices = reconnecting(api, stderr);
-  await api.subscribe<{ logTail: LogEntry }>(TAIL, { filter }, ({ logTail }) => print(logTail), {
+  await api.subscribe<{ logTail: LogEntry }>(LOG_TAIL, { filter }, ({ logTail }) => print(logTail), {
     disconnected: notices.disconnected,
     reconnected: () => {
       notices.reconnected();
       if (!lastLoggedAt) return;
       api
-        .request<{ logs: { nodes: LogEntry[] } }>(RECENT, { filter: { ...filter, since: lastLoggedAt }, first: 100 })
+        .request<{ logs: { nodes: LogEntry[] } }>(RECENT_LOGS, {
+          filter: { ...filter, since: lastLoggedAt },
+          first: 100,
+        })
         .then(({ logs }) => logs.nodes.reverse().forEach(print))
         .catch((error: Error) =>
           stderr.write(`Could not fetch the entries written while disconnected: ${error.message}\n`),
@@ -127,6 +127,6 @@ async function show(context: Context, values: OptionValues, filter: LogFilter): 
   if (values.follow) return follow(context, filter);
   const limit = Number(stringOption(values, 'limit') ?? 50);
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw usage('--limit must be a whole number from 1 to 100');
-  const { logs } = await context.api.request<{ logs: { nodes: LogEntry[] } }>(RECENT, { filter, first: limit });
+  const { logs } = await context.api.request<{ logs: { nodes: LogEntry[] } }>(RECENT_LOGS, { filter, first: limit });
   for (const entry of logs.nodes.reverse()) context.stdout.write(formatEntry(entry, context.colors.out));
 }

@@ -6,6 +6,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stringOption, type Command } from '../command.js';
 import { CliError, usage } from '../errors.js';
+import { COMPLETE_MODEL_UPLOAD, CREATE_MODEL_UPLOAD } from '../operations.js';
 import { createProgress, formatBytes } from '../progress.js';
 
 type TensorSpec = { name: string; type: string; shape: Array<number | null> };
@@ -19,15 +20,6 @@ type Model = {
   inputs: TensorSpec[];
   outputs: TensorSpec[];
 };
-
-const CREATE_UPLOAD = `mutation ($input: CreateModelUploadInput!) {
-  createModelUpload(input: $input) { uploadUrl expiresAt model { id } }
-}`;
-const COMPLETE_UPLOAD = `mutation ($id: ID!) {
-  completeModelUpload(modelId: $id) {
-    id version status sha256 sizeBytes error inputs { name type shape } outputs { name type shape }
-  }
-}`;
 
 const readAll = async (response: IncomingMessage): Promise<string> => {
   let text = '';
@@ -105,7 +97,7 @@ signature). Exits 1 when the model is FAILED.`,
       );
       const { createModelUpload: upload } = await api.request<{
         createModelUpload: { uploadUrl: string; model: { id: string } };
-      }>(CREATE_UPLOAD, { input: { projectId, version } });
+      }>(CREATE_MODEL_UPLOAD, { input: { projectId, version } });
 
       const progress = createProgress(stderr, { label: 'Uploading' });
       progress.update(0, size, `0 B of ${formatBytes(size)}`);
@@ -115,7 +107,7 @@ signature). Exits 1 when the model is FAILED.`,
       progress.finish(`${formatBytes(size)} sent`);
 
       stderr.write('Verifying…\n');
-      const { completeModelUpload: model } = await api.request<{ completeModelUpload: Model }>(COMPLETE_UPLOAD, {
+      const { completeModelUpload: model } = await api.request<{ completeModelUpload: Model }>(COMPLETE_MODEL_UPLOAD, {
         id: upload.model.id,
       });
       const status = model.status === 'READY' ? colors.out.green(model.status) : colors.out.red(model.status);

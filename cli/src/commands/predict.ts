@@ -1,10 +1,7 @@
 import { stringOption, type Command } from '../command.js';
 import { usage } from '../errors.js';
 import { jsonInput } from '../json-input.js';
-
-const PREDICT = `mutation ($model: ID!, $inputs: JSON!) {
-  predict(modelId: $model, inputs: $inputs) { outputs durationMs request { id } }
-}`;
+import { PREDICT } from '../operations.js';
 
 export const predictCommands: Command[] = [
   {

@@ -2,6 +2,7 @@ import type { Api } from '../api.js';
 import { stringOption, type Command, type Context } from '../command.js';
 import { CliError, usage } from '../errors.js';
 import { jsonInput } from '../json-input.js';
+import { PREDICTION_PROGRESS, START_PREDICTION } from '../operations.js';
 import { createProgress } from '../progress.js';
 
 type Status = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELED';
@@ -15,9 +16,6 @@ type Prediction = {
   model: { version: string; project: { name: string } };
 };
 
-const PREDICTION_FIELDS = 'id status progress itemsDone itemsTotal error model { version project { name } }';
-const PROGRESS = `subscription ($id: ID!) { predictionProgress(id: $id) { ${PREDICTION_FIELDS} } }`;
-const START = `mutation ($input: StartPredictionInput!) { startPrediction(input: $input) { id status itemsTotal } }`;
 const TERMINAL: ReadonlySet<Status> = new Set(['SUCCEEDED', 'FAILED', 'CANCELED']);
 
 /**
@@ -29,7 +27,7 @@ async function watch({ api, stderr, stdout, colors }: Context, id: string): Prom
   let progress: ReturnType<typeof createProgress> | undefined;
   const describe = (p: Prediction) => `${p.itemsDone}/${p.itemsTotal} items`;
   await api.subscribe<{ predictionProgress: Prediction }>(
-    PROGRESS,
+    PREDICTION_PROGRESS,
     { id },
     ({ predictionProgress: p }) => {
       if (!last) stderr.write(`Prediction ${p.id} of ${p.model.project.name} ${p.model.version}\n`);
@@ -80,7 +78,7 @@ follows it as \`predictions watch\` does.`,
         context.stdin,
       );
       if (!Array.isArray(items)) throw usage('The items must be a JSON array of inputs objects');
-      const { startPrediction } = await context.api.request<{ startPrediction: { id: string } }>(START, {
+      const { startPrediction } = await context.api.request<{ startPrediction: { id: string } }>(START_PREDICTION, {
         input: { modelId, items },
       });
       context.stdout.write(`${startPrediction.id}\n`);

@@ -1,5 +1,6 @@
 import { stringOption, type Command } from '../command.js';
 import { usage } from '../errors.js';
+import { CREATE_PROJECT, PROJECTS } from '../operations.js';
 import { table } from '../table.js';
 
 type Project = {
@@ -10,13 +11,6 @@ type Project = {
   models: { nodes: unknown[] };
 };
 type Page = { projects: { nodes: Project[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } };
-
-const PROJECTS = `query ($after: String) {
-  projects(first: 100, after: $after) {
-    nodes { id name description createdAt models(first: 100) { nodes { id } } }
-    pageInfo { hasNextPage endCursor }
-  }
-}`;
 
 export const projectCommands: Command[] = [
   {
@@ -51,10 +45,9 @@ export const projectCommands: Command[] = [
     options: { description: { type: 'string' } },
     async run({ api, stdout }, values, [name]) {
       if (!name) throw usage('Give the project a name: ai-code projects create <name>');
-      const data = await api.request<{ createProject: { id: string; name: string } }>(
-        'mutation ($input: CreateProjectInput!) { createProject(input: $input) { id name } }',
-        { input: { name, description: stringOption(values, 'description') ?? null } },
-      );
+      const data = await api.request<{ createProject: { id: string; name: string } }>(CREATE_PROJECT, {
+        input: { name, description: stringOption(values, 'description') ?? null },
+      });
       stdout.write(`Created project ${data.createProject.name}: ${data.createProject.id}\n`);
     },
   },

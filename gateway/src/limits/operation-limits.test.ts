@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { getIntrospectionQuery, parse, validate } from 'graphql';
+import { getIntrospectionQuery, Kind, parse, validate } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../../../lib/project-root.js';
+import type { PersistedOperationManifest } from '../persisted-operations/manifest.js';
 import { loadSupergraph } from '../subscriptions/supergraph.js';
 import {
   checkOperationLimits,
@@ -88,7 +89,28 @@ const realisticOperations: Record<string, string> = {
 const servesLogs = schema.getQueryType()?.getFields().logs !== undefined;
 const served = Object.entries(realisticOperations).filter(([, query]) => servesLogs || !/\blogs?(Tail)?\(/.test(query));
 
+// Every registered client operation (README walkthrough, CLI, IDE starting document), each of its
+// operations on its own, as clients send them.
+const manifest = JSON.parse(
+  readFileSync(join(projectRoot, 'operations', 'manifest.json'), 'utf8'),
+) as PersistedOperationManifest;
+const registered = manifest.operations.flatMap(({ name, body }) =>
+  parse(body)
+    .definitions.flatMap((d) => (d.kind === Kind.OPERATION_DEFINITION && d.name ? [d.name.value] : []))
+    .map((operationName) => [`${name === operationName ? '' : 'IDE '}${operationName}`, body, operationName] as const),
+);
+
 describe('defaults', () => {
+  it('every registered client operation is checked below', () => {
+    expect(registered.length).toBeGreaterThan(20);
+  });
+
+  it.each(registered)('registered %s stays under every default limit', (_label, body, operationName) => {
+    const document = parseOperation(body, defaultOperationLimits.maxTokens);
+    expect(validate(schema, document)).toEqual([]);
+    expect(checkOperationLimits(defaultOperationLimits, schema, document, operationName)).toBeUndefined();
+  });
+
   it.each(served)('%s stays under every default limit', (_name, query) => {
     const document = parseOperation(query, defaultOperationLimits.maxTokens);
     expect(validate(schema, document)).toEqual([]);

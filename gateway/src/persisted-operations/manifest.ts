@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { ApolloServerPlugin } from '@apollo/server';
+import { Kind, type DocumentNode } from 'graphql';
 import { err, ErrorCode } from '../../../lib/errors.js';
 import type { DocumentCache } from './apq-cache.js';
 
@@ -33,19 +34,54 @@ export function withManifest(cache: DocumentCache, manifest: PersistedOperationM
   };
 }
 
+/** Which operations a safelisted gateway runs: the manifest's, by the SHA-256 of their exact text. */
+export type Safelist = {
+  /** Whether `query` (the text as sent; `document` its parse) may run. */
+  allows(query: string, document: DocumentNode): boolean;
+};
+
+// Every operation of the document is a query whose root fields are all __schema or __type (fragments
+// can only add to what those select).
+const isIntrospectionOnly = (document: DocumentNode): boolean =>
+  document.definitions.every(
+    (definition) =>
+      definition.kind === Kind.FRAGMENT_DEFINITION ||
+      (definition.kind === Kind.OPERATION_DEFINITION &&
+        definition.operation === 'query' &&
+        definition.selectionSet.selections.every(
+          (selection) =>
+            selection.kind === Kind.FIELD && (selection.name.value === '__schema' || selection.name.value === '__type'),
+        )),
+  );
+
 /**
- * Safelisting: only the manifest's operations run, sent by id or as their exact body. Anything else
- * is refused before it is planned, with PERSISTED_QUERY_NOT_IN_LIST.
+ * The manifest's operations, and with `allowIntrospection` (introspection is switched on, for the
+ * IDE) documents made only of `__schema`/`__type` queries: introspection has its own switch.
  */
-export function useSafelist(manifest: PersistedOperationManifest): ApolloServerPlugin {
+export function createSafelist(
+  manifest: PersistedOperationManifest,
+  options: { allowIntrospection: boolean },
+): Safelist {
   const allowed = new Set(manifest.operations.map((o) => operationId(o.body)));
   return {
+    allows: (query, document) =>
+      allowed.has(operationId(query)) || (options.allowIntrospection && isIntrospectionOnly(document)),
+  };
+}
+
+export const notInSafelist = (extensions: Record<string, unknown> = {}) =>
+  err(ErrorCode.PERSISTED_QUERY_NOT_IN_LIST, 'Only registered operations are served here', extensions);
+
+/**
+ * Safelisting over HTTP: only the safelist's operations run, sent by id or as their exact body.
+ * Anything else is refused before it is planned, with PERSISTED_QUERY_NOT_IN_LIST. (The WebSocket
+ * server checks the same safelist itself.)
+ */
+export function useSafelist(safelist: Safelist): ApolloServerPlugin {
+  return {
     requestDidStart: async () => ({
-      didResolveOperation: async ({ queryHash }) => {
-        if (!allowed.has(queryHash))
-          throw err(ErrorCode.PERSISTED_QUERY_NOT_IN_LIST, 'Only registered operations are served here', {
-            http: { status: 400 },
-          });
+      didResolveOperation: async ({ source, document }) => {
+        if (!safelist.allows(source, document)) throw notInSafelist({ http: { status: 400 } });
       },
     }),
   };

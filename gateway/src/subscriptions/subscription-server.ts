@@ -25,6 +25,7 @@ import {
   parseOperation,
   type OperationLimits,
 } from '../limits/operation-limits.js';
+import { notInSafelist, type Safelist } from '../persisted-operations/manifest.js';
 import { SubscriptionCloseCode, subscriptionCloseReason } from './close-codes.js';
 import { createEventQueue, type EventQueue } from './event-queue.js';
 import { createEventExecutor, type ErrorFormatter } from './execute-event.js';
@@ -81,6 +82,8 @@ export type SubscriptionServerOptions = {
   limits: SubscriptionLimits;
   /** Every operation sent over the socket is held to these, as over HTTP, before it is planned. */
   operationLimits: OperationLimits;
+  /** In safelist mode, only what it allows runs (PERSISTED_QUERY_NOT_IN_LIST otherwise), as over HTTP. */
+  safelist?: Safelist | undefined;
   /** Drop "Did you mean …?" suggestions from parse, validation and variable errors. @default false */
   hideSuggestions?: boolean;
   /** The gateway's data sources (HTTP to each subgraph) by subgraph name, for entity fetches. */
@@ -308,6 +311,7 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
         if (error instanceof GraphQLError && error.extensions.code === ErrorCode.MAX_TOKENS_EXCEEDED) return [error];
         return [err(ErrorCode.GRAPHQL_PARSE_FAILED, (error as Error).message)];
       }
+      if (options.safelist && !options.safelist.allows(payload.query, document)) return [notInSafelist()];
       const invalid = validate(supergraph.apiSchema, document);
       if (invalid.length > 0) return invalid.map((error) => withCode(error, ErrorCode.GRAPHQL_VALIDATION_FAILED));
       const operationName = payload.operationName ?? undefined;
