@@ -128,7 +128,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         throw new Error(`subgraph ${name} has no URL in the supergraph and no SUBGRAPH_${name.toUpperCase()}_URL`);
       const dataSource = protections.guardSubgraph(
         name,
-        new SubgraphDataSource({ url: target, client, ...(fetches ? { inflight: fetches } : {}) }),
+        new SubgraphDataSource({
+          url: target,
+          client,
+          timeoutMs: protections.subgraphTimeoutMs(name),
+          ...(fetches ? { inflight: fetches } : {}),
+        }),
       );
       subgraphs.set(name, target);
       dataSources.set(name, dataSource);

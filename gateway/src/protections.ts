@@ -16,7 +16,7 @@ import { clientIp } from './rate-limit/client-ip.js';
 import { createRateLimits, type RateLimitConfig } from './rate-limit/rate-limits.js';
 import { limitRequestsByIp, useRateLimits } from './rate-limit/use-rate-limits.js';
 import { connectGatewayRedis } from './redis.js';
-import { withSubgraphDeadline } from './subgraph-deadline.js';
+import { withSubgraphErrors } from './subgraph-errors.js';
 
 export type ProtectionOptions = {
   /** Redis for rate-limit counters and the APQ cache, shared by gateway replicas; in-process when unset. */
@@ -61,7 +61,9 @@ export type Protections = {
   /** The per-IP budget in front of /graphql. */
   limitRequests(graphql: GraphQLRoute): GraphQLRoute;
   clientIp(req: IncomingMessage): string;
-  /** A subgraph's data source, bounded by its timeout and with clear errors when it fails. */
+  /** The time one fetch to this subgraph has, ms (its data source cancels the fetch past it). */
+  subgraphTimeoutMs(name: string): number;
+  /** A subgraph's data source with clear errors when it fails (down, 5xx, past its timeout). */
   guardSubgraph(name: string, source: GraphQLDataSource<GatewayContext>): GraphQLDataSource<GatewayContext>;
   /** Set in safelist mode: the WebSocket server checks it too. */
   safelist: Safelist | undefined;
@@ -101,13 +103,8 @@ export async function createProtections(options: ProtectionOptions, logger: Logg
     },
     limitRequests: (graphql) => limitRequestsByIp(rateLimits, trustedProxies, graphql),
     clientIp: (req) => clientIp(req, trustedProxies),
-    guardSubgraph: (name, source) =>
-      withSubgraphDeadline(
-        name,
-        source,
-        options.subgraphTimeoutsMs?.[name] ?? options.subgraphTimeoutMs ?? 10_000,
-        logger,
-      ),
+    subgraphTimeoutMs: (name) => options.subgraphTimeoutsMs?.[name] ?? options.subgraphTimeoutMs ?? 10_000,
+    guardSubgraph: (name, source) => withSubgraphErrors(name, source, logger),
     safelist,
     redis,
     close: async () => {

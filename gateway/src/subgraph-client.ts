@@ -13,8 +13,17 @@ export type SubgraphAnswer = {
 
 /** HTTP from the gateway to its subgraphs. */
 export type SubgraphClient = {
-  /** POSTs a body; resolves with the whole answer whatever its status, rejects when none comes. */
-  post(endpoint: SubgraphEndpoint, headers: Record<string, string>, body: string): Promise<SubgraphAnswer>;
+  /**
+   * POSTs a body; resolves with the whole answer whatever its status, rejects when none comes. An
+   * aborted `signal` cancels the request (the connection is closed, the subgraph sees it go) and
+   * rejects with the signal's reason.
+   */
+  post(
+    endpoint: SubgraphEndpoint,
+    headers: Record<string, string>,
+    body: string,
+    signal?: AbortSignal,
+  ): Promise<SubgraphAnswer>;
   close(): Promise<void>;
 };
 
@@ -37,13 +46,14 @@ export function subgraphEndpoint(url: string): SubgraphEndpoint {
 export function createSubgraphClient(options: SubgraphClientOptions = {}): SubgraphClient {
   const agent = new Agent({ connections: options.connectionsPerSubgraph ?? 128 });
   return {
-    async post(endpoint, headers, body) {
+    async post(endpoint, headers, body, signal) {
       const response = await agent.request({
         origin: endpoint.origin,
         path: endpoint.path,
         method: 'POST',
         headers,
         body,
+        ...(signal ? { signal } : {}),
       });
       const contentType = response.headers['content-type'];
       const cacheControl = response.headers['cache-control'];

@@ -1,13 +1,13 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { IDENTITY_HEADER } from '../../lib/auth/identity.js';
 import type { Caller } from './auth.js';
 import type { GatewayContext } from './create-gateway.js';
 import { createInflight } from './inflight.js';
 import { createSubgraphClient, type SubgraphAnswer } from './subgraph-client.js';
-import { cacheHint, SubgraphDataSource } from './subgraph-data-source.js';
+import { cacheHint, SubgraphDataSource, SubgraphTimeoutError } from './subgraph-data-source.js';
 
 type Received = { headers: IncomingHttpHeaders; body: { query: string; variables?: Record<string, unknown> } };
 type Reply = { status?: number; contentType?: string; body: string; delayMs?: number };
@@ -16,6 +16,8 @@ type Reply = { status?: number; contentType?: string; body: string; delayMs?: nu
 let server: Server;
 let url: string;
 let received: Received[] = [];
+// Requests whose connection the client closed before the answer was written.
+let abandoned: Received[] = [];
 let reply: (request: Received) => Reply = () => ({ body: '{"data":{"ok":true}}' });
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -24,6 +26,9 @@ beforeAll(async () => {
     req.on('end', () => {
       const request = { headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString()) };
       received.push(request);
+      res.once('close', () => {
+        if (!res.writableEnded) abandoned.push(request);
+      });
       const answer = reply(request);
       setTimeout(() => {
         res.statusCode = answer.status ?? 200;
@@ -38,6 +43,7 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 afterEach(() => {
   received = [];
+  abandoned = [];
   reply = () => ({ body: '{"data":{"ok":true}}' });
 });
 
@@ -140,6 +146,27 @@ describe('SubgraphDataSource', () => {
         response: { url, status: 401, statusText: 'Unauthorized', body: { errors: [{ message: 'who are you' }] } },
       },
     });
+  });
+
+  it('cancels a fetch at its deadline: the subgraph sees the request go, every sharer gets the timeout', async () => {
+    reply = () => ({ body: '{"data":{"ok":true}}', delayMs: 5_000 });
+    const source = new SubgraphDataSource({ url, client, timeoutMs: 200, inflight: createInflight<SubgraphAnswer>() });
+    const [first, second] = await Promise.allSettled([
+      source.process(fetchOf(QUERY, caller('u1'))),
+      source.process(fetchOf(QUERY, caller('u1'))),
+    ]);
+    for (const outcome of [first, second]) {
+      expect(outcome).toMatchObject({ status: 'rejected', reason: expect.any(SubgraphTimeoutError) });
+    }
+    expect(received).toHaveLength(1);
+    await vi.waitFor(() => expect(abandoned).toHaveLength(1));
+  });
+
+  it('leaves a fetch that answers in time alone', async () => {
+    reply = () => ({ body: '{"data":{"ok":true}}', delayMs: 50 });
+    const source = new SubgraphDataSource({ url, client, timeoutMs: 2_000 });
+    expect(await source.process(fetchOf(QUERY, caller('u1')))).toEqual({ data: { ok: true } });
+    expect(abandoned).toEqual([]);
   });
 
   it('refuses an answer that is not JSON', async () => {

@@ -17,7 +17,21 @@ export type SubgraphDataSourceOptions = {
    * is sent. Mutations are never shared.
    */
   inflight?: Inflight<SubgraphAnswer>;
+  /**
+   * Time one fetch has, ms: past it the request is cancelled (not just abandoned, so a slow
+   * subgraph does not keep the connection and its work) and process() rejects with
+   * SubgraphTimeoutError. Callers sharing an in-flight fetch share its deadline. Absent: none.
+   */
+  timeoutMs?: number;
 };
+
+/** A subgraph fetch that was cancelled at its deadline. */
+export class SubgraphTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`the subgraph did not answer within ${timeoutMs} ms`);
+    this.name = 'SubgraphTimeoutError';
+  }
+}
 
 // Operations the query planner writes start with their keyword (or `{` for an anonymous query).
 const QUERY_TEXT = /^\s*(?:query\b|\{)/;
@@ -34,12 +48,14 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   readonly #endpoint;
   readonly #client: SubgraphClient;
   readonly #inflight: Inflight<SubgraphAnswer> | undefined;
+  readonly #timeoutMs: number | undefined;
 
   constructor(options: SubgraphDataSourceOptions) {
     this.url = options.url;
     this.#endpoint = subgraphEndpoint(options.url);
     this.#client = options.client;
     this.#inflight = options.inflight;
+    this.#timeoutMs = options.timeoutMs;
   }
 
   async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<SubgraphResponse> {
@@ -59,7 +75,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       operationName: request.operationName,
       extensions: request.extensions,
     });
-    const send = () => this.#client.post(this.#endpoint, headers, body);
+    const send = () => this.#send(headers, body);
     const answer =
       this.#inflight && QUERY_TEXT.test(request.query)
         ? await this.#inflight.run(`${this.url}\n${caller?.identityHeader ?? ''}\n${body}`, send)
@@ -84,6 +100,22 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       policy?.restrict?.(cacheHint(answer.cacheControl));
     }
     return parsed as SubgraphResponse;
+  }
+
+  async #send(headers: Record<string, string>, body: string): Promise<SubgraphAnswer> {
+    const timeoutMs = this.#timeoutMs;
+    if (timeoutMs === undefined) return this.#client.post(this.#endpoint, headers, body);
+    // A controller and a cleared timer rather than AbortSignal.timeout(), whose timer would stay
+    // pending for the whole timeout after every fetch that answered.
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new SubgraphTimeoutError(timeoutMs)), timeoutMs);
+    try {
+      return await this.#client.post(this.#endpoint, headers, body, controller.signal);
+    } catch (error) {
+      throw controller.signal.aborted ? controller.signal.reason : error;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 

@@ -106,19 +106,27 @@ describe('a subgraph that fails', () => {
 
   it('slow: cut at SUBGRAPH_TIMEOUT_MS with a clear error, mutations elsewhere unaffected and not repeated', async () => {
     await stopUsers();
-    // Accepts connections and requests, never answers.
-    const hanging = createServer(() => undefined);
+    // Accepts connections and requests, never answers; counts the requests the gateway gives up on.
+    let cancelled = 0;
+    const hanging = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      // Query plans' fetches, not readiness probes (`{__typename}`).
+      res.once('close', () => {
+        if (body.includes('email')) cancelled++;
+      });
+    });
     await new Promise<void>((resolve) => hanging.listen(Number(usersUrl.port), usersUrl.hostname, resolve));
     try {
-      const started = Date.now();
       const partial = await t.gql({ query: MIXED, token: alice.accessToken });
-      expect(Date.now() - started).toBeLessThan(5_000);
       expect(partial.data?.me).toBeNull();
       expect(partial.data?.projects.nodes).toHaveLength(2);
       expect(partial.errors?.[0]).toMatchObject({
         message: "Subgraph 'users' did not answer in time",
         extensions: { code: 'SUBGRAPH_UNAVAILABLE' },
       });
+      // The request was cancelled, not left hanging on the subgraph's connection.
+      await until(() => cancelled >= 1, 'the gateway to cancel its request to users');
       // A mutation of another subgraph runs once.
       await createProject(t, alice, 'third');
     } finally {
@@ -154,11 +162,12 @@ describe('Redis connections dropped', () => {
     for (let i = 0; i < 3; i++) expect(codes(await wrongLogin('192.0.2.10'))).toEqual(['UNAUTHENTICATED']);
     expect(await killGatewayConnections()).toBeGreaterThan(0);
     // Right after the cut, counting falls back to this process: the address gets a fresh budget
-    // here, but is still limited.
+    // here, but is still limited. If the connection comes back within these requests, the rest are
+    // counted in Redis again (2 left there): at worst 5 + 2 get through, never all 8.
     const during = [];
     for (let i = 0; i < 8; i++) during.push(codes(await wrongLogin('192.0.2.10'))[0]);
     expect(during).toContain('RATE_LIMITED');
-    expect(during.filter((c) => c === 'UNAUTHENTICATED').length).toBeLessThanOrEqual(5);
+    expect(during.filter((c) => c === 'UNAUTHENTICATED').length).toBeLessThanOrEqual(5 + 2);
 
     // Reconnected: shared counting again, and the service never stopped answering.
     await until(

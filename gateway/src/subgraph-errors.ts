@@ -3,10 +3,9 @@ import { GraphQLError } from 'graphql';
 import { err, ErrorCode } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { GatewayContext } from './create-gateway.js';
+import { SubgraphTimeoutError } from './subgraph-data-source.js';
 
 type SubgraphResponse = Awaited<ReturnType<GraphQLDataSource['process']>>;
-
-export class SubgraphTimeoutError extends Error {}
 
 const upstreamStatus = (error: GraphQLError): number | undefined => {
   const response = error.extensions['response'] as { status?: unknown } | undefined;
@@ -14,28 +13,23 @@ const upstreamStatus = (error: GraphQLError): number | undefined => {
 };
 
 /**
- * Bounds every call to one subgraph by `timeoutMs`, and turns the ways a subgraph can fail to
- * answer (timeout, refused or reset connection, 5xx) into one clear, masked SUBGRAPH_UNAVAILABLE
- * naming it. @apollo/gateway then nulls the fields that subgraph owns and still sends the rest of
- * the response. Nothing is retried: a mutation the subgraph may have applied must not run twice.
+ * Turns the ways a subgraph can fail to answer (its deadline passed, see SubgraphDataSource's
+ * `timeoutMs`; refused or reset connection; 5xx) into one clear, masked SUBGRAPH_UNAVAILABLE naming
+ * it. @apollo/gateway then nulls the fields that subgraph owns and still sends the rest of the
+ * response. Nothing is retried: a mutation the subgraph may have applied must not run twice.
  */
-export function withSubgraphDeadline(
+export function withSubgraphErrors(
   name: string,
   source: GraphQLDataSource<GatewayContext>,
-  timeoutMs: number,
   logger: Logger,
 ): GraphQLDataSource<GatewayContext> {
   return {
     async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<SubgraphResponse> {
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new SubgraphTimeoutError()), timeoutMs);
-      });
       try {
-        return await Promise.race([source.process(options), deadline]);
+        return await source.process(options);
       } catch (error) {
         if (error instanceof SubgraphTimeoutError) {
-          logger.warn({ subgraph: name, timeoutMs }, 'subgraph did not answer in time');
+          logger.warn({ subgraph: name, timeoutMs: error.timeoutMs }, 'subgraph did not answer in time');
           throw err(ErrorCode.SUBGRAPH_UNAVAILABLE, `Subgraph '${name}' did not answer in time`, { subgraph: name });
         }
         const status = error instanceof GraphQLError ? upstreamStatus(error) : undefined;
@@ -44,8 +38,6 @@ export function withSubgraphDeadline(
           throw err(ErrorCode.SUBGRAPH_UNAVAILABLE, `Subgraph '${name}' is unavailable`, { subgraph: name });
         }
         throw error;
-      } finally {
-        clearTimeout(timer);
       }
     },
   };
