@@ -48,6 +48,8 @@ export type GatewayOptions = {
   uploadsSubgraph?: string;
   /** Limits of subscriptions over WebSocket; each one left out keeps its default. */
   subscriptions?: Partial<SubscriptionLimits>;
+  /** On close, how long requests in flight get to finish. @default 10000 (createServiceServer) */
+  drainTimeoutMs?: number | undefined;
   /** Keep-alive connections held open to each subgraph. @default 128 */
   subgraphConnections?: number;
   /**
@@ -197,6 +199,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const service = createServiceServer({
     logger,
     metrics,
+    ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
     graphql: protections.limitRequests(
       ide.negotiate(
         createGraphQLHandler({

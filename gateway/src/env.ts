@@ -11,7 +11,8 @@ import {
   type EnvSource,
 } from '../../lib/config/env.js';
 import { operationLimitsEnvShape } from './limits/env.js';
-import { protectionEnvShape } from './protection-env.js';
+import { drainEnvShape, protectionEnvShape } from './protection-env.js';
+import { subscriptionEnvShape } from './subscriptions/env.js';
 
 const gatewayEnvSchema = z.object({
   ...serviceEnvShape,
@@ -34,14 +35,9 @@ const gatewayEnvSchema = z.object({
   INTROSPECTION: optionalFlag(),
   /** The GraphQL IDE for browsers on GET /graphql; follows INTROSPECTION unless set (so off in production). */
   GRAPHQL_IDE: optionalFlag(),
-  /** Subscriptions one WebSocket connection may hold open. */
-  SUBSCRIPTIONS_MAX_PER_CONNECTION: z.coerce.number().int().positive().default(100),
-  /** Subscriptions the gateway holds open over all connections. */
-  SUBSCRIPTIONS_MAX_TOTAL: z.coerce.number().int().positive().default(10_000),
-  /** Events queued for a subscriber that reads slower than they come; past it the client is dropped. */
-  SUBSCRIPTIONS_MAX_QUEUED_EVENTS: z.coerce.number().int().positive().default(100),
-  /** Accept WebSocket connections without an access token (closed with 4401 otherwise). */
-  SUBSCRIPTIONS_ALLOW_ANONYMOUS: booleanFlag(false),
+  /** SUBSCRIPTIONS_MAX_PER_CONNECTION, _MAX_TOTAL, _MAX_QUEUED_EVENTS, _ALLOW_ANONYMOUS (subscriptions/env.ts). */
+  ...subscriptionEnvShape,
+  ...drainEnvShape,
   /** Keep-alive connections held open to each subgraph; more concurrent fetches wait for one. */
   SUBGRAPH_CONNECTIONS: z.coerce.number().int().positive().default(128),
   /** Run identical in-flight queries of the same caller once (whole queries and subgraph fetches). */

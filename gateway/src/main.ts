@@ -9,6 +9,7 @@ import { createGateway } from './create-gateway.js';
 import { readGatewayEnv } from './env.js';
 import { operationLimitsFromEnv } from './limits/env.js';
 import { protectionOptions } from './protection-env.js';
+import { subscriptionLimitsFromEnv } from './subscriptions/env.js';
 
 const env = loadEnvOrExit(readGatewayEnv);
 const logger = createLogger('gateway', env.LOG_LEVEL);
@@ -26,16 +27,13 @@ const gateway = await createGateway({
   operationLimits: operationLimitsFromEnv(env),
   protections: protectionOptions(env),
   ide: env.ide,
-  subscriptions: {
-    maxPerConnection: env.SUBSCRIPTIONS_MAX_PER_CONNECTION,
-    maxTotal: env.SUBSCRIPTIONS_MAX_TOTAL,
-    maxQueuedEvents: env.SUBSCRIPTIONS_MAX_QUEUED_EVENTS,
-    allowAnonymous: env.SUBSCRIPTIONS_ALLOW_ANONYMOUS,
-  },
+  subscriptions: subscriptionLimitsFromEnv(env),
+  drainTimeoutMs: env.DRAIN_TIMEOUT_MS,
   subgraphConnections: env.SUBGRAPH_CONNECTIONS,
   deduplicateInflight: env.DEDUPLICATE_INFLIGHT,
   queryPlanCacheMiB: env.QUERY_PLAN_CACHE_MIB,
 });
 const url = await gateway.listen(env.PORT, env.HOST);
 logger.info({ url: `${url}/graphql` }, 'gateway listening');
-stopOnSignals(logger, () => gateway.close());
+// The drain, then the rest of closing, within the process's own deadline.
+stopOnSignals(logger, () => gateway.close(), env.DRAIN_TIMEOUT_MS + 15_000);

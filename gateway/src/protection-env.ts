@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { redisEnvShape } from '../../lib/config/common-env.js';
 import { booleanFlag } from '../../lib/config/env.js';
+import { DEFAULT_DRAIN_TIMEOUT_MS } from '../../lib/http/service-server.js';
 import type { ProtectionOptions } from './protections.js';
 
 const count = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -40,6 +41,12 @@ export const protectionEnvShape = {
 };
 
 type ProtectionEnv = z.infer<z.ZodObject<typeof protectionEnvShape>>;
+
+/** Shutdown of the process serving clients (gateway, platform). */
+export const drainEnvShape = {
+  /** On SIGTERM, how long requests in flight get to finish before they are cut, ms. */
+  DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(300_000).default(DEFAULT_DRAIN_TIMEOUT_MS),
+};
 
 /** What the protection variables say, as createGateway options (the manifest is read at start). */
 export function protectionOptions(env: ProtectionEnv): ProtectionOptions {

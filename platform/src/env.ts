@@ -20,7 +20,8 @@ import {
   type EnvSource,
 } from '../../lib/config/env.js';
 import { operationLimitsEnvShape } from '../../gateway/src/limits/env.js';
-import { protectionEnvShape } from '../../gateway/src/protection-env.js';
+import { drainEnvShape, protectionEnvShape } from '../../gateway/src/protection-env.js';
+import { subscriptionEnvShape } from '../../gateway/src/subscriptions/env.js';
 
 /**
  * `npm start`: the whole platform in one process. Everything has a default, so a fresh clone
@@ -61,6 +62,8 @@ const platformEnvSchema = z
     ...inferenceEnvShape,
     ...protectionEnvShape,
     ...operationLimitsEnvShape,
+    ...subscriptionEnvShape,
+    ...drainEnvShape,
     /** Where clients reach the gateway, when not at its own address (behind a proxy); upload URLs point there. */
     PUBLIC_URL: httpUrl().optional(),
     UPLOAD_URL_TTL: seconds(15 * 60),

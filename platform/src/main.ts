@@ -2,6 +2,7 @@ import { objectStoreConfig } from '../../lib/config/common-env.js';
 import { loadEnvOrExit } from '../../lib/config/env.js';
 import { operationLimitsFromEnv } from '../../gateway/src/limits/env.js';
 import { protectionOptions } from '../../gateway/src/protection-env.js';
+import { subscriptionLimitsFromEnv } from '../../gateway/src/subscriptions/env.js';
 import { inferenceSettings } from '../../lib/inference/settings.js';
 import { createLogger } from '../../lib/logger.js';
 import { stopOnSignals } from '../../lib/process/lifecycle.js';
@@ -45,6 +46,8 @@ const platform = await startPlatform({
   inference: inferenceSettings(env),
   gatewayProtections: protectionOptions(env),
   operationLimits: operationLimitsFromEnv(env),
+  subscriptions: subscriptionLimitsFromEnv(env),
+  drainTimeoutMs: env.DRAIN_TIMEOUT_MS,
   production: env.NODE_ENV === 'production',
   introspection: env.INTROSPECTION ?? env.NODE_ENV !== 'production',
   ide: env.GRAPHQL_IDE ?? env.INTROSPECTION ?? env.NODE_ENV !== 'production',
@@ -64,4 +67,4 @@ const demo =
       })
     : undefined;
 process.stdout.write(`\n  ai-code gateway ready at ${platform.url}\n${demo ? demoBanner(platform.url, demo) : ''}\n`);
-stopOnSignals(logger, () => platform.close());
+stopOnSignals(logger, () => platform.close(), env.DRAIN_TIMEOUT_MS + 15_000);

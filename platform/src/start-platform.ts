@@ -22,6 +22,7 @@ import type { ObjectStore } from '../../lib/storage/object-store.js';
 import { SUBGRAPHS, type SubgraphName } from '../../lib/subgraphs.js';
 import { createAuthenticator } from '../../gateway/src/auth.js';
 import { createGateway, type Gateway } from '../../gateway/src/create-gateway.js';
+import type { SubscriptionLimits } from '../../gateway/src/subscriptions/subscription-server.js';
 import type { OperationLimits } from '../../gateway/src/limits/operation-limits.js';
 import type { ProtectionOptions } from '../../gateway/src/protections.js';
 import { createInferenceSubgraph } from '../../subgraphs/inference/src/server.js';
@@ -70,6 +71,10 @@ export type PlatformConfig = {
   gatewayProtections?: ProtectionOptions | undefined;
   /** Depth, aliases, cost… per operation (defaults when unset). */
   operationLimits?: Partial<OperationLimits> | undefined;
+  /** The gateway's subscription limits (defaults when unset). */
+  subscriptions?: Partial<SubscriptionLimits> | undefined;
+  /** On close, how long the gateway's requests in flight get to finish, ms. @default 10000 */
+  drainTimeoutMs?: number | undefined;
   /** Run a batch prediction worker in this process too. @default true */
   worker?: boolean;
   production: boolean;
@@ -236,6 +241,8 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
       ...(config.ide !== undefined ? { ide: config.ide } : {}),
       protections: { redisUrl: config.redisUrl, ...config.gatewayProtections },
       ...(config.operationLimits ? { operationLimits: config.operationLimits } : {}),
+      ...(config.subscriptions ? { subscriptions: config.subscriptions } : {}),
+      drainTimeoutMs: config.drainTimeoutMs,
     });
     const gatewayBase = await gateway.listen(config.port, config.host);
     started.push(gateway);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { request, type IncomingMessage } from 'node:http';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpMetrics } from '../../lib/http/metrics.js';
 import { createServiceServer } from '../../lib/http/service-server.js';
@@ -127,6 +128,42 @@ describe('graceful shutdown', () => {
     const predictions = await t.platform.database.db.selectFrom('predictions').select(['id', 'status']).execute();
     expect(predictions).toEqual([{ id: predictionId, status: 'QUEUED' }]);
   }, 60_000);
+});
+
+describe('a request that outlasts the drain', () => {
+  it('is cut at drainTimeoutMs (DRAIN_TIMEOUT_MS), and stores nothing', async () => {
+    const logged: Array<{ msg?: string; drainTimeoutMs?: number }> = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
+    const { gateway, base } = await startGateway(t, 0, { drainTimeoutMs: 300, logger });
+    const seen: string[] = [];
+    gateway.server.on('request', (req: IncomingMessage) => seen.push(req.url ?? ''));
+    const created = await t.gql({
+      query: `mutation ($input: CreateModelUploadInput!) { createModelUpload(input: $input) { uploadUrl model { id } } }`,
+      token: alice.accessToken,
+      variables: { input: { projectId, version: 'stuck' } },
+    });
+    const upload = created.data?.createModelUpload as { uploadUrl: string; model: { id: string } };
+    const uploadUrl = new URL(upload.uploadUrl);
+    const put = slowPut(new URL(uploadUrl.pathname + uploadUrl.search, base), LINEAR_MODEL.length);
+    const outcome = put.answer.then(
+      (answer) => answer,
+      (error: unknown) => error,
+    );
+    put.req.write(Buffer.from(LINEAR_MODEL.subarray(0, 10)));
+    await until(() => seen.some((url) => url.startsWith('/uploads/')), 'the upload to reach the gateway');
+    // Never finished by the client: closing ends once the drain has run out, and the upload is cut.
+    await gateway.close();
+    expect(await outcome).toBeInstanceOf(Error);
+    expect(logged).toContainEqual(
+      expect.objectContaining({ msg: 'shutdown: cutting requests still in flight', drainTimeoutMs: 300 }),
+    );
+    const model = await t.platform.database.db
+      .selectFrom('models')
+      .select(['status', 'size_bytes'])
+      .where('id', '=', upload.model.id)
+      .executeTakeFirstOrThrow();
+    expect(model).toEqual({ status: 'PENDING_UPLOAD', size_bytes: null });
+  });
 });
 
 describe('readiness during shutdown', () => {

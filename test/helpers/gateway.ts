@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAuthenticator } from '../../gateway/src/auth.js';
-import { createGateway, type Gateway } from '../../gateway/src/create-gateway.js';
+import { createGateway, type Gateway, type GatewayOptions } from '../../gateway/src/create-gateway.js';
 import { createLogger } from '../../lib/logger.js';
 import { projectRoot } from '../../lib/project-root.js';
 import { testEnv } from './env.js';
@@ -11,7 +11,11 @@ import { GENEROUS_RATE_LIMITS, TEST_INTERNAL_SECRET, TEST_JWT, type TestPlatform
  * Another gateway in front of a test platform's subgraphs, listening on `port` (0: a free one), as
  * a second replica or a restarted gateway would: tests may close it without touching the platform's.
  */
-export async function startGateway(t: TestPlatform, port = 0): Promise<{ gateway: Gateway; base: string }> {
+export async function startGateway(
+  t: TestPlatform,
+  port = 0,
+  options: Partial<Pick<GatewayOptions, 'drainTimeoutMs' | 'logger'>> = {},
+): Promise<{ gateway: Gateway; base: string }> {
   const gateway = await createGateway({
     supergraphSdl: readFileSync(join(projectRoot, 'schema', 'supergraph.graphql'), 'utf8'),
     subgraphUrls: Object.fromEntries(t.platform.gateway.subgraphs()),
@@ -20,6 +24,7 @@ export async function startGateway(t: TestPlatform, port = 0): Promise<{ gateway
     maxBodyBytes: 1024 * 1024,
     introspection: true,
     protections: { rateLimits: GENEROUS_RATE_LIMITS },
+    ...options,
   });
   try {
     return { gateway, base: await gateway.listen(port, '127.0.0.1') };

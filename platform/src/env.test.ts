@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { subscriptionLimitsFromEnv } from '../../gateway/src/subscriptions/env.js';
+import { ConfigError } from '../../lib/config/env.js';
+import { parsePlatformEnv } from './env.js';
+
+describe('platform env: the embedded gateway is configured as the standalone one is', () => {
+  it('defaults the subscription limits and the drain timeout', () => {
+    const env = parsePlatformEnv({});
+    expect(subscriptionLimitsFromEnv(env)).toEqual({
+      maxPerConnection: 100,
+      maxTotal: 10_000,
+      maxQueuedEvents: 100,
+      allowAnonymous: false,
+    });
+    expect(env.DRAIN_TIMEOUT_MS).toBe(10_000);
+  });
+
+  it('reads SUBSCRIPTIONS_* and DRAIN_TIMEOUT_MS', () => {
+    const env = parsePlatformEnv({
+      SUBSCRIPTIONS_MAX_PER_CONNECTION: '5',
+      SUBSCRIPTIONS_MAX_TOTAL: '50',
+      SUBSCRIPTIONS_MAX_QUEUED_EVENTS: '7',
+      SUBSCRIPTIONS_ALLOW_ANONYMOUS: 'true',
+      DRAIN_TIMEOUT_MS: '30000',
+    });
+    expect(subscriptionLimitsFromEnv(env)).toEqual({
+      maxPerConnection: 5,
+      maxTotal: 50,
+      maxQueuedEvents: 7,
+      allowAnonymous: true,
+    });
+    expect(env.DRAIN_TIMEOUT_MS).toBe(30_000);
+  });
+
+  it('names each bad value', () => {
+    try {
+      parsePlatformEnv({ SUBSCRIPTIONS_MAX_TOTAL: '0', DRAIN_TIMEOUT_MS: 'soon' });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const problems = (error as ConfigError).problems.join('\n');
+      expect(problems).toMatch(/^SUBSCRIPTIONS_MAX_TOTAL: /m);
+      expect(problems).toMatch(/^DRAIN_TIMEOUT_MS: /m);
+    }
+  });
+});
