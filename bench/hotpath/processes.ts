@@ -82,6 +82,8 @@ export type GatewayProcessOptions = {
   jwtSecret: string;
   internalSecret: string;
   env?: Record<string, string>;
+  /** Flags for node itself, e.g. ['--cpu-prof', '--cpu-prof-dir=…'] (not allowed in NODE_OPTIONS). */
+  nodeFlags?: string[];
   logFile: string;
 };
 
@@ -92,7 +94,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
   const gateway = startProcess({
     name: 'gateway',
     command: process.execPath,
-    args: ['--import', 'tsx', 'gateway/src/main.ts'],
+    args: [...(options.nodeFlags ?? []), '--import', 'tsx', 'gateway/src/main.ts'],
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,

@@ -174,7 +174,8 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 }
 
 /** What graphql-ws hooks find in `ctx.extra`: the connection's socket and its upgrade request. */
-export type WebSocketExtra = { socket: WebSocket; request: IncomingMessage };
+/** What graphql-ws hands its hooks about a connection (only the socket: a connection keeps it alive). */
+export type WebSocketExtra = { socket: WebSocket };
 
 /** An entry of a connection_init payload, its key matched case-insensitively as HTTP header names are. */
 export function connectionParam(params: Readonly<Record<string, unknown>> | undefined, name: string): unknown {
@@ -206,16 +207,30 @@ export function createGraphQLWsEndpoint(
   const keepAliveMs = options.keepAliveMs ?? 12_000;
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload, handleProtocols });
 
-  wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
-    // A frame the client got wrong (too large, malformed): ws closes with the matching code itself.
-    socket.on('error', (error) => logger.warn({ err: error }, 'websocket protocol error'));
-    let alive = true;
-    socket.on('pong', () => (alive = true));
-    const ping = setInterval(() => {
-      if (!alive) return socket.terminate();
-      alive = false;
+  // One heartbeat for every connection (not a timer each: thousands of idle subscribers are the
+  // normal case): a socket that has not answered the last ping by the next one is cut.
+  const awaitingPong = new Set<WebSocket>();
+  const heartbeat = setInterval(() => {
+    for (const socket of wss.clients) {
+      if (awaitingPong.has(socket)) {
+        socket.terminate();
+        continue;
+      }
+      awaitingPong.add(socket);
       socket.ping();
-    }, keepAliveMs);
+    }
+  }, keepAliveMs);
+  heartbeat.unref();
+  // Shared handlers (`this` is the socket), so a connection holds no closures of its own for them.
+  function onPong(this: WebSocket) {
+    awaitingPong.delete(this);
+  }
+  // A frame the client got wrong (too large, malformed): ws closes with the matching code itself.
+  const onError = (error: Error) => logger.warn({ err: error }, 'websocket protocol error');
+
+  wss.on('connection', (socket: WebSocket) => {
+    socket.on('error', onError);
+    socket.on('pong', onPong);
     const closed = graphqlWs.opened(
       {
         protocol: socket.protocol,
@@ -235,10 +250,10 @@ export function createGraphQLWsEndpoint(
             });
           }),
       },
-      { socket, request },
+      { socket },
     );
     socket.once('close', (code: number, reason: Buffer) => {
-      clearInterval(ping);
+      awaitingPong.delete(socket);
       closed(code, reason.toString()).catch((error: unknown) =>
         logger.error({ err: error }, 'websocket cleanup failed'),
       );
@@ -261,6 +276,7 @@ export function createGraphQLWsEndpoint(
           }),
       );
       await Promise.all(closing);
+      clearInterval(heartbeat);
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };

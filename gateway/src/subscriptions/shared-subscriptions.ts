@@ -4,7 +4,8 @@ import type { Logger } from '../../../lib/logger.js';
 
 /** Where one client subscription receives its events. */
 export type Subscriber = {
-  push(result: FormattedExecutionResult): void;
+  /** An event, and its JSON (serialized once for every subscriber of a shared subscription). */
+  push(result: FormattedExecutionResult, json: string): void;
   end(): void;
 };
 
@@ -31,6 +32,7 @@ export type SharedSubscriptions = {
 };
 
 type Shared = {
+  key: string;
   subscribers: Set<Subscriber>;
   close: () => void;
   /** The upstream subscription is over (ended, or closed by its last subscriber): nobody new joins. */
@@ -38,8 +40,8 @@ type Shared = {
   /** Events resolve concurrently but are delivered in order, each after the one before. */
   delivered: Promise<void>;
   pending: number;
-  /** The last event delivered, for late joiners of a state stream. */
-  latest: FormattedExecutionResult | undefined;
+  /** The last event delivered and its JSON, for late joiners of a state stream. */
+  latest: { result: FormattedExecutionResult; json: string } | undefined;
 };
 
 const failure = (message: string): FormattedExecutionResult => ({
@@ -59,15 +61,20 @@ export function createSharedSubscriptions(options: {
   const { logger } = options;
   const shared = new Map<string, Shared>();
 
-  const close = (key: string, entry: Shared) => {
+  const close = (entry: Shared) => {
     if (entry.closed) return;
     entry.closed = true;
-    if (shared.get(key) === entry) shared.delete(key);
+    if (shared.get(entry.key) === entry) shared.delete(entry.key);
     entry.close();
+  };
+
+  const leave = (entry: Shared, subscriber: Subscriber) => {
+    if (entry.subscribers.delete(subscriber) && entry.subscribers.size === 0) close(entry);
   };
 
   function open(key: string, source: SubscriptionSource): Shared {
     const entry: Shared = {
+      key,
       subscribers: new Set(),
       close: () => undefined,
       closed: false,
@@ -77,13 +84,14 @@ export function createSharedSubscriptions(options: {
     };
     shared.set(key, entry);
     const deliver = (result: FormattedExecutionResult) => {
-      entry.latest = result;
-      for (const subscriber of entry.subscribers) subscriber.push(result);
+      const json = JSON.stringify(result);
+      entry.latest = { result, json };
+      for (const subscriber of entry.subscribers) subscriber.push(result, json);
     };
     // Ends the subscription for its subscribers once the events before the end are delivered.
     const finish = (last?: FormattedExecutionResult) => {
       if (entry.closed) return;
-      close(key, entry);
+      close(entry);
       entry.delivered = entry.delivered.then(() => {
         if (last) deliver(last);
         for (const subscriber of entry.subscribers) subscriber.end();
@@ -126,16 +134,15 @@ export function createSharedSubscriptions(options: {
     join(key, subscriber, source, replayLatest = false) {
       const entry = shared.get(key) ?? open(key, source());
       // Events still resolving reach the new subscriber after this one, in order.
-      if (replayLatest && entry.latest) subscriber.push(entry.latest);
+      if (replayLatest && entry.latest) subscriber.push(entry.latest.result, entry.latest.json);
       entry.subscribers.add(subscriber);
-      return () => {
-        if (entry.subscribers.delete(subscriber) && entry.subscribers.size === 0) close(key, entry);
-      };
+      // Holds the entry, not this caller's copy of the key (one per subscriber otherwise).
+      return () => leave(entry, subscriber);
     },
     clear() {
-      for (const [key, entry] of [...shared]) {
+      for (const entry of [...shared.values()]) {
         entry.subscribers.clear();
-        close(key, entry);
+        close(entry);
       }
     },
     stats() {

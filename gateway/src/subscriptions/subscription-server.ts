@@ -1,4 +1,5 @@
 import type { GraphQLDataSource } from '@apollo/gateway';
+import type { SubscriptionNode } from '@apollo/query-planner';
 import { CloseCode, makeServer, type FormattedExecutionResult, type Server as GraphQLWsServer } from 'graphql-ws';
 // graphql's CommonJS entry, named outright: it is the instance the @apollo packages and graphql-ws
 // build and check schemas and errors with. A bundler-style resolver (vitest's) would otherwise pick
@@ -27,9 +28,9 @@ import {
 } from '../limits/operation-limits.js';
 import { notInSafelist, type Safelist } from '../persisted-operations/manifest.js';
 import { SubscriptionCloseCode, subscriptionCloseReason } from './close-codes.js';
-import { createEventQueue, type EventQueue } from './event-queue.js';
+import { createClientStream, type ClientStream } from './client-stream.js';
 import { createEventExecutor, type ErrorFormatter } from './execute-event.js';
-import { createSharedSubscriptions } from './shared-subscriptions.js';
+import { createSharedSubscriptions, type SubscriptionSource } from './shared-subscriptions.js';
 import { loadSupergraph, type ServedSupergraph } from './supergraph.js';
 import { createUpstreamPool } from './upstream.js';
 
@@ -116,7 +117,7 @@ type Connection = {
   authorization: string | undefined;
   /** Closes the connection when its access token expires. */
   expiry: NodeJS.Timeout | undefined;
-  subscriptions: Set<EventQueue<FormattedExecutionResult>>;
+  subscriptions: Set<ClientStream>;
   dropped: boolean;
 };
 
@@ -126,6 +127,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** What onSubscribe hands on to subscribe/execute, in `contextValue` (graphql-ws passes nothing else). */
 type Operation = {
   connection: Connection;
+  /** The subscription id the client chose. */
+  id: string;
   caller: Caller | null;
   supergraph: ServedSupergraph;
   document: DocumentNode;
@@ -136,6 +139,9 @@ type Operation = {
   /** Coerced against the API schema (subscriptions). */
   coercedVariables: Record<string, unknown>;
 };
+
+/** What a running subscription's arguments point to instead of its operation's AST. */
+const RELEASED: DocumentNode = { kind: Kind.DOCUMENT, definitions: [] };
 
 const formatted = (error: GraphQLError): FormattedExecutionResult => ({ errors: [error.toJSON()] });
 
@@ -201,9 +207,32 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
       return formatted(err(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error'));
     }
 
+    // By signed identity, which names the token's expiry too: everyone sharing an upstream
+    // subscription (and its entity fetches, made with one identity) holds the same token.
+    const key = JSON.stringify([
+      caller?.identityHeader ?? '',
+      operationName ?? null,
+      text,
+      stableJson(coercedVariables),
+    ]);
+    const root = getOperationAST(document, operationName)?.selectionSet.selections[0];
+    const replayLatest = root?.kind === Kind.FIELD && limits.replayLatest.includes(root.name.value);
+    const { stream, leaveWith } = openStream(connection, operation.id);
+    leaveWith(shared.join(key, stream, () => eventSource(operation, plan), replayLatest));
+    return stream;
+  }
+
+  /**
+   * A client subscription's stream, counted against the limits. Kept apart from subscribe() so
+   * that what lives as long as the subscription (these closures) holds the connection only, not
+   * the operation's AST and plan.
+   */
+  function openStream(connection: Connection, id: string) {
     let leave = () => {};
-    const queue = createEventQueue<FormattedExecutionResult>({
-      limit: limits.maxQueuedEvents,
+    const stream: ClientStream = createClientStream({
+      socket: connection.extra.socket,
+      id,
+      maxUnsent: limits.maxQueuedEvents,
       onOverflow: () => {
         logger.warn({ limit: limits.maxQueuedEvents }, 'dropping a client that does not keep up with its events');
         drop(
@@ -213,52 +242,45 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
         );
       },
       onDone: () => {
-        connection.subscriptions.delete(queue);
+        connection.subscriptions.delete(stream);
         subscriptionCount--;
         leave();
       },
     });
-    connection.subscriptions.add(queue);
+    connection.subscriptions.add(stream);
     subscriptionCount++;
-    // By signed identity, which names the token's expiry too: everyone sharing an upstream
-    // subscription (and its entity fetches, made with one identity) holds the same token.
-    const identity = caller?.identityHeader ?? '';
-    const key = JSON.stringify([identity, operationName ?? null, text, stableJson(coercedVariables)]);
+    return { stream, leaveWith: (fn: () => void) => void (leave = fn) };
+  }
+
+  /** Opens a subscription upstream (its plan's primary fetch) and resolves each of its events. */
+  function eventSource(operation: Operation, plan: SubscriptionNode): SubscriptionSource {
+    const { caller, document, operationName, coercedVariables } = operation;
     const { primary } = plan;
-    const definition = getOperationAST(document, operationName);
-    const root = definition?.selectionSet.selections[0];
-    const replayLatest = root?.kind === Kind.FIELD && limits.replayLatest.includes(root.name.value);
-    leave = shared.join(
-      key,
-      queue,
-      () => ({
-        open: (sink) =>
-          upstreams.subscribe(
-            primary.serviceName,
-            caller?.identityHeader ?? null,
-            {
-              query: primary.operation,
-              ...(primary.operationName ? { operationName: primary.operationName } : {}),
-              variables: pick(coercedVariables, primary.variableUsages ?? []),
-            },
-            sink,
-          ),
-        execute: createEventExecutor({
-          supergraph: operation.supergraph,
-          plan,
-          document,
-          source: operation.source,
-          operationName,
-          variables: coercedVariables,
-          context: { caller },
-          dataSources: options.dataSources,
-          logger,
-          formatError: options.formatError,
-        }),
+    return {
+      open: (sink) =>
+        upstreams.subscribe(
+          primary.serviceName,
+          caller?.identityHeader ?? null,
+          {
+            query: primary.operation,
+            ...(primary.operationName ? { operationName: primary.operationName } : {}),
+            variables: pick(coercedVariables, primary.variableUsages ?? []),
+          },
+          sink,
+        ),
+      execute: createEventExecutor({
+        supergraph: operation.supergraph,
+        plan,
+        document,
+        source: operation.source,
+        operationName,
+        variables: coercedVariables,
+        context: { caller },
+        dataSources: options.dataSources,
+        logger,
+        formatError: options.formatError,
       }),
-      replayLatest,
-    );
-    return queue;
+    };
   }
 
   const graphqlWs = makeServer<Record<string, unknown> | undefined, WebSocketExtra>({
@@ -294,7 +316,7 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
       if (caller) closeAtExpiry(connection, caller);
       return true;
     },
-    onSubscribe: (ctx, _id, payload) => {
+    onSubscribe: (ctx, id, payload) => {
       const connection = connections.get(ctx.extra);
       if (!connection || !supergraph) return [err(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error')];
       let caller: Caller | null;
@@ -334,6 +356,7 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
       if (exceeded) return [exceeded];
       const operation: Operation = {
         connection,
+        id,
         caller,
         supergraph,
         document,
@@ -344,7 +367,15 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
       };
       return { schema: supergraph.apiSchema, document, operationName, contextValue: operation };
     },
-    subscribe: (args) => subscribe(args.contextValue as Operation) as AsyncIterable<ExecutionResult>,
+    subscribe: (args) => {
+      const stream = subscribe(args.contextValue as Operation);
+      // graphql-ws keeps these arguments for as long as the subscription runs, and nothing needs
+      // them once it is planned and joined: let the operation's AST (its tokens and locations, a
+      // few KB) go, which is most of what an idle subscription would otherwise hold.
+      args.document = RELEASED;
+      args.contextValue = undefined;
+      return stream as AsyncIterable<ExecutionResult>;
+    },
     execute: async (args) => {
       const { source, variables, operationName, caller } = args.contextValue as Operation;
       const result = await options.executeOperation(
