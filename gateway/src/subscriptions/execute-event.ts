@@ -1,12 +1,11 @@
-import { buildOperationContext, executeQueryPlan, type GraphQLDataSource } from '@apollo/gateway';
-import type { QueryPlan, SubscriptionNode } from '@apollo/query-planner';
+import { executeQueryPlan, type GraphQLDataSource } from '@apollo/gateway';
 // graphql's CommonJS entry, named outright: it is the instance the @apollo packages and graphql-ws
 // build and check schemas and errors with. A bundler-style resolver (vitest's) would otherwise pick
 // graphql's ESM build for bare 'graphql': a second instance, whose instanceof checks reject theirs.
-import { GraphQLError, type DocumentNode, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from '../../../lib/logger.js';
 import type { GatewayContext } from '../create-gateway.js';
-import type { ServedSupergraph } from './supergraph.js';
+import type { PreparedSubscription, ServedSupergraph } from './supergraph.js';
 
 type RequestContext = Parameters<typeof executeQueryPlan>[2];
 type ExecutionResult = Awaited<ReturnType<typeof executeQueryPlan>>;
@@ -15,11 +14,8 @@ export type ErrorFormatter = (formatted: GraphQLFormattedError, error: unknown) 
 
 export type EventExecutorOptions = {
   supergraph: ServedSupergraph;
-  plan: SubscriptionNode;
-  document: DocumentNode;
-  /** The operation's text, as the client sent it. */
-  source: string;
-  operationName: string | undefined;
+  /** The operation, planned (shared by every subscription of its text). */
+  prepared: PreparedSubscription;
   /** Coerced against the API schema. */
   variables: Record<string, unknown>;
   /** Whose identity the entity fetches carry, exactly as for HTTP operations. */
@@ -50,17 +46,9 @@ const noCache: RequestContext['cache'] = {
  * data source that answers the primary fetch with the event and passes every other fetch on.
  */
 export function createEventExecutor(options: EventExecutorOptions): EventExecutor {
-  const { supergraph, plan, document, source, operationName, variables, context, logger } = options;
-  const { primary, rest } = plan;
-  const queryPlan: QueryPlan = {
-    kind: 'QueryPlan',
-    node: rest ? { kind: 'Sequence', nodes: [primary, rest] } : primary,
-  };
-  const operationContext = buildOperationContext({
-    schema: supergraph.apiSchema,
-    operationDocument: document,
-    ...(operationName ? { operationName } : {}),
-  });
+  const { supergraph, prepared, variables, context, logger } = options;
+  const { document, text: source, operationName, operationContext, eventPlan: queryPlan } = prepared;
+  const { primary } = prepared.node;
   const services: Record<string, GraphQLDataSource> = Object.fromEntries(options.dataSources);
   const primaryService = services[primary.serviceName];
 

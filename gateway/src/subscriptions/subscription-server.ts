@@ -1,5 +1,4 @@
 import type { GraphQLDataSource } from '@apollo/gateway';
-import type { SubscriptionNode } from '@apollo/query-planner';
 import { CloseCode, makeServer, type FormattedExecutionResult, type Server as GraphQLWsServer } from 'graphql-ws';
 // graphql's CommonJS entry, named outright: it is the instance the @apollo packages and graphql-ws
 // build and check schemas and errors with. A bundler-style resolver (vitest's) would otherwise pick
@@ -31,7 +30,7 @@ import { SubscriptionCloseCode, subscriptionCloseReason } from './close-codes.js
 import { createClientStream, type ClientStream } from './client-stream.js';
 import { createEventExecutor, type ErrorFormatter } from './execute-event.js';
 import { createSharedSubscriptions, type SubscriptionSource } from './shared-subscriptions.js';
-import { loadSupergraph, type ServedSupergraph } from './supergraph.js';
+import { loadSupergraph, type PreparedSubscription, type ServedSupergraph } from './supergraph.js';
 import { createUpstreamPool } from './upstream.js';
 
 export type SubscriptionLimits = {
@@ -199,9 +198,9 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
       );
     }
     const text = print(document);
-    let plan;
+    let prepared: PreparedSubscription;
     try {
-      plan = operation.supergraph.planSubscription(`${operationName ?? ''}\n${text}`, document, operationName);
+      prepared = operation.supergraph.prepareSubscription(text, document, operationName);
     } catch (error) {
       logger.error({ err: error }, 'could not plan a subscription');
       return formatted(err(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error'));
@@ -218,7 +217,7 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
     const root = getOperationAST(document, operationName)?.selectionSet.selections[0];
     const replayLatest = root?.kind === Kind.FIELD && limits.replayLatest.includes(root.name.value);
     const { stream, leaveWith } = openStream(connection, operation.id);
-    leaveWith(shared.join(key, stream, () => eventSource(operation, plan), replayLatest));
+    leaveWith(shared.join(key, stream, () => eventSource(operation, prepared), replayLatest));
     return stream;
   }
 
@@ -253,9 +252,9 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
   }
 
   /** Opens a subscription upstream (its plan's primary fetch) and resolves each of its events. */
-  function eventSource(operation: Operation, plan: SubscriptionNode): SubscriptionSource {
-    const { caller, document, operationName, coercedVariables } = operation;
-    const { primary } = plan;
+  function eventSource(operation: Operation, prepared: PreparedSubscription): SubscriptionSource {
+    const { caller, coercedVariables } = operation;
+    const { primary } = prepared.node;
     return {
       open: (sink) =>
         upstreams.subscribe(
@@ -270,10 +269,7 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
         ),
       execute: createEventExecutor({
         supergraph: operation.supergraph,
-        plan,
-        document,
-        source: operation.source,
-        operationName,
+        prepared,
         variables: coercedVariables,
         context: { caller },
         dataSources: options.dataSources,

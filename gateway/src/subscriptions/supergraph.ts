@@ -1,6 +1,24 @@
 import { operationFromDocument, Supergraph, type Schema } from '@apollo/federation-internals';
-import { QueryPlanner, type SubscriptionNode } from '@apollo/query-planner';
+import { buildOperationContext } from '@apollo/gateway';
+import { QueryPlanner, type QueryPlan, type SubscriptionNode } from '@apollo/query-planner';
 import type { DocumentNode, GraphQLSchema } from 'graphql';
+
+/**
+ * A subscription operation made ready to serve, once per distinct operation text and shared by
+ * every subscription of that text: its plan, and what executing the plan on each event needs.
+ */
+export type PreparedSubscription = {
+  /** The fetch that opens it upstream, and the rest run on each event. */
+  node: SubscriptionNode;
+  /** `Sequence [primary, rest]`: what each event runs, its primary fetch answered by the event. */
+  eventPlan: QueryPlan;
+  /** The first subscriber's document (every one of this text parses to the same). */
+  document: DocumentNode;
+  /** Its canonical text. */
+  text: string;
+  operationName: string | undefined;
+  operationContext: ReturnType<typeof buildOperationContext>;
+};
 
 /** One supergraph, as the subscription side serves it. */
 export type ServedSupergraph = {
@@ -9,10 +27,11 @@ export type ServedSupergraph = {
   /** What @apollo/gateway's executeQueryPlan needs next to a plan. */
   execution: { supergraphSchema: GraphQLSchema; apiSchema: Schema };
   /**
-   * Plans a (valid) subscription operation: the fetch that opens it upstream and the plan run on
-   * every event. `key` identifies the operation text; plans are cached by it.
+   * Plans a (valid) subscription operation, `text` being its canonical (printed) text: cached by
+   * text and operation name, so that thousands of subscriptions of one operation share one plan,
+   * one AST and one operation context.
    */
-  planSubscription(key: string, document: DocumentNode, operationName: string | undefined): SubscriptionNode;
+  prepareSubscription(text: string, document: DocumentNode, operationName: string | undefined): PreparedSubscription;
 };
 
 /**
@@ -23,24 +42,41 @@ export function loadSupergraph(supergraphSdl: string, maxCachedPlans = 500): Ser
   const supergraph = Supergraph.build(supergraphSdl);
   const apiSchema = supergraph.apiSchema();
   const planner = new QueryPlanner(supergraph);
-  const plans = new Map<string, SubscriptionNode>();
+  const prepared = new Map<string, PreparedSubscription>();
+  const graphqlApiSchema = apiSchema.toGraphQLJSSchema();
   return {
-    apiSchema: apiSchema.toGraphQLJSSchema(),
+    apiSchema: graphqlApiSchema,
     execution: { supergraphSchema: supergraph.schema.toGraphQLJSSchema(), apiSchema },
-    planSubscription(key, document, operationName) {
-      const cached = plans.get(key);
+    prepareSubscription(text, document, operationName) {
+      const key = `${operationName ?? ''}\n${text}`;
+      const cached = prepared.get(key);
       if (cached) {
         // Least recently used goes first: re-inserting moves a hit to the end.
-        plans.delete(key);
-        plans.set(key, cached);
+        prepared.delete(key);
+        prepared.set(key, cached);
         return cached;
       }
       const operation = operationFromDocument(apiSchema, document, { operationName });
-      const plan = planner.buildQueryPlan(operation).node;
-      if (plan?.kind !== 'Subscription') throw new Error(`expected a subscription plan, got ${plan?.kind}`);
-      if (plans.size >= maxCachedPlans) plans.delete(plans.keys().next().value as string);
-      plans.set(key, plan);
-      return plan;
+      const node = planner.buildQueryPlan(operation).node;
+      if (node?.kind !== 'Subscription') throw new Error(`expected a subscription plan, got ${node?.kind}`);
+      const entry: PreparedSubscription = {
+        node,
+        eventPlan: {
+          kind: 'QueryPlan',
+          node: node.rest ? { kind: 'Sequence', nodes: [node.primary, node.rest] } : node.primary,
+        },
+        document,
+        text,
+        operationName,
+        operationContext: buildOperationContext({
+          schema: graphqlApiSchema,
+          operationDocument: document,
+          ...(operationName ? { operationName } : {}),
+        }),
+      };
+      if (prepared.size >= maxCachedPlans) prepared.delete(prepared.keys().next().value as string);
+      prepared.set(key, entry);
+      return entry;
     },
   };
 }
