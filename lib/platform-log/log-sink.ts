@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Database } from '../db/schema.js';
+import { Collections } from '../docstore/collections.js';
 import type { DocumentStore } from '../docstore/index.js';
 import type { Logger } from '../logger.js';
 import type { PubSub } from '../pubsub/index.js';
@@ -10,7 +11,7 @@ import { insertLogRecords } from './logs.repository.js';
 import { LOG_TAIL_CHANNEL, toTailMessage } from './tail.js';
 
 /** The document-store collection holding the copy of the log (for analytics). */
-export const LOG_DOCUMENT_COLLECTION = 'logs';
+export const LOG_DOCUMENT_COLLECTION = Collections.logs;
 
 /**
  * Where a lost entry was lost: `buffer_full` and `closed` never left the process (they are on stdout

@@ -13,6 +13,7 @@ import {
   type TestPlatform,
 } from '../helpers/platform.js';
 import { s3rverCredentials, startS3rver, type RunningS3rver } from '../helpers/s3rver.js';
+import { until } from '../helpers/wait.js';
 
 const MODEL = buildLinearModel({
   weights: [
@@ -282,7 +283,7 @@ describe.each(backends)('model registry on $name', (backend) => {
     expect(await count()).toBe(before);
   });
 
-  it('deleteProject removes its models, their files and their metrics', async () => {
+  it('deleteProject removes its models, their files, their metrics and its log entries with their copies', async () => {
     const doomed = (await t.gql({ query: CREATE_PROJECT, token: alice.accessToken, variables: { name: 'doomed' } }))
       .data?.createProject.id;
     const upload = await createUpload('to-delete', alice, doomed);
@@ -290,6 +291,30 @@ describe.each(backends)('model registry on $name', (backend) => {
     await t.gql({ query: COMPLETE, token: alice.accessToken, variables: { id: upload.model.id } });
     await t.gql({ query: RECORD, token: alice.accessToken, variables: { id: upload.model.id, metrics: { a: 1 } } });
     expect(await t.platform.store.list(`projects/${doomed}/`)).toHaveLength(1);
+    // A batch prediction on its model: entries linked to the prediction as well as to the project.
+    const started = await t.gql({
+      query: 'mutation ($input: StartPredictionInput!) { startPrediction(input: $input) { id } }',
+      token: alice.accessToken,
+      variables: { input: { modelId: upload.model.id, items: [{ x: [[1, 2, 3]] }] } },
+    });
+    const predictionId = started.data?.startPrediction.id as string;
+    const logRows = () =>
+      t.platform.database.db
+        .selectFrom('logs')
+        .select(['id', 'project_id', 'prediction_id'])
+        .where((eb) => eb.or([eb('project_id', '=', doomed), eb('prediction_id', '=', predictionId)]))
+        .execute();
+    const copies = async (ids: string[]) => (await t.platform.documents.getMany('logs', ids)).size;
+    // The platform log writes in batches: wait for the upload's and the prediction's entries and their copies.
+    let entries: Awaited<ReturnType<typeof logRows>> = [];
+    await until(async () => {
+      entries = await logRows();
+      return (
+        entries.some((e) => e.prediction_id === predictionId) &&
+        entries.some((e) => e.project_id === doomed) &&
+        (await copies(entries.map((e) => e.id))) === entries.length
+      );
+    }, 'the log entries of the project and of its prediction, with their copies');
 
     const res = await t.gql({
       query: 'mutation ($id: ID!) { deleteProject(id: $id) }',
@@ -299,6 +324,8 @@ describe.each(backends)('model registry on $name', (backend) => {
     expect(res.data?.deleteProject).toBe(true);
     expect(await t.platform.store.list(`projects/${doomed}/`)).toEqual([]);
     expect(await t.platform.documents.get('model_metrics', upload.model.id)).toBeNull();
+    expect(await logRows()).toEqual([]);
+    expect(await copies(entries.map((e) => e.id))).toBe(0);
     expect(
       await t.platform.database.db.selectFrom('models').select('id').where('project_id', '=', doomed).execute(),
     ).toEqual([]);

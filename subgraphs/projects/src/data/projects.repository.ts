@@ -77,6 +77,27 @@ export async function deleteProject(db: Kysely<Database>, id: string): Promise<b
 }
 
 /** Ids of a project's models: their documents and files go with the project. */
+/**
+ * The log entries that go with the project: its own, and those of its models' predictions (both
+ * cascade with it), for the copies kept in the document store.
+ */
+export async function findLogIdsOfProject(db: Kysely<Database>, projectId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('logs')
+    .select('id')
+    .where('project_id', '=', projectId)
+    .union(
+      db
+        .selectFrom('logs')
+        .innerJoin('predictions', 'predictions.id', 'logs.prediction_id')
+        .innerJoin('models', 'models.id', 'predictions.model_id')
+        .select('logs.id')
+        .where('models.project_id', '=', projectId),
+    )
+    .execute();
+  return rows.map((row) => row.id);
+}
+
 export async function findModelIdsOfProject(db: Kysely<Database>, projectId: string): Promise<string[]> {
   const rows = await db.selectFrom('models').select('id').where('project_id', '=', projectId).execute();
   return rows.map((row) => row.id);

@@ -11,6 +11,7 @@ import { projectPrefix, type ObjectStore } from '../../../../lib/storage/object-
 import { validText } from '../../../../lib/validation.js';
 import {
   deleteProject,
+  findLogIdsOfProject,
   findModelIdsOfProject,
   findProjectsByIds,
   insertProject,
@@ -32,6 +33,8 @@ export type ProjectsService = ReturnType<typeof createProjectsService>;
 
 const NAME = { argument: 'name', min: 1, max: 100 } as const;
 const DESCRIPTION = { argument: 'description', max: 2000, trim: false } as const;
+/** Document ids per delete call. */
+const DELETE_BATCH = 1000;
 
 /** USER sees their own projects, ADMIN sees all; anything else behaves as if it did not exist. */
 export function canSeeProject(identity: Identity | null, project: ProjectRow): boolean {
@@ -109,6 +112,11 @@ export function createProjectsService({ db, events, store, documents }: Projects
       const modelIds = await findModelIdsOfProject(db, id);
       const files = await store.deletePrefix(projectPrefix(id));
       await documents.delete(Collections.modelMetrics, modelIds);
+      // The log entries' copies (an entry written between this and the rows' deletion keeps its copy).
+      const logIds = await findLogIdsOfProject(db, id);
+      for (let start = 0; start < logIds.length; start += DELETE_BATCH) {
+        await documents.delete(Collections.logs, logIds.slice(start, start + DELETE_BATCH));
+      }
       if (!(await deleteProject(db, id))) throw notFound('Project');
       // The project is gone, so the entry concerns its owner rather than it.
       events.info(`Project ${existing.name} deleted with ${modelIds.length} models and ${files} files`, {
