@@ -5,6 +5,7 @@ import * as m0002 from './migrations/0002_documents.js';
 import * as m0003 from './migrations/0003_models.js';
 import * as m0004 from './migrations/0004_inference.js';
 import * as m0005 from './migrations/0005_logs.js';
+import * as m0006 from './migrations/0006_logs_owner.js';
 
 /** Every migration, in order. Listed statically so they work from sources and from the build alike. */
 const migrations: Record<string, Migration> = {
@@ -13,11 +14,24 @@ const migrations: Record<string, Migration> = {
   '0003_models': m0003,
   '0004_inference': m0004,
   '0005_logs': m0005,
+  '0006_logs_owner': m0006,
 };
 
 export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * Migrates up or down to `name` (the last migration to keep applied), e.g. to roll a release back;
+ * returns the migrations that ran, in the order they ran.
+ */
+export async function migrateTo(db: Kysely<Database>, name: string): Promise<string[]> {
+  if (!(name in migrations)) throw new Error(`no migration named ${name}`);
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const { error, results } = await migrator.migrateTo(name);
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

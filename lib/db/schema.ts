@@ -112,6 +112,11 @@ export interface LogsTable {
   prediction_id: string | null;
   /** The user the entry concerns: who may read it when it is linked to no project and no prediction. */
   user_id: string | null;
+  /**
+   * Who may read the entry (0006_logs_owner): the owner of its project and of its prediction's
+   * project (null when they differ), or the user it concerns when it is linked to neither.
+   */
+  owner_id: ColumnType<string | null, string | null | undefined, never>;
   logged_at: ColumnType<Date, Date | string | undefined, never>;
 }
 

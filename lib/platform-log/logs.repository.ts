@@ -9,7 +9,8 @@ export type StoredLinks = Pick<LogRecord, 'projectId' | 'predictionId' | 'userId
  * Inserts a batch in one statement. The batch travels as one JSON parameter (no bind-parameter
  * limit, one round trip), and each link is kept only when its row exists right now: an entry about
  * a project deleted since it was written is stored unlinked instead of failing the whole batch on
- * the foreign key. Ids already present are skipped, so a retried batch is not stored twice.
+ * the foreign key. Ids already present are skipped, so a retried batch is not stored twice. Each
+ * entry's reader (`owner_id`, see migration 0006) is decided from the links as stored.
  * Returns the links of the entries inserted, by id.
  */
 export async function insertLogRecords(
@@ -34,14 +35,23 @@ export async function insertLogRecords(
     prediction_id: string | null;
     user_id: string | null;
   }>`
-    insert into logs (id, level, message, service, metadata, project_id, prediction_id, user_id, logged_at)
-    select e.id, e.level, e.message, e.service, e.metadata, p.id, pr.id, u.id, e.logged_at
+    insert into logs (id, level, message, service, metadata, project_id, prediction_id, user_id, owner_id, logged_at)
+    select e.id, e.level, e.message, e.service, e.metadata, p.id, pr.id, u.id,
+      case
+        when p.id is not null and pr.id is not null then case when p.user_id = prp.user_id then p.user_id end
+        when p.id is not null then p.user_id
+        when pr.id is not null then prp.user_id
+        else u.id
+      end,
+      e.logged_at
     from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as e(
       id uuid, level text, message text, service text, metadata jsonb,
       project_id uuid, prediction_id uuid, user_id uuid, logged_at timestamptz
     )
     left join projects p on p.id = e.project_id
     left join predictions pr on pr.id = e.prediction_id
+    left join models prm on prm.id = pr.model_id
+    left join projects prp on prp.id = prm.project_id
     left join users u on u.id = e.user_id
     on conflict (id) do nothing
     returning id, project_id, prediction_id, user_id
