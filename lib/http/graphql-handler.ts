@@ -21,6 +21,19 @@ export function sendGraphQLError(res: ServerResponse, code: ErrorCode, message: 
   res.end(JSON.stringify({ errors: [{ message, extensions: { ...extensions, code } }] }));
 }
 
+// A complete body's UTF-8 bytes, encoded once per body object: requests that share one answer
+// (deduplicate-requests.ts) share one body object, so a burst of identical answers is encoded
+// once, not once per response as writing the string would.
+const encoded = new WeakMap<object, Buffer>();
+function bytesOf(body: { string: string }): Buffer {
+  let bytes = encoded.get(body);
+  if (!bytes) {
+    bytes = Buffer.from(body.string);
+    encoded.set(body, bytes);
+  }
+  return bytes;
+}
+
 /** Connects node:http to Apollo Server's transport-neutral `executeHTTPGraphQLRequest`. */
 export function createGraphQLHandler<TContext extends BaseContext>(options: GraphQLHandlerOptions<TContext>) {
   const { apollo, context, maxBodyBytes } = options;
@@ -60,7 +73,8 @@ export function createGraphQLHandler<TContext extends BaseContext>(options: Grap
     res.statusCode = response.status ?? 200;
     for (const [name, value] of response.headers) res.setHeader(name, value);
     if (response.body.kind === 'complete') {
-      res.end(response.body.string);
+      res.setHeader('content-length', bytesOf(response.body).length);
+      res.end(bytesOf(response.body));
       return;
     }
     for await (const chunk of response.body.asyncIterator) res.write(chunk);
