@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
+import { GATEWAY_NODE_FLAGS } from '../../gateway/src/node-flags.js';
 import { signAccessToken } from '../../lib/auth/tokens.js';
 import type { Benchmark, BenchmarkOptions } from '../benchmark.js';
 import { runLoad, type LoadResult } from '../lib/load.js';
@@ -32,12 +33,13 @@ const baseEnv = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'pro
 const GATEWAYS: readonly GatewaySpec[] = [
   {
     key: 'ours',
-    label: 'ours (dist/gateway/src/main.js)',
+    label: `ours (node ${GATEWAY_NODE_FLAGS.join(' ')} dist/gateway/src/main.js)`,
     start: (logFile, diagnostics) =>
       startProcess({
         name: 'our gateway',
         command: node,
-        args: [...diagnostics.nodeFlags, 'dist/gateway/src/main.js'],
+        // As deployed (gateway/src/node-flags.ts), plus any diagnostics.
+        args: [...GATEWAY_NODE_FLAGS, ...diagnostics.nodeFlags, 'dist/gateway/src/main.js'],
         env: {
           ...baseEnv,
           SUPERGRAPH_PATH: supergraphPath,

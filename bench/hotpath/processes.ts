@@ -3,6 +3,7 @@ import { existsSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { GATEWAY_NODE_FLAGS } from '../../gateway/src/node-flags.js';
 import { startProcess, waitUntil, type RunningProcess } from '../lib/processes.js';
 import type { ChildMessage, PlatformOptions, PlatformSetup } from './protocol.js';
 
@@ -101,7 +102,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
   const gateway = startProcess({
     name: 'gateway',
     command: process.execPath,
-    args: [...(options.nodeFlags ?? []), 'dist/gateway/src/main.js'],
+    args: [...GATEWAY_NODE_FLAGS, ...(options.nodeFlags ?? []), 'dist/gateway/src/main.js'],
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { databaseEnvShape } from '../../lib/config/common-env.js';
 import { parseEnv, type EnvSource } from '../../lib/config/env.js';
 import { parseGatewayEnv } from '../../gateway/src/env.js';
+import { GATEWAY_NODE_FLAGS } from '../../gateway/src/node-flags.js';
 import { inferenceEnvSchema } from '../../subgraphs/inference/src/env.js';
 import { modelsEnvSchema } from '../../subgraphs/models/src/env.js';
 import { projectsEnvSchema } from '../../subgraphs/projects/src/env.js';
@@ -57,6 +58,8 @@ export type Component = {
   port: number;
   /** Its entry point in the image, and the TypeScript source that compiles to it. */
   main: string;
+  /** Flags for node before the entry point (the deployment runs `node ...nodeFlags main`). */
+  nodeFlags?: readonly string[];
   source: string;
   contract: () => Promise<EnvContract | undefined>;
   /** Variables the schema lets default but a deployment must set, besides those of MUST_SET_WHERE_READ. */
@@ -93,6 +96,7 @@ export const GATEWAY: Component = {
   name: 'gateway',
   port: 4000,
   main: 'dist/gateway/src/main.js',
+  nodeFlags: GATEWAY_NODE_FLAGS,
   source: 'gateway/src/main.ts',
   contract: async () => gatewayContract,
   // The supergraph's URLs are 127.0.0.1: each subgraph's address in the deployment must be set.

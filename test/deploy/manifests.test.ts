@@ -156,7 +156,7 @@ describe('docker-compose.yml', () => {
     '%s: entry point, port, healthcheck and environment match the code',
     async (name, component) => {
       const service = services[name]!;
-      expect(service.command).toEqual(['node', component.main]);
+      expect(service.command).toEqual(['node', ...(component.nodeFlags ?? []), component.main]);
       const env = composeEnvironment(service);
       expect(env.PORT, `${name}: PORT`).toBe(String(component.port));
       expect(service.healthcheck!.test!.join(' ')).toMatch(/\/readyz/);
@@ -415,8 +415,9 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     '%s: entry point, port and environment match the code and the compose file',
     async (name, component) => {
       const container = containers(byName('Deployment', name)!)[0]!;
-      expect(container.command).toEqual(['node', component.main]);
-      expect(readCompose({}).services[name]!.command).toEqual(['node', component.main]);
+      const command = ['node', ...(component.nodeFlags ?? []), component.main];
+      expect(container.command).toEqual(command);
+      expect(readCompose({}).services[name]!.command).toEqual(command);
       const env = containerEnv(container);
       expect(env.PORT, `${name}: PORT`).toBe(String(component.port));
       expect((container.ports as Yaml[]).map((p) => p.containerPort)).toEqual([component.port]);
