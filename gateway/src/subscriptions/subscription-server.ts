@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { GraphQLDataSource } from '@apollo/gateway';
 import { CloseCode, makeServer, type FormattedExecutionResult, type Server as GraphQLWsServer } from 'graphql-ws';
 // graphql's CommonJS entry, named outright: it is the instance the @apollo packages and graphql-ws
@@ -207,13 +208,11 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
     }
 
     // By signed identity, which names the token's expiry too: everyone sharing an upstream
-    // subscription (and its entity fetches, made with one identity) holds the same token.
-    const key = JSON.stringify([
-      caller?.identityHeader ?? '',
-      operationName ?? null,
-      text,
-      stableJson(coercedVariables),
-    ]);
+    // subscription (and its entity fetches, made with one identity) holds the same token. Hashed:
+    // a distinct subscription keeps its key for as long as it runs (the text is ~1 KB).
+    const key = createHash('sha256')
+      .update(JSON.stringify([caller?.identityHeader ?? '', operationName ?? null, text, stableJson(coercedVariables)]))
+      .digest('base64url');
     const root = getOperationAST(document, operationName)?.selectionSet.selections[0];
     const replayLatest = root?.kind === Kind.FIELD && limits.replayLatest.includes(root.name.value);
     const { stream, leaveWith } = openStream(connection, operation.id);
