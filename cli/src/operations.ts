@@ -5,49 +5,45 @@
  * after changing one (`npm run persisted-operations:check` fails while the manifest is stale).
  */
 
+// What the CLI keeps of a login, a signup or a refresh (fragments are plain constants too).
+const SESSION = /* GraphQL */ `
+  fragment CliSession on AuthPayload {
+    accessToken
+    refreshToken
+    expiresIn
+    user {
+      id
+      email
+      role
+    }
+  }
+`;
+
 export const LOGIN = /* GraphQL */ `
   mutation CliLogin($input: LoginInput!) {
     login(input: $input) {
-      accessToken
-      refreshToken
-      expiresIn
-      user {
-        id
-        email
-        role
-      }
+      ...CliSession
     }
   }
+  ${SESSION}
 `;
 
 export const SIGNUP = /* GraphQL */ `
   mutation CliSignup($input: SignupInput!) {
     signup(input: $input) {
-      accessToken
-      refreshToken
-      expiresIn
-      user {
-        id
-        email
-        role
-      }
+      ...CliSession
     }
   }
+  ${SESSION}
 `;
 
 export const REFRESH_TOKEN = /* GraphQL */ `
   mutation CliRefreshToken($token: String!) {
     refreshToken(refreshToken: $token) {
-      accessToken
-      refreshToken
-      expiresIn
-      user {
-        id
-        email
-        role
-      }
+      ...CliSession
     }
   }
+  ${SESSION}
 `;
 
 export const LOGOUT = /* GraphQL */ `
@@ -163,30 +159,34 @@ export const PREDICTION_PROGRESS = /* GraphQL */ `
   }
 `;
 
+// The fields `logs` prints of an entry, live or recent.
+const LOG_ENTRY = /* GraphQL */ `
+  fragment CliLogEntry on LogEntry {
+    id
+    level
+    message
+    service
+    metadata
+    loggedAt
+  }
+`;
+
 export const LOG_TAIL = /* GraphQL */ `
   subscription CliLogTail($filter: LogFilter) {
     logTail(filter: $filter) {
-      id
-      level
-      message
-      service
-      metadata
-      loggedAt
+      ...CliLogEntry
     }
   }
+  ${LOG_ENTRY}
 `;
 
 export const RECENT_LOGS = /* GraphQL */ `
   query CliRecentLogs($filter: LogFilter, $first: Int) {
     logs(filter: $filter, first: $first) {
       nodes {
-        id
-        level
-        message
-        service
-        metadata
-        loggedAt
+        ...CliLogEntry
       }
     }
   }
+  ${LOG_ENTRY}
 `;
