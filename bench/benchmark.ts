@@ -17,3 +17,17 @@ export type BenchmarkOptions = {
   /** Progress and human-readable tables; stdout is kept for the JSON lines. */
   log: (line: string) => void;
 };
+
+/**
+ * A numeric `--name <value>` option, `fallback` when absent; anything else than a positive number
+ * (or, with `allowZero`, zero) is refused, naming the option.
+ */
+export function numberArg(options: BenchmarkOptions, name: string, fallback: number, allowZero = false): number {
+  const value = options.args[name];
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < 0 || (parsed === 0 && !allowZero)) {
+    throw new Error(`--${name} wants a ${allowZero ? '' : 'positive '}number, got ${value}`);
+  }
+  return parsed;
+}

@@ -4,7 +4,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import type { Benchmark, BenchmarkOptions } from '../benchmark.js';
+import { numberArg, type Benchmark } from '../benchmark.js';
 import { percentiles } from '../hotpath/load.js';
 import { startBenchPlatform, startGatewayProcess, type BenchPlatform } from '../hotpath/processes.js';
 import { describeMachine } from '../lib/machine.js';
@@ -17,14 +17,6 @@ type Mode = 'shared' | 'distinct';
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
-
-function numberArg(options: BenchmarkOptions, name: string, fallback: number): number {
-  const value = options.args[name];
-  if (value === undefined) return fallback;
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed <= 0) throw new Error(`--${name} wants a positive number, got ${value}`);
-  return parsed;
-}
 
 /** The gateway's Prometheus metrics we read: open subscriptions on both sides, and V8's heap. */
 async function gatewayMetrics(port: number) {

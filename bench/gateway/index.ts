@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
 import { GATEWAY_NODE_FLAGS } from '../../gateway/src/node-flags.js';
 import { signAccessToken } from '../../lib/auth/tokens.js';
-import type { Benchmark, BenchmarkOptions } from '../benchmark.js';
+import { numberArg, type Benchmark, type BenchmarkOptions } from '../benchmark.js';
 import { runLoad, type LoadResult } from '../lib/load.js';
 import { describeMachine } from '../lib/machine.js';
 import { processUsage, sampleRss, startProcess, waitUntil, type RunningProcess } from '../lib/processes.js';
@@ -129,14 +129,6 @@ async function portIsFree(port: number): Promise<boolean> {
   } catch (error) {
     return (error as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED';
   }
-}
-
-function numberArg(options: BenchmarkOptions, name: string, fallback: number): number {
-  const value = options.args[name];
-  if (value === undefined) return fallback;
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed <= 0) throw new Error(`--${name} wants a positive number, got ${value}`);
-  return parsed;
 }
 
 function listArg<T extends string>(options: BenchmarkOptions, name: string, all: readonly T[]): T[] {

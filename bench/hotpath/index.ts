@@ -7,7 +7,7 @@ import { createAuthenticator } from '../../gateway/src/auth.js';
 import { IDENTITY_HEADER } from '../../lib/auth/identity.js';
 import { buildMlpModel } from '../../lib/onnx/build-model.js';
 import { createSessionOptions } from '../../lib/onnx/session-options.js';
-import type { Benchmark, BenchmarkOptions } from '../benchmark.js';
+import { numberArg, type Benchmark } from '../benchmark.js';
 import { describeMachine } from '../lib/machine.js';
 import { processUsage, type RunningProcess } from '../lib/processes.js';
 import { closedLoop, graphqlPoster, type LoopResult } from './load.js';
@@ -40,14 +40,6 @@ const nextRow = () => {
 type Target = { name: string; process: () => number[]; operation: () => Promise<void> };
 type Measured = LoopResult & { cpuMsPerOperation: Record<string, number>; loadAverageBefore: number };
 
-function numberArg(options: BenchmarkOptions, name: string, fallback: number): number {
-  const value = options.args[name];
-  if (value === undefined) return fallback;
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed < 0) throw new Error(`--${name} wants a number, got ${value}`);
-  return parsed;
-}
-
 /**
  * The platform's own hot path: `me { projects { models } }` and `predict` on a [16, 32, 4] MLP,
  * through our gateway (its own process, and in the platform process as `npm start` runs it), at the
@@ -60,9 +52,9 @@ export const hotpathBenchmark: Benchmark = {
   async run(options) {
     const { log } = options;
     const duration = options.duration ?? (options.short ? 1.5 : 20);
-    const warmup = numberArg(options, 'warmup', options.short ? 0.5 : 3);
-    const maxBatchSize = numberArg(options, 'max-batch-size', 32);
-    const batchDelayMs = numberArg(options, 'batch-delay-ms', 0);
+    const warmup = numberArg(options, 'warmup', options.short ? 0.5 : 3, true);
+    const maxBatchSize = numberArg(options, 'max-batch-size', 32, true);
+    const batchDelayMs = numberArg(options, 'batch-delay-ms', 0, true);
     // Full mode also measures predict with batching off, to show what batching buys.
     const compareUnbatched = options.args['compare-unbatched'] !== undefined ? true : !options.short;
     const logDir = join(tmpdir(), `bench-hotpath-${process.pid}`);

@@ -73,8 +73,9 @@ export function createGraphQLHandler<TContext extends BaseContext>(options: Grap
     res.statusCode = response.status ?? 200;
     for (const [name, value] of response.headers) res.setHeader(name, value);
     if (response.body.kind === 'complete') {
-      res.setHeader('content-length', bytesOf(response.body).length);
-      res.end(bytesOf(response.body));
+      const bytes = bytesOf(response.body);
+      res.setHeader('content-length', bytes.length);
+      res.end(bytes);
       return;
     }
     for await (const chunk of response.body.asyncIterator) res.write(chunk);

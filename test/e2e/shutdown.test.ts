@@ -46,6 +46,20 @@ function slowPut(url: URL, length: number) {
   return { req, answer };
 }
 
+/** A model upload through the gateway at `base`'s upload proxy, its first `sent` bytes written. */
+async function startUpload(base: string, version: string, sent: number) {
+  const created = await t.gql({
+    query: `mutation ($input: CreateModelUploadInput!) { createModelUpload(input: $input) { uploadUrl model { id } } }`,
+    token: alice.accessToken,
+    variables: { input: { projectId, version } },
+  });
+  const upload = created.data?.createModelUpload as { uploadUrl: string; model: { id: string } };
+  const uploadUrl = new URL(upload.uploadUrl);
+  const put = slowPut(new URL(uploadUrl.pathname + uploadUrl.search, base), LINEAR_MODEL.length);
+  put.req.write(Buffer.from(LINEAR_MODEL.subarray(0, sent)));
+  return { upload, put };
+}
+
 describe('graceful shutdown', () => {
   it('finishes a request in flight, refuses new connections and closes subscriptions with 1012', async () => {
     const { gateway, base } = await startGateway(t);
@@ -66,16 +80,8 @@ describe('graceful shutdown', () => {
     expect(sub.events[0]?.data).toEqual({ predictionProgress: { status: 'QUEUED', itemsDone: 0 } });
 
     // A model upload through this gateway's upload proxy, its first half sent.
-    const created = await t.gql({
-      query: `mutation ($input: CreateModelUploadInput!) { createModelUpload(input: $input) { uploadUrl model { id } } }`,
-      token: alice.accessToken,
-      variables: { input: { projectId, version: 'v2' } },
-    });
-    const upload = created.data?.createModelUpload as { uploadUrl: string; model: { id: string } };
-    const uploadUrl = new URL(upload.uploadUrl);
-    const put = slowPut(new URL(uploadUrl.pathname + uploadUrl.search, base), LINEAR_MODEL.length);
     const half = Math.floor(LINEAR_MODEL.length / 2);
-    put.req.write(Buffer.from(LINEAR_MODEL.subarray(0, half)));
+    const { upload, put } = await startUpload(base, 'v2', half);
     await until(() => seen.some((url) => url.startsWith('/uploads/')), 'the upload to reach the gateway');
 
     let closed = false;
@@ -137,19 +143,11 @@ describe('a request that outlasts the drain', () => {
     const { gateway, base } = await startGateway(t, 0, { drainTimeoutMs: 300, logger });
     const seen: string[] = [];
     gateway.server.on('request', (req: IncomingMessage) => seen.push(req.url ?? ''));
-    const created = await t.gql({
-      query: `mutation ($input: CreateModelUploadInput!) { createModelUpload(input: $input) { uploadUrl model { id } } }`,
-      token: alice.accessToken,
-      variables: { input: { projectId, version: 'stuck' } },
-    });
-    const upload = created.data?.createModelUpload as { uploadUrl: string; model: { id: string } };
-    const uploadUrl = new URL(upload.uploadUrl);
-    const put = slowPut(new URL(uploadUrl.pathname + uploadUrl.search, base), LINEAR_MODEL.length);
+    const { upload, put } = await startUpload(base, 'stuck', 10);
     const outcome = put.answer.then(
       (answer) => answer,
       (error: unknown) => error,
     );
-    put.req.write(Buffer.from(LINEAR_MODEL.subarray(0, 10)));
     await until(() => seen.some((url) => url.startsWith('/uploads/')), 'the upload to reach the gateway');
     // Never finished by the client: closing ends once the drain has run out, and the upload is cut.
     await gateway.close();
