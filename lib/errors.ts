@@ -12,6 +12,7 @@ export const ErrorCode = {
   CONFLICT: 'CONFLICT',
   RATE_LIMITED: 'RATE_LIMITED',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
   GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
   GRAPHQL_PARSE_FAILED: 'GRAPHQL_PARSE_FAILED',
   MAX_DEPTH_EXCEEDED: 'MAX_DEPTH_EXCEEDED',
@@ -46,6 +47,10 @@ export const errorCatalog: Record<ErrorCode, { description: string; httpStatus: 
   },
   RATE_LIMITED: { description: 'Too many requests; retry after `extensions.retryAfter` seconds.', httpStatus: 429 },
   PAYLOAD_TOO_LARGE: { description: 'The request or one of its inputs exceeds a size limit.', httpStatus: 413 },
+  REQUEST_TIMEOUT: {
+    description: 'The request (its headers, its body, or the run it asked for) took longer than the platform allows.',
+    httpStatus: 408,
+  },
   GRAPHQL_VALIDATION_FAILED: { description: 'The operation is not valid against the schema.', httpStatus: 400 },
   GRAPHQL_PARSE_FAILED: { description: 'The operation is not syntactically valid GraphQL.', httpStatus: 400 },
   // The operation limits: the whole operation is refused before anything runs; `extensions.limit`

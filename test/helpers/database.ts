@@ -5,7 +5,7 @@ import { migrateToLatest } from '../../lib/db/migrate.js';
 import { testEnv } from './env.js';
 
 /** Migrated once per test run (global setup); every test file copies it into a database of its own. */
-export const TEMPLATE_DATABASE = 'ai_code_test_template';
+export const TEMPLATE_DATABASE = testEnv.templateDatabase;
 
 function urlFor(database: string): string {
   const url = new URL(testEnv.adminDatabaseUrl);

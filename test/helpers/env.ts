@@ -8,5 +8,7 @@ export const testEnv = {
   amqpUrl: process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
   /** Set to run the document-store contract tests against MongoDB too. */
   mongoUrl: process.env.MONGO_URL,
+  /** Name of the migrated template database; set it to run two test runs on one server at once. */
+  templateDatabase: process.env.TEST_TEMPLATE_DATABASE ?? 'ai_code_test_template',
   logLevel: (process.env.TEST_LOG_LEVEL ?? 'silent') as 'silent' | 'info' | 'debug' | 'error' | 'warn',
 };
