@@ -14,6 +14,8 @@ WORKDIR /app
 # The CPU binaries of onnxruntime-node are inside its npm package; skip its optional CUDA download.
 ENV ONNXRUNTIME_NODE_INSTALL=skip
 COPY package.json package-lock.json .npmrc ./
+# Fixes to dependencies, applied by `postinstall` (patch-package); each is explained in patches/README.md.
+COPY patches ./patches
 RUN --mount=type=cache,target=/root/.npm,sharing=locked npm ci --no-audit --no-fund
 # Exactly what tsconfig.build.json compiles, plus the SDL files read at run time.
 COPY tsconfig.json tsconfig.build.json ./
