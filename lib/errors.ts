@@ -21,6 +21,9 @@ export const ErrorCode = {
   MAX_TOKENS_EXCEEDED: 'MAX_TOKENS_EXCEEDED',
   MAX_DIRECTIVES_EXCEEDED: 'MAX_DIRECTIVES_EXCEEDED',
   COST_LIMIT_EXCEEDED: 'COST_LIMIT_EXCEEDED',
+  MAX_INPUT_DEPTH_EXCEEDED: 'MAX_INPUT_DEPTH_EXCEEDED',
+  MAX_INPUT_VALUES_EXCEEDED: 'MAX_INPUT_VALUES_EXCEEDED',
+  QUERY_PLANNING_TIMEOUT: 'QUERY_PLANNING_TIMEOUT',
   SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
   PERSISTED_QUERY_NOT_IN_LIST: 'PERSISTED_QUERY_NOT_IN_LIST',
   PERSISTED_QUERY_HASH_MISMATCH: 'PERSISTED_QUERY_HASH_MISMATCH',
@@ -72,6 +75,20 @@ export const errorCatalog: Record<ErrorCode, { description: string; httpStatus: 
   COST_LIMIT_EXCEEDED: {
     description: 'The operation could fetch more objects than the gateway allows (lists weighted by `first`).',
     httpStatus: 400,
+  },
+  MAX_INPUT_DEPTH_EXCEEDED: {
+    description:
+      'A literal or variable value of the operation nests lists and objects deeper than the gateway allows.',
+    httpStatus: 400,
+  },
+  MAX_INPUT_VALUES_EXCEEDED: {
+    description: "The operation's literals and variables hold more values than the gateway allows.",
+    httpStatus: 413,
+  },
+  QUERY_PLANNING_TIMEOUT: {
+    description:
+      'The gateway could not plan the operation in the time it allows one operation (its planners are busy, or the operation is too complex).',
+    httpStatus: 503,
   },
   SUBGRAPH_UNAVAILABLE: {
     description:

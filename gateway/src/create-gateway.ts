@@ -11,8 +11,13 @@ import type { Logger } from '../../lib/logger.js';
 import type { Authenticator, Caller } from './auth.js';
 import { deduplicateQueries } from './deduplicate-queries.js';
 import { DeduplicatingApolloServer } from './deduplicate-requests.js';
+import { createDocumentAdmission } from './limits/admission.js';
 import { defaultOperationLimits, type OperationLimits } from './limits/operation-limits.js';
-import { operationParseOptions, useOperationLimits } from './limits/use-operation-limits.js';
+import {
+  operationParseOptions,
+  operationValidationOptions,
+  useOperationLimits,
+} from './limits/use-operation-limits.js';
 import { createProtections, type ProtectionOptions } from './protections.js';
 import { createGraphQLIde } from './ide.js';
 import {
@@ -156,17 +161,20 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     // A JSON array of operations is refused (400): one request, one operation, one set of limits.
     allowBatchedHttpRequests: false,
     parseOptions: operationParseOptions(operationLimits),
+    validationOptions: operationValidationOptions,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       ...protections.plugins,
       useOperationLimits<GatewayContext>(operationLimits),
     ],
   });
+  const admission = createDocumentAdmission(operationLimits);
   const subscriptions = createSubscriptionServer({
     authenticator,
     logger,
     limits: { ...defaultSubscriptionLimits, ...options.subscriptions },
     operationLimits,
+    admission,
     safelist: protections.safelist,
     hideSuggestions,
     dataSources,
@@ -205,6 +213,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         createGraphQLHandler({
           apollo,
           maxBodyBytes: options.maxBodyBytes,
+          admit: (query) => admission.admit(query)?.error,
           context: async (req) => ({
             caller: authenticator.authenticate(req.headers.authorization),
             clientIp: protections.clientIp(req),

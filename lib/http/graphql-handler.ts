@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
+import type { GraphQLError } from 'graphql';
 import { ErrorCode, errorCatalog } from '../errors.js';
 import { BodyTooLargeError, readBody } from './body.js';
 import { drainRequest } from './drain.js';
@@ -12,6 +13,11 @@ export type GraphQLHandlerOptions<TContext extends BaseContext> = {
   context: (req: IncomingMessage) => Promise<TContext>;
   /** Largest accepted request body in bytes. */
   maxBodyBytes: number;
+  /**
+   * Refuses an operation on its text alone, before Apollo Server parses it (the gateway's document
+   * limits): an error with a catalog code ends the request with that code's status.
+   */
+  admit?: (query: string) => GraphQLError | undefined;
 };
 
 /** Sends a request-level GraphQL error response (`{ errors: [...] }`) with the catalog's status. */
@@ -33,6 +39,9 @@ function bytesOf(body: { string: string }): Buffer {
   }
   return bytes;
 }
+
+const queryOfBody = (body: unknown): unknown =>
+  typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as { query?: unknown }).query : undefined;
 
 /** Connects node:http to Apollo Server's transport-neutral `executeHTTPGraphQLRequest`. */
 export function createGraphQLHandler<TContext extends BaseContext>(options: GraphQLHandlerOptions<TContext>) {
@@ -59,6 +68,15 @@ export function createGraphQLHandler<TContext extends BaseContext>(options: Grap
         }
       } else {
         body = raw;
+      }
+    }
+
+    if (options.admit) {
+      const query = req.method === 'POST' ? queryOfBody(body) : new URLSearchParams(search).get('query');
+      const refusal = typeof query === 'string' ? options.admit(query) : undefined;
+      if (refusal) {
+        const { code, ...extensions } = refusal.extensions as { code: ErrorCode };
+        return sendGraphQLError(res, code, refusal.message, extensions);
       }
     }
 

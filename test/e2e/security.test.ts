@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { GraphQLFormattedError } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultOperationLimits } from '../../gateway/src/limits/operation-limits.js';
+import { defaultOperationLimits, MAX_VALIDATION_ERRORS } from '../../gateway/src/limits/operation-limits.js';
 import { codes } from '../helpers/graphql.js';
 import { createProject, LINEAR_MODEL, uploadModel } from '../helpers/models.js';
 import {
@@ -123,10 +123,17 @@ describe('operation limits over HTTP', () => {
       code: 'MAX_DIRECTIVES_EXCEEDED',
       limit: limits.maxDirectives,
     });
-    // Unknown or repeated directives never get that far: validation refuses them.
-    const unknown = await t.gql({ query: `{ __typename ${'@aa '.repeat(500)} }` });
+    // graphql-cop's directive overloading: the limit is checked before validation, so a hundred
+    // unknown directives get one error, not a hundred validation errors.
+    const overloaded = await t.gql({ query: `{ __typename ${'@aa '.repeat(100)} }` });
+    expect(overloaded.status).toBe(400);
+    expect(overloaded.errors).toHaveLength(1);
+    expect(overloaded.errors?.[0]?.extensions).toMatchObject({ code: 'MAX_DIRECTIVES_EXCEEDED', actual: 100 });
+    // Under the limit, validation refuses unknown directives, and stops after a few errors.
+    const unknown = await t.gql({ query: `{ __typename ${'@aa '.repeat(limits.maxDirectives)} }` });
     expect(unknown.status).toBe(400);
     expect(new Set(codes(unknown))).toEqual(new Set(['GRAPHQL_VALIDATION_FAILED']));
+    expect(unknown.errors?.length).toBeLessThanOrEqual(MAX_VALIDATION_ERRORS + 1);
   });
 
   it('refuses nested pages that could fetch too many objects with COST_LIMIT_EXCEEDED', async () => {
@@ -258,7 +265,7 @@ describe('request shape', () => {
   ])('answers %s with a 400 and a clear code, never a 500', async (_what, body) => {
     const res = await post(body);
     expect(res.status).toBe(400);
-    expect(['BAD_USER_INPUT', 'GRAPHQL_PARSE_FAILED']).toContain(codes(res.body)[0]);
+    expect(['BAD_USER_INPUT', 'GRAPHQL_PARSE_FAILED', 'MAX_INPUT_DEPTH_EXCEEDED']).toContain(codes(res.body)[0]);
   });
 
   it('refuses a body past MAX_BODY_BYTES with 413', async () => {

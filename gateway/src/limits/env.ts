@@ -17,6 +17,10 @@ export const operationLimitsEnvShape = {
   MAX_QUERY_DIRECTIVES: limit(defaultOperationLimits.maxDirectives),
   /** Objects one operation could fetch, lists weighted by `first`. */
   MAX_QUERY_COST: limit(defaultOperationLimits.maxCost),
+  /** Nesting of lists and objects in one literal or variable value. */
+  MAX_INPUT_DEPTH: limit(defaultOperationLimits.maxInputDepth),
+  /** Values in one operation's literals and variables together. */
+  MAX_INPUT_VALUES: limit(defaultOperationLimits.maxInputValues),
 };
 
 type OperationLimitsEnv = { [K in keyof typeof operationLimitsEnvShape]: number };
@@ -28,4 +32,6 @@ export const operationLimitsFromEnv = (env: OperationLimitsEnv): OperationLimits
   maxTokens: env.MAX_QUERY_TOKENS,
   maxDirectives: env.MAX_QUERY_DIRECTIVES,
   maxCost: env.MAX_QUERY_COST,
+  maxInputDepth: env.MAX_INPUT_DEPTH,
+  maxInputValues: env.MAX_INPUT_VALUES,
 });

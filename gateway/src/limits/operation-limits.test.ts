@@ -6,9 +6,8 @@ import { projectRoot } from '../../../lib/project-root.js';
 import type { PersistedOperationManifest } from '../persisted-operations/manifest.js';
 import { loadSupergraph } from '../subscriptions/supergraph.js';
 import {
+  checkDocumentLimits,
   checkOperationLimits,
-  checkVariableNesting,
-  MAX_VARIABLE_NESTING,
   defaultOperationLimits,
   measureOperation,
   parseOperation,
@@ -106,13 +105,13 @@ describe('defaults', () => {
   });
 
   it.each(registered)('registered %s stays under every default limit', (_label, body, operationName) => {
-    const document = parseOperation(body, defaultOperationLimits.maxTokens);
+    const document = parseOperation(body, defaultOperationLimits);
     expect(validate(schema, document)).toEqual([]);
     expect(checkOperationLimits(defaultOperationLimits, schema, document, operationName)).toBeUndefined();
   });
 
   it.each(served)('%s stays under every default limit', (_name, query) => {
-    const document = parseOperation(query, defaultOperationLimits.maxTokens);
+    const document = parseOperation(query, defaultOperationLimits);
     expect(validate(schema, document)).toEqual([]);
     expect(checkOperationLimits(defaultOperationLimits, schema, document)).toBeUndefined();
   });
@@ -183,6 +182,8 @@ describe('checkOperationLimits', () => {
     maxTokens: 50,
     maxDirectives: 1,
     maxCost: 100,
+    maxInputDepth: 2,
+    maxInputValues: 5,
   };
   const check = (query: string) => checkOperationLimits(tight, schema, parse(query));
 
@@ -206,26 +207,63 @@ describe('checkOperationLimits', () => {
 describe('parseOperation', () => {
   it('refuses more tokens than the limit with MAX_TOKENS_EXCEEDED, naming the limit', () => {
     const query = `{ me { ${'id '.repeat(100)} } }`;
-    expect(() => parseOperation(query, 50)).toThrow(
+    expect(() => parseOperation(query, { ...defaultOperationLimits, maxTokens: 50 })).toThrow(
       expect.objectContaining({ extensions: { code: 'MAX_TOKENS_EXCEEDED', limit: 50 } }),
     );
-    expect(parseOperation(query, 200).kind).toBe('Document');
+    expect(parseOperation(query, { ...defaultOperationLimits, maxTokens: 200 }).kind).toBe('Document');
+  });
+
+  it('refuses nesting the parser would overflow its stack on, before parsing', () => {
+    const deepLiteral = `{ f(x: ${'['.repeat(2400)}1${']'.repeat(2400)}) }`;
+    expect(() => parseOperation(deepLiteral, defaultOperationLimits)).toThrow(
+      expect.objectContaining({ extensions: { code: 'MAX_INPUT_DEPTH_EXCEEDED', limit: 64 } }),
+    );
+    const deepSelections = `${'{ a '.repeat(2400)}${'}'.repeat(2400)}`;
+    expect(() => parseOperation(deepSelections, defaultOperationLimits)).toThrow(
+      expect.objectContaining({ extensions: { code: 'MAX_DEPTH_EXCEEDED', limit: 20 } }),
+    );
+    // Brackets in strings, block strings and comments are not nesting.
+    const quoted = `{ f(s: "${'['.repeat(100)}", t: """${'{'.repeat(100)}""") # ${'['.repeat(100)}\n}`;
+    expect(parseOperation(quoted, defaultOperationLimits).kind).toBe('Document');
   });
 
   it('leaves other syntax errors to the parser', () => {
-    expect(() => parseOperation('{ me { ', 50)).toThrow(/Syntax Error/);
+    expect(() => parseOperation('{ me { ', { ...defaultOperationLimits, maxTokens: 50 })).toThrow(/Syntax Error/);
   });
 });
 
-describe('checkVariableNesting', () => {
-  it('refuses variables nested past the bound, without walking all of them', () => {
-    let deep: unknown = 1;
-    for (let i = 0; i < 100_000; i++) deep = [deep];
-    expect(checkVariableNesting({ v: deep })?.extensions).toEqual({
-      code: 'BAD_USER_INPUT',
-      limit: MAX_VARIABLE_NESTING,
+describe('checkDocumentLimits', () => {
+  const tight = { ...defaultOperationLimits, maxDepth: 3, maxDirectives: 2, maxInputDepth: 2, maxCost: 10 };
+  const check = (query: string) => checkDocumentLimits(tight, schema, parse(query));
+
+  it('refuses by shape before validation, unknown fields and directives included', () => {
+    expect(check('{ nope { deeper { still { there } } } }')?.extensions).toMatchObject({
+      code: 'MAX_DEPTH_EXCEEDED',
+      actual: 4,
     });
-    expect(checkVariableNesting({ x: [[[1, 2, 3]]], m: { a: { b: null } } })).toBeUndefined();
-    expect(checkVariableNesting(undefined)).toBeUndefined();
+    expect(check('{ __typename @aa @aa @aa }')?.extensions).toMatchObject({
+      code: 'MAX_DIRECTIVES_EXCEEDED',
+      actual: 3,
+    });
+  });
+
+  it('measures every operation of the document, not only the one that would run', () => {
+    expect(check('query A { me { id } } query B { me { projects { nodes { id } } } }')?.extensions.code).toBe(
+      'MAX_DEPTH_EXCEEDED',
+    );
+  });
+
+  it('refuses literals nested too deep wherever they are: arguments, defaults, directives', () => {
+    for (const query of [
+      'mutation { recordModelMetrics(modelId: "m", metrics: {a: {b: {c: 1}}}) { id } }',
+      'query ($x: JSON = [[[1]]]) { me { id } }',
+      '{ me { id @skip(if: [[[true]]]) } }',
+      'fragment F on Query { me { id @skip(if: [[[true]]]) } } { ...F }',
+    ]) {
+      expect(check(query)?.extensions, query).toEqual({ code: 'MAX_INPUT_DEPTH_EXCEEDED', limit: 2 });
+    }
+    expect(check('mutation { recordModelMetrics(modelId: "m", metrics: {a: [1, 2]}) { id } }')).toBeUndefined();
+    // Not the cost: that waits for the variables.
+    expect(check('{ projects(first: 100) { nodes { id } } }')).toBeUndefined();
   });
 });

@@ -17,12 +17,15 @@ import {
   type GraphQLNamedType,
   type GraphQLSchema,
   type GraphQLType,
+  type OperationDefinitionNode,
   type SelectionSetNode,
   type ValueNode,
 } from 'graphql';
 import { err, ErrorCode } from '../../../lib/errors.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../../lib/graphql/pagination.js';
 import { maxTokensExceeded } from '../../../lib/graphql/token-limit.js';
+import { checkLiterals, checkVariables, defaultInputLimits, type InputLimits } from './input-limits.js';
+import { checkSourceNesting } from './source-nesting.js';
 
 /**
  * What one GraphQL operation may ask of the gateway. Checked after parsing and validation and
@@ -30,7 +33,7 @@ import { maxTokensExceeded } from '../../../lib/graphql/token-limit.js';
  * The defaults leave every operation of the contract's normal use well under each limit (see
  * operation-limits.test.ts and docs/security.md).
  */
-export type OperationLimits = {
+export type OperationLimits = InputLimits & {
   /** Nesting of fields, the root field at depth 1 (introspection included: the IDE's query is 15 deep). @default 20 */
   maxDepth: number;
   /** Aliased fields, fragments counted at every use. @default 30 */
@@ -50,6 +53,7 @@ export type OperationLimits = {
 };
 
 export const defaultOperationLimits: OperationLimits = {
+  ...defaultInputLimits,
   maxDepth: 20,
   maxAliases: 30,
   maxRootFields: 20,
@@ -87,8 +91,17 @@ export function measureOperation(
 ): OperationMeasures | undefined {
   const operation = getOperationAST(document, operationName);
   if (!operation) return undefined;
-  const rootType = schema.getRootType(operation.operation);
-  if (!rootType) return undefined;
+  return measureDefinition(schema, document, operation, variables);
+}
+
+/** Measures one operation of a document, validated or not (see `measure` for unknown fields). */
+function measureDefinition(
+  schema: GraphQLSchema | undefined,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables?: Readonly<Record<string, unknown>> | null,
+): OperationMeasures {
+  const rootType = schema?.getRootType(operation.operation) ?? undefined;
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
@@ -105,8 +118,12 @@ export function measureOperation(
     return Math.min(Math.max(first, 1), MAX_PAGE_SIZE);
   };
 
-  /** The selection's totals below a field of type `parentType`; `paged`: its list was weighted already. */
-  function measure(selectionSet: SelectionSetNode, parentType: GraphQLNamedType, paged: boolean): Totals {
+  /**
+   * The selection's totals below a field of type `parentType`; `paged`: its list was weighted already.
+   * A field the schema does not know (the document is not validated yet) is measured by its shape:
+   * its selections count for depth, aliases and directives, and cost 1 each.
+   */
+  function measure(selectionSet: SelectionSetNode, parentType: GraphQLNamedType | undefined, paged: boolean): Totals {
     const totals: Totals = { depth: 0, aliases: 0, directives: 0, cost: 0 };
     const add = (nested: Totals) => {
       totals.depth = Math.max(totals.depth, nested.depth);
@@ -118,10 +135,10 @@ export function measureOperation(
       totals.directives += selection.directives?.length ?? 0;
       if (selection.kind === Kind.FIELD) {
         if (selection.alias) totals.aliases++;
-        const field = fieldOf(schema, parentType, selection.name.value);
+        const field = schema && parentType && fieldOf(schema, parentType, selection.name.value);
         const type = field ? getNamedType(field.type) : undefined;
         let nested: Totals = { depth: 0, aliases: 0, directives: 0, cost: 0 };
-        if (selection.selectionSet && type) {
+        if (selection.selectionSet) {
           const takesFirst = field?.args.some((arg) => arg.name === 'first') ?? false;
           const first = selection.arguments?.find((arg) => arg.name.value === 'first');
           const weight = takesFirst
@@ -134,8 +151,8 @@ export function measureOperation(
         }
         add({ ...nested, depth: nested.depth + 1 });
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        const type = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parentType;
-        add(measure(selection.selectionSet, type ?? parentType, paged));
+        const type = selection.typeCondition ? schema?.getType(selection.typeCondition.name.value) : parentType;
+        add(measure(selection.selectionSet, type ?? undefined, paged));
       } else {
         add(measureFragment(selection.name.value, paged));
       }
@@ -148,10 +165,10 @@ export function measureOperation(
     const known = measuredFragments.get(key);
     if (known) return known;
     const fragment = fragments.get(name);
-    const type = fragment && schema.getType(fragment.typeCondition.name.value);
+    const type = fragment && schema?.getType(fragment.typeCondition.name.value);
     // A cycle of fragments is invalid (validation refuses it); measuring it as empty ends the recursion.
     measuredFragments.set(key, { depth: 0, aliases: 0, directives: 0, cost: 0 });
-    const totals = fragment && type ? measure(fragment.selectionSet, type, paged) : undefined;
+    const totals = fragment ? measure(fragment.selectionSet, type ?? undefined, paged) : undefined;
     const result = totals ?? { depth: 0, aliases: 0, directives: 0, cost: 0 };
     measuredFragments.set(key, result);
     return result;
@@ -218,20 +235,14 @@ const limitsByMeasure = [
   ['cost', 'maxCost', ErrorCode.COST_LIMIT_EXCEEDED, 'could fetch more objects than'],
 ] as const;
 
-/**
- * The first limit the operation exceeds, as the client-facing error (`extensions: { code, limit,
- * actual }`), or undefined when it is within all of them.
- */
-export function checkOperationLimits(
+type LimitRow = (typeof limitsByMeasure)[number];
+
+function firstExceeded(
   limits: OperationLimits,
-  schema: GraphQLSchema,
-  document: DocumentNode,
-  operationName?: string | null,
-  variables?: Readonly<Record<string, unknown>> | null,
+  measures: OperationMeasures,
+  rows: readonly LimitRow[],
 ): GraphQLError | undefined {
-  const measures = measureOperation(schema, document, operationName, variables);
-  if (!measures) return undefined;
-  for (const [measure, limit, code, exceeds] of limitsByMeasure) {
+  for (const [measure, limit, code, exceeds] of rows) {
     const actual = measures[measure];
     if (actual > limits[limit]) {
       return err(code, `The operation ${exceeds} the limit of ${limits[limit]} (it has ${actual})`, {
@@ -243,34 +254,62 @@ export function checkOperationLimits(
   return undefined;
 }
 
-/**
- * How deep variable values may nest (arrays and objects). Tensors nest by their rank, metrics a few
- * levels; far deeper JSON only serves to overflow the stack of whatever walks it later (serializing
- * it to a subgraph, say), which would end the request as a 500.
- */
-export const MAX_VARIABLE_NESTING = 64;
+/** The limits a document's shape alone decides; cost waits for validation and variables. */
+const shapeLimits = limitsByMeasure.filter(([measure]) => measure !== 'cost');
 
-/** BAD_USER_INPUT when a variable's value nests deeper than MAX_VARIABLE_NESTING, else undefined. */
-export function checkVariableNesting(variables: unknown): GraphQLError | undefined {
-  // Walks at most MAX_VARIABLE_NESTING + 1 levels deep, whatever the input's depth.
-  const tooDeep = (value: unknown, depth: number): boolean => {
-    if (value === null || typeof value !== 'object') return false;
-    if (depth > MAX_VARIABLE_NESTING) return true;
-    for (const nested of Array.isArray(value) ? value : Object.values(value)) {
-      if (tooDeep(nested, depth + 1)) return true;
-    }
-    return false;
-  };
-  if (!tooDeep(variables, 0)) return undefined;
-  return err(ErrorCode.BAD_USER_INPUT, `Variables nest deeper than ${MAX_VARIABLE_NESTING} levels`, {
-    limit: MAX_VARIABLE_NESTING,
-  });
+/**
+ * What can be refused on the parsed document alone, before validation and planning: its literals,
+ * and the depth, aliases, root fields and directives of every operation it holds (validation walks
+ * them all, whichever one runs). Validation and planning then only ever see bounded documents.
+ */
+export function checkDocumentLimits(
+  limits: OperationLimits,
+  schema: GraphQLSchema | undefined,
+  document: DocumentNode,
+): GraphQLError | undefined {
+  const literals = checkLiterals(document, limits);
+  if (literals) return literals;
+  for (const definition of document.definitions) {
+    if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
+    const exceeded = firstExceeded(limits, measureDefinition(schema, document, definition), shapeLimits);
+    if (exceeded) return exceeded;
+  }
+  return undefined;
 }
 
-/** `parse` that stops at `maxTokens`, refusing a longer operation with MAX_TOKENS_EXCEEDED. */
-export function parseOperation(source: string, maxTokens: number): DocumentNode {
+/**
+ * The first limit the operation exceeds with these variables, as the client-facing error
+ * (`extensions: { code, limit, actual }`), or undefined when it is within all of them.
+ */
+export function checkOperationLimits(
+  limits: OperationLimits,
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName?: string | null,
+  variables?: Readonly<Record<string, unknown>> | null,
+): GraphQLError | undefined {
+  const inputs = checkVariables(document, variables, limits);
+  if (inputs) return inputs;
+  const measures = measureOperation(schema, document, operationName, variables);
+  if (!measures) return undefined;
+  return firstExceeded(limits, measures, limitsByMeasure);
+}
+
+/**
+ * Validation stops after this many errors: a document of a hundred unknown directives gets ten
+ * errors and an "aborted" one, not a hundred (graphql-js's own default is 100).
+ */
+export const MAX_VALIDATION_ERRORS = 10;
+
+/**
+ * `parse` for operations: refuses nesting past the limits before parsing (see source-nesting.ts),
+ * and stops at `maxTokens`, refusing a longer operation with MAX_TOKENS_EXCEEDED.
+ */
+export function parseOperation(source: string, limits: OperationLimits): DocumentNode {
+  const tooDeep = checkSourceNesting(source, limits);
+  if (tooDeep) throw tooDeep;
   try {
-    return parse(source, { maxTokens });
+    return parse(source, { maxTokens: limits.maxTokens });
   } catch (error) {
     throw maxTokensExceeded(error as Error) ?? error;
   }

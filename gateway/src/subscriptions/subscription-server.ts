@@ -9,6 +9,7 @@ import {
   Kind,
   getVariableValues,
   GraphQLError,
+  parse,
   print,
   validate,
   type DocumentNode,
@@ -20,12 +21,9 @@ import { connectionParam, type WebSocketExtra } from '../../../lib/http/service-
 import type { Logger } from '../../../lib/logger.js';
 import type { Authenticator, Caller } from '../auth.js';
 import type { GatewayContext } from '../create-gateway.js';
-import {
-  checkOperationLimits,
-  checkVariableNesting,
-  parseOperation,
-  type OperationLimits,
-} from '../limits/operation-limits.js';
+import type { DocumentAdmission } from '../limits/admission.js';
+import { checkOperationLimits, MAX_VALIDATION_ERRORS, type OperationLimits } from '../limits/operation-limits.js';
+import { checkVariables } from '../limits/input-limits.js';
 import { notInSafelist, type Safelist } from '../persisted-operations/manifest.js';
 import { SubscriptionCloseCode, subscriptionCloseReason } from './close-codes.js';
 import { createClientStream, type ClientStream } from './client-stream.js';
@@ -83,6 +81,8 @@ export type SubscriptionServerOptions = {
   limits: SubscriptionLimits;
   /** Every operation sent over the socket is held to these, as over HTTP, before it is planned. */
   operationLimits: OperationLimits;
+  /** The document limits, checked before validation (the HTTP path's own, shared with it). */
+  admission: DocumentAdmission;
   /** In safelist mode, only what it allows runs (PERSISTED_QUERY_NOT_IN_LIST otherwise), as over HTTP. */
   safelist?: Safelist | undefined;
   /** Drop "Did you mean …?" suggestions from parse, validation and variable errors. @default false */
@@ -321,15 +321,16 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
         // The token expired since connection_init (the connection is about to close for it).
         return [err(ErrorCode.UNAUTHENTICATED, 'The access token has expired: connect again with a new one')];
       }
+      const admitted = options.admission.admit(payload.query);
+      if (admitted?.error) return [admitted.error];
       let document: DocumentNode;
       try {
-        document = parseOperation(payload.query, options.operationLimits.maxTokens);
+        document = admitted?.document ?? parse(payload.query);
       } catch (error) {
-        if (error instanceof GraphQLError && error.extensions.code === ErrorCode.MAX_TOKENS_EXCEEDED) return [error];
         return [err(ErrorCode.GRAPHQL_PARSE_FAILED, (error as Error).message)];
       }
       if (options.safelist && !options.safelist.allows(payload.query, document)) return [notInSafelist()];
-      const invalid = validate(supergraph.apiSchema, document);
+      const invalid = validate(supergraph.apiSchema, document, undefined, { maxErrors: MAX_VALIDATION_ERRORS });
       if (invalid.length > 0) return invalid.map((error) => withCode(error, ErrorCode.GRAPHQL_VALIDATION_FAILED));
       const operationName = payload.operationName ?? undefined;
       const definition = getOperationAST(document, operationName);
@@ -337,7 +338,7 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
         return [err(ErrorCode.BAD_USER_INPUT, 'Unable to identify the operation to run: name it with operationName')];
       }
       const variables = payload.variables ?? undefined;
-      const tooDeep = checkVariableNesting(variables);
+      const tooDeep = checkVariables(document, variables, options.operationLimits);
       if (tooDeep) return [tooDeep];
       const coerced = getVariableValues(supergraph.apiSchema, definition.variableDefinitions ?? [], variables ?? {});
       if (coerced.errors) return coerced.errors.map((error) => withCode(error, ErrorCode.BAD_USER_INPUT));

@@ -1,0 +1,80 @@
+import { Kind, parse, type DocumentNode, type FieldNode, type OperationDefinitionNode, type ValueNode } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import {
+  checkLiterals,
+  checkVariables,
+  defaultInputLimits,
+  measureLiterals,
+  measureVariables,
+} from './input-limits.js';
+
+const nestedList = (depth: number, inner = '1') => '['.repeat(depth) + inner + ']'.repeat(depth);
+
+describe('measureLiterals', () => {
+  it('counts nesting and values of lists and objects in any literal', () => {
+    const document = parse('{ f(a: [1, {b: [2, 3]}], c: "s") @d(e: {f: null}) }');
+    // Values: the list, 1, the object, its list, 2, 3, "s", the directive's object, null.
+    expect(measureLiterals(document, defaultInputLimits)).toEqual({ depth: 3, values: 9 });
+  });
+
+  it('stops at the limit, however deep the literal: no stack of ours grows with it', () => {
+    // Built rather than parsed: graphql-js's parser itself overflows first (source-nesting.ts).
+    let value: ValueNode = { kind: Kind.INT, value: '1' };
+    for (let depth = 0; depth < 100_000; depth++) value = { kind: Kind.LIST, values: [value] };
+    const document = parse('{ f(x: 1) }');
+    const field = document.definitions[0] as OperationDefinitionNode;
+    const deep = {
+      ...document,
+      definitions: [
+        {
+          ...field,
+          selectionSet: {
+            ...field.selectionSet,
+            selections: [
+              {
+                ...(field.selectionSet.selections[0] as FieldNode),
+                arguments: [{ kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: 'x' }, value }],
+              },
+            ],
+          },
+        },
+      ],
+    } as DocumentNode;
+    expect(measureLiterals(deep, defaultInputLimits).depth).toBe(defaultInputLimits.maxInputDepth + 1);
+    expect(checkLiterals(deep, defaultInputLimits)?.extensions).toEqual({
+      code: 'MAX_INPUT_DEPTH_EXCEEDED',
+      limit: 64,
+    });
+  });
+
+  it('accepts a tensor of any realistic rank', () => {
+    expect(checkLiterals(parse(`{ f(x: ${nestedList(64)}) }`), defaultInputLimits)).toBeUndefined();
+    expect(checkLiterals(parse(`{ f(x: ${nestedList(65)}) }`), defaultInputLimits)).toBeDefined();
+  });
+});
+
+describe('measureVariables', () => {
+  it('refuses variables nested past the bound, without walking all of them', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(measureVariables({ v: deep }, defaultInputLimits).depth).toBe(65);
+    expect(checkVariables(parse('{ f }'), { v: deep }, defaultInputLimits)?.extensions).toEqual({
+      code: 'MAX_INPUT_DEPTH_EXCEEDED',
+      limit: 64,
+    });
+    expect(checkVariables(parse('{ f }'), { x: [[[1, 2, 3]]], m: { a: { b: null } } }, defaultInputLimits)).toBe(
+      undefined,
+    );
+    expect(checkVariables(parse('{ f }'), undefined, defaultInputLimits)).toBeUndefined();
+  });
+
+  it('counts variables and literals together against the values limit', () => {
+    const limits = { maxInputDepth: 64, maxInputValues: 10 };
+    const document = parse('{ f(x: [1, 2, 3, 4]) }');
+    expect(checkVariables(document, { v: [1, 2, 3, 4] }, limits)).toBeUndefined();
+    expect(checkVariables(document, { v: [1, 2, 3, 4, 5] }, limits)?.extensions).toEqual({
+      code: 'MAX_INPUT_VALUES_EXCEEDED',
+      limit: 10,
+    });
+  });
+});
