@@ -423,7 +423,12 @@ describe('fair shares', () => {
       },
     ]);
     // One budget for everything the user sends: a query over the socket is refused too.
-    expect(await errorsOf(subscribe(user, '{ ping }'))).toMatchObject([{ extensions: { code: 'RATE_LIMITED' } }]);
+    expect(await errorsOf(subscribe(user, '{ ping }'))).toEqual([
+      {
+        message: expect.stringMatching(/^Too many requests for this account; retry after \d+ s$/),
+        extensions: { code: 'RATE_LIMITED', retryAfter: expect.any(Number) },
+      },
+    ]);
     // Another user on the same address has a budget of their own.
     const other = g.client({ token: signToken('budget-2'), webSocketImpl: fromAddress('192.0.2.60') });
     expect(await errorsOf(subscribe(other, TICK))).toEqual([]);
