@@ -104,7 +104,13 @@ export const fanoutBenchmark: Benchmark = {
             port: PORTS.gateway,
             subgraphUrls: setup.subgraphUrls,
             ...secrets,
-            env: { SUBSCRIPTIONS_MAX_TOTAL: '20000', SUBSCRIPTIONS_MAX_PER_CONNECTION: '100' },
+            env: {
+              SUBSCRIPTIONS_MAX_TOTAL: '20000',
+              SUBSCRIPTIONS_MAX_PER_CONNECTION: '100',
+              // Every client is the one bench user on one address.
+              SUBSCRIPTIONS_MAX_PER_USER: '20000',
+              SUBSCRIPTIONS_MAX_CONNECTIONS_PER_IP: '20000',
+            },
             logFile: join(logDir, `gateway-${mode}-${n}.log`),
           });
           const before = { rss: processUsage(gateway.pid).rssBytes, ...(await gatewayMetrics(PORTS.gateway)) };

@@ -33,8 +33,11 @@ import { createUploadProxy } from './upload-proxy.js';
 
 export type GatewayContext = {
   caller: Caller | null;
-  /** The client's address (see TRUST_PROXY); absent over WebSocket. */
-  clientIp?: string;
+  /**
+   * The client's address (see TRUST_PROXY): of the request over HTTP, of the connection's upgrade
+   * request over WebSocket. Budgets of anonymous and sign-in calls are kept by it.
+   */
+  clientIp: string;
 };
 
 export type GatewayOptions = {
@@ -169,10 +172,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ],
   });
   const admission = createDocumentAdmission(operationLimits);
+  const subscriptionLimits = { ...defaultSubscriptionLimits, ...options.subscriptions };
   const subscriptions = createSubscriptionServer({
     authenticator,
     logger,
-    limits: { ...defaultSubscriptionLimits, ...options.subscriptions },
+    limits: subscriptionLimits,
+    admitOperation: protections.admitOperation,
     operationLimits,
     admission,
     safelist: protections.safelist,
@@ -233,7 +238,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       const probes = [...subgraphs.values()].map((url) => subgraphAnswers(url, options.readinessTimeoutMs ?? 2000));
       return (await Promise.all(probes)).every(Boolean);
     },
-    websocket: createGraphQLWsEndpoint(subscriptions.graphqlWs, { logger, maxPayload: options.maxBodyBytes }),
+    websocket: createGraphQLWsEndpoint(subscriptions.graphqlWs, {
+      logger,
+      maxPayload: options.maxBodyBytes,
+      clientIp: protections.clientIp,
+      maxConnectionsPerIp: subscriptionLimits.maxConnectionsPerIp,
+    }),
   });
   return {
     ...service,

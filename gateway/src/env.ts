@@ -35,7 +35,7 @@ const gatewayEnvSchema = z.object({
   INTROSPECTION: optionalFlag(),
   /** The GraphQL IDE for browsers on GET /graphql; follows INTROSPECTION unless set (so off in production). */
   GRAPHQL_IDE: optionalFlag(),
-  /** SUBSCRIPTIONS_MAX_PER_CONNECTION, _MAX_TOTAL, _MAX_QUEUED_EVENTS, _ALLOW_ANONYMOUS (subscriptions/env.ts). */
+  /** SUBSCRIPTIONS_*: caps per connection, user, address and gateway, queued events, anonymous (subscriptions/env.ts). */
   ...subscriptionEnvShape,
   ...drainEnvShape,
   /** Keep-alive connections held open to each subgraph; more concurrent fetches wait for one. */

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GraphQLDataSource } from '@apollo/gateway';
 import type { ApolloServerPlugin, PersistedQueryOptions } from '@apollo/server';
+import type { GraphQLError } from 'graphql';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger.js';
 import type { GatewayContext } from './create-gateway.js';
@@ -14,7 +15,12 @@ import {
 } from './persisted-operations/manifest.js';
 import { clientIp } from './rate-limit/client-ip.js';
 import { createRateLimits, type RateLimitConfig } from './rate-limit/rate-limits.js';
-import { limitRequestsByIp, useRateLimits } from './rate-limit/use-rate-limits.js';
+import {
+  admitOperation,
+  limitRequestsByIp,
+  useRateLimits,
+  type AdmittedOperation,
+} from './rate-limit/use-rate-limits.js';
 import { connectGatewayRedis } from './redis.js';
 import { withSubgraphErrors } from './subgraph-errors.js';
 
@@ -61,6 +67,11 @@ export type Protections = {
   /** The per-IP budget in front of /graphql. */
   limitRequests(graphql: GraphQLRoute): GraphQLRoute;
   clientIp(req: IncomingMessage): string;
+  /**
+   * Charges a subscription (run without Apollo Server, so its plugins never see it) to the same
+   * budgets as any operation: null when admitted, else the RATE_LIMITED error.
+   */
+  admitOperation(operation: AdmittedOperation): Promise<GraphQLError | null>;
   /** The time one fetch to this subgraph has, ms (its data source cancels the fetch past it). */
   subgraphTimeoutMs(name: string): number;
   /** A subgraph's data source with clear errors when it fails (down, 5xx, past its timeout). */
@@ -103,6 +114,7 @@ export async function createProtections(options: ProtectionOptions, logger: Logg
     },
     limitRequests: (graphql) => limitRequestsByIp(rateLimits, trustedProxies, graphql),
     clientIp: (req) => clientIp(req, trustedProxies),
+    admitOperation: (operation) => admitOperation(rateLimits, operation),
     subgraphTimeoutMs: (name) => options.subgraphTimeoutsMs?.[name] ?? options.subgraphTimeoutMs ?? 10_000,
     guardSubgraph: (name, source) => withSubgraphErrors(name, source, logger),
     safelist,

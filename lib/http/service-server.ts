@@ -173,9 +173,11 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(JSON.stringify(body));
 }
 
-/** What graphql-ws hooks find in `ctx.extra`: the connection's socket and its upgrade request. */
-/** What graphql-ws hands its hooks about a connection (only the socket: a connection keeps it alive). */
-export type WebSocketExtra = { socket: WebSocket };
+/**
+ * What graphql-ws hands its hooks about a connection: its socket, and the client's address worked
+ * out at upgrade (not the request itself: a connection keeps what is here alive).
+ */
+export type WebSocketExtra = { socket: WebSocket; clientIp: string };
 
 /** An entry of a connection_init payload, its key matched case-insensitively as HTTP header names are. */
 export function connectionParam(params: Readonly<Record<string, unknown>> | undefined, name: string): unknown {
@@ -192,6 +194,10 @@ export type GraphQLWsEndpointOptions = {
   keepAliveMs?: number;
   /** Time a closing connection gets to finish the closing handshake on shutdown. @default 1000 */
   closeGraceMs?: number;
+  /** The client's address of an upgrade request (behind proxies, from X-Forwarded-For). @default the socket's peer */
+  clientIp?: (req: IncomingMessage) => string;
+  /** Connections one client address may hold open; an upgrade past it is refused with 429. @default unlimited */
+  maxConnectionsPerIp?: number;
 };
 
 /**
@@ -228,7 +234,7 @@ export function createGraphQLWsEndpoint(
   // A frame the client got wrong (too large, malformed): ws closes with the matching code itself.
   const onError = (error: Error) => logger.warn({ err: error }, 'websocket protocol error');
 
-  wss.on('connection', (socket: WebSocket) => {
+  wss.on('connection', (socket: WebSocket, clientIp: string) => {
     socket.on('error', onError);
     socket.on('pong', onPong);
     const closed = graphqlWs.opened(
@@ -250,7 +256,7 @@ export function createGraphQLWsEndpoint(
             });
           }),
       },
-      { socket },
+      { socket, clientIp },
     );
     socket.once('close', (code: number, reason: Buffer) => {
       awaitingPong.delete(socket);
@@ -260,8 +266,38 @@ export function createGraphQLWsEndpoint(
     });
   });
 
+  // Connections per client address, counted from the upgrade until the TCP socket closes (so a
+  // handshake that fails, or a client that never sends connection_init, still counts while open).
+  const perIp = new Map<string, number>();
+  const maxPerIp = options.maxConnectionsPerIp ?? Infinity;
+
   return {
-    handleUpgrade: (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req)),
+    handleUpgrade: (req, socket, head) => {
+      const clientIp = options.clientIp?.(req) ?? req.socket.remoteAddress ?? 'unknown';
+      const open = perIp.get(clientIp) ?? 0;
+      if (open >= maxPerIp) {
+        const body = JSON.stringify({
+          errors: [
+            {
+              message: `Too many WebSocket connections from this address (at most ${maxPerIp})`,
+              extensions: { code: ErrorCode.RATE_LIMITED, limit: maxPerIp, scope: 'address' },
+            },
+          ],
+        });
+        socket.end(
+          `HTTP/1.1 429 Too Many Requests\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\n` +
+            `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        );
+        return;
+      }
+      perIp.set(clientIp, open + 1);
+      socket.once('close', () => {
+        const left = (perIp.get(clientIp) ?? 1) - 1;
+        if (left > 0) perIp.set(clientIp, left);
+        else perIp.delete(clientIp);
+      });
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, clientIp));
+    },
     close: async () => {
       const closing = [...wss.clients].map(
         (socket) =>

@@ -8,7 +8,9 @@ describe('platform env: the embedded gateway is configured as the standalone one
     const env = parsePlatformEnv({});
     expect(subscriptionLimitsFromEnv(env)).toEqual({
       maxPerConnection: 100,
+      maxPerUser: 200,
       maxTotal: 10_000,
+      maxConnectionsPerIp: 100,
       maxQueuedEvents: 100,
       allowAnonymous: false,
     });
@@ -18,14 +20,18 @@ describe('platform env: the embedded gateway is configured as the standalone one
   it('reads SUBSCRIPTIONS_* and DRAIN_TIMEOUT_MS', () => {
     const env = parsePlatformEnv({
       SUBSCRIPTIONS_MAX_PER_CONNECTION: '5',
+      SUBSCRIPTIONS_MAX_PER_USER: '20',
       SUBSCRIPTIONS_MAX_TOTAL: '50',
+      SUBSCRIPTIONS_MAX_CONNECTIONS_PER_IP: '8',
       SUBSCRIPTIONS_MAX_QUEUED_EVENTS: '7',
       SUBSCRIPTIONS_ALLOW_ANONYMOUS: 'true',
       DRAIN_TIMEOUT_MS: '30000',
     });
     expect(subscriptionLimitsFromEnv(env)).toEqual({
       maxPerConnection: 5,
+      maxPerUser: 20,
       maxTotal: 50,
+      maxConnectionsPerIp: 8,
       maxQueuedEvents: 7,
       allowAnonymous: true,
     });

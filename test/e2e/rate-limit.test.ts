@@ -9,6 +9,7 @@ import { createLogger } from '../../lib/logger.js';
 import { projectRoot } from '../../lib/project-root.js';
 import { testEnv } from '../helpers/env.js';
 import { codes, gql } from '../helpers/graphql.js';
+import { codesOf, fromAddress, subscribe, wsClient } from '../helpers/ws.js';
 import {
   rowCounts,
   signup,
@@ -91,6 +92,29 @@ describe('rate limits', () => {
     expect(codes(await login(t.url, '203.0.113.3', victim.email, 'correct horse battery'))).toEqual(['RATE_LIMITED']);
     // Only the one successful login issued a refresh token.
     expect(await rowCounts(t, ['refresh_tokens'])).toEqual({ refresh_tokens: (before.refresh_tokens ?? 0) + 1 });
+  });
+
+  it('over WebSocket, sign-in attempts count per address: one address spending its budget leaves others alone', async () => {
+    const mallory = await signup(t, uniqueEmail('ws-mallory'));
+    const alice = await signup(t, uniqueEmail('ws-alice'));
+    const over = (ip: string, token: string) => wsClient(t.url, { token, webSocketImpl: fromAddress(ip) });
+    const loginOver = async (client: ReturnType<typeof wsClient>, email: string, password: string) => {
+      const sub = subscribe(client, LOGIN, { input: { email, password } });
+      await sub.end;
+      return sub.events[0];
+    };
+    const guessing = over('203.0.113.40', mallory.accessToken);
+    // Each guess at another email: only the address's budget (10 here) is spent.
+    for (let i = 0; i < 10; i++) {
+      expect(codesOf(await loginOver(guessing, uniqueEmail(`ws-guess-${i}`), 'x'))).toEqual(['UNAUTHENTICATED']);
+    }
+    expect(codesOf(await loginOver(guessing, uniqueEmail('ws-guess-10'), 'x'))).toEqual(['RATE_LIMITED']);
+
+    const honest = over('203.0.113.41', alice.accessToken);
+    const answer = await loginOver(honest, alice.email, 'correct horse battery');
+    expect(codesOf(answer)).toEqual([]);
+    expect((answer?.data?.['login'] as { accessToken: string }).accessToken).toEqual(expect.any(String));
+    await Promise.all([guessing.dispose(), honest.dispose()]);
   });
 
   it('the budget is shared by two gateways through Redis', async () => {

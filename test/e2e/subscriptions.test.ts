@@ -5,7 +5,9 @@ import WebSocket from 'ws';
 import { IDENTITY_HEADER, signIdentity } from '../../lib/auth/identity.js';
 import { gql } from '../helpers/graphql.js';
 import { until } from '../helpers/wait.js';
-import { closeOf, codesOf, subscribe, wsClient } from '../helpers/ws.js';
+import { GENEROUS_RATE_LIMITS } from '../helpers/platform.js';
+import { closeOf, codesOf, fromAddress, subscribe, tryUpgrade, wsClient, type Subscription } from '../helpers/ws.js';
+import { defaultSubscriptionLimits } from '../../gateway/src/subscriptions/subscription-server.js';
 import {
   signToken,
   TEST_SECRETS,
@@ -284,6 +286,163 @@ describe('sharing and limits', () => {
     );
     await Promise.all([slow.dispose(), healthy.dispose()]);
     await until(() => subgraphs.feed.listeners('slow') === 0, 'the upstream subscription to end');
+  });
+});
+
+describe('fair shares', () => {
+  const feedOf = (topic: string) => `subscription { feed(topic: "${topic}") { id } }`;
+  const TICK = 'subscription { ticks(id: "fair", count: 1) { id label } }';
+  /** The error extensions of subscriptions refused at subscribe time (an error event, then complete). */
+  const refusals = (subs: Subscription[]) => subs.flatMap((sub) => sub.events.flatMap((e) => e.errors ?? []));
+
+  it('one user holds at most SUBSCRIPTIONS_MAX_PER_USER (default 200) over all connections; others still subscribe', async () => {
+    const g = await subgraphs.startGateway({ maxPerUser: defaultSubscriptionLimits.maxPerUser });
+    const limit = defaultSubscriptionLimits.maxPerUser;
+    expect(limit).toBe(200);
+    const greedy = signToken('greedy');
+    const clients = [1, 2, 3].map(() => g.client({ token: greedy }));
+    // 300 subscriptions over 3 connections (100 each: within the per-connection cap).
+    const subs = clients.flatMap((client) => Array.from({ length: 100 }, () => subscribe(client, feedOf('fair'))));
+    await until(
+      () => g.gateway.subscriptionStats().subscriptions === limit && refusals(subs).length === 300 - limit,
+      `${limit} subscriptions open and ${300 - limit} refused`,
+    );
+    for (const error of refusals(subs)) {
+      expect(error).toEqual({
+        message: `Too many subscriptions for this user (at most ${limit})`,
+        extensions: { code: 'RATE_LIMITED', limit, scope: 'user' },
+      });
+    }
+
+    const modest = g.client({ token: signToken('modest') });
+    const other = subscribe(modest, TICK);
+    expect(await other.end).toEqual({ complete: true });
+    expect(other.events).toEqual([{ data: { ticks: { id: 'fair', label: 'label-fair' } } }]);
+    await Promise.all([...clients, modest].map((client) => client.dispose()));
+    await g.close();
+  });
+
+  it("counts a user's subscriptions over their connections, an anonymous caller's per address", async () => {
+    const g = await subgraphs.startGateway({ maxPerUser: 2, allowAnonymous: true }, { trustedProxies: 1 });
+    const open = () => g.gateway.subscriptionStats().subscriptions;
+    const token = signToken('two');
+    const [a, b] = [g.client({ token }), g.client({ token })];
+    const a1 = subscribe(a, feedOf('share-1'));
+    subscribe(b, feedOf('share-2'));
+    await until(() => open() === 2, 'two subscriptions');
+    const b2 = subscribe(b, feedOf('share-3'));
+    expect(await b2.end).toEqual({ complete: true });
+    expect(refusals([b2])).toEqual([
+      {
+        message: 'Too many subscriptions for this user (at most 2)',
+        extensions: { code: 'RATE_LIMITED', limit: 2, scope: 'user' },
+      },
+    ]);
+    // A subscription that ends gives its place back.
+    a1.unsubscribe();
+    await until(() => open() === 1, 'a subscription to end');
+    subscribe(a, feedOf('share-4'));
+    await until(() => open() === 2, 'the freed place to be taken');
+
+    const anonymous = (ip: string) => g.client({ webSocketImpl: fromAddress(ip) });
+    const [x, y, z] = [anonymous('198.51.100.1'), anonymous('198.51.100.1'), anonymous('198.51.100.2')];
+    subscribe(x, feedOf('anon-1'));
+    subscribe(y, feedOf('anon-2'));
+    await until(() => open() === 4, 'two anonymous subscriptions');
+    const y2 = subscribe(y, feedOf('anon-3'));
+    expect(await y2.end).toEqual({ complete: true });
+    expect(refusals([y2])).toEqual([
+      {
+        message: 'Too many subscriptions from this address (at most 2)',
+        extensions: { code: 'RATE_LIMITED', limit: 2, scope: 'address' },
+      },
+    ]);
+    const elsewhere = subscribe(z, TICK);
+    expect(await elsewhere.end).toEqual({ complete: true });
+    expect(elsewhere.events).toEqual([{ data: { ticks: { id: 'fair', label: 'label-fair' } } }]);
+    await Promise.all([a, b, x, y, z].map((client) => client.dispose()));
+    await g.close();
+  });
+
+  it('refuses an upgrade past SUBSCRIPTIONS_MAX_CONNECTIONS_PER_IP with 429; other addresses connect', async () => {
+    const g = await subgraphs.startGateway({ maxConnectionsPerIp: 2 }, { trustedProxies: 1 });
+    let connected = 0;
+    const connect = () =>
+      g.client({
+        token: signToken('sockets'),
+        webSocketImpl: fromAddress('203.0.113.7'),
+        lazy: false,
+        on: { connected: () => void connected++ },
+      });
+    const [first, second] = [connect(), connect()];
+    await until(() => connected === 2, 'two connections');
+    const refused = await tryUpgrade(g.wsUrl, { 'x-forwarded-for': '203.0.113.7' });
+    expect(refused.status).toBe(429);
+    expect(JSON.parse(refused.body)).toEqual({
+      errors: [
+        {
+          message: 'Too many WebSocket connections from this address (at most 2)',
+          extensions: { code: 'RATE_LIMITED', limit: 2, scope: 'address' },
+        },
+      ],
+    });
+    expect((await tryUpgrade(g.wsUrl, { 'x-forwarded-for': '203.0.113.8' })).status).toBe(101);
+    // A connection that closes gives its place back.
+    await first.dispose();
+    await until(
+      async () => (await tryUpgrade(g.wsUrl, { 'x-forwarded-for': '203.0.113.7' })).status === 101,
+      'the address to connect again',
+    );
+    await second.dispose();
+    await g.close();
+  });
+
+  it("charges each subscribe to its caller's operation budget (an anonymous caller's address)", async () => {
+    const g = await subgraphs.startGateway(
+      { allowAnonymous: true },
+      {
+        trustedProxies: 1,
+        rateLimits: {
+          ...GENEROUS_RATE_LIMITS,
+          perUser: { points: 3, windowSeconds: 60 },
+          perIp: { points: 3, windowSeconds: 60 },
+        },
+      },
+    );
+    const errorsOf = async (sub: Subscription) => {
+      expect(await sub.end).toEqual({ complete: true });
+      return refusals([sub]);
+    };
+    const user = g.client({ token: signToken('budget-1'), webSocketImpl: fromAddress('192.0.2.60') });
+    for (let i = 0; i < 3; i++) expect(await errorsOf(subscribe(user, TICK))).toEqual([]);
+    const over = subscribe(user, TICK);
+    expect(await errorsOf(over)).toEqual([
+      {
+        message: expect.stringMatching(/^Too many requests for this account; retry after \d+ s$/),
+        extensions: { code: 'RATE_LIMITED', retryAfter: expect.any(Number) },
+      },
+    ]);
+    // One budget for everything the user sends: a query over the socket is refused too.
+    expect(await errorsOf(subscribe(user, '{ ping }'))).toEqual([
+      {
+        message: expect.stringMatching(/^Too many requests for this account; retry after \d+ s$/),
+        extensions: { code: 'RATE_LIMITED', retryAfter: expect.any(Number) },
+      },
+    ]);
+    // Another user on the same address has a budget of their own.
+    const other = g.client({ token: signToken('budget-2'), webSocketImpl: fromAddress('192.0.2.60') });
+    expect(await errorsOf(subscribe(other, TICK))).toEqual([]);
+
+    const anonymous = g.client({ webSocketImpl: fromAddress('192.0.2.61') });
+    for (let i = 0; i < 3; i++) expect(await errorsOf(subscribe(anonymous, TICK))).toEqual([]);
+    expect(await errorsOf(subscribe(anonymous, TICK))).toEqual([
+      {
+        message: expect.stringMatching(/^Too many requests from this address; retry after \d+ s$/),
+        extensions: { code: 'RATE_LIMITED', retryAfter: expect.any(Number) },
+      },
+    ]);
+    await Promise.all([user, other, anonymous].map((client) => client.dispose()));
+    await g.close();
   });
 });
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { RateLimitConfig } from '../../gateway/src/rate-limit/rate-limits.js';
+import type { SubscriptionLimits } from '../../gateway/src/subscriptions/subscription-server.js';
 import { inferenceEnvShape } from '../../lib/config/common-env.js';
 import { parseEnv } from '../../lib/config/env.js';
 import type { PredictionWorkerOptions } from '../../lib/inference/prediction-worker.js';
@@ -57,6 +58,7 @@ export async function startTestPlatform(overrides: Partial<PlatformConfig> = {})
     inference: testInferenceSettings(),
     // Tests make hundreds of calls from one address and one account; rate-limit tests set strict budgets.
     gatewayProtections: { rateLimits: GENEROUS_RATE_LIMITS },
+    subscriptions: GENEROUS_SUBSCRIPTION_SHARES,
     production: false,
     introspection: true,
     logger: (service) => createLogger(service, testEnv.logLevel),
@@ -86,6 +88,12 @@ export const GENEROUS_RATE_LIMITS: RateLimitConfig = {
   perUser: { points: 1_000_000, windowSeconds: 60 },
   auth: { points: 1_000_000, windowSeconds: 60 },
   inference: { points: 1_000_000, windowSeconds: 60 },
+};
+
+/** Per-user and per-address shares no ordinary test reaches (1,000 clients of one user on one address). */
+export const GENEROUS_SUBSCRIPTION_SHARES: Partial<SubscriptionLimits> = {
+  maxPerUser: 1_000_000,
+  maxConnectionsPerIp: 1_000_000,
 };
 
 /** What a test needs to run prediction jobs on a platform itself, when and how it chooses. */

@@ -10,8 +10,9 @@ import type { ServiceServer } from '../../lib/http/service-server.js';
 import { createLogger } from '../../lib/logger.js';
 import { createSubgraphServer } from '../../lib/subgraph/create-subgraph.js';
 import { createAuthenticator } from '../../gateway/src/auth.js';
-import { GENEROUS_RATE_LIMITS } from './platform.js';
+import { GENEROUS_RATE_LIMITS, GENEROUS_SUBSCRIPTION_SHARES } from './platform.js';
 import { createGateway, type Gateway } from '../../gateway/src/create-gateway.js';
+import type { ProtectionOptions } from '../../gateway/src/protections.js';
 import type { SubscriptionLimits } from '../../gateway/src/subscriptions/subscription-server.js';
 import { testEnv } from './env.js';
 
@@ -149,7 +150,11 @@ export type SubscriptionSubgraphs = {
   labelLookups(id: string): number;
   /** The supergraph of the two subgraphs; `extraTicksSdl` adds to the ticks subgraph's schema. */
   composeSupergraph(extraTicksSdl?: string): string;
-  startGateway(limits?: Partial<SubscriptionLimits>): Promise<TestGateway>;
+  /**
+   * A gateway in front of the subgraphs. Per-user and per-address shares and rate limits are out
+   * of reach unless `limits` and `protections` set them.
+   */
+  startGateway(limits?: Partial<SubscriptionLimits>, protections?: ProtectionOptions): Promise<TestGateway>;
   close(): Promise<void>;
 };
 
@@ -225,7 +230,7 @@ export async function startSubscriptionSubgraphs(): Promise<SubscriptionSubgraph
     feed,
     labelLookups: (id) => lookups.get(id) ?? 0,
     composeSupergraph,
-    async startGateway(limits = {}) {
+    async startGateway(limits = {}, protections = {}) {
       const gateway = await createGateway({
         supergraphSdl,
         subgraphUrls: {},
@@ -233,9 +238,9 @@ export async function startSubscriptionSubgraphs(): Promise<SubscriptionSubgraph
         logger: createLogger('gateway', testEnv.logLevel),
         maxBodyBytes: 1024 * 1024,
         introspection: true,
-        subscriptions: limits,
-        // Tests open a thousand subscriptions as one user: rate limits are not what they test.
-        protections: { rateLimits: GENEROUS_RATE_LIMITS },
+        // Tests open a thousand subscriptions as one user: shares and rate limits are not what most test.
+        subscriptions: { ...GENEROUS_SUBSCRIPTION_SHARES, ...limits },
+        protections: { rateLimits: GENEROUS_RATE_LIMITS, ...protections },
       });
       const httpUrl = `${await gateway.listen(0, '127.0.0.1')}/graphql`;
       servers.unshift(gateway);

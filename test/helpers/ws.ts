@@ -42,3 +42,39 @@ export const closeOf = (outcome: Outcome) => {
   const error = 'error' in outcome ? (outcome.error as { code?: number; reason?: string }) : {};
   return { code: error.code, reason: error.reason };
 };
+
+/**
+ * A WebSocket class for graphql-ws clients whose upgrade request says it was forwarded for `ip`:
+ * with TRUST_PROXY set, the gateway takes that as the client's address (graphql-ws passes no options).
+ */
+export function fromAddress(ip: string) {
+  return class extends WebSocket {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols, { headers: { 'x-forwarded-for': ip } });
+    }
+  };
+}
+
+/** Asks for a graphql-ws upgrade: 101 when granted (the socket is closed again), else the refusal's status and body. */
+export function tryUpgrade(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws', { headers });
+    socket.once('open', () => {
+      socket.close();
+      resolve({ status: 101, body: '' });
+    });
+    socket.once('unexpected-response', (req, res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => {
+        req.destroy();
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+    });
+    socket.once('error', reject);
+  });
+}

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
-import type { GraphQLError } from 'graphql';
+import type { DocumentNode, GraphQLError } from 'graphql';
 import { err, ErrorCode } from '../../../lib/errors.js';
 import { drainRequest } from '../../../lib/http/drain.js';
 import { sendGraphQLError } from '../../../lib/http/graphql-handler.js';
@@ -16,12 +16,12 @@ const MESSAGES: Record<Refusal['limit'], string> = {
   inference: 'Too many predictions',
 };
 
-/** RATE_LIMITED, refusing the whole request: HTTP 429 with Retry-After. */
-export function rateLimitedError(refusal: Refusal): GraphQLError {
+/** RATE_LIMITED, refusing the whole request: HTTP 429 with Retry-After (over HTTP). */
+export function rateLimitedError(refusal: Refusal, options: { http: boolean } = { http: true }): GraphQLError {
   const retryAfter = String(refusal.retryAfterSeconds);
   return err(ErrorCode.RATE_LIMITED, `${MESSAGES[refusal.limit]}; retry after ${retryAfter} s`, {
     retryAfter: refusal.retryAfterSeconds,
-    http: { status: 429, headers: new HeaderMap([['retry-after', retryAfter]]) },
+    ...(options.http ? { http: { status: 429, headers: new HeaderMap([['retry-after', retryAfter]]) } } : {}),
   });
 }
 
@@ -35,8 +35,7 @@ export function useRateLimits(limits: RateLimits): ApolloServerPlugin<GatewayCon
     requestDidStart: async () => ({
       didResolveOperation: async ({ contextValue, document, operationName, request }) => {
         const refusal = await limits.operation({
-          // Over WebSocket there is no per-request address; the connection's budget is its caller's.
-          ip: contextValue.clientIp ?? 'websocket',
+          ip: contextValue.clientIp,
           userId: contextValue.caller?.identity.userId ?? null,
           fields: rootFieldCalls(document, operationName, request.variables ?? {}),
         });
@@ -44,6 +43,32 @@ export function useRateLimits(limits: RateLimits): ApolloServerPlugin<GatewayCon
       },
     }),
   };
+}
+
+/** An operation the gateway runs without Apollo Server: a subscription over WebSocket. */
+export type AdmittedOperation = {
+  clientIp: string;
+  userId: string | null;
+  document: DocumentNode;
+  operationName: string | undefined;
+  variables: Record<string, unknown>;
+};
+
+/**
+ * Charges a subscription as useRateLimits charges an operation, to its caller's budget; an
+ * anonymous caller's is its address's (the per-IP budget, as an HTTP request would spend). Null
+ * when admitted, else the RATE_LIMITED error to answer with.
+ */
+export async function admitOperation(limits: RateLimits, operation: AdmittedOperation): Promise<GraphQLError | null> {
+  const { clientIp: ip, userId } = operation;
+  const refusal =
+    (userId ? null : await limits.request(ip)) ??
+    (await limits.operation({
+      ip,
+      userId,
+      fields: rootFieldCalls(operation.document, operation.operationName, operation.variables),
+    }));
+  return refusal ? rateLimitedError(refusal, { http: false }) : null;
 }
 
 const DRAIN_CAP_BYTES = 64 * 1024;

@@ -18,8 +18,11 @@ export type EventExecutorOptions = {
   prepared: PreparedSubscription;
   /** Coerced against the API schema. */
   variables: Record<string, unknown>;
-  /** Whose identity the entity fetches carry, exactly as for HTTP operations. */
-  context: GatewayContext;
+  /**
+   * Whose identity the entity fetches carry, exactly as for HTTP operations. No client address:
+   * one executor serves every subscriber of a shared subscription, and rate limits never see it.
+   */
+  context: Pick<GatewayContext, 'caller'>;
   /** The gateway's data sources (HTTP to each subgraph), by subgraph name. */
   dataSources: ReadonlyMap<string, GraphQLDataSource>;
   logger: Logger;

@@ -25,6 +25,7 @@ import type { DocumentAdmission } from '../limits/admission.js';
 import { checkOperationLimits, MAX_VALIDATION_ERRORS, type OperationLimits } from '../limits/operation-limits.js';
 import { checkVariables } from '../limits/input-limits.js';
 import { notInSafelist, type Safelist } from '../persisted-operations/manifest.js';
+import type { AdmittedOperation } from '../rate-limit/use-rate-limits.js';
 import { SubscriptionCloseCode, subscriptionCloseReason } from './close-codes.js';
 import { createClientStream, type ClientStream } from './client-stream.js';
 import { createEventExecutor, type ErrorFormatter } from './execute-event.js';
@@ -35,8 +36,21 @@ import { createUpstreamPool } from './upstream.js';
 export type SubscriptionLimits = {
   /** Subscriptions one connection may hold open. @default 100 */
   maxPerConnection: number;
+  /**
+   * Subscriptions one user holds open over all their connections (an anonymous caller: one client
+   * address), so that nobody takes more than a fair share of maxTotal: filling it takes
+   * maxTotal / maxPerUser users (50 by default). 200 is two connections at maxPerConnection, far
+   * more than a client shows at once (a progress or log view each). @default 200
+   */
+  maxPerUser: number;
   /** Subscriptions the gateway holds open over all connections. @default 10000 */
   maxTotal: number;
+  /**
+   * WebSocket connections one client address (see TRUST_PROXY) may hold open; an upgrade past it
+   * is refused with 429. Generous for clients behind one NAT, and it bounds the idle sockets one
+   * host can make the gateway keep (each counts before its connection_init). @default 100
+   */
+  maxConnectionsPerIp: number;
   /**
    * Events waiting to be sent for one subscription of a client that reads slower than they come;
    * past this the client is dropped (close 4001 SLOW_CONSUMER). Also bounds the events of one
@@ -58,7 +72,9 @@ export type SubscriptionLimits = {
 
 export const defaultSubscriptionLimits: SubscriptionLimits = {
   maxPerConnection: 100,
+  maxPerUser: 200,
   maxTotal: 10_000,
+  maxConnectionsPerIp: 100,
   maxQueuedEvents: 100,
   allowAnonymous: false,
   replayLatest: ['predictionProgress'],
@@ -91,6 +107,11 @@ export type SubscriptionServerOptions = {
   dataSources: ReadonlyMap<string, GraphQLDataSource>;
   /** A subgraph's HTTP GraphQL URL; its subscriptions are opened on the same URL over ws(s). */
   subgraphUrl(name: string): string | undefined;
+  /**
+   * Charges a subscription to its caller's rate-limit budget (queries and mutations are charged by
+   * Apollo Server's plugins): null when admitted, else the error to answer with.
+   */
+  admitOperation?(operation: AdmittedOperation): Promise<GraphQLError | null>;
   /** Runs a query or mutation sent over the socket the way HTTP runs it (Apollo Server). */
   executeOperation(
     request: { query: string; variables?: Record<string, unknown>; operationName?: string },
@@ -155,6 +176,8 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
   const withCode = withCodeOf(options.hideSuggestions ?? false);
   let supergraph: ServedSupergraph | undefined;
   let subscriptionCount = 0;
+  /** Open subscriptions by caller: `user:<id>`, or `ip:<address>` for anonymous connections. */
+  const perCaller = new Map<string, number>();
   const connections = new Map<WebSocketExtra, Connection>();
   const shared = createSharedSubscriptions({ logger, maxPendingEvents: limits.maxQueuedEvents });
   const upstreams = createUpstreamPool({ url: options.subgraphUrl });
@@ -179,25 +202,54 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
     connection.expiry = setTimeout(() => closeAtExpiry(connection, caller), Math.min(remainingMs, MAX_TIMER_MS));
   }
 
-  function subscribe(operation: Operation): AsyncIterable<FormattedExecutionResult> | FormattedExecutionResult {
-    const { connection, caller, document, operationName, coercedVariables } = operation;
-    if (connection.dropped) return formatted(err(ErrorCode.BAD_USER_INPUT, 'The connection is closing'));
+  /** Why one more subscription of this caller on this connection would be one too many, if it would. */
+  function overCap(connection: Connection, callerKey: string): GraphQLError | undefined {
+    if (connection.dropped) return err(ErrorCode.BAD_USER_INPUT, 'The connection is closing');
     if (connection.subscriptions.size >= limits.maxPerConnection) {
-      return formatted(
-        err(ErrorCode.RATE_LIMITED, `Too many subscriptions on this connection (at most ${limits.maxPerConnection})`, {
-          limit: limits.maxPerConnection,
-          scope: 'connection',
-        }),
+      return err(
+        ErrorCode.RATE_LIMITED,
+        `Too many subscriptions on this connection (at most ${limits.maxPerConnection})`,
+        { limit: limits.maxPerConnection, scope: 'connection' },
+      );
+    }
+    if ((perCaller.get(callerKey) ?? 0) >= limits.maxPerUser) {
+      const anonymous = callerKey.startsWith('ip:');
+      return err(
+        ErrorCode.RATE_LIMITED,
+        `Too many subscriptions ${anonymous ? 'from this address' : 'for this user'} (at most ${limits.maxPerUser})`,
+        { limit: limits.maxPerUser, scope: anonymous ? 'address' : 'user' },
       );
     }
     if (subscriptionCount >= limits.maxTotal) {
-      return formatted(
-        err(ErrorCode.RATE_LIMITED, 'The gateway serves too many subscriptions; try again later', {
-          limit: limits.maxTotal,
-          scope: 'gateway',
-        }),
-      );
+      return err(ErrorCode.RATE_LIMITED, 'The gateway serves too many subscriptions; try again later', {
+        limit: limits.maxTotal,
+        scope: 'gateway',
+      });
     }
+    return undefined;
+  }
+
+  async function subscribe(
+    operation: Operation,
+  ): Promise<AsyncIterable<FormattedExecutionResult> | FormattedExecutionResult> {
+    const { connection, caller, document, operationName, coercedVariables } = operation;
+    const { clientIp } = connection.extra;
+    const userId = caller?.identity.userId ?? null;
+    const callerKey = userId ? `user:${userId}` : `ip:${clientIp}`;
+    // Checked before the budget is charged (a refusal costs none of it), and again after: other
+    // subscribes may have taken the last places meanwhile.
+    const full = overCap(connection, callerKey);
+    if (full) return formatted(full);
+    const refused = await options.admitOperation?.({
+      clientIp,
+      userId,
+      document,
+      operationName,
+      variables: coercedVariables,
+    });
+    if (refused) return formatted(refused);
+    const fullNow = overCap(connection, callerKey);
+    if (fullNow) return formatted(fullNow);
     const text = print(document);
     let prepared: PreparedSubscription;
     try {
@@ -215,7 +267,7 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
       .digest('base64url');
     const root = getOperationAST(document, operationName)?.selectionSet.selections[0];
     const replayLatest = root?.kind === Kind.FIELD && limits.replayLatest.includes(root.name.value);
-    const { stream, leaveWith } = openStream(connection, operation.id);
+    const { stream, leaveWith } = openStream(connection, operation.id, callerKey);
     leaveWith(shared.join(key, stream, () => eventSource(operation, prepared), replayLatest));
     return stream;
   }
@@ -225,7 +277,7 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
    * that what lives as long as the subscription (these closures) holds the connection only, not
    * the operation's AST and plan.
    */
-  function openStream(connection: Connection, id: string) {
+  function openStream(connection: Connection, id: string, callerKey: string) {
     let leave = () => {};
     const stream: ClientStream = createClientStream({
       socket: connection.extra.socket,
@@ -242,11 +294,15 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
       onDone: () => {
         connection.subscriptions.delete(stream);
         subscriptionCount--;
+        const left = (perCaller.get(callerKey) ?? 1) - 1;
+        if (left > 0) perCaller.set(callerKey, left);
+        else perCaller.delete(callerKey);
         leave();
       },
     });
     connection.subscriptions.add(stream);
     subscriptionCount++;
+    perCaller.set(callerKey, (perCaller.get(callerKey) ?? 0) + 1);
     return { stream, leaveWith: (fn: () => void) => void (leave = fn) };
   }
 
@@ -370,13 +426,14 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
       // few KB) go, which is most of what an idle subscription would otherwise hold.
       args.document = RELEASED;
       args.contextValue = undefined;
-      return stream as AsyncIterable<ExecutionResult>;
+      return stream as Promise<AsyncIterable<ExecutionResult>>;
     },
     execute: async (args) => {
-      const { source, variables, operationName, caller } = args.contextValue as Operation;
+      const { source, variables, operationName, caller, connection } = args.contextValue as Operation;
+      // The connection's address: sign-in attempts over the socket count per address, as over HTTP.
       const result = await options.executeOperation(
         { query: source, ...(variables ? { variables } : {}), ...(operationName ? { operationName } : {}) },
-        { caller },
+        { caller, clientIp: connection.extra.clientIp },
       );
       return result as ExecutionResult;
     },
