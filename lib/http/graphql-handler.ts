@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import { ErrorCode, errorCatalog } from '../errors.js';
+import { negotiateGraphQLResponse } from './accept.js';
 import { BodyTooLargeError, readBody } from './body.js';
 import { drainRequest } from './drain.js';
 
@@ -14,10 +15,14 @@ export type GraphQLHandlerOptions<TContext extends BaseContext> = {
   maxBodyBytes: number;
 };
 
-/** Sends a request-level GraphQL error response (`{ errors: [...] }`) with the catalog's status. */
+/**
+ * Sends a request-level GraphQL error response (`{ errors: [...] }`) with the catalog's status, in
+ * the JSON media type the request's Accept header prefers (GraphQL over HTTP), as Apollo's own are.
+ */
 export function sendGraphQLError(res: ServerResponse, code: ErrorCode, message: string, extensions = {}): void {
   res.statusCode = errorCatalog[code].httpStatus;
-  res.setHeader('content-type', 'application/json; charset=utf-8');
+  const type = negotiateGraphQLResponse(res.req?.headers.accept)?.type ?? 'application/json';
+  res.setHeader('content-type', `${type}; charset=utf-8`);
   res.end(JSON.stringify({ errors: [{ message, extensions: { ...extensions, code } }] }));
 }
 
