@@ -14,6 +14,7 @@ import { DeduplicatingApolloServer } from './deduplicate-requests.js';
 import { defaultOperationLimits, type OperationLimits } from './limits/operation-limits.js';
 import { operationParseOptions, useOperationLimits } from './limits/use-operation-limits.js';
 import { createProtections, type ProtectionOptions } from './protections.js';
+import { useGraphQLOverHttp } from './graphql-over-http.js';
 import { createGraphQLIde } from './ide.js';
 import {
   createSubscriptionServer,
@@ -158,6 +159,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     parseOptions: operationParseOptions(operationLimits),
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
+      useGraphQLOverHttp<GatewayContext>(),
       ...protections.plugins,
       useOperationLimits<GatewayContext>(operationLimits),
     ],
