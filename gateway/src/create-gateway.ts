@@ -9,6 +9,7 @@ import { createHttpMetrics } from '../../lib/http/metrics.js';
 import { createGraphQLWsEndpoint, createServiceServer, type ServiceServer } from '../../lib/http/service-server.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Authenticator, Caller } from './auth.js';
+import { preventCsrf } from './csrf.js';
 import { deduplicateQueries } from './deduplicate-queries.js';
 import { DeduplicatingApolloServer } from './deduplicate-requests.js';
 import { defaultOperationLimits, type OperationLimits } from './limits/operation-limits.js';
@@ -157,6 +158,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     // A JSON array of operations is refused (400): one request, one operation, one set of limits.
     allowBatchedHttpRequests: false,
     parseOptions: operationParseOptions(operationLimits),
+    // preventCsrf (csrf.ts) applies Apollo's rule in front of the handler, but lets API clients GET.
+    csrfPrevention: false,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       useGraphQLOverHttp<GatewayContext>(),
@@ -204,14 +207,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
     graphql: protections.limitRequests(
       ide.negotiate(
-        createGraphQLHandler({
-          apollo,
-          maxBodyBytes: options.maxBodyBytes,
-          context: async (req) => ({
-            caller: authenticator.authenticate(req.headers.authorization),
-            clientIp: protections.clientIp(req),
+        preventCsrf(
+          createGraphQLHandler({
+            apollo,
+            maxBodyBytes: options.maxBodyBytes,
+            context: async (req) => ({
+              caller: authenticator.authenticate(req.headers.authorization),
+              clientIp: protections.clientIp(req),
+            }),
           }),
-        }),
+        ),
       ),
     ),
     routes: {
