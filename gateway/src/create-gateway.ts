@@ -15,7 +15,7 @@ import { DeduplicatingApolloServer } from './deduplicate-requests.js';
 import { defaultOperationLimits, type OperationLimits } from './limits/operation-limits.js';
 import { operationParseOptions, useOperationLimits } from './limits/use-operation-limits.js';
 import { createProtections, type ProtectionOptions } from './protections.js';
-import { useGraphQLOverHttp } from './graphql-over-http.js';
+import { refuseUnacceptable, useGraphQLOverHttp } from './graphql-over-http.js';
 import { createGraphQLIde } from './ide.js';
 import {
   createSubscriptionServer,
@@ -207,15 +207,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
     graphql: protections.limitRequests(
       ide.negotiate(
-        preventCsrf(
-          createGraphQLHandler({
-            apollo,
-            maxBodyBytes: options.maxBodyBytes,
-            context: async (req) => ({
-              caller: authenticator.authenticate(req.headers.authorization),
-              clientIp: protections.clientIp(req),
+        refuseUnacceptable(
+          preventCsrf(
+            createGraphQLHandler({
+              apollo,
+              maxBodyBytes: options.maxBodyBytes,
+              context: async (req) => ({
+                caller: authenticator.authenticate(req.headers.authorization),
+                clientIp: protections.clientIp(req),
+              }),
             }),
-          }),
+          ),
         ),
       ),
     ),

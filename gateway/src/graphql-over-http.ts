@@ -1,7 +1,32 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { getOperationAST } from 'graphql';
-import { badInput } from '../../lib/errors.js';
+import { badInput, ErrorCode } from '../../lib/errors.js';
 import { negotiateGraphQLResponse } from '../../lib/http/accept.js';
+import { drainRequest } from '../../lib/http/drain.js';
+import { sendGraphQLError } from '../../lib/http/graphql-handler.js';
+
+type GraphQLRoute = (req: IncomingMessage, res: ServerResponse, search: string) => Promise<void>;
+
+const DRAIN_CAP_BYTES = 64 * 1024;
+
+/**
+ * 406 Not Acceptable, before the body is read, for an Accept header that admits neither JSON media
+ * type (the spec's recommended answer). Apollo Server finds out only once it has the result to
+ * encode: it would run the operation, a mutation included, and then answer 406. The gateway never
+ * answers in parts (multipart/mixed): Apollo Gateway's results are always single.
+ */
+export function refuseUnacceptable(graphql: GraphQLRoute): GraphQLRoute {
+  return async (req, res, search) => {
+    if (negotiateGraphQLResponse(req.headers.accept)) return graphql(req, res, search);
+    if (!(await drainRequest(req, DRAIN_CAP_BYTES))) res.setHeader('connection', 'close');
+    sendGraphQLError(
+      res,
+      ErrorCode.NOT_ACCEPTABLE,
+      'Accept application/graphql-response+json or application/json: this endpoint answers in nothing else',
+    );
+  };
+}
 
 // graphql-js's words for a document that does not say which of its operations to run.
 function unresolvedOperation(operationName: string | undefined): string {

@@ -161,6 +161,28 @@ describe('requests that are not GraphQL requests stay 4xx under application/json
   });
 });
 
+describe('an Accept header that admits no JSON answer', () => {
+  it('is refused with 406 before anything runs, a mutation included', async () => {
+    const session = await signup(t);
+    const before = await rowCounts(t, ['projects']);
+    for (const accept of ['text/plain', 'application/xml, text/html', 'application/json;q=0']) {
+      const res = await fetch(t.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept, authorization: `Bearer ${session.accessToken}` },
+        body: JSON.stringify({ query: 'mutation { createProject(input: {name: "not acceptable"}) { id } }' }),
+      });
+      expect(res.status, accept).toBe(406);
+      expect(codes((await res.json()) as Answer['body'])).toEqual(['NOT_ACCEPTABLE']);
+    }
+    expect(await rowCounts(t, ['projects'])).toEqual(before);
+  });
+
+  it('still serves the IDE to a browser', async () => {
+    const ide = await fetch(t.url, { headers: { accept: 'text/html' } });
+    expect(ide.headers.get('content-type')).toBe('text/html; charset=utf-8');
+  });
+});
+
 describe('CSRF prevention and plain GETs', () => {
   const query = `?query=${encodeURIComponent('{ __typename }')}`;
 
