@@ -13,6 +13,7 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
+  NOT_ACCEPTABLE: 'NOT_ACCEPTABLE',
   GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
   GRAPHQL_PARSE_FAILED: 'GRAPHQL_PARSE_FAILED',
   MAX_DEPTH_EXCEEDED: 'MAX_DEPTH_EXCEEDED',
@@ -53,6 +54,10 @@ export const errorCatalog: Record<ErrorCode, { description: string; httpStatus: 
   REQUEST_TIMEOUT: {
     description: 'The request (its headers, its body, or the run it asked for) took longer than the platform allows.',
     httpStatus: 408,
+  },
+  NOT_ACCEPTABLE: {
+    description: 'The Accept header admits neither application/graphql-response+json nor application/json.',
+    httpStatus: 406,
   },
   GRAPHQL_VALIDATION_FAILED: { description: 'The operation is not valid against the schema.', httpStatus: 400 },
   GRAPHQL_PARSE_FAILED: { description: 'The operation is not syntactically valid GraphQL.', httpStatus: 400 },

@@ -9,6 +9,7 @@ import { createHttpMetrics } from '../../lib/http/metrics.js';
 import { createGraphQLWsEndpoint, createServiceServer, type ServiceServer } from '../../lib/http/service-server.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Authenticator, Caller } from './auth.js';
+import { preventCsrf } from './csrf.js';
 import { deduplicateQueries } from './deduplicate-queries.js';
 import { DeduplicatingApolloServer } from './deduplicate-requests.js';
 import { createDocumentAdmission } from './limits/admission.js';
@@ -19,6 +20,7 @@ import {
   useOperationLimits,
 } from './limits/use-operation-limits.js';
 import { createProtections, type ProtectionOptions } from './protections.js';
+import { refuseUnacceptable, useGraphQLOverHttp } from './graphql-over-http.js';
 import { createGraphQLIde } from './ide.js';
 import {
   createSubscriptionServer,
@@ -165,8 +167,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     allowBatchedHttpRequests: false,
     parseOptions: operationParseOptions(operationLimits),
     validationOptions: operationValidationOptions,
+    // preventCsrf (csrf.ts) applies Apollo's rule in front of the handler, but lets API clients GET.
+    csrfPrevention: false,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
+      useGraphQLOverHttp<GatewayContext>(),
       ...protections.plugins,
       useOperationLimits<GatewayContext>(operationLimits),
     ],
@@ -215,15 +220,19 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
     graphql: protections.limitRequests(
       ide.negotiate(
-        createGraphQLHandler({
-          apollo,
-          maxBodyBytes: options.maxBodyBytes,
-          admit: (query) => admission.admit(query)?.error,
-          context: async (req) => ({
-            caller: authenticator.authenticate(req.headers.authorization),
-            clientIp: protections.clientIp(req),
-          }),
-        }),
+        refuseUnacceptable(
+          preventCsrf(
+            createGraphQLHandler({
+              apollo,
+              maxBodyBytes: options.maxBodyBytes,
+              admit: (query) => admission.admit(query)?.error,
+              context: async (req) => ({
+                caller: authenticator.authenticate(req.headers.authorization),
+                clientIp: protections.clientIp(req),
+              }),
+            }),
+          ),
+        ),
       ),
     ),
     routes: {

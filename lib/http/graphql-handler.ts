@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import type { GraphQLError } from 'graphql';
 import { ErrorCode, errorCatalog } from '../errors.js';
+import { negotiateGraphQLResponse } from './accept.js';
 import { BodyTooLargeError, readBody } from './body.js';
 import { drainRequest } from './drain.js';
 
@@ -20,10 +21,20 @@ export type GraphQLHandlerOptions<TContext extends BaseContext> = {
   admit?: (query: string) => GraphQLError | undefined;
 };
 
-/** Sends a request-level GraphQL error response (`{ errors: [...] }`) with the catalog's status. */
-export function sendGraphQLError(res: ServerResponse, code: ErrorCode, message: string, extensions = {}): void {
-  res.statusCode = errorCatalog[code].httpStatus;
-  res.setHeader('content-type', 'application/json; charset=utf-8');
+/**
+ * Sends a request-level GraphQL error response (`{ errors: [...] }`) with the catalog's status, in
+ * the JSON media type the request's Accept header prefers (GraphQL over HTTP), as Apollo's own are.
+ */
+export function sendGraphQLError(
+  res: ServerResponse,
+  code: ErrorCode,
+  message: string,
+  extensions = {},
+  status = errorCatalog[code].httpStatus,
+): void {
+  res.statusCode = status;
+  const type = negotiateGraphQLResponse(res.req?.headers.accept)?.type ?? 'application/json';
+  res.setHeader('content-type', `${type}; charset=utf-8`);
   res.end(JSON.stringify({ errors: [{ message, extensions: { ...extensions, code } }] }));
 }
 
@@ -76,7 +87,12 @@ export function createGraphQLHandler<TContext extends BaseContext>(options: Grap
       const refusal = typeof query === 'string' ? options.admit(query) : undefined;
       if (refusal) {
         const { code, ...extensions } = refusal.extensions as { code: ErrorCode };
-        return sendGraphQLError(res, code, refusal.message, extensions);
+        // As Apollo's own refusals of an operation (graphql-over-http.ts): a client that names
+        // application/json gets its errors with 200; other clients, the catalog's 400.
+        const negotiated = negotiateGraphQLResponse(req.headers.accept);
+        const legacyJson = negotiated?.type === 'application/json' && negotiated.named;
+        const status = errorCatalog[code].httpStatus === 400 && legacyJson ? 200 : errorCatalog[code].httpStatus;
+        return sendGraphQLError(res, code, refusal.message, extensions, status);
       }
     }
 

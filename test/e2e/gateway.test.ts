@@ -91,8 +91,10 @@ describe('request hygiene', () => {
       expect(simple.status).toBe(400);
       expect((await errorsOf(simple))[0]?.message).toContain('Cross-Site Request Forgery');
     }
-    // A GET without the preflight header is refused before the operation is even looked at.
-    expect((await fetch(`${t.url}?query=${query}`)).status).toBe(400);
+    // A GET a browser sends from another site is refused before the operation is even looked at;
+    // an API client's plain GET (no Fetch Metadata) gets as far as the 405.
+    expect((await fetch(`${t.url}?query=${query}`, { headers: { 'sec-fetch-site': 'cross-site' } })).status).toBe(400);
+    expect((await fetch(`${t.url}?query=${query}`)).status).toBe(405);
   });
 
   it('refuses a batch (a JSON array of operations) with 400 BAD_USER_INPUT', async () => {

@@ -280,15 +280,17 @@ describe('request shape', () => {
 describe('CSRF: GET and simple requests cannot run a mutation', () => {
   const mutation = `mutation { createProject(input: {name: "csrf"}) { id } }`;
 
-  it('refuses a mutation by GET (405, even with the preflight header) and GET without it (400)', async () => {
+  it('refuses a mutation by GET (405, even with the preflight header) and a cross-site GET without it (400)', async () => {
     const before = await rowCounts(t, ['projects']);
     const search = `?query=${encodeURIComponent(mutation)}`;
     const auth = { authorization: `Bearer ${alice.accessToken}` };
     const preflighted = await fetch(`${t.url}${search}`, { headers: { ...auth, 'apollo-require-preflight': 'true' } });
     expect(preflighted.status).toBe(405);
     expect(preflighted.headers.get('allow')).toBe('POST');
-    const simple = await fetch(`${t.url}${search}`, { headers: auth });
+    // What a browser sends for a page on another site (Fetch Metadata), with no preflight header.
+    const simple = await fetch(`${t.url}${search}`, { headers: { ...auth, 'sec-fetch-site': 'cross-site' } });
     expect(simple.status).toBe(400);
+    expect((await fetch(`${t.url}${search}`, { headers: auth })).status).toBe(405);
     expect(await rowCounts(t, ['projects'])).toEqual(before);
   });
 
