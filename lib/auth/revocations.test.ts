@@ -120,6 +120,33 @@ describe.each(backends)('revocation feed: $name', (backend) => {
 });
 
 describe('redis revocation feed', () => {
+  it('a revocation made while a watcher’s connection is down reaches it once it reconnects', async () => {
+    const key = `test:revocations:${randomUUID()}`;
+    const connectionName = `test-${randomUUID()}`;
+    const watcher = createRedisRevocationFeed({ url: testEnv.redisUrl, key, connectionName });
+    try {
+      const revocations = await watchRevocations(watcher);
+      const line = String(await admin.call('CLIENT', 'LIST'))
+        .split('\n')
+        .find((entry) => entry.split(' ').includes(`name=${connectionName}-reader`));
+      const id = line?.match(/^id=(\d+) /)?.[1];
+      expect(id).toBeDefined();
+      // In one transaction: the entry is written after the reader is cut and before it can be back.
+      const sessionId = randomUUID();
+      const results = await admin
+        .multi()
+        .call('CLIENT', 'KILL', 'ID', id!)
+        .xadd(key, '*', 'r', JSON.stringify(sessionRevocation(sessionId, TTL)))
+        .exec();
+      expect(results?.[0]).toEqual([null, 1]);
+      await until(() => revocations.isRevoked(token({ sessionId })), 'the revocation after the reconnect');
+      revocations.close();
+    } finally {
+      await watcher.close();
+      await admin.del(key);
+    }
+  });
+
   it('a watcher that starts while Redis is unreachable starts anyway', async () => {
     const feed = createRedisRevocationFeed({ url: 'redis://127.0.0.1:1' });
     const revocations = await watchRevocations(feed);
