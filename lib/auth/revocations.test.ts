@@ -105,17 +105,23 @@ describe.each(backends)('revocation feed: $name', (backend) => {
     await opened.publisher.publish(change);
     await until(() => revocations.size() === 1, 'the role change');
     const at = change.issuedBefore;
-    expect(revocations.isRevoked(token({ userId, role: 'USER', issuedAt: at - 60 }))).toBe(true);
-    // The very second of the change: the old role is refused, the new one is not.
+    expect(at).toBeGreaterThan(now());
+    expect(revocations.isRevoked(token({ userId, role: 'USER', issuedAt: now() - 60 }))).toBe(true);
+    // The old role, signed just after the change by a login that read the user before it.
+    expect(revocations.isRevoked(token({ userId, role: 'USER', issuedAt: now() + 1 }))).toBe(true);
     expect(revocations.isRevoked(token({ userId, role: 'USER', issuedAt: at }))).toBe(true);
-    expect(revocations.isRevoked(token({ userId, role: 'ADMIN', issuedAt: at }))).toBe(false);
+    // The new role is never refused; the old one only within the change's window; other users never.
+    expect(revocations.isRevoked(token({ userId, role: 'ADMIN', issuedAt: now() - 60 }))).toBe(false);
     expect(revocations.isRevoked(token({ userId, role: 'USER', issuedAt: at + 1 }))).toBe(false);
-    expect(revocations.isRevoked(token({ role: 'USER', issuedAt: at - 60 }))).toBe(false);
+    expect(revocations.isRevoked(token({ role: 'USER', issuedAt: now() - 60 }))).toBe(false);
 
     // Changed back: the latest change says which role is right.
     await opened.publisher.publish({ ...change, role: 'USER' });
-    await until(() => !revocations.isRevoked(token({ userId, role: 'USER', issuedAt: at - 60 })), 'the second change');
-    expect(revocations.isRevoked(token({ userId, role: 'ADMIN', issuedAt: at }))).toBe(true);
+    await until(
+      () => !revocations.isRevoked(token({ userId, role: 'USER', issuedAt: now() - 60 })),
+      'the second change',
+    );
+    expect(revocations.isRevoked(token({ userId, role: 'ADMIN', issuedAt: now() }))).toBe(true);
   });
 });
 

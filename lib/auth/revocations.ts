@@ -28,9 +28,15 @@ export const sessionRevocation = (sessionId: string, accessTokenTtlSeconds: numb
   until: Math.ceil(nowSeconds() + accessTokenTtlSeconds),
 });
 
+/**
+ * A login or refresh that read the user before the change may sign its token (with the old role)
+ * just after it. Tokens carrying the old role are refused for this long past the change too; it
+ * costs nothing, since a token with the new role is never refused by the change.
+ */
+const ROLE_CHANGE_MARGIN_SECONDS = 60;
+
 export function roleChangeRevocation(userId: string, role: Role, accessTokenTtlSeconds: number): Revocation {
-  // `iat` has whole seconds: a token of the very second of the change is refused only when its role is the old one.
-  const issuedBefore = Math.floor(nowSeconds());
+  const issuedBefore = Math.floor(nowSeconds()) + ROLE_CHANGE_MARGIN_SECONDS;
   return { kind: 'user', userId, role, issuedBefore, until: issuedBefore + accessTokenTtlSeconds + 1 };
 }
 
