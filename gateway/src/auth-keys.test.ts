@@ -15,9 +15,14 @@ describe('authenticator keys', () => {
   it('signs an identity header with the claims the subgraphs check', () => {
     const token = signAccessToken(config, user);
     const caller = auth.authenticate(`Bearer ${token}`)!;
-    const { exp } = jwt.decode(token) as { exp: number };
-    expect(caller.identity).toEqual({ userId: 'u1', role: 'USER', expiresAt: exp });
-    expect(verifyIdentity(internalSecret, caller.identityHeader)).toEqual(caller.identity);
+    const { exp, iat } = jwt.decode(token) as { exp: number; iat: number };
+    expect(caller.identity).toEqual({ userId: 'u1', role: 'USER', expiresAt: exp, issuedAt: iat });
+    // What the subgraphs need: the gateway alone checks revocations (sid, iat).
+    expect(verifyIdentity(internalSecret, caller.identityHeader)).toEqual({
+      userId: 'u1',
+      role: 'USER',
+      expiresAt: exp,
+    });
     expect(verifyIdentity('x'.repeat(32), caller.identityHeader)).toBeNull();
   });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { verifyIdentity } from '../../lib/auth/identity.js';
+import { createMemoryRevocationFeed, sessionRevocation, watchRevocations } from '../../lib/auth/revocations.js';
 import { signAccessToken } from '../../lib/auth/tokens.js';
 import { bearerToken, createAuthenticator } from './auth.js';
 
@@ -42,5 +43,24 @@ describe('authenticator', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe('authenticator with revocations', () => {
+  it('refuses the tokens of a revoked session, cached ones included, and no others', async () => {
+    const feed = createMemoryRevocationFeed();
+    const revocations = await watchRevocations(feed);
+    const auth = createAuthenticator(config, internalSecret, revocations);
+    const ended = `Bearer ${signAccessToken(config, { id: 'u1', role: 'USER' }, 'session-1')}`;
+    const other = `Bearer ${signAccessToken(config, { id: 'u1', role: 'USER' }, 'session-2')}`;
+    expect(auth.authenticate(ended)).not.toBeNull();
+    let notified = 0;
+    auth.onRevoked(() => notified++);
+
+    await feed.publish(sessionRevocation('session-1', config.ttlSeconds));
+    expect(notified).toBe(1);
+    expect(() => auth.authenticate(ended)).toThrow('Invalid or expired access token');
+    expect(auth.authenticate(other)).not.toBeNull();
+    revocations.close();
   });
 });

@@ -1,6 +1,7 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { identityFromClaims, type Identity } from '../../lib/auth/identity.js';
+import type { RevocationCheck } from '../../lib/auth/revocations.js';
 import type { AccessTokenConfig } from '../../lib/auth/tokens.js';
 import { err, ErrorCode } from '../../lib/errors.js';
 
@@ -13,6 +14,8 @@ export type Caller = {
 export type Authenticator = {
   /** Null when no token is presented; throws UNAUTHENTICATED for a token that is not valid. */
   authenticate(authorization: string | undefined): Caller | null;
+  /** Calls `listener` when sessions or users were revoked: callers authenticated before may be refused now. */
+  onRevoked(listener: () => void): () => void;
 };
 
 const MAX_CACHED_TOKENS = 10_000;
@@ -58,12 +61,14 @@ export function bearerToken(authorization: string | undefined): string | null | 
 
 /**
  * Verifies access tokens and signs the identity header for subgraphs. Verified tokens are kept
- * (bounded, with their expiry re-checked on every use) so a client's repeated requests skip the
- * HMAC work on the hot path.
+ * (bounded, with their expiry and revocation re-checked on every use) so a client's repeated
+ * requests skip the HMAC work on the hot path. `revocations` refuses the tokens of ended sessions
+ * and of users whose role changed, before they expire (lib/auth/revocations.ts).
  */
 export function createAuthenticator(
   config: Pick<AccessTokenConfig, 'secret' | 'issuer' | 'audience'>,
   internalSecret: string,
+  revocations?: RevocationCheck,
 ): Authenticator {
   const verified = new Map<string, Caller>();
   const accessTokenKey = createSecretKey(Buffer.from(config.secret));
@@ -76,16 +81,17 @@ export function createAuthenticator(
       const nowSeconds = Date.now() / 1000;
       const cached = verified.get(token);
       if (cached) {
-        if (cached.identity.expiresAt > nowSeconds) return cached;
+        if (cached.identity.expiresAt > nowSeconds && !revocations?.isRevoked(cached.identity)) return cached;
         verified.delete(token);
         throw invalidTokenError();
       }
       const identity = verifyAccessTokenWith(accessTokenKey, config, token);
-      if (!identity) throw invalidTokenError();
+      if (!identity || revocations?.isRevoked(identity)) throw invalidTokenError();
       const caller = { identity, identityHeader: signIdentityWith(identityKey, identity) };
       if (verified.size >= MAX_CACHED_TOKENS) verified.delete(verified.keys().next().value as string);
       verified.set(token, caller);
       return caller;
     },
+    onRevoked: (listener) => revocations?.onRevoked(listener) ?? (() => {}),
   };
 }

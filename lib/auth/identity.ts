@@ -8,6 +8,13 @@ export type Identity = {
   role: Role;
   /** Unix seconds at which the access token it came from expires. */
   expiresAt: number;
+  /**
+   * The session (refresh-token family) the access token was issued for, so that ending the
+   * session stops it at the gateway; absent in tokens issued before sessions were named.
+   */
+  sessionId?: string;
+  /** Unix seconds at which the access token was issued (`iat`), for "issued before a role change". */
+  issuedAt?: number;
 };
 
 /**
@@ -41,10 +48,16 @@ export function verifyIdentity(internalSecret: string, value: string): Identity 
   }
 }
 
-/** The identity in verified JWT claims (`sub`, `role`, `exp`), or null when one is missing or malformed. */
+/**
+ * The identity in verified JWT claims (`sub`, `role`, `exp`; `sid` and `iat` when present), or
+ * null when a required one is missing or malformed.
+ */
 export function identityFromClaims(claims: JwtPayload | string): Identity | null {
   if (typeof claims === 'string') return null;
-  const { sub, role, exp } = claims;
+  const { sub, role, exp, sid, iat } = claims;
   if (typeof sub !== 'string' || (role !== 'ADMIN' && role !== 'USER') || typeof exp !== 'number') return null;
-  return { userId: sub, role, expiresAt: exp };
+  const identity: Identity = { userId: sub, role, expiresAt: exp };
+  if (typeof sid === 'string') identity.sessionId = sid;
+  if (typeof iat === 'number') identity.issuedAt = iat;
+  return identity;
 }

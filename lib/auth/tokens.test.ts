@@ -13,6 +13,15 @@ describe('access tokens', () => {
     expect(identity!.expiresAt).toBeGreaterThan(Date.now() / 1000);
   });
 
+  it('carries the session id (sid) and the time of issue (iat) when given a session', () => {
+    const identity = verifyAccessToken(config, signAccessToken(config, { id: 'u1', role: 'USER' }, 'family-1'));
+    expect(identity).toMatchObject({ userId: 'u1', sessionId: 'family-1' });
+    expect(identity!.issuedAt).toBe(Math.floor(identity!.expiresAt - config.ttlSeconds));
+    expect(verifyAccessToken(config, signAccessToken(config, { id: 'u1', role: 'USER' }))).not.toHaveProperty(
+      'sessionId',
+    );
+  });
+
   it('pins the algorithm: HS512 with the right key and alg none are refused', () => {
     const claims = { role: 'USER', sub: 'u1', iss: config.issuer, aud: config.audience };
     expect(

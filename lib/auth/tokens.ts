@@ -15,8 +15,16 @@ export type AccessTokenConfig = {
 // Pinned: tokens signed with any other algorithm (including `none`) are rejected.
 const ALGORITHM = 'HS256' as const;
 
-export function signAccessToken(config: AccessTokenConfig, user: { id: string; role: Role }): string {
-  return jwt.sign({ role: user.role }, secretKey(config.secret), {
+/**
+ * An access token for the user; `sessionId` (the refresh-token family) goes in the `sid` claim, so
+ * that ending the session revokes the token at the gateway (see revocations.ts).
+ */
+export function signAccessToken(
+  config: AccessTokenConfig,
+  user: { id: string; role: Role },
+  sessionId?: string,
+): string {
+  return jwt.sign(sessionId ? { role: user.role, sid: sessionId } : { role: user.role }, secretKey(config.secret), {
     algorithm: ALGORITHM,
     subject: user.id,
     issuer: config.issuer,

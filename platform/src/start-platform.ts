@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LogEvent } from 'kysely';
+import {
+  createMemoryRevocationFeed,
+  createRedisRevocationFeed,
+  watchRevocations,
+  type RevocationFeed,
+} from '../../lib/auth/revocations.js';
 import type { AccessTokenConfig } from '../../lib/auth/tokens.js';
 import { connectDatabase, type DatabaseConnection } from '../../lib/db/connect.js';
 import { migrateToLatest } from '../../lib/db/migrate.js';
@@ -96,6 +102,8 @@ export type Platform = {
   gateway: Gateway;
   users: UsersSubgraph;
   pubsub: PubSub;
+  /** Where the users subgraph revokes access tokens, and the gateway learns of it. */
+  revocations: RevocationFeed;
   queue: JobQueue;
   runner: ModelRunner;
   /** A service's platform log, writing to this platform's central log. */
@@ -138,6 +146,14 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
           ).createRedisPubSub({ url: config.redisUrl, connectionName: config.pubsubConnectionName, logger: log })
         : await createPubSub({ redisUrl: config.redisUrl, logger: log });
     resources.unshift(pubsub);
+    // Revocations of access tokens, from the users subgraph to the gateway (and the gateways of
+    // other processes, through Redis, when it is configured).
+    const revocationFeed = config.redisUrl
+      ? createRedisRevocationFeed({ url: config.redisUrl, logger: log })
+      : createMemoryRevocationFeed();
+    resources.unshift(revocationFeed);
+    const revocations = await watchRevocations(revocationFeed);
+    resources.unshift({ close: async () => revocations.close() });
     const queue = await createJobQueue({
       amqpUrl: config.amqpUrl,
       queue: config.queueName,
@@ -182,6 +198,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
       events: events('users'),
       accessTokens: config.accessTokens,
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+      revocations: revocationFeed,
     });
     const subgraphs: Record<SubgraphName, ServiceServer> = {
       users,
@@ -234,7 +251,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
     const gateway = await createGateway({
       supergraphSdl: readFileSync(join(projectRoot, 'schema', 'supergraph.graphql'), 'utf8'),
       subgraphUrls,
-      authenticator: createAuthenticator(config.accessTokens, config.internalSecret),
+      authenticator: createAuthenticator(config.accessTokens, config.internalSecret, revocations),
       logger: config.logger('gateway'),
       maxBodyBytes: config.maxBodyBytes,
       introspection: config.introspection,
@@ -268,6 +285,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
       documents,
       gateway,
       pubsub,
+      revocations: revocationFeed,
       queue,
       runner,
       events,

@@ -41,6 +41,7 @@ async function restartUsers(): Promise<void> {
     events: createPlatformLog({ service: 'users', logger }),
     accessTokens: { ...TEST_JWT, ttlSeconds: 900 },
     refreshTokenTtlSeconds: 3600,
+    revocations: t.platform.revocations,
   });
   await users.listen(Number(usersUrl.port), usersUrl.hostname);
   replacements.push(users);

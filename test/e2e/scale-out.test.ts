@@ -127,4 +127,32 @@ describe('scale-out', () => {
     expect(states.some((s) => s.status === 'RUNNING')).toBe(true);
     expect(states.at(-1)).toEqual({ status: 'SUCCEEDED', itemsDone: 60, model: { version: 'v1' } });
   }, 120_000);
+
+  it('a logout through gateway B stops the session’s access token at gateway A within seconds', async () => {
+    const apiA = `${gatewayA}/graphql`;
+    const apiB = `${gatewayB}/graphql`;
+    const input = { email: 'revoked@example.com', password: 'scale-out password' };
+    const signup = await gql(apiB, {
+      query: 'mutation ($input: SignupInput!) { signup(input: $input) { accessToken refreshToken } }',
+      variables: { input },
+    });
+    const { accessToken, refreshToken } = signup.data?.signup as { accessToken: string; refreshToken: string };
+    const other = await gql(apiA, {
+      query: 'mutation ($input: LoginInput!) { login(input: $input) { accessToken } }',
+      variables: { input },
+    });
+    const me = (api: string, token: string) => gql(api, { query: '{ me { id } }', token });
+    expect((await me(apiA, accessToken)).data?.me).not.toBeNull();
+
+    const logout = await gql(apiB, {
+      query: 'mutation ($t: String!) { logout(refreshToken: $t) }',
+      variables: { t: refreshToken },
+    });
+    expect(logout.data?.logout).toBe(true);
+    // users → Redis → both gateway processes.
+    for (const api of [apiA, apiB]) {
+      await until(async () => (await me(api, accessToken)).status === 401, `${api} to refuse the token`, 5_000);
+    }
+    expect((await me(apiA, other.data?.login.accessToken as string)).data?.me).not.toBeNull();
+  });
 });

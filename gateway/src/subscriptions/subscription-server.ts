@@ -192,6 +192,21 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
   }
 
   /**
+   * A logout, a revoked refresh-token family or a role change refuses tokens before they expire:
+   * the connections authenticated with one close with 4401 too, as at expiry.
+   */
+  const stopWatchingRevocations = authenticator.onRevoked(() => {
+    for (const connection of connections.values()) {
+      if (connection.dropped || connection.authorization === undefined) continue;
+      try {
+        authenticator.authenticate(connection.authorization);
+      } catch {
+        drop(connection, CloseCode.Unauthorized, 'Access token revoked');
+      }
+    }
+  });
+
+  /**
    * Nothing runs as a caller once the caller's access token has expired: tokens are short-lived so
    * that a logout or a revoked session stops access soon, and a subscription must not outlive that.
    * The connection closes with 4401, as at connection_init; the client reconnects with a new token.
@@ -469,6 +484,7 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
       upstreamConnections: upstreams.connections(),
     }),
     close: async () => {
+      stopWatchingRevocations();
       shared.clear();
       await upstreams.close();
     },

@@ -1,3 +1,8 @@
+import {
+  createMemoryRevocationFeed,
+  createRedisRevocationFeed,
+  type RevocationFeed,
+} from '../../../lib/auth/revocations.js';
 import { loadEnvOrExit } from '../../../lib/config/env.js';
 import { openDatabase } from '../../../lib/db/open.js';
 import { createHttpMetrics } from '../../../lib/http/metrics.js';
@@ -12,6 +17,12 @@ const logger = createLogger('users', env.LOG_LEVEL);
 const database = await openDatabase(env, logger);
 const metrics = createHttpMetrics('users');
 const central = await openPlatformLog({ service: 'users', logger, db: database.db, env, registry: metrics.registry });
+// Gateways in other processes learn of revocations through Redis; without it they cannot, and
+// access tokens outlive logout and role changes until they expire (ACCESS_TOKEN_TTL).
+const revocations: RevocationFeed = env.REDIS_URL
+  ? createRedisRevocationFeed({ url: env.REDIS_URL, logger })
+  : createMemoryRevocationFeed();
+if (!env.REDIS_URL) logger.warn('REDIS_URL is not set: logout and role changes reach no gateway before tokens expire');
 const subgraph = await createUsersSubgraph({
   db: database.db,
   logger,
@@ -24,6 +35,7 @@ const subgraph = await createUsersSubgraph({
     ttlSeconds: env.ACCESS_TOKEN_TTL,
   },
   refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL,
+  revocations,
   internalSecret: env.INTERNAL_SECRET,
   production: env.NODE_ENV === 'production',
 });
@@ -32,6 +44,7 @@ const url = await subgraph.listen(env.PORT, env.HOST);
 logger.info({ url: `${url}/graphql` }, 'users subgraph listening');
 stopOnSignals(logger, async () => {
   await subgraph.close();
+  await revocations.close();
   await central.close();
   await database.close();
 });

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { RevocationFeed } from '../../../lib/auth/revocations.js';
 import type { AccessTokenConfig } from '../../../lib/auth/tokens.js';
 import { pingDatabase } from '../../../lib/db/connect.js';
 import type { Database } from '../../../lib/db/schema.js';
@@ -19,6 +20,8 @@ export type UsersSubgraphDeps = {
   metrics?: HttpMetrics;
   accessTokens: AccessTokenConfig;
   refreshTokenTtlSeconds: number;
+  /** Where logout, refresh-token reuse and role changes revoke access tokens for the gateways. */
+  revocations: RevocationFeed;
   internalSecret: string;
   production: boolean;
 };

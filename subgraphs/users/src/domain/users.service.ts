@@ -3,6 +3,12 @@ import type { Kysely } from 'kysely';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import { decoyPasswordHash, hashPassword, verifyPassword } from '../../../../lib/auth/passwords.js';
 import {
+  roleChangeRevocation,
+  sessionRevocation,
+  type Revocation,
+  type RevocationFeed,
+} from '../../../../lib/auth/revocations.js';
+import {
   generateRefreshToken,
   hashRefreshToken,
   signAccessToken,
@@ -29,6 +35,8 @@ export type UsersServiceDeps = {
   accessTokens: AccessTokenConfig;
   /** Refresh token lifetime in seconds. */
   refreshTokenTtlSeconds: number;
+  /** Tells the gateways which access tokens stopped being valid before they expire. */
+  revocations: RevocationFeed;
 };
 
 export type AuthPayload = { accessToken: string; refreshToken: string; expiresIn: number; user: UserRow };
@@ -51,11 +59,29 @@ export function createUsersService(deps: UsersServiceDeps) {
       expiresAt: new Date(Date.now() + deps.refreshTokenTtlSeconds * 1000),
     });
     return {
-      accessToken: signAccessToken(accessTokens, user),
+      // The session is the refresh-token family: ending it revokes this token at the gateway.
+      accessToken: signAccessToken(accessTokens, user, familyId),
       refreshToken,
       expiresIn: accessTokens.ttlSeconds,
       user,
     };
+  }
+
+  /**
+   * After the change is committed. A failure (Redis down) is logged, not thrown: the change itself
+   * is made, and the access tokens it should stop expire within ACCESS_TOKEN_TTL as before.
+   */
+  async function revoke(revocation: Revocation): Promise<void> {
+    try {
+      await deps.revocations.publish(revocation);
+    } catch (error) {
+      events.error('Could not publish a revocation: its access tokens work until they expire', {
+        event: 'auth.revocation_failed',
+        kind: revocation.kind,
+        error: (error as Error).message,
+        ...(revocation.kind === 'user' ? { userId: revocation.userId } : {}),
+      });
+    }
   }
 
   function requireAdmin(identity: Identity | null): Identity {
@@ -113,6 +139,7 @@ export function createUsersService(deps: UsersServiceDeps) {
       });
       if (outcome.kind === 'issued') return outcome.payload;
       if (outcome.kind === 'reused') {
+        await revoke(sessionRevocation(outcome.familyId, accessTokens.ttlSeconds));
         events.warn('Refresh token reused: every session of that login was revoked', {
           event: 'auth.refresh_token_reuse',
           userId: outcome.userId,
@@ -124,12 +151,15 @@ export function createUsersService(deps: UsersServiceDeps) {
 
     /** Ends the session the refresh token belongs to; false when the token is unknown. */
     async logout(refreshToken: string): Promise<boolean> {
-      return db.transaction().execute(async (trx) => {
+      const familyId = await db.transaction().execute(async (trx) => {
         const token = await findRefreshTokenForUpdate(trx, hashRefreshToken(refreshToken));
-        if (!token) return false;
+        if (!token) return undefined;
         await revokeRefreshTokenFamily(trx, token.family_id);
-        return true;
+        return token.family_id;
       });
+      if (familyId === undefined) return false;
+      await revoke(sessionRevocation(familyId, accessTokens.ttlSeconds));
+      return true;
     },
 
     /** May the caller see this user? Themselves, or anyone for an ADMIN. */
@@ -150,6 +180,7 @@ export function createUsersService(deps: UsersServiceDeps) {
       }
       const user = await updateUserRole(db, userId, role);
       if (!user) throw notFound('User');
+      await revoke(roleChangeRevocation(userId, role, accessTokens.ttlSeconds));
       events.info(`Role changed to ${role}`, { event: 'auth.role_changed', userId, role, by: caller.userId });
       return user;
     },
