@@ -94,6 +94,23 @@ describe('rate limits', () => {
     expect(await rowCounts(t, ['refresh_tokens'])).toEqual({ refresh_tokens: (before.refresh_tokens ?? 0) + 1 });
   });
 
+  it('charges the email of a login written as a variable default, whole or nested, once its budget is spent', async () => {
+    const victim = await signup(t, uniqueEmail('defaults'));
+    for (let i = 0; i < 10; i++) await login(t.url, `198.51.100.${100 + i}`, victim.email, `wrong-${i}`);
+    const before = await rowCounts(t, ['refresh_tokens']);
+    const password = 'correct horse battery';
+    const byDefault = [
+      `mutation ($e: String = "${victim.email}") { login(input: {email: $e, password: "${password}"}) { accessToken } }`,
+      `mutation ($i: LoginInput = {email: "${victim.email}", password: "${password}"}) { login(input: $i) { accessToken } }`,
+    ];
+    for (const [n, query] of byDefault.entries()) {
+      const answer = await gql(t.url, { query, headers: from(`198.51.100.${120 + n}`) });
+      expect(codes(answer), query).toEqual(['RATE_LIMITED']);
+    }
+    // Refused before the users service ran it: no session was opened.
+    expect(await rowCounts(t, ['refresh_tokens'])).toEqual(before);
+  });
+
   it('over WebSocket, sign-in attempts count per address: one address spending its budget leaves others alone', async () => {
     const mallory = await signup(t, uniqueEmail('ws-mallory'));
     const alice = await signup(t, uniqueEmail('ws-alice'));

@@ -1,12 +1,18 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import { parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../lib/logger.js';
+import { projectRoot } from '../../../lib/project-root.js';
+import { loadSupergraph } from '../subscriptions/supergraph.js';
 import { connectGatewayRedis } from '../redis.js';
 import { clientIp } from './client-ip.js';
 import { createRateLimits, type RateLimitConfig } from './rate-limits.js';
 import { rootFieldCalls } from './root-fields.js';
+
+const { apiSchema: schema } = loadSupergraph(readFileSync(join(projectRoot, 'schema', 'supergraph.graphql'), 'utf8'));
 
 const logger = createLogger('test', 'silent');
 const config = (auth: number): RateLimitConfig => ({
@@ -24,10 +30,27 @@ describe('rootFieldCalls', () => {
       mutation Guess($e: String!) { a: login(input: { email: $e, password: "1" }) { accessToken } ...More }
       fragment More on Mutation { b: login(input: { email: "B@x.io", password: "2" }) { accessToken } }
     `);
-    expect(rootFieldCalls(document, 'Guess', { e: 'a@x.io' })).toEqual([
+    expect(rootFieldCalls(schema, document, 'Guess', { e: 'a@x.io' })).toEqual([
       { name: 'login', args: { input: { email: 'a@x.io', password: '1' } } },
       { name: 'login', args: { input: { email: 'B@x.io', password: '2' } } },
     ]);
+  });
+
+  it('reads arguments as execution will: variable defaults, whole and nested, included', () => {
+    const email = (query: string, variables?: Record<string, unknown>) =>
+      (rootFieldCalls(schema, parse(query), undefined, variables)[0]?.args['input'] as { email?: string })?.email;
+    expect(email('mutation ($e: String = "v@x.io") { login(input: {email: $e, password: "p"}) { accessToken } }')).toBe(
+      'v@x.io',
+    );
+    expect(
+      email('mutation ($i: LoginInput = {email: "v@x.io", password: "p"}) { login(input: $i) { accessToken } }'),
+    ).toBe('v@x.io');
+    // A value sent wins over the default, as in execution.
+    expect(
+      email('mutation ($e: String = "v@x.io") { login(input: {email: $e, password: "p"}) { accessToken } }', {
+        e: 'w@x.io',
+      }),
+    ).toBe('w@x.io');
   });
 });
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
-import type { DocumentNode, GraphQLError } from 'graphql';
+import type { DocumentNode, GraphQLError, GraphQLSchema } from 'graphql';
 import { err, ErrorCode } from '../../../lib/errors.js';
 import { drainRequest } from '../../../lib/http/drain.js';
 import { sendGraphQLError } from '../../../lib/http/graphql-handler.js';
@@ -33,11 +33,11 @@ export function rateLimitedError(refusal: Refusal, options: { http: boolean } = 
 export function useRateLimits(limits: RateLimits): ApolloServerPlugin<GatewayContext> {
   return {
     requestDidStart: async () => ({
-      didResolveOperation: async ({ contextValue, document, operationName, request }) => {
+      didResolveOperation: async ({ contextValue, schema, document, operationName, request }) => {
         const refusal = await limits.operation({
           ip: contextValue.clientIp,
           userId: contextValue.caller?.identity.userId ?? null,
-          fields: rootFieldCalls(document, operationName, request.variables ?? {}),
+          fields: rootFieldCalls(schema, document, operationName, request.variables ?? {}),
         });
         if (refusal) throw rateLimitedError(refusal);
       },
@@ -49,6 +49,8 @@ export function useRateLimits(limits: RateLimits): ApolloServerPlugin<GatewayCon
 export type AdmittedOperation = {
   clientIp: string;
   userId: string | null;
+  /** The API schema the operation's variables and arguments are coerced against. */
+  schema: GraphQLSchema;
   document: DocumentNode;
   operationName: string | undefined;
   variables: Record<string, unknown>;
@@ -66,7 +68,7 @@ export async function admitOperation(limits: RateLimits, operation: AdmittedOper
     (await limits.operation({
       ip,
       userId,
-      fields: rootFieldCalls(operation.document, operation.operationName, operation.variables),
+      fields: rootFieldCalls(operation.schema, operation.document, operation.operationName, operation.variables),
     }));
   return refusal ? rateLimitedError(refusal, { http: false }) : null;
 }

@@ -258,6 +258,7 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
     const refused = await options.admitOperation?.({
       clientIp,
       userId,
+      schema: operation.supergraph.apiSchema,
       document,
       operationName,
       variables: coercedVariables,
