@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { createBodyGuard, type BodyPace } from './body.js';
+import { DEFAULT_BODY_TIMEOUT_MS } from './limits.js';
 
 /**
  * Reads and discards the rest of a request body, up to `capBytes` and as long as it keeps `pace`.
@@ -9,7 +10,11 @@ import { createBodyGuard, type BodyPace } from './body.js';
  * remainder avoids both; past the cap, or when the body stalls, the caller should answer with
  * `connection: close`. Resolves to whether the body was read to its end.
  */
-export function drainRequest(req: IncomingMessage, capBytes: number, pace: BodyPace): Promise<boolean> {
+export function drainRequest(
+  req: IncomingMessage,
+  capBytes: number,
+  pace: BodyPace = { idleTimeoutMs: DEFAULT_BODY_TIMEOUT_MS },
+): Promise<boolean> {
   if (req.readableEnded) return Promise.resolve(true);
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > capBytes) return Promise.resolve(false);

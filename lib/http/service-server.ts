@@ -11,6 +11,17 @@ import type { HttpMetrics } from './metrics.js';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
 
+const ownContinue = new WeakSet<RouteHandler>();
+/**
+ * Marks a route that judges a request before its body: to a client that sent `Expect:
+ * 100-continue` it answers 100 itself (`res.writeContinue()`) once it accepts the request, so a
+ * refused client never sends its body. Every other route has 100 sent for it at once.
+ */
+export function sendsOwnContinue(handler: RouteHandler): RouteHandler {
+  ownContinue.add(handler);
+  return handler;
+}
+
 export type ServiceServerOptions = {
   logger: Logger;
   metrics: HttpMetrics;
@@ -96,14 +107,17 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
         res.end(await metrics.registry.metrics());
         return '/metrics';
     }
-    for (const [prefix, handler] of extraRoutes) {
-      if (url.pathname.startsWith(prefix)) {
-        await handler(req, res, url);
-        return prefix;
-      }
+    const [prefix, handler] = extraRoute(url) ?? [];
+    if (prefix !== undefined && handler) {
+      await handler(req, res, url);
+      return prefix;
     }
     sendJson(res, 404, { error: 'not found' });
     return 'unknown';
+  }
+
+  function extraRoute(url: URL): [string, RouteHandler] | undefined {
+    return extraRoutes.find(([prefix]) => url.pathname.startsWith(prefix));
   }
 
   const server = createServer(
@@ -141,6 +155,13 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
     },
   );
   server.keepAliveTimeout = 65_000;
+  // Expect: 100-continue. Node would send 100 before any route looks at the request; routes that
+  // refuse requests before their body (uploads) send it themselves instead.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const handler = extraRoute(new URL(req.url ?? '/', 'http://internal'))?.[1];
+    if (!handler || !ownContinue.has(handler)) res.writeContinue();
+    server.emit('request', req, res);
+  });
   if (maxConnectionsPerIp > 0) capConnectionsPerAddress(server, maxConnectionsPerIp, metrics, logger);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://internal');
