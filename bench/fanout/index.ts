@@ -104,7 +104,12 @@ export const fanoutBenchmark: Benchmark = {
             port: PORTS.gateway,
             subgraphUrls: setup.subgraphUrls,
             ...secrets,
-            env: { SUBSCRIPTIONS_MAX_TOTAL: '20000', SUBSCRIPTIONS_MAX_PER_CONNECTION: '100' },
+            // Up to 10k clients from this one address.
+            env: {
+              SUBSCRIPTIONS_MAX_TOTAL: '20000',
+              SUBSCRIPTIONS_MAX_PER_CONNECTION: '100',
+              MAX_CONNECTIONS_PER_IP: '0',
+            },
             logFile: join(logDir, `gateway-${mode}-${n}.log`),
           });
           const before = { rss: processUsage(gateway.pid).rssBytes, ...(await gatewayMetrics(PORTS.gateway)) };

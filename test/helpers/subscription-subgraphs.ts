@@ -236,6 +236,8 @@ export async function startSubscriptionSubgraphs(): Promise<SubscriptionSubgraph
         subscriptions: limits,
         // Tests open a thousand subscriptions as one user: rate limits are not what they test.
         protections: { rateLimits: GENEROUS_RATE_LIMITS },
+        // …over a thousand connections from one address.
+        http: { maxConnectionsPerIp: 0 },
       });
       const httpUrl = `${await gateway.listen(0, '127.0.0.1')}/graphql`;
       servers.unshift(gateway);
