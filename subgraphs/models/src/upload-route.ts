@@ -52,15 +52,21 @@ export function createUploadRoute(
           // The guard cuts a stalled or too slow upload; being between the request and the store,
           // it also keeps the store's destroying a body it refuses from killing the socket, so
           // the refusal can still be sent on it.
-          body = createBodyGuard(pace);
-          body.once('error', (error) => {
+          const guard = (body = createBodyGuard(pace));
+          guard.once('error', (error) => {
             if (error instanceof BodyTimeoutError) timedOut = error;
           });
-          req.pipe(body);
-          return body;
+          // The client went away mid-upload: fail the body now (nothing is stored) rather than
+          // wait for the guard to find it stalled.
+          req.once('close', () => {
+            if (!req.complete) guard.destroy(new Error('The client went away mid-upload'));
+          });
+          req.pipe(guard);
+          return guard;
         },
       });
     } catch (error) {
+      if (!timedOut && req.destroyed && !req.complete) return; // nobody left to answer
       if (!timedOut) throw error;
       outcome = { ok: false, code: ErrorCode.REQUEST_TIMEOUT, message: timedOut.message };
     }
