@@ -104,12 +104,13 @@ export const fanoutBenchmark: Benchmark = {
             port: PORTS.gateway,
             subgraphUrls: setup.subgraphUrls,
             ...secrets,
+            // Up to 10k clients: the one bench user, from this one address.
             env: {
               SUBSCRIPTIONS_MAX_TOTAL: '20000',
               SUBSCRIPTIONS_MAX_PER_CONNECTION: '100',
-              // Every client is the one bench user on one address.
               SUBSCRIPTIONS_MAX_PER_USER: '20000',
               SUBSCRIPTIONS_MAX_CONNECTIONS_PER_IP: '20000',
+              MAX_CONNECTIONS_PER_IP: '0',
             },
             logFile: join(logDir, `gateway-${mode}-${n}.log`),
           });

@@ -5,6 +5,7 @@ import { disableApolloTelemetry } from '../../lib/config/env.js';
 import { badInput } from '../../lib/errors.js';
 import { createErrorFormatter } from '../../lib/graphql/format-error.js';
 import { createGraphQLHandler } from '../../lib/http/graphql-handler.js';
+import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS_PER_IP, type HttpLimits } from '../../lib/http/limits.js';
 import { createHttpMetrics } from '../../lib/http/metrics.js';
 import { createGraphQLWsEndpoint, createServiceServer, type ServiceServer } from '../../lib/http/service-server.js';
 import type { Logger } from '../../lib/logger.js';
@@ -60,6 +61,11 @@ export type GatewayOptions = {
   subscriptions?: Partial<SubscriptionLimits>;
   /** On close, how long requests in flight get to finish. @default 10000 (createServiceServer) */
   drainTimeoutMs?: number | undefined;
+  /**
+   * Headers and body timeouts, and open connections per client address; each left out keeps its
+   * default (lib/http/limits.ts), the cap DEFAULT_MAX_CONNECTIONS_PER_IP (0 turns it off).
+   */
+  http?: Partial<HttpLimits> | undefined;
   /** Keep-alive connections held open to each subgraph. @default 128 */
   subgraphConnections?: number;
   /**
@@ -214,10 +220,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   });
 
   const ide = createGraphQLIde({ logger, enabled: options.ide ?? options.introspection });
+  const limits = { maxConnectionsPerIp: DEFAULT_MAX_CONNECTIONS_PER_IP, ...options.http };
+  const bodyTimeoutMs = limits.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
   const service = createServiceServer({
     logger,
     metrics,
     ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
+    limits,
     graphql: protections.limitRequests(
       ide.negotiate(
         refuseUnacceptable(
@@ -225,6 +234,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
             createGraphQLHandler({
               apollo,
               maxBodyBytes: options.maxBodyBytes,
+              bodyTimeoutMs,
               admit: (query) => admission.admit(query)?.error,
               context: async (req) => ({
                 caller: authenticator.authenticate(req.headers.authorization),
@@ -237,10 +247,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ),
     routes: {
       ...ide.routes,
-      '/uploads/': createUploadProxy(() => {
-        const url = subgraphs.get(options.uploadsSubgraph ?? 'models');
-        return url ? new URL('/', url).toString() : undefined;
-      }, logger),
+      '/uploads/': createUploadProxy(
+        () => {
+          const url = subgraphs.get(options.uploadsSubgraph ?? 'models');
+          return url ? new URL('/', url).toString() : undefined;
+        },
+        logger,
+        bodyTimeoutMs,
+      ),
     },
     readiness: async () => {
       if (subgraphs.size === 0) return false;

@@ -11,7 +11,7 @@ import {
   type EnvSource,
 } from '../../lib/config/env.js';
 import { operationLimitsEnvShape } from './limits/env.js';
-import { drainEnvShape, protectionEnvShape } from './protection-env.js';
+import { clientConnectionEnvShape, drainEnvShape, protectionEnvShape } from './protection-env.js';
 import { subscriptionEnvShape } from './subscriptions/env.js';
 
 const gatewayEnvSchema = z.object({
@@ -38,6 +38,8 @@ const gatewayEnvSchema = z.object({
   /** SUBSCRIPTIONS_*: caps per connection, user, address and gateway, queued events, anonymous (subscriptions/env.ts). */
   ...subscriptionEnvShape,
   ...drainEnvShape,
+  /** HEADERS_TIMEOUT_MS, REQUEST_BODY_TIMEOUT_MS, MAX_CONNECTIONS_PER_IP (protection-env.ts). */
+  ...clientConnectionEnvShape,
   /** Keep-alive connections held open to each subgraph; more concurrent fetches wait for one. */
   SUBGRAPH_CONNECTIONS: z.coerce.number().int().positive().default(128),
   /** Run identical in-flight queries of the same caller once (whole queries and subgraph fetches). */

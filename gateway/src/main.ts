@@ -9,7 +9,7 @@ import { createAuthenticator } from './auth.js';
 import { createGateway } from './create-gateway.js';
 import { readGatewayEnv } from './env.js';
 import { operationLimitsFromEnv } from './limits/env.js';
-import { protectionOptions } from './protection-env.js';
+import { clientHttpLimits, protectionOptions } from './protection-env.js';
 import { subscriptionLimitsFromEnv } from './subscriptions/env.js';
 
 const env = loadEnvOrExit(readGatewayEnv);
@@ -35,6 +35,7 @@ const gateway = await createGateway({
   ide: env.ide,
   subscriptions: subscriptionLimitsFromEnv(env),
   drainTimeoutMs: env.DRAIN_TIMEOUT_MS,
+  http: clientHttpLimits(env),
   subgraphConnections: env.SUBGRAPH_CONNECTIONS,
   deduplicateInflight: env.DEDUPLICATE_INFLIGHT,
   queryPlanCacheMiB: env.QUERY_PLAN_CACHE_MIB,

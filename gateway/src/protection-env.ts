@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { redisEnvShape } from '../../lib/config/common-env.js';
+import { httpTimeoutEnvShape, httpTimeouts, redisEnvShape } from '../../lib/config/common-env.js';
 import { booleanFlag } from '../../lib/config/env.js';
+import { DEFAULT_MAX_CONNECTIONS_PER_IP, type HttpLimits } from '../../lib/http/limits.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS } from '../../lib/http/service-server.js';
 import type { ProtectionOptions } from './protections.js';
 
@@ -47,6 +48,25 @@ export const drainEnvShape = {
   /** On SIGTERM, how long requests in flight get to finish before they are cut, ms. */
   DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(300_000).default(DEFAULT_DRAIN_TIMEOUT_MS),
 };
+
+/** Slow and greedy clients of the process serving clients (gateway, platform). */
+export const clientConnectionEnvShape = {
+  ...httpTimeoutEnvShape,
+  /**
+   * Open connections (WebSocket ones included) from one peer address; past it, new ones are closed
+   * as they are accepted. The socket's address, not X-Forwarded-For: behind a reverse proxy every
+   * connection is the proxy's, so raise it or set 0 (off) there. 0: no cap.
+   */
+  MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(0).default(DEFAULT_MAX_CONNECTIONS_PER_IP),
+};
+
+type ClientConnectionEnv = z.infer<z.ZodObject<typeof clientConnectionEnvShape>>;
+
+/** What the connection variables say, as createGateway's `http` option. */
+export const clientHttpLimits = (env: ClientConnectionEnv): HttpLimits => ({
+  ...httpTimeouts(env),
+  maxConnectionsPerIp: env.MAX_CONNECTIONS_PER_IP,
+});
 
 /** What the protection variables say, as createGateway options (the manifest is read at start). */
 export function protectionOptions(env: ProtectionEnv): ProtectionOptions {

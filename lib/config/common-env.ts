@@ -1,4 +1,10 @@
 import { z } from 'zod';
+import {
+  DEFAULT_BODY_TIMEOUT_MS,
+  DEFAULT_HEADERS_TIMEOUT_MS,
+  DEFAULT_UPLOAD_PACE,
+  type UploadPace,
+} from '../http/limits.js';
 import { booleanFlag, logLevel, nodeEnv, postgresUrl, secret, seconds } from './env.js';
 
 /** Variables every service process reads. */
@@ -131,3 +137,34 @@ export const inferenceEnvShape = {
 
 /** Where a service's platform events go besides stdout: the logs table, its document copy, the tail channel. */
 export const centralLogEnvShape = { ...redisEnvShape, ...documentStoreEnvShape };
+
+const milliseconds = (fallback: number) => z.coerce.number().int().min(100).max(3_600_000).default(fallback);
+
+/** Slow clients (lib/http/limits.ts): read by the processes that take requests from outside (gateway, platform) and uploads (models). */
+export const httpTimeoutEnvShape = {
+  /** Time a client has to send a request's headers; then 408 and the connection is closed. */
+  HEADERS_TIMEOUT_MS: milliseconds(DEFAULT_HEADERS_TIMEOUT_MS),
+  /** A request body that makes no progress for this long is cut with 408 and its connection closed. */
+  REQUEST_BODY_TIMEOUT_MS: milliseconds(DEFAULT_BODY_TIMEOUT_MS),
+};
+
+export const httpTimeouts = (env: { HEADERS_TIMEOUT_MS: number; REQUEST_BODY_TIMEOUT_MS: number }) => ({
+  headersTimeoutMs: env.HEADERS_TIMEOUT_MS,
+  bodyTimeoutMs: env.REQUEST_BODY_TIMEOUT_MS,
+});
+
+/** Least pace of a model upload (read where uploads are stored: models, platform). */
+export const uploadPaceEnvShape = {
+  /** Slower than this on average over a window, an upload is cut with 408 and nothing is stored; 0 turns it off. */
+  MIN_UPLOAD_BYTES_PER_SECOND: z.coerce.number().int().min(0).default(DEFAULT_UPLOAD_PACE.minBytesPerSecond),
+  /** The window the upload rate is averaged over, ms; the first one, from the start, is the grace period. */
+  UPLOAD_RATE_WINDOW_MS: milliseconds(DEFAULT_UPLOAD_PACE.windowMs),
+};
+
+export const uploadPace = (env: {
+  MIN_UPLOAD_BYTES_PER_SECOND: number;
+  UPLOAD_RATE_WINDOW_MS: number;
+}): UploadPace => ({
+  minBytesPerSecond: env.MIN_UPLOAD_BYTES_PER_SECOND,
+  windowMs: env.UPLOAD_RATE_WINDOW_MS,
+});

@@ -3,8 +3,9 @@ import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import type { GraphQLError } from 'graphql';
 import { ErrorCode, errorCatalog } from '../errors.js';
 import { negotiateGraphQLResponse } from './accept.js';
-import { BodyTooLargeError, readBody } from './body.js';
+import { BodyTimeoutError, BodyTooLargeError, readBody } from './body.js';
 import { drainRequest } from './drain.js';
+import { DEFAULT_BODY_TIMEOUT_MS } from './limits.js';
 
 /** How much of an oversized body is read and discarded so the client can read the 413. */
 const DRAIN_CAP_BYTES = 8 * 1024 * 1024;
@@ -19,6 +20,8 @@ export type GraphQLHandlerOptions<TContext extends BaseContext> = {
    * limits): an error with a catalog code ends the request with that code's status.
    */
   admit?: (query: string) => GraphQLError | undefined;
+  /** A body that makes no progress for this long is cut with 408. @default DEFAULT_BODY_TIMEOUT_MS */
+  bodyTimeoutMs?: number;
 };
 
 /**
@@ -57,16 +60,23 @@ const queryOfBody = (body: unknown): unknown =>
 /** Connects node:http to Apollo Server's transport-neutral `executeHTTPGraphQLRequest`. */
 export function createGraphQLHandler<TContext extends BaseContext>(options: GraphQLHandlerOptions<TContext>) {
   const { apollo, context, maxBodyBytes } = options;
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
   return async (req: IncomingMessage, res: ServerResponse, search: string): Promise<void> => {
     let body: unknown = undefined;
     if (req.method === 'POST') {
       let raw: string;
       try {
-        raw = await readBody(req, maxBodyBytes);
+        raw = await readBody(req, maxBodyBytes, bodyTimeoutMs);
       } catch (error) {
         if (error instanceof BodyTooLargeError) {
-          if (!(await drainRequest(req, DRAIN_CAP_BYTES))) res.setHeader('connection', 'close');
+          const drained = await drainRequest(req, DRAIN_CAP_BYTES, { idleTimeoutMs: bodyTimeoutMs });
+          if (!drained) res.setHeader('connection', 'close');
           return sendGraphQLError(res, ErrorCode.PAYLOAD_TOO_LARGE, error.message, { limit: error.limit });
+        }
+        if (error instanceof BodyTimeoutError) {
+          // The rest of the body may never come: answer, and close rather than wait for it.
+          res.setHeader('connection', 'close');
+          return sendGraphQLError(res, ErrorCode.REQUEST_TIMEOUT, error.message, { timeoutMs: bodyTimeoutMs });
         }
         throw error;
       }

@@ -1,14 +1,26 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CloseCode, handleProtocols, type Server as GraphQLWsServer } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { sendGraphQLError } from './graphql-handler.js';
+import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_HEADERS_TIMEOUT_MS, type HttpLimits } from './limits.js';
 import type { HttpMetrics } from './metrics.js';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
+
+const ownContinue = new WeakSet<RouteHandler>();
+/**
+ * Marks a route that judges a request before its body: to a client that sent `Expect:
+ * 100-continue` it answers 100 itself (`res.writeContinue()`) once it accepts the request, so a
+ * refused client never sends its body. Every other route has 100 sent for it at once.
+ */
+export function sendsOwnContinue(handler: RouteHandler): RouteHandler {
+  ownContinue.add(handler);
+  return handler;
+}
 
 export type ServiceServerOptions = {
   logger: Logger;
@@ -26,6 +38,13 @@ export type ServiceServerOptions = {
    * cut. @default 10000
    */
   drainTimeoutMs?: number;
+  /**
+   * Slow and greedy clients: headers and body timeouts (DEFAULT_HEADERS_TIMEOUT_MS,
+   * DEFAULT_BODY_TIMEOUT_MS when left out) and a cap of connections per address (none when left
+   * out or 0: a subgraph's one client is the gateway). Routes that read bodies apply
+   * `bodyTimeoutMs` themselves; a body no route reads is cut here once it stalls that long.
+   */
+  limits?: Partial<HttpLimits> | undefined;
 };
 
 /** Default of ServiceServerOptions.drainTimeoutMs. */
@@ -62,6 +81,9 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
   const { logger, metrics } = options;
   const extraRoutes = Object.entries(options.routes ?? {});
   const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+  const headersTimeoutMs = options.limits?.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
+  const bodyTimeoutMs = options.limits?.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+  const maxConnectionsPerIp = options.limits?.maxConnectionsPerIp ?? 0;
   /** Responses not finished yet: told to close their connection when shutdown starts. */
   const inFlight = new Set<ServerResponse>();
   let closing: Promise<void> | undefined;
@@ -85,36 +107,62 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
         res.end(await metrics.registry.metrics());
         return '/metrics';
     }
-    for (const [prefix, handler] of extraRoutes) {
-      if (url.pathname.startsWith(prefix)) {
-        await handler(req, res, url);
-        return prefix;
-      }
+    const [prefix, handler] = extraRoute(url) ?? [];
+    if (prefix !== undefined && handler) {
+      await handler(req, res, url);
+      return prefix;
     }
     sendJson(res, 404, { error: 'not found' });
     return 'unknown';
   }
 
-  const server = createServer((req, res) => {
-    const started = process.hrtime.bigint();
-    const url = new URL(req.url ?? '/', 'http://internal');
-    // A request that arrives on a kept-alive connection during shutdown is served, then its connection closes.
-    if (closing) res.shouldKeepAlive = false;
-    inFlight.add(res);
-    res.once('close', () => inFlight.delete(res));
-    route(req, res, url)
-      .catch((error: unknown) => {
-        logger.error({ err: error, path: url.pathname }, 'request failed');
-        if (!res.headersSent) sendGraphQLError(res, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
-        else res.destroy();
-      })
-      .then((routeName) => {
-        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        metrics.observe(routeName ?? 'error', req.method ?? 'GET', res.statusCode, seconds);
-      })
-      .catch(() => undefined);
-  });
+  function extraRoute(url: URL): [string, RouteHandler] | undefined {
+    return extraRoutes.find(([prefix]) => url.pathname.startsWith(prefix));
+  }
+
+  const server = createServer(
+    {
+      headersTimeout: headersTimeoutMs,
+      // Node's requestTimeout bounds the whole request, which would cut long model uploads that
+      // are making progress: bodies are bounded by bodyTimeoutMs (and uploads by their pace) instead.
+      requestTimeout: 0,
+      // How often Node checks headersTimeout (default 30 s, which would triple a 10 s timeout).
+      connectionsCheckingInterval: Math.max(10, Math.min(1000, headersTimeoutMs / 4)),
+    },
+    (req, res) => {
+      const started = process.hrtime.bigint();
+      const url = new URL(req.url ?? '/', 'http://internal');
+      // A request that arrives on a kept-alive connection during shutdown is served, then its connection closes.
+      if (closing) res.shouldKeepAlive = false;
+      inFlight.add(res);
+      res.once('close', () => inFlight.delete(res));
+      // Node reads and discards a body left unread after the answer, to keep the connection: not
+      // a body that stalls, which would hold the connection for as long as its client likes.
+      res.once('finish', () => {
+        if (!req.complete) cutWhenStalled(req, bodyTimeoutMs);
+      });
+      route(req, res, url)
+        .catch((error: unknown) => {
+          logger.error({ err: error, path: url.pathname }, 'request failed');
+          if (!res.headersSent) sendGraphQLError(res, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
+          else res.destroy();
+        })
+        .then((routeName) => {
+          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+          metrics.observe(routeName ?? 'error', req.method ?? 'GET', res.statusCode, seconds);
+        })
+        .catch(() => undefined);
+    },
+  );
   server.keepAliveTimeout = 65_000;
+  // Expect: 100-continue. Node would send 100 before any route looks at the request; routes that
+  // refuse requests before their body (uploads) send it themselves instead.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const handler = extraRoute(new URL(req.url ?? '/', 'http://internal'))?.[1];
+    if (!handler || !ownContinue.has(handler)) res.writeContinue();
+    server.emit('request', req, res);
+  });
+  if (maxConnectionsPerIp > 0) capConnectionsPerAddress(server, maxConnectionsPerIp, metrics, logger);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://internal');
     if (url.pathname === '/graphql' && options.websocket) {
@@ -162,6 +210,49 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
       clearTimeout(cut);
     }
   }
+}
+
+/**
+ * Closes a connection whose request body, left unread after the answer, makes no progress for
+ * `timeoutMs`.
+ */
+function cutWhenStalled(req: IncomingMessage, timeoutMs: number): void {
+  const socket = req.socket;
+  const timer = setTimeout(() => socket.destroy(), timeoutMs);
+  const progress = () => timer.refresh();
+  const done = () => {
+    clearTimeout(timer);
+    req.off('data', progress);
+  };
+  req.on('data', progress);
+  req.once('end', done);
+  socket.once('close', done);
+}
+
+/**
+ * Refuses connections from an address that already has `max` open (WebSocket ones included): they
+ * are closed as they are accepted, before anything is read. The socket's peer address is what is
+ * counted, not X-Forwarded-For: behind a reverse proxy every connection comes from the proxy.
+ */
+function capConnectionsPerAddress(server: Server, max: number, metrics: HttpMetrics, logger: Logger): void {
+  const open = new Map<string, number>();
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress;
+    if (address === undefined) return;
+    const count = (open.get(address) ?? 0) + 1;
+    if (count > max) {
+      metrics.refusedConnection();
+      logger.debug({ address, max }, 'connection refused: too many from one address');
+      socket.destroy();
+      return;
+    }
+    open.set(address, count);
+    socket.once('close', () => {
+      const left = open.get(address)! - 1;
+      if (left > 0) open.set(address, left);
+      else open.delete(address);
+    });
+  });
 }
 
 /** WebSocket close code 1012 Service Restart: graphql-ws clients (and most others) retry on it. */

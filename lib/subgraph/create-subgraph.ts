@@ -11,6 +11,7 @@ import { parse, type DocumentNode } from 'graphql';
 import { IDENTITY_HEADER, verifyIdentity, type Identity } from '../auth/identity.js';
 import { createErrorFormatter } from '../graphql/format-error.js';
 import { createGraphQLHandler } from '../http/graphql-handler.js';
+import type { HttpLimits } from '../http/limits.js';
 import { createHttpMetrics, type HttpMetrics } from '../http/metrics.js';
 import {
   createGraphQLWsEndpoint,
@@ -41,6 +42,8 @@ export type CreateSubgraphOptions<TContext extends object> = {
   /** Production hides introspection. */
   production: boolean;
   routes?: Record<string, RouteHandler>;
+  /** Headers and body timeouts, connections per address (createServiceServer's defaults when left out). */
+  limits?: Partial<HttpLimits>;
   /** The service's metrics, when it registers its own besides HTTP's. @default createHttpMetrics(name) */
   metrics?: HttpMetrics;
 };
@@ -78,6 +81,7 @@ export async function createSubgraphServer<TContext extends object>(
   const graphql = createGraphQLHandler({
     apollo,
     maxBodyBytes,
+    ...(options.limits?.bodyTimeoutMs !== undefined ? { bodyTimeoutMs: options.limits.bodyTimeoutMs } : {}),
     context: async (req) => {
       const header = req.headers[IDENTITY_HEADER];
       const identity = typeof header === 'string' ? verifyIdentity(options.internalSecret, header) : null;
@@ -89,6 +93,7 @@ export async function createSubgraphServer<TContext extends object>(
     metrics,
     graphql,
     readiness: options.readiness,
+    limits: options.limits,
     ...(options.routes ? { routes: options.routes } : {}),
     websocket: createGraphQLWsEndpoint(
       createSubgraphSubscriptionServer({

@@ -5,6 +5,7 @@ import {
   objectStoreEnvShape,
   queueEnvShape,
   redisEnvShape,
+  uploadPaceEnvShape,
 } from '../../lib/config/common-env.js';
 import {
   booleanFlag,
@@ -20,7 +21,7 @@ import {
   type EnvSource,
 } from '../../lib/config/env.js';
 import { operationLimitsEnvShape } from '../../gateway/src/limits/env.js';
-import { drainEnvShape, protectionEnvShape } from '../../gateway/src/protection-env.js';
+import { clientConnectionEnvShape, drainEnvShape, protectionEnvShape } from '../../gateway/src/protection-env.js';
 import { subscriptionEnvShape } from '../../gateway/src/subscriptions/env.js';
 
 /**
@@ -64,6 +65,10 @@ const platformEnvSchema = z
     ...operationLimitsEnvShape,
     ...subscriptionEnvShape,
     ...drainEnvShape,
+    /** HEADERS_TIMEOUT_MS, REQUEST_BODY_TIMEOUT_MS (gateway and models), MAX_CONNECTIONS_PER_IP (gateway). */
+    ...clientConnectionEnvShape,
+    /** MIN_UPLOAD_BYTES_PER_SECOND, UPLOAD_RATE_WINDOW_MS. */
+    ...uploadPaceEnvShape,
     /** Where clients reach the gateway, when not at its own address (behind a proxy); upload URLs point there. */
     PUBLIC_URL: httpUrl().optional(),
     UPLOAD_URL_TTL: seconds(15 * 60),

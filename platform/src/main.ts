@@ -1,7 +1,7 @@
-import { objectStoreConfig } from '../../lib/config/common-env.js';
+import { objectStoreConfig, uploadPace } from '../../lib/config/common-env.js';
 import { loadEnvOrExit } from '../../lib/config/env.js';
 import { operationLimitsFromEnv } from '../../gateway/src/limits/env.js';
-import { protectionOptions } from '../../gateway/src/protection-env.js';
+import { clientHttpLimits, protectionOptions } from '../../gateway/src/protection-env.js';
 import { subscriptionLimitsFromEnv } from '../../gateway/src/subscriptions/env.js';
 import { inferenceSettings } from '../../lib/inference/settings.js';
 import { createLogger } from '../../lib/logger.js';
@@ -48,6 +48,8 @@ const platform = await startPlatform({
   operationLimits: operationLimitsFromEnv(env),
   subscriptions: subscriptionLimitsFromEnv(env),
   drainTimeoutMs: env.DRAIN_TIMEOUT_MS,
+  http: clientHttpLimits(env),
+  uploadPace: uploadPace(env),
   production: env.NODE_ENV === 'production',
   introspection: env.INTROSPECTION ?? env.NODE_ENV !== 'production',
   ide: env.GRAPHQL_IDE ?? env.INTROSPECTION ?? env.NODE_ENV !== 'production',

@@ -12,6 +12,7 @@ import { connectDatabase, type DatabaseConnection } from '../../lib/db/connect.j
 import { migrateToLatest } from '../../lib/db/migrate.js';
 import { createDocumentStore, type DocumentStore } from '../../lib/docstore/index.js';
 import { createResultCache } from '../../lib/cache/result-cache.js';
+import type { HttpLimits, UploadPace } from '../../lib/http/limits.js';
 import { createHttpMetrics } from '../../lib/http/metrics.js';
 import type { ServiceServer } from '../../lib/http/service-server.js';
 import { startPredictionWorker, type PredictionWorker } from '../../lib/inference/prediction-worker.js';
@@ -81,6 +82,13 @@ export type PlatformConfig = {
   subscriptions?: Partial<SubscriptionLimits> | undefined;
   /** On close, how long the gateway's requests in flight get to finish, ms. @default 10000 */
   drainTimeoutMs?: number | undefined;
+  /**
+   * Headers and body timeouts (the gateway's and the models service's, where uploads land) and the
+   * gateway's cap of connections per address; each left out keeps its default (lib/http/limits.ts).
+   */
+  http?: Partial<HttpLimits> | undefined;
+  /** Least pace of a model upload. @default DEFAULT_UPLOAD_PACE */
+  uploadPace?: UploadPace | undefined;
   /** Run a batch prediction worker in this process too. @default true */
   worker?: boolean;
   production: boolean;
@@ -218,6 +226,9 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
         publicUrl: () => publicUrl ?? 'http://127.0.0.1',
         uploadTtlSeconds: config.uploadTtlSeconds,
         maxModelBytes: config.maxModelBytes,
+        // Its only client is the gateway in front: timeouts yes, a cap per address no.
+        http: { ...config.http, maxConnectionsPerIp: 0 },
+        uploadPace: config.uploadPace,
       }),
       inference: await createInferenceSubgraph({
         ...common,
@@ -260,6 +271,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
       ...(config.operationLimits ? { operationLimits: config.operationLimits } : {}),
       ...(config.subscriptions ? { subscriptions: config.subscriptions } : {}),
       drainTimeoutMs: config.drainTimeoutMs,
+      http: config.http,
     });
     const gatewayBase = await gateway.listen(config.port, config.host);
     started.push(gateway);

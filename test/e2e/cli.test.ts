@@ -128,6 +128,15 @@ describe('projects and models', () => {
     const usage = await cli(['models', 'upload', modelFile]);
     expect(usage.code).toBe(2);
   });
+
+  it('reports a file over the limit with the refusal, though the gateway closes without reading it', async () => {
+    // Larger than the test platform's MAX_MODEL_BYTES (4 MiB), and than what socket buffers absorb.
+    const huge = join(home, 'huge.onnx');
+    await writeFile(huge, Buffer.alloc(6 * 1024 * 1024));
+    const result = await cli(['models', 'upload', huge, '--project', projectId, '--version', 'huge']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('Upload refused (413)');
+  });
 });
 
 describe('predictions', () => {

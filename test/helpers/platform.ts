@@ -59,6 +59,8 @@ export async function startTestPlatform(overrides: Partial<PlatformConfig> = {})
     // Tests make hundreds of calls from one address and one account; rate-limit tests set strict budgets.
     gatewayProtections: { rateLimits: GENEROUS_RATE_LIMITS },
     subscriptions: GENEROUS_SUBSCRIPTION_SHARES,
+    // Some tests open a thousand WebSocket clients from this one address; slow-clients.test.ts sets a cap.
+    http: { maxConnectionsPerIp: 0 },
     production: false,
     introspection: true,
     logger: (service) => createLogger(service, testEnv.logLevel),

@@ -241,6 +241,8 @@ export async function startSubscriptionSubgraphs(): Promise<SubscriptionSubgraph
         // Tests open a thousand subscriptions as one user: shares and rate limits are not what most test.
         subscriptions: { ...GENEROUS_SUBSCRIPTION_SHARES, ...limits },
         protections: { rateLimits: GENEROUS_RATE_LIMITS, ...protections },
+        // …over a thousand connections from one address.
+        http: { maxConnectionsPerIp: 0 },
       });
       const httpUrl = `${await gateway.listen(0, '127.0.0.1')}/graphql`;
       servers.unshift(gateway);

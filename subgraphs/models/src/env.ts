@@ -3,8 +3,10 @@ import {
   centralLogEnvShape,
   databaseEnvShape,
   documentStoreEnvShape,
+  httpTimeoutEnvShape,
   objectStoreEnvShape,
   serviceEnvShape,
+  uploadPaceEnvShape,
 } from '../../../lib/config/common-env.js';
 import { httpUrl, parseEnv, port, seconds, type EnvSource } from '../../../lib/config/env.js';
 
@@ -14,6 +16,10 @@ export const modelsEnvSchema = z.object({
   ...objectStoreEnvShape,
   ...documentStoreEnvShape,
   ...centralLogEnvShape,
+  /** HEADERS_TIMEOUT_MS, REQUEST_BODY_TIMEOUT_MS: uploads stall here too when clients stall. */
+  ...httpTimeoutEnvShape,
+  /** MIN_UPLOAD_BYTES_PER_SECOND, UPLOAD_RATE_WINDOW_MS. */
+  ...uploadPaceEnvShape,
   PORT: port(4003),
   /** Where clients reach the platform (the gateway); upload URLs point there. */
   PUBLIC_URL: httpUrl().default('http://127.0.0.1:4000'),

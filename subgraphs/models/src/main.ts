@@ -1,4 +1,4 @@
-import { objectStoreConfig } from '../../../lib/config/common-env.js';
+import { httpTimeouts, objectStoreConfig, uploadPace } from '../../../lib/config/common-env.js';
 import { loadEnvOrExit } from '../../../lib/config/env.js';
 import { openDatabase } from '../../../lib/db/open.js';
 import { createDocumentStore } from '../../../lib/docstore/index.js';
@@ -33,6 +33,8 @@ const subgraph = await createModelsSubgraph({
   publicUrl: () => env.PUBLIC_URL,
   uploadTtlSeconds: env.UPLOAD_URL_TTL,
   maxModelBytes: env.MAX_MODEL_BYTES,
+  http: httpTimeouts(env),
+  uploadPace: uploadPace(env),
 });
 const url = await subgraph.listen(env.PORT, env.HOST);
 logger.info({ url: `${url}/graphql` }, 'models subgraph listening');

@@ -3,6 +3,7 @@ import { pingDatabase } from '../../../lib/db/connect.js';
 import type { Database } from '../../../lib/db/schema.js';
 import type { DocumentStore } from '../../../lib/docstore/index.js';
 import type { ServiceServer } from '../../../lib/http/service-server.js';
+import type { HttpLimits, UploadPace } from '../../../lib/http/limits.js';
 import type { HttpMetrics } from '../../../lib/http/metrics.js';
 import type { Logger } from '../../../lib/logger.js';
 import type { PlatformLog } from '../../../lib/platform-log/index.js';
@@ -28,6 +29,10 @@ export type ModelsSubgraphDeps = {
   publicUrl: () => string;
   uploadTtlSeconds: number;
   maxModelBytes: number;
+  /** Headers and body timeouts (lib/http/limits.ts defaults when left out). */
+  http?: Partial<HttpLimits> | undefined;
+  /** Least pace of an upload. @default DEFAULT_UPLOAD_PACE */
+  uploadPace?: UploadPace | undefined;
 };
 
 export async function createModelsSubgraph(deps: ModelsSubgraphDeps): Promise<ServiceServer> {
@@ -41,6 +46,12 @@ export async function createModelsSubgraph(deps: ModelsSubgraphDeps): Promise<Se
     production: deps.production,
     createContext: (identity) => createContext(deps.db, models, identity),
     readiness: () => pingDatabase(deps.db),
-    routes: { [UPLOAD_PATH]: createUploadRoute(models, deps.logger) },
+    ...(deps.http ? { limits: deps.http } : {}),
+    routes: {
+      [UPLOAD_PATH]: createUploadRoute(models, deps.logger, {
+        ...(deps.http?.bodyTimeoutMs !== undefined ? { bodyTimeoutMs: deps.http.bodyTimeoutMs } : {}),
+        ...(deps.uploadPace ? { pace: deps.uploadPace } : {}),
+      }),
+    },
   });
 }

@@ -56,7 +56,8 @@ export type UploadRequest = {
   signature: string | null;
   /** Content-Length, when the client sent one. */
   declaredBytes: number | undefined;
-  body: Readable;
+  /** Starts reading the body; called only once the URL checks out, so a refused client is never read. */
+  openBody: () => Readable;
 };
 
 export type UploadOutcome =
@@ -266,7 +267,7 @@ export function createModelsService(deps: ModelsServiceDeps) {
         };
       }
       try {
-        const digest = await store.put(model.storage_key, request.body, { maxBytes: limit });
+        const digest = await store.put(model.storage_key, request.openBody(), { maxBytes: limit });
         events.info(`Model ${model.version}: ${digest.sizeBytes} bytes uploaded`, {
           event: 'model.uploaded',
           modelId,
