@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildLinearModel } from './build-model.js';
+import { buildBrokenModel, buildLinearModel } from './build-model.js';
 import { ModelLoadError, readModelSignature } from './signature.js';
 
 const { onnx } = onnxProto;
@@ -126,6 +126,19 @@ describe('readModelSignature', () => {
     await expect(readModelSignature(path)).rejects.toThrow(
       new ModelLoadError('not a valid ONNX model: ModelProto does not have a graph.'),
     );
+  });
+
+  it.each([
+    ['initializer-size', "Initializer 'w': raw_data size (6 bytes) does not match expected size"],
+    ['external-data', 'External data path does not exist: "weights.bin"'],
+  ] as const)('keeps the reason of a %s failure without source locations or paths', async (kind, reason) => {
+    const path = await writeModel(`${kind}.onnx`, buildBrokenModel(kind));
+    const error = await readModelSignature(path).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ModelLoadError);
+    const { message } = error as Error;
+    expect(message).toContain(reason);
+    expect(message).not.toMatch(/\.(?:cc|h):\d+|onnxruntime::|ONNXRuntimeError/);
+    expect(message).not.toContain(tmpdir());
   });
 
   it('reports a missing file as an ordinary error, not as a bad model', async () => {

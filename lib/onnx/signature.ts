@@ -1,5 +1,6 @@
 import { access } from 'node:fs/promises';
 import { InferenceSession } from 'onnxruntime-node';
+import { ortClientMessage } from './ort-errors.js';
 import { createSessionOptions } from './session-options.js';
 
 export type TensorSpec = {
@@ -60,27 +61,7 @@ function toTensorSpec(value: InferenceSession.ValueMetadata): TensorSpec {
   };
 }
 
-/** ORT's message without the server's path and without the C++ source location it prefixes to enforce failures. */
+/** ORT's message without the server's paths and without the C++ source locations it adds to failures. */
 function loadFailureReason(error: unknown, modelPath: string): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const reason = message.replace(`Load model from ${modelPath} failed:`, '').replaceAll(modelPath, 'the model');
-  return stripSourceLocation(reason.trim()).trim();
-}
-
-// e.g. "/onnxruntime_src/.../model.cc:187 onnxruntime::Model::Model(onnx::ModelProto&&, ...) <reason>"
-const SOURCE_LOCATION = /^\S+\.(?:cc|cpp|h):\d+ /;
-
-/** Drops "<file>:<line> <C++ signature> " up to the signature's parameter list, which may nest parentheses. */
-function stripSourceLocation(message: string): string {
-  const location = SOURCE_LOCATION.exec(message);
-  if (!location) return message;
-  let depth = 0;
-  for (let i = location[0].length; i < message.length; i++) {
-    if (message[i] === '(') depth++;
-    // A top-level ')' followed by ':' or '(' is "(anonymous namespace)::" or "operator()(": not the end yet.
-    else if (message[i] === ')' && --depth === 0 && (message[i + 1] ?? ' ') === ' ') {
-      return message.slice(i + 1).replace(/^\s*(?:const\b)?\s*(?:\[with [^\]]*\])?/, '');
-    }
-  }
-  return message;
+  return ortClientMessage(error instanceof Error ? error.message : String(error), modelPath);
 }
