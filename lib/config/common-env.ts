@@ -107,6 +107,8 @@ export const inferenceEnvShape = {
   MAX_INFERENCE_INPUT_BYTES: positiveInt(1024 * 1024),
   /** Most tensor elements in one predict call or one batch item. */
   MAX_TENSOR_ELEMENTS: positiveInt(1_000_000),
+  /** Most output elements one predict call or batch item may produce; unset means MAX_TENSOR_ELEMENTS. */
+  MAX_OUTPUT_ELEMENTS: z.coerce.number().int().positive().optional(),
   /** Identical (model, inputs) within this many seconds are served from the result cache; 0 disables it. */
   RESULT_CACHE_TTL: z.coerce.number().int().min(0).default(60),
   /** In-process result cache size, bytes. */

@@ -161,7 +161,7 @@ describe('the model runner with dynamic batching', () => {
     };
   }
 
-  const limits = { maxElements: 10_000 };
+  const limits = { maxElements: 10_000, maxOutputElements: 10_000 };
   // Distinct rows, some of two rows, so stacking and splitting meet unequal sizes.
   const requests = (width: number) =>
     Array.from({ length: 40 }, (_, i) => ({

@@ -1,3 +1,4 @@
+import { GraphQLError } from 'graphql';
 import { err, ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import {
@@ -10,29 +11,39 @@ import {
 import {
   batchKey,
   canBatch,
+  checkOutputElements,
   fromOutputTensors,
   splitBatch,
   stackBatch,
   toInputTensors,
   type TensorMap,
 } from '../onnx/tensors.js';
+import { ModelRunError, ortClientMessage } from '../onnx/ort-errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { createDynamicBatcher, defaultBatchingOptions, type BatchingOptions } from './dynamic-batcher.js';
 import type { InferenceMetrics } from './metrics.js';
 import type { ServableModel } from './servable-model.js';
 
-export type RunLimits = { maxElements: number };
+export type RunLimits = {
+  /** Most input elements of one request (one batch item). */
+  maxElements: number;
+  /** Most output elements of one request (one batch item), checked before anything is converted to JSON. */
+  maxOutputElements: number;
+};
 
 /**
  * Runs models on JSON tensors: validates inputs against the model's signature, converts them,
  * executes with onnxruntime (loaded sessions cached), and converts the outputs back to JSON.
  */
 export interface ModelRunner {
-  /** One request's inputs → its outputs. Invalid inputs throw BAD_USER_INPUT / PAYLOAD_TOO_LARGE. */
+  /** One request's inputs → its outputs. Invalid inputs, or too large outputs, throw BAD_USER_INPUT / PAYLOAD_TOO_LARGE. */
   predict(model: ServableModel, inputs: unknown, limits: RunLimits): Promise<unknown>;
   /** Checks inputs without running anything (batch jobs validate every item up front). */
-  validate(model: ServableModel, inputs: unknown, limits: RunLimits): void;
-  /** Several items' outputs, in order; in one execution where the model's batch dimension is dynamic. */
+  validate(model: ServableModel, inputs: unknown, limits: Pick<RunLimits, 'maxElements'>): void;
+  /**
+   * Several items' outputs, in order; in one execution where the model's batch dimension is dynamic. An item
+   * whose outputs are too large fails the call: PAYLOAD_TOO_LARGE with `extensions.item`, its index in `items`.
+   */
   predictMany(model: ServableModel, items: unknown[], limits: RunLimits): Promise<unknown[]>;
   close(): Promise<void>;
 }
@@ -82,7 +93,14 @@ export function createModelRunner(options: ModelRunnerOptions): ModelRunner {
 
   async function execute(model: ServableModel, loaded: LoadedModel<ServableRef>, feeds: TensorMap, items: number) {
     const started = performance.now();
-    const outputs = await loaded.run(feeds);
+    let outputs: TensorMap;
+    try {
+      outputs = await loaded.run(feeds);
+    } catch (error) {
+      // Batch predictions show this message to the model's owner: no C++ sources or server paths.
+      if (error instanceof GraphQLError || !(error instanceof Error)) throw error;
+      throw new ModelRunError(ortClientMessage(error.message), { cause: error });
+    }
     metrics.executed(model.id, items, (performance.now() - started) / 1000);
     return outputs;
   }
@@ -121,11 +139,16 @@ export function createModelRunner(options: ModelRunnerOptions): ModelRunner {
     async predict(model, inputs, limits) {
       const feeds = toInputTensors(inputs, model.inputs, limits);
       const loaded = await load(model);
-      if (batching.maxBatchSize > 1 && canBatch(loaded.signature)) {
-        const group = `${loaded.model.id}\n${loaded.model.sha256}\n${batchKey(feeds)}`;
-        return fromOutputTensors(await batcher.submit(group, { model, loaded, feeds }));
-      }
-      return fromOutputTensors(await execute(model, loaded, feeds, batchSize(feeds)));
+      const outputs =
+        batching.maxBatchSize > 1 && canBatch(loaded.signature)
+          ? await batcher.submit(`${loaded.model.id}\n${loaded.model.sha256}\n${batchKey(feeds)}`, {
+              model,
+              loaded,
+              feeds,
+            })
+          : await execute(model, loaded, feeds, batchSize(feeds));
+      checkOutputElements(outputs, limits.maxOutputElements);
+      return fromOutputTensors(outputs);
     },
 
     async predictMany(model, items, limits) {
@@ -133,13 +156,24 @@ export function createModelRunner(options: ModelRunnerOptions): ModelRunner {
       const loaded = await load(model);
       // One run for the whole chunk where the model takes any batch size and the items line up.
       const key = feeds.length > 1 && canBatch(loaded.signature) ? batchKey(feeds[0]!) : undefined;
+      let outputs: TensorMap[];
       if (key !== undefined && feeds.every((f) => batchKey(f) === key)) {
-        const outputs = await execute(model, loaded, stackBatch(feeds, loaded.signature.inputs), feeds.length);
-        return splitBatch(outputs, feeds.map(batchSize)).map(fromOutputTensors);
+        const stacked = await execute(model, loaded, stackBatch(feeds, loaded.signature.inputs), feeds.length);
+        outputs = splitBatch(stacked, feeds.map(batchSize));
+      } else {
+        outputs = [];
+        for (const item of feeds) outputs.push(await execute(model, loaded, item, batchSize(item)));
       }
-      const results: unknown[] = [];
-      for (const item of feeds) results.push(fromOutputTensors(await execute(model, loaded, item, batchSize(item))));
-      return results;
+      // Every item is checked before any is converted: a chunk fails whole, as the worker records it.
+      outputs.forEach((item, index) => {
+        try {
+          checkOutputElements(item, limits.maxOutputElements);
+        } catch (error) {
+          if (error instanceof GraphQLError) Object.assign(error.extensions, { item: index });
+          throw error;
+        }
+      });
+      return outputs.map(fromOutputTensors);
     },
 
     close: () => sessions.close(),

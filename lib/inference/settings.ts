@@ -2,6 +2,8 @@
 export type InferenceEnv = {
   MAX_INFERENCE_INPUT_BYTES: number;
   MAX_TENSOR_ELEMENTS: number;
+  /** Unset: MAX_TENSOR_ELEMENTS. */
+  MAX_OUTPUT_ELEMENTS?: number | undefined;
   RESULT_CACHE_TTL: number;
   RESULT_CACHE_MAX_BYTES: number;
   SESSION_CACHE_MAX_MODELS: number;
@@ -18,10 +20,12 @@ export type InferenceEnv = {
 export type InferenceSettings = ReturnType<typeof inferenceSettings>;
 
 export function inferenceSettings(env: InferenceEnv) {
+  const maxOutputElements = env.MAX_OUTPUT_ELEMENTS ?? env.MAX_TENSOR_ELEMENTS;
   return {
     predictLimits: {
       maxInputBytes: env.MAX_INFERENCE_INPUT_BYTES,
       maxElements: env.MAX_TENSOR_ELEMENTS,
+      maxOutputElements,
       cacheTtlSeconds: env.RESULT_CACHE_TTL,
     },
     batchLimits: {
@@ -41,6 +45,7 @@ export function inferenceSettings(env: InferenceEnv) {
       concurrency: env.WORKER_CONCURRENCY,
       maxAttempts: env.WORKER_MAX_ATTEMPTS,
       maxElements: env.MAX_TENSOR_ELEMENTS,
+      maxOutputElements,
     },
   };
 }
