@@ -148,6 +148,8 @@ describe('the model runner with dynamic batching', () => {
       cacheDir: join(dir, 'cache'),
       maxSessions: 4,
       maxBytes: 1e8,
+      runTimeoutMs: 60_000,
+      loadTimeoutMs: 60_000,
       metrics: createInferenceMetrics(registry),
       logger: createLogger('test', 'silent'),
       batching,

@@ -6,8 +6,13 @@ import { GraphQLError } from 'graphql';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../logger.js';
-import { buildBrokenModel, buildConstantOfShapeModel, buildIdentityModel } from '../onnx/build-model.js';
-import { readModelSignature } from '../onnx/signature.js';
+import {
+  buildBrokenModel,
+  buildConstantOfShapeModel,
+  buildIdentityModel,
+  buildSlowModel,
+} from '../onnx/build-model.js';
+import { readModelSignature, type ModelSignature } from '../onnx/signature.js';
 import { createLocalObjectStore } from '../storage/local-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { BatchingOptions } from './dynamic-batcher.js';
@@ -28,12 +33,12 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function servable(id: string, bytes: Uint8Array): Promise<ServableModel> {
+async function servable(id: string, bytes: Uint8Array, known?: ModelSignature): Promise<ServableModel> {
   const key = `models/${id}.onnx`;
   const { sha256, sizeBytes } = await store.put(key, Readable.from([Buffer.from(bytes)]));
   const path = join(dir, `${id}.onnx`);
   await writeFile(path, bytes);
-  const signature = await readModelSignature(path);
+  const signature = known ?? (await readModelSignature(path));
   return {
     id,
     project_id: 'p',
@@ -48,12 +53,17 @@ async function servable(id: string, bytes: Uint8Array): Promise<ServableModel> {
   };
 }
 
-function runner(batching: BatchingOptions = { maxBatchSize: 1, maxDelayMs: 0 }): ModelRunner {
+function runner(
+  batching: BatchingOptions = { maxBatchSize: 1, maxDelayMs: 0 },
+  { runTimeoutMs = 60_000, loadTimeoutMs = 60_000 } = {},
+): ModelRunner {
   const created = createModelRunner({
     store,
     cacheDir: join(dir, 'cache'),
     maxSessions: 4,
     maxBytes: 1e8,
+    runTimeoutMs,
+    loadTimeoutMs,
     metrics: createInferenceMetrics(new Registry()),
     logger: createLogger('test', 'silent'),
     batching,
@@ -132,5 +142,29 @@ describe('run failures', () => {
     const { message } = error as Error;
     expect(message).toContain('The input tensor cannot be reshaped to the requested shape');
     expect(message).not.toMatch(/\.(?:cc|h):\d+|onnxruntime::|onnxruntime_src/);
+  });
+});
+
+describe('time limits', () => {
+  it('answers a run past INFERENCE_RUN_TIMEOUT_MS with REQUEST_TIMEOUT naming the limit', async () => {
+    const model = await servable('slow', buildSlowModel(3));
+    const limited = runner(undefined, { runTimeoutMs: 50 });
+    const error = await refusal(limited.predict(model, { n: [2000] }, limits));
+    expect(error.extensions).toMatchObject({ code: 'REQUEST_TIMEOUT', limit: 50 });
+    expect(error.message).toBe("The model's run took longer than the limit of 50 ms");
+    const batch = await refusal(limited.predictMany(model, [{ n: [2000] }], limits));
+    expect(batch.extensions).toMatchObject({ code: 'REQUEST_TIMEOUT', limit: 50 });
+  });
+
+  it('answers a model that loads past MODEL_LOAD_TIMEOUT_MS with REQUEST_TIMEOUT', async () => {
+    // Graph optimization computes the constant products while the model loads: seconds of work.
+    const scalar = (name: string) => ({ name, type: 'float32', shape: [1, 1] });
+    const model = await servable('slow-load', buildSlowModel(2, { constantN: 2000 }), {
+      inputs: [scalar('x')],
+      outputs: [scalar('y')],
+    });
+    const error = await refusal(runner(undefined, { loadTimeoutMs: 200 }).predict(model, { x: [[1]] }, limits));
+    expect(error.extensions).toMatchObject({ code: 'REQUEST_TIMEOUT', limit: 200 });
+    expect(error.message).toBe('Loading the model took longer than the limit of 200 ms');
   });
 });

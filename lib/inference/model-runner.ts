@@ -19,6 +19,7 @@ import {
   type TensorMap,
 } from '../onnx/tensors.js';
 import { ModelRunError, ortClientMessage } from '../onnx/ort-errors.js';
+import { createThreadRuntime, LoadTimeoutError, RunTimeoutError } from '../onnx/thread-runtime.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { createDynamicBatcher, defaultBatchingOptions, type BatchingOptions } from './dynamic-batcher.js';
 import type { InferenceMetrics } from './metrics.js';
@@ -54,6 +55,10 @@ export type ModelRunnerOptions = {
   cacheDir: string;
   maxSessions: number;
   maxBytes: number;
+  /** Longest wait for one run, ms: past it the call fails with REQUEST_TIMEOUT. */
+  runTimeoutMs: number;
+  /** Longest wait for a model to load, ms. */
+  loadTimeoutMs: number;
   metrics: InferenceMetrics;
   logger: Logger;
   /** Dynamic batching of `predict` calls for models that take any batch size. @default defaultBatchingOptions */
@@ -71,6 +76,8 @@ export function createModelRunner(options: ModelRunnerOptions): ModelRunner {
     maxSessions: options.maxSessions,
     maxBytes: options.maxBytes,
     fetch: async (model) => loadVerifiedModelFile(await store.get(model.storage_key), model.sha256, options.cacheDir),
+    // Each session in a thread of its own: runs leave the event loop free, and every wait has a limit.
+    runtime: createThreadRuntime({ runTimeoutMs: options.runTimeoutMs, loadTimeoutMs: options.loadTimeoutMs }),
     logger: options.logger,
   });
 
@@ -87,6 +94,11 @@ export function createModelRunner(options: ModelRunnerOptions): ModelRunner {
           'The stored model file no longer matches its recorded sha256: upload the model again',
         );
       }
+      if (error instanceof LoadTimeoutError) {
+        throw err(ErrorCode.REQUEST_TIMEOUT, `Loading the model took longer than the limit of ${error.timeoutMs} ms`, {
+          limit: error.timeoutMs,
+        });
+      }
       throw error;
     }
   }
@@ -98,6 +110,11 @@ export function createModelRunner(options: ModelRunnerOptions): ModelRunner {
       outputs = await loaded.run(feeds);
     } catch (error) {
       // Batch predictions show this message to the model's owner: no C++ sources or server paths.
+      if (error instanceof RunTimeoutError) {
+        throw err(ErrorCode.REQUEST_TIMEOUT, `The model's run took longer than the limit of ${error.timeoutMs} ms`, {
+          limit: error.timeoutMs,
+        });
+      }
       if (error instanceof GraphQLError || !(error instanceof Error)) throw error;
       throw new ModelRunError(ortClientMessage(error.message), { cause: error });
     }

@@ -8,6 +8,8 @@ export type InferenceEnv = {
   RESULT_CACHE_MAX_BYTES: number;
   SESSION_CACHE_MAX_MODELS: number;
   SESSION_CACHE_MAX_BYTES: number;
+  INFERENCE_RUN_TIMEOUT_MS: number;
+  MODEL_LOAD_TIMEOUT_MS: number;
   INFERENCE_MAX_BATCH_SIZE: number;
   INFERENCE_BATCH_DELAY_MS: number;
   MAX_BATCH_ITEMS: number;
@@ -37,6 +39,8 @@ export function inferenceSettings(env: InferenceEnv) {
     sessions: {
       maxSessions: env.SESSION_CACHE_MAX_MODELS,
       maxBytes: env.SESSION_CACHE_MAX_BYTES,
+      runTimeoutMs: env.INFERENCE_RUN_TIMEOUT_MS,
+      loadTimeoutMs: env.MODEL_LOAD_TIMEOUT_MS,
       batching: { maxBatchSize: env.INFERENCE_MAX_BATCH_SIZE, maxDelayMs: env.INFERENCE_BATCH_DELAY_MS },
     },
     resultCache: { maxValueBytes: 256 * 1024, maxBytes: env.RESULT_CACHE_MAX_BYTES, prefix: 'ai-code:results:' },

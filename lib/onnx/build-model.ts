@@ -148,12 +148,15 @@ export function buildConstantOfShapeModel(): Uint8Array {
 }
 
 /**
- * Input `n` (int64, one element), output `y` (float32, one element): an n×n matrix of ones multiplied by
- * itself `rounds` times, then summed. The work grows as rounds·n³ while input and output stay one number,
- * and zeros (the warm-up run) cost nothing.
+ * Input `n` (int64, one element), output `y` (float32, [1, 1]): an n×n matrix of ones multiplied by itself
+ * `rounds` times, then summed. The work grows as rounds·n³ while input and output stay one number, and zeros
+ * (the warm-up run) cost nothing. With `constantN`, n is part of the model and the input is `x` (float32,
+ * [1, 1], added to the sum): graph optimization computes the products while the model loads.
  */
-export function buildSlowModel(rounds: number): Uint8Array {
-  const { INT64, FLOAT } = onnx.TensorProto.DataType;
+export function buildSlowModel(rounds: number, options: { constantN?: number } = {}): Uint8Array {
+  const { INT64 } = onnx.TensorProto.DataType;
+  const constant = options.constantN !== undefined;
+  const sum = constant ? 'sum' : 'y';
   const nodes: onnxProto.onnx.INodeProto[] = [
     { name: 'Shape', opType: 'Concat', input: ['n', 'n'], output: ['dims'], attribute: [axis(0)] },
     {
@@ -167,7 +170,9 @@ export function buildSlowModel(rounds: number): Uint8Array {
   for (let i = 0; i < rounds; i++) {
     nodes.push({ name: `MatMul${i}`, opType: 'MatMul', input: [`m${i}`, 'm0'], output: [`m${i + 1}`] });
   }
-  nodes.push({ name: 'Sum', opType: 'ReduceSum', input: [`m${rounds}`], output: ['y'] });
+  nodes.push({ name: 'Sum', opType: 'ReduceSum', input: [`m${rounds}`], output: [sum] });
+  if (constant) nodes.push({ name: 'Add', opType: 'Add', input: [sum, 'x'], output: ['y'] });
+  const one = [{ dimValue: 1 }, { dimValue: 1 }];
   return onnx.ModelProto.encode({
     irVersion: IR_VERSION,
     opsetImport: [{ domain: '', version: DEFAULT_OPSET }],
@@ -175,10 +180,11 @@ export function buildSlowModel(rounds: number): Uint8Array {
     graph: {
       name: 'slow',
       node: nodes,
-      input: [{ name: 'n', type: { tensorType: { elemType: INT64, shape: { dim: [{ dimValue: 1 }] } } } }],
-      output: [
-        { name: 'y', type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimValue: 1 }, { dimValue: 1 }] } } } },
-      ],
+      initializer: constant ? [{ name: 'n', dims: [1], dataType: INT64, int64Data: [options.constantN!] }] : [],
+      input: constant
+        ? [floatValueInfo('x', one)]
+        : [{ name: 'n', type: { tensorType: { elemType: INT64, shape: { dim: [{ dimValue: 1 }] } } } }],
+      output: [floatValueInfo('y', one)],
     },
   }).finish();
 }

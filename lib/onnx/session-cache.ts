@@ -80,8 +80,8 @@ export interface ModelSession {
 
 /**
  * Opens model files. ORT's Node binding runs `InferenceSession.create` and `session.run` as synchronous native
- * calls that block the event loop for their whole duration; a runtime backed by worker threads can implement
- * this same interface (a path goes in, tensors' typed arrays cross threads) and the cache stays as it is.
+ * calls that block the event loop for their whole duration: the in-process runtime suits tests and tools, the
+ * model runner uses createThreadRuntime (thread-runtime.ts), which bounds every wait too.
  */
 export interface ModelRuntime {
   open(path: string): Promise<ModelSession>;

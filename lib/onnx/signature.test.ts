@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildBrokenModel, buildLinearModel } from './build-model.js';
+import { buildBrokenModel, buildLinearModel, buildSlowModel } from './build-model.js';
 import { ModelLoadError, readModelSignature } from './signature.js';
 
 const { onnx } = onnxProto;
@@ -139,6 +139,14 @@ describe('readModelSignature', () => {
     expect(message).toContain(reason);
     expect(message).not.toMatch(/\.(?:cc|h):\d+|onnxruntime::|ONNXRuntimeError/);
     expect(message).not.toContain(tmpdir());
+  });
+
+  it('refuses a model whose load takes longer than the limit', async () => {
+    // Graph optimization computes the constant products while the model loads: seconds of work.
+    const path = await writeModel('slow-load.onnx', buildSlowModel(2, { constantN: 2000 }));
+    await expect(readModelSignature(path, { loadTimeoutMs: 200 })).rejects.toThrow(
+      new ModelLoadError('Loading the model took longer than the limit of 200 ms'),
+    );
   });
 
   it('reports a missing file as an ordinary error, not as a bad model', async () => {

@@ -201,6 +201,8 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
         publicUrl: () => publicUrl ?? 'http://127.0.0.1',
         uploadTtlSeconds: config.uploadTtlSeconds,
         maxModelBytes: config.maxModelBytes,
+        // One MODEL_LOAD_TIMEOUT_MS for verifying an upload and for loading it to serve.
+        modelLoadTimeoutMs: config.inference.sessions.loadTimeoutMs,
       }),
       inference: await createInferenceSubgraph({
         ...common,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPredictionWorker, type PredictionWorker } from '../../lib/inference/prediction-worker.js';
-import { buildBrokenModel, buildConstantOfShapeModel } from '../../lib/onnx/build-model.js';
+import { buildBrokenModel, buildConstantOfShapeModel, buildSlowModel } from '../../lib/onnx/build-model.js';
 import { codes } from '../helpers/graphql.js';
 import { createProject, uploadModel } from '../helpers/models.js';
 import {
@@ -18,6 +18,9 @@ const PREDICTION = `query ($id: ID!) { prediction(id: $id) { status itemsDone ou
 const MODEL = `query ($id: ID!) { model(id: $id) { status error } }`;
 
 const MAX_OUTPUT_ELEMENTS = 1_000;
+// Above what the other models here need on a busy machine, far below the slow model's seconds.
+const RUN_TIMEOUT_MS = 500;
+const LOAD_TIMEOUT_MS = 500;
 
 let t: TestPlatform;
 let alice: Session;
@@ -28,6 +31,8 @@ let worker: PredictionWorker | undefined;
 beforeAll(async () => {
   const inference = testInferenceSettings();
   inference.predictLimits.maxOutputElements = MAX_OUTPUT_ELEMENTS;
+  inference.sessions.runTimeoutMs = RUN_TIMEOUT_MS;
+  inference.sessions.loadTimeoutMs = LOAD_TIMEOUT_MS;
   t = await startTestPlatform({ inference, worker: false });
   alice = await signup(t);
   projectId = await createProject(t, alice);
@@ -106,5 +111,35 @@ describe('model load errors', () => {
     const error = res.data?.model.error as string;
     expect(error).toContain(reason);
     expect(error).not.toMatch(/\.(?:cc|h):\d+|onnxruntime::|ONNXRuntimeError|\/tmp\/|ai-code-model-/);
+  });
+});
+
+describe('time limits through the gateway', () => {
+  it('answers a run past INFERENCE_RUN_TIMEOUT_MS with REQUEST_TIMEOUT, recorded as a failed request', async () => {
+    const model = await uploadModel(t, alice, projectId, 'slow', buildSlowModel(3));
+    expect(model.status).toBe('READY');
+    // Three products of 2500×2500 matrices: seconds of work, for one input number.
+    const res = await t.gql({
+      query: PREDICT,
+      token: alice.accessToken,
+      variables: { id: model.id, inputs: { n: [2500] } },
+    });
+    expect(codes(res)).toEqual(['REQUEST_TIMEOUT']);
+    expect(res.errors?.[0]?.extensions).toMatchObject({ limit: RUN_TIMEOUT_MS });
+    expect(res.errors?.[0]?.message).toBe(`The model's run took longer than the limit of ${RUN_TIMEOUT_MS} ms`);
+    expect(await requestsOf(model.id)).toEqual([
+      { input: { n: [2500] }, output: null, error: res.errors?.[0]?.message },
+    ]);
+  });
+
+  it('fails an upload whose load takes longer than MODEL_LOAD_TIMEOUT_MS, with a readable error', async () => {
+    // Graph optimization computes the constant products while the model loads: seconds of work.
+    const model = await uploadModel(t, alice, projectId, 'slow-load', buildSlowModel(2, { constantN: 2000 }));
+    expect(model.status).toBe('FAILED');
+    const res = await t.gql({ query: MODEL, token: alice.accessToken, variables: { id: model.id } });
+    expect(res.data?.model).toEqual({
+      status: 'FAILED',
+      error: `Loading the model took longer than the limit of ${LOAD_TIMEOUT_MS} ms`,
+    });
   });
 });

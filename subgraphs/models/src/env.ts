@@ -3,6 +3,7 @@ import {
   centralLogEnvShape,
   databaseEnvShape,
   documentStoreEnvShape,
+  modelLoadEnvShape,
   objectStoreEnvShape,
   serviceEnvShape,
 } from '../../../lib/config/common-env.js';
@@ -14,6 +15,7 @@ export const modelsEnvSchema = z.object({
   ...objectStoreEnvShape,
   ...documentStoreEnvShape,
   ...centralLogEnvShape,
+  ...modelLoadEnvShape,
   PORT: port(4003),
   /** Where clients reach the platform (the gateway); upload URLs point there. */
   PUBLIC_URL: httpUrl().default('http://127.0.0.1:4000'),

@@ -33,6 +33,7 @@ const subgraph = await createModelsSubgraph({
   publicUrl: () => env.PUBLIC_URL,
   uploadTtlSeconds: env.UPLOAD_URL_TTL,
   maxModelBytes: env.MAX_MODEL_BYTES,
+  modelLoadTimeoutMs: env.MODEL_LOAD_TIMEOUT_MS,
 });
 const url = await subgraph.listen(env.PORT, env.HOST);
 logger.info({ url: `${url}/graphql` }, 'models subgraph listening');

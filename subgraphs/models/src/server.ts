@@ -28,6 +28,8 @@ export type ModelsSubgraphDeps = {
   publicUrl: () => string;
   uploadTtlSeconds: number;
   maxModelBytes: number;
+  /** Longest load of an uploaded model while it is verified, ms. */
+  modelLoadTimeoutMs: number;
 };
 
 export async function createModelsSubgraph(deps: ModelsSubgraphDeps): Promise<ServiceServer> {
