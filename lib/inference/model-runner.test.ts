@@ -96,23 +96,34 @@ describe('output bounds', () => {
     expect(await runner().predict(model, { shape: [1_000] }, limits)).toEqual({ y: Array(1_000).fill(1) });
   });
 
-  it('checks each request of a dynamic batch on its own outputs', async () => {
-    const model = await servable('identity', buildIdentityModel([{ name: 'x', type: 'float32', shape: [null, null] }]));
-    const batched = runner({ maxBatchSize: 32, maxDelayMs: 5 });
-    const small = { x: [Array(400).fill(1)] };
-    const large = { x: [Array(1_200).fill(2)] };
-    // Together 2,000 rows' worth of elements, each small one under the limit alone: only the large one fails.
-    const [a, b, c] = await Promise.allSettled([
-      batched.predict(model, small, limits),
-      batched.predict(model, { x: [Array(400).fill(3)] }, limits),
-      batched.predict(model, large, limits),
-    ]);
-    expect(a).toMatchObject({ status: 'fulfilled', value: { x_out: small.x } });
-    expect(b.status).toBe('fulfilled');
-    expect(c.status).toBe('rejected');
-    const error = (c as PromiseRejectedResult).reason as GraphQLError;
-    expect(error.extensions).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', limit: 1_000, actual: 1_200 });
-  });
+  // Rows of one width stack into one run; 3 rows (1,200 elements) or 13 (5,200) are over the limit alone.
+  it.each([
+    ['within', 3],
+    ['beyond', 13],
+  ])(
+    'checks each request of a dynamic batch on its own outputs (batch total %s the sum of limits)',
+    async (_, rows) => {
+      const model = await servable(
+        'identity',
+        buildIdentityModel([{ name: 'x', type: 'float32', shape: [null, null] }]),
+      );
+      const batched = runner({ maxBatchSize: 32, maxDelayMs: 5 });
+      const small = { x: [Array(400).fill(1)] };
+      const large = { x: Array.from({ length: rows }, () => Array(400).fill(2)) };
+      // Each small request is under the limit alone: only the large one fails, whether or not the batch's
+      // outputs together exceed what its requests may have (then each request runs alone).
+      const [a, b, c] = await Promise.allSettled([
+        batched.predict(model, small, limits),
+        batched.predict(model, { x: [Array(400).fill(3)] }, limits),
+        batched.predict(model, large, limits),
+      ]);
+      expect(a).toMatchObject({ status: 'fulfilled', value: { x_out: small.x } });
+      expect(b.status).toBe('fulfilled');
+      expect(c.status).toBe('rejected');
+      const error = (c as PromiseRejectedResult).reason as GraphQLError;
+      expect(error.extensions).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', limit: 1_000, actual: rows * 400 });
+    },
+  );
 
   it('fails a batch of items naming the item whose outputs are too large', async () => {
     const model = await servable('constant-of-shape', buildConstantOfShapeModel());
@@ -127,8 +138,10 @@ describe('output bounds', () => {
     const items = [{ x: [Array(600).fill(1)] }, { x: [Array(600).fill(2)] }];
     // 1,200 elements together, 600 each: within the limit per item.
     expect(await runner().predictMany(model, items, limits)).toEqual(items.map((item) => ({ x_out: item.x })));
-    const error = await refusal(runner().predictMany(model, [...items, { x: [Array(1_001).fill(3)] }], limits));
-    expect(error.extensions).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', actual: 1_001, item: 2 });
+    // 3 rows of 600 stack (one width): the third item alone is over, and the stack is over 2 × 1,000 too.
+    const third = { x: Array.from({ length: 3 }, () => Array(600).fill(3)) };
+    const error = await refusal(runner().predictMany(model, [...items, third], limits));
+    expect(error.extensions).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', actual: 1_800, item: 2 });
   });
 });
 

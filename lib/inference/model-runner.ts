@@ -12,6 +12,7 @@ import {
   batchKey,
   canBatch,
   checkOutputElements,
+  checkOutputShapes,
   fromOutputTensors,
   splitBatch,
   stackBatch,
@@ -19,7 +20,7 @@ import {
   type TensorMap,
 } from '../onnx/tensors.js';
 import { ModelRunError, ortClientMessage } from '../onnx/ort-errors.js';
-import { createThreadRuntime, LoadTimeoutError, RunTimeoutError } from '../onnx/thread-runtime.js';
+import { createThreadRuntime, LoadTimeoutError, OutputLimitError, RunTimeoutError } from '../onnx/thread-runtime.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { createDynamicBatcher, defaultBatchingOptions, type BatchingOptions } from './dynamic-batcher.js';
 import type { InferenceMetrics } from './metrics.js';
@@ -68,7 +69,35 @@ export type ModelRunnerOptions = {
 type ServableRef = ServableModel & { sha256: string };
 
 /** One predict call waiting for a batched run. */
-type BatchItem = { model: ServableModel; loaded: LoadedModel<ServableRef>; feeds: TensorMap };
+type BatchItem = {
+  model: ServableModel;
+  loaded: LoadedModel<ServableRef>;
+  feeds: TensorMap;
+  maxOutputElements: number;
+};
+
+/** checkOutputShapes, its refusal naming the batch item `item` when given. */
+function checkShapes(shapes: Record<string, readonly number[]>, limit: number, item?: number): void {
+  try {
+    checkOutputShapes(shapes, limit);
+  } catch (refusal) {
+    if (item !== undefined && refusal instanceof GraphQLError) Object.assign(refusal.extensions, { item });
+    throw refusal;
+  }
+}
+
+/** A run's outputs over its cap (only their shapes came back) as PAYLOAD_TOO_LARGE; other errors as they are. */
+function refuseOutputs(error: unknown, item?: number): never {
+  if (error instanceof OutputLimitError) checkShapes(error.shapes, error.maxElements, item);
+  throw error;
+}
+
+/** Each item's share of stacked outputs' shapes: the first dimension is the batch. */
+function splitShapes(shapes: Record<string, readonly number[]>, sizes: readonly number[]) {
+  return sizes.map((size) =>
+    Object.fromEntries(Object.entries(shapes).map(([name, [, ...inner]]) => [name, [size, ...inner]])),
+  );
+}
 
 export function createModelRunner(options: ModelRunnerOptions): ModelRunner {
   const { store, metrics } = options;
@@ -103,12 +132,20 @@ export function createModelRunner(options: ModelRunnerOptions): ModelRunner {
     }
   }
 
-  async function execute(model: ServableModel, loaded: LoadedModel<ServableRef>, feeds: TensorMap, items: number) {
+  /** One run; outputs over `maxOutputElements` (all items together) reject with OutputLimitError, uncopied. */
+  async function execute(
+    model: ServableModel,
+    loaded: LoadedModel<ServableRef>,
+    feeds: TensorMap,
+    items: number,
+    maxOutputElements: number,
+  ) {
     const started = performance.now();
     let outputs: TensorMap;
     try {
-      outputs = await loaded.run(feeds);
+      outputs = await loaded.run(feeds, { maxOutputElements });
     } catch (error) {
+      if (error instanceof OutputLimitError) throw error;
       // Batch predictions show this message to the model's owner: no C++ sources or server paths.
       if (error instanceof RunTimeoutError) {
         throw err(ErrorCode.REQUEST_TIMEOUT, `The model's run took longer than the limit of ${error.timeoutMs} ms`, {
@@ -126,25 +163,34 @@ export function createModelRunner(options: ModelRunnerOptions): ModelRunner {
 
   const batching = options.batching ?? defaultBatchingOptions;
   // Requests of one batch share a session (same id and sha256) and a batchKey, so they stack.
-  const batcher = createDynamicBatcher<BatchItem, TensorMap>({
+  // An item's outputs, or the error of that item alone (see the fallback below).
+  const batcher = createDynamicBatcher<BatchItem, TensorMap | Error>({
     ...batching,
     rows: (item) => batchSize(item.feeds),
     onQueued: (item, seconds) => metrics.queued(item.model.id, seconds),
     async runBatch(items) {
       const { model, loaded } = items[0]!;
-      if (items.length === 1) return [await execute(model, loaded, items[0]!.feeds, batchSize(items[0]!.feeds))];
+      const alone = (item: BatchItem) =>
+        execute(model, loaded, item.feeds, batchSize(item.feeds), item.maxOutputElements).catch((error: unknown) =>
+          refuseOutputs(error),
+        );
+      if (items.length === 1) return [await alone(items[0]!)];
       const sizes = items.map((item) => batchSize(item.feeds));
       const feeds = stackBatch(
         items.map((item) => item.feeds),
         loaded.signature.inputs,
       );
-      const outputs = await execute(
-        model,
-        loaded,
-        feeds,
-        sizes.reduce((sum, size) => sum + size, 0),
-      );
-      return splitBatch(outputs, sizes);
+      const rows = sizes.reduce((sum, size) => sum + size, 0);
+      const cap = items.reduce((sum, item) => sum + item.maxOutputElements, 0);
+      try {
+        return splitBatch(await execute(model, loaded, feeds, rows, cap), sizes);
+      } catch (error) {
+        if (!(error instanceof OutputLimitError)) throw error;
+        // Some item's outputs are over its limit: each runs alone, so the others still get theirs.
+        const results: (TensorMap | Error)[] = [];
+        for (const item of items) results.push(await alone(item).catch((e: unknown) => e as Error));
+        return results;
+      }
     },
   });
 
@@ -156,15 +202,20 @@ export function createModelRunner(options: ModelRunnerOptions): ModelRunner {
     async predict(model, inputs, limits) {
       const feeds = toInputTensors(inputs, model.inputs, limits);
       const loaded = await load(model);
+      const { maxOutputElements } = limits;
       const outputs =
         batching.maxBatchSize > 1 && canBatch(loaded.signature)
           ? await batcher.submit(`${loaded.model.id}\n${loaded.model.sha256}\n${batchKey(feeds)}`, {
               model,
               loaded,
               feeds,
+              maxOutputElements,
             })
-          : await execute(model, loaded, feeds, batchSize(feeds));
-      checkOutputElements(outputs, limits.maxOutputElements);
+          : await execute(model, loaded, feeds, batchSize(feeds), maxOutputElements).catch((error: unknown) =>
+              refuseOutputs(error),
+            );
+      if (outputs instanceof Error) throw outputs;
+      checkOutputElements(outputs, maxOutputElements);
       return fromOutputTensors(outputs);
     },
 
@@ -173,22 +224,37 @@ export function createModelRunner(options: ModelRunnerOptions): ModelRunner {
       const loaded = await load(model);
       // One run for the whole chunk where the model takes any batch size and the items line up.
       const key = feeds.length > 1 && canBatch(loaded.signature) ? batchKey(feeds[0]!) : undefined;
+      const limit = limits.maxOutputElements;
       let outputs: TensorMap[];
       if (key !== undefined && feeds.every((f) => batchKey(f) === key)) {
-        const stacked = await execute(model, loaded, stackBatch(feeds, loaded.signature.inputs), feeds.length);
-        outputs = splitBatch(stacked, feeds.map(batchSize));
+        const sizes = feeds.map(batchSize);
+        const stacked = await execute(
+          model,
+          loaded,
+          stackBatch(feeds, loaded.signature.inputs),
+          feeds.length,
+          limit * feeds.length,
+        ).catch((error: unknown) => {
+          if (error instanceof OutputLimitError) {
+            splitShapes(error.shapes, sizes).forEach((shapes, item) => checkShapes(shapes, limit, item));
+          }
+          throw error;
+        });
+        outputs = splitBatch(stacked, sizes);
       } else {
         outputs = [];
-        for (const item of feeds) outputs.push(await execute(model, loaded, item, batchSize(item)));
+        for (const [index, item] of feeds.entries()) {
+          outputs.push(
+            await execute(model, loaded, item, batchSize(item), limit).catch((error: unknown) =>
+              refuseOutputs(error, index),
+            ),
+          );
+        }
       }
       // Every item is checked before any is converted: a chunk fails whole, as the worker records it.
       outputs.forEach((item, index) => {
-        try {
-          checkOutputElements(item, limits.maxOutputElements);
-        } catch (error) {
-          if (error instanceof GraphQLError) Object.assign(error.extensions, { item: index });
-          throw error;
-        }
+        const shapes = Object.fromEntries(Object.entries(item).map(([name, tensor]) => [name, tensor.dims]));
+        checkShapes(shapes, limit, index);
       });
       return outputs.map(fromOutputTensors);
     },

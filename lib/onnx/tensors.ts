@@ -380,18 +380,22 @@ export function toNestedArray(tensor: Tensor): unknown {
  * them) would cost far more than computing them. PAYLOAD_TOO_LARGE with `limit` and `actual`.
  */
 export function checkOutputElements(outputs: TensorMap, maxElements: number): void {
-  const sizes = Object.entries(outputs).map(([name, tensor]) => ({
-    name,
-    tensor,
-    elements: elementCount(tensor.dims),
-  }));
+  checkOutputShapes(
+    Object.fromEntries(Object.entries(outputs).map(([name, tensor]) => [name, tensor.dims])),
+    maxElements,
+  );
+}
+
+/** checkOutputElements on the outputs' shapes alone (what a thread sends back for outputs over a cap). */
+export function checkOutputShapes(shapes: Record<string, readonly number[]>, maxElements: number): void {
+  const sizes = Object.entries(shapes).map(([name, dims]) => ({ name, dims, elements: elementCount(dims) }));
   const total = sizes.reduce((sum, output) => sum + output.elements, 0);
   if (total <= maxElements) return;
   const largest = sizes.reduce((a, b) => (b.elements > a.elements ? b : a));
   throw err(
     ErrorCode.PAYLOAD_TOO_LARGE,
     `The model's outputs hold ${total} elements, more than the limit of ${maxElements} ` +
-      `('${largest.name}' has shape ${formatShape(largest.tensor.dims)})`,
+      `('${largest.name}' has shape ${formatShape(largest.dims)})`,
     { limit: maxElements, actual: total, tensor: largest.name },
   );
 }

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tensor } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildBrokenModel, buildLinearModel, buildSlowModel } from './build-model.js';
+import { buildBrokenModel, buildConstantOfShapeModel, buildLinearModel, buildSlowModel } from './build-model.js';
 import { ModelLoadError } from './signature.js';
-import { createThreadRuntime, LoadTimeoutError, RunTimeoutError } from './thread-runtime.js';
+import { createThreadRuntime, LoadTimeoutError, OutputLimitError, RunTimeoutError } from './thread-runtime.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -88,6 +88,20 @@ describe('the thread runtime', () => {
         });
       }
       expect(result?.y?.dims).toEqual([1, 1]);
+    } finally {
+      await session.release();
+    }
+  });
+
+  it("sends back only the shapes of outputs over the run's element cap", async () => {
+    const runtime = createThreadRuntime({ runTimeoutMs: 60_000, loadTimeoutMs: 60_000 });
+    const session = await runtime.open(await writeModel('fill.onnx', buildConstantOfShapeModel()));
+    try {
+      const shape = (size: number) => ({ shape: new Tensor('int64', BigInt64Array.from([BigInt(size)]), [1]) });
+      const error = await session.run(shape(3_000_000), { maxOutputElements: 1_000 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OutputLimitError);
+      expect(error).toMatchObject({ shapes: { y: [3_000_000] }, maxElements: 1_000 });
+      expect((await session.run(shape(1_000), { maxOutputElements: 1_000 })).y?.dims).toEqual([1_000]);
     } finally {
       await session.release();
     }

@@ -15,6 +15,17 @@ export class RunTimeoutError extends Error {
   }
 }
 
+/** A run's outputs were over its element cap: only their shapes came back from the thread. */
+export class OutputLimitError extends Error {
+  override readonly name = 'OutputLimitError';
+  constructor(
+    readonly shapes: Record<string, readonly number[]>,
+    readonly maxElements: number,
+  ) {
+    super(`the model's outputs are larger than ${maxElements} elements`);
+  }
+}
+
 /** A model still loading after its time limit: its thread releases it whenever the load ends. */
 export class LoadTimeoutError extends Error {
   override readonly name = 'LoadTimeoutError';
@@ -38,6 +49,7 @@ type FromThread =
   | { kind: 'failed'; message: string }
   | { kind: 'result'; id: number; outputs: Record<string, WireTensor> }
   | { kind: 'error'; id: number; message: string }
+  | { kind: 'too-large'; id: number; shapes: Record<string, number[]> }
   | { kind: 'expired'; id: number };
 
 /*
@@ -64,12 +76,20 @@ parentPort.on('message', async (request) => {
     if (session) await finish();
     return;
   }
-  const { id, feeds, deadline } = request;
+  const { id, feeds, deadline, maxOutputElements } = request;
   if (Date.now() > deadline) return parentPort.postMessage({ kind: 'expired', id });
   try {
     const inputs = {};
     for (const [name, t] of Object.entries(feeds)) inputs[name] = new ort.Tensor(t.type, t.data, t.dims);
     const results = await session.run(inputs);
+    // Counted from dims: outputs over the cap are never copied to the caller, only their shapes.
+    const shapes = {};
+    let elements = 0;
+    for (const [name, t] of Object.entries(results)) {
+      shapes[name] = t.dims;
+      elements += t.dims.reduce((product, dim) => product * dim, 1);
+    }
+    if (elements > maxOutputElements) return parentPort.postMessage({ kind: 'too-large', id, shapes });
     const outputs = {};
     for (const [name, t] of Object.entries(results)) outputs[name] = { type: t.type, data: t.data, dims: t.dims };
     parentPort.postMessage({ kind: 'result', id, outputs });
@@ -110,7 +130,10 @@ async function openInThread(path: string, options: ThreadRuntimeOptions): Promis
   // A thread finishing an abandoned run must not hold the process open at shutdown.
   worker.unref();
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  const pending = new Map<number, { resolve(outputs: TensorMap): void; reject(error: Error): void }>();
+  const pending = new Map<
+    number,
+    { maxOutputElements: number; resolve(outputs: TensorMap): void; reject(error: Error): void }
+  >();
   let gone: Error | undefined;
   let nextId = 0;
   const release = async () => {
@@ -158,6 +181,8 @@ async function openInThread(path: string, options: ThreadRuntimeOptions): Promis
       for (const [name, t] of Object.entries(message.outputs)) outputs[name] = new AnyTensor(t.type, t.data, t.dims);
       waiting.resolve(outputs);
     } else if (message.kind === 'error') waiting.reject(new Error(message.message));
+    else if (message.kind === 'too-large')
+      waiting.reject(new OutputLimitError(message.shapes, waiting.maxOutputElements));
     else waiting.reject(new RunTimeoutError(options.runTimeoutMs));
   });
   const fail = (error: Error) => {
@@ -178,8 +203,9 @@ async function openInThread(path: string, options: ThreadRuntimeOptions): Promis
 
   return {
     signature,
-    run(feeds) {
+    run(feeds, runOptions = {}) {
       if (gone) return Promise.reject(gone);
+      const maxOutputElements = runOptions.maxOutputElements ?? Infinity;
       const id = nextId++;
       const wire: Record<string, WireTensor> = {};
       for (const [name, t] of Object.entries(feeds)) wire[name] = { type: t.type, data: t.data, dims: t.dims };
@@ -189,10 +215,17 @@ async function openInThread(path: string, options: ThreadRuntimeOptions): Promis
           reject(new RunTimeoutError(options.runTimeoutMs));
         }, options.runTimeoutMs);
         pending.set(id, {
+          maxOutputElements,
           resolve: (outputs) => (clearTimeout(timer), resolve(outputs)),
           reject: (error) => (clearTimeout(timer), reject(error)),
         });
-        worker.postMessage({ kind: 'run', id, feeds: wire, deadline: Date.now() + options.runTimeoutMs });
+        worker.postMessage({
+          kind: 'run',
+          id,
+          feeds: wire,
+          deadline: Date.now() + options.runTimeoutMs,
+          maxOutputElements,
+        });
       });
     },
     release,
