@@ -165,6 +165,11 @@ async function openInThread(path: string, options: ThreadRuntimeOptions): Promis
       } else reject(new Error(`unexpected message from the model thread: ${message.kind}`));
     };
     worker.on('message', onMessage);
+    // A thread that dies without a word (no 'error' either) must not leave the load pending forever.
+    void exited.then(() => {
+      settle();
+      reject(new Error('the model thread exited while loading'));
+    });
     worker.once('error', (error) => {
       settle();
       reject(error);
