@@ -107,12 +107,20 @@ export const queueEnvShape = {
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+/** Loading a model (at upload, to verify it, and to serve it): past this, ms, the load is given up. */
+export const modelLoadEnvShape = { MODEL_LOAD_TIMEOUT_MS: positiveInt(60_000) };
+
 /** Serving models: limits, caches and batch job execution; read by the inference service and the worker. */
 export const inferenceEnvShape = {
   /** Largest `inputs` of one predict call, bytes of JSON. */
   MAX_INFERENCE_INPUT_BYTES: positiveInt(1024 * 1024),
   /** Most tensor elements in one predict call or one batch item. */
   MAX_TENSOR_ELEMENTS: positiveInt(1_000_000),
+  /** Most output elements one predict call or batch item may produce; unset means MAX_TENSOR_ELEMENTS. */
+  MAX_OUTPUT_ELEMENTS: z.coerce.number().int().positive().optional(),
+  /** Longest wait for one model run, ms; past it the call fails with REQUEST_TIMEOUT. */
+  INFERENCE_RUN_TIMEOUT_MS: positiveInt(30_000),
+  ...modelLoadEnvShape,
   /** Identical (model, inputs) within this many seconds are served from the result cache; 0 disables it. */
   RESULT_CACHE_TTL: z.coerce.number().int().min(0).default(60),
   /** In-process result cache size, bytes. */

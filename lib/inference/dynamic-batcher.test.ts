@@ -148,6 +148,8 @@ describe('the model runner with dynamic batching', () => {
       cacheDir: join(dir, 'cache'),
       maxSessions: 4,
       maxBytes: 1e8,
+      runTimeoutMs: 60_000,
+      loadTimeoutMs: 60_000,
       metrics: createInferenceMetrics(registry),
       logger: createLogger('test', 'silent'),
       batching,
@@ -161,7 +163,7 @@ describe('the model runner with dynamic batching', () => {
     };
   }
 
-  const limits = { maxElements: 10_000 };
+  const limits = { maxElements: 10_000, maxOutputElements: 10_000 };
   // Distinct rows, some of two rows, so stacking and splitting meet unequal sizes.
   const requests = (width: number) =>
     Array.from({ length: 40 }, (_, i) => ({

@@ -1,3 +1,4 @@
+import { GraphQLError } from 'graphql';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { Logger } from '../logger.js';
@@ -32,6 +33,8 @@ export type PredictionWorkerOptions = {
   /** A job started this many times without finishing (crashes included) ends FAILED. */
   maxAttempts: number;
   maxElements: number;
+  /** Most output elements of one item: an item over it fails the prediction. */
+  maxOutputElements: number;
 };
 
 export type PredictionWorker = { stop(): Promise<void> };
@@ -85,8 +88,17 @@ export async function runPrediction(options: PredictionWorkerOptions, prediction
     const chunk = inputs.slice(done, done + options.chunkSize);
     let outputs: unknown[];
     try {
-      outputs = await runner.predictMany(model, chunk, { maxElements: options.maxElements });
+      outputs = await runner.predictMany(model, chunk, {
+        maxElements: options.maxElements,
+        maxOutputElements: options.maxOutputElements,
+      });
     } catch (error) {
+      const item = error instanceof GraphQLError ? error.extensions.item : undefined;
+      if (error instanceof GraphQLError && typeof item === 'number') {
+        // One item's outputs were too large: name that item, not the whole chunk.
+        events.warn(`Item ${done + item} failed`, { ...links, event: 'prediction.chunk_failed' });
+        return finish({ status: 'FAILED', error: `Item ${done + item}: ${error.message}` });
+      }
       // The items were validated when the job was queued: a failure here is the model's, and final.
       events.warn(`Running items ${done}-${done + chunk.length - 1} failed`, {
         ...links,

@@ -12,6 +12,9 @@ export type InferenceRuntimeOptions = {
   dataDir: string;
   maxSessions: number;
   maxBytes: number;
+  /** Longest wait for one run, and for a model to load, ms. */
+  runTimeoutMs: number;
+  loadTimeoutMs: number;
   /** Dynamic batching of predict calls. @default defaultBatchingOptions */
   batching?: BatchingOptions | undefined;
   registry: Registry;
@@ -28,6 +31,8 @@ export function createInferenceRuntime(options: InferenceRuntimeOptions): Infere
     cacheDir: join(options.dataDir, 'model-cache'),
     maxSessions: options.maxSessions,
     maxBytes: options.maxBytes,
+    runTimeoutMs: options.runTimeoutMs,
+    loadTimeoutMs: options.loadTimeoutMs,
     batching: options.batching,
     metrics,
     logger: options.logger,

@@ -118,6 +118,129 @@ export function buildIdentityModel(inputs: IdentityTensor[]): Uint8Array {
   }).finish();
 }
 
+/**
+ * Output `y` (float32, 1-D) of `shape[0]` ones, from an int64 input `shape` of one element: a one-element
+ * request whose output is as large as the caller asks.
+ */
+export function buildConstantOfShapeModel(): Uint8Array {
+  const { INT64, FLOAT } = onnx.TensorProto.DataType;
+  return onnx.ModelProto.encode({
+    irVersion: IR_VERSION,
+    opsetImport: [{ domain: '', version: DEFAULT_OPSET }],
+    producerName: PRODUCER,
+    graph: {
+      name: 'constant_of_shape',
+      node: [
+        {
+          name: 'Fill',
+          opType: 'ConstantOfShape',
+          input: ['shape'],
+          output: ['y'],
+          attribute: [
+            { name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: floatTensor('one', [1], [1]) },
+          ],
+        },
+      ],
+      input: [{ name: 'shape', type: { tensorType: { elemType: INT64, shape: { dim: [{ dimValue: 1 }] } } } }],
+      output: [{ name: 'y', type: { tensorType: { elemType: FLOAT, shape: { dim: [{}] } } } }],
+    },
+  }).finish();
+}
+
+/**
+ * Input `n` (int64, one element), output `y` (float32, [1, 1]): an n×n matrix of ones multiplied by itself
+ * `rounds` times, then summed. The work grows as rounds·n³ while input and output stay one number, and zeros
+ * (the warm-up run) cost nothing. With `constantN`, n is part of the model and the input is `x` (float32,
+ * [1, 1], added to the sum): graph optimization computes the products while the model loads.
+ */
+export function buildSlowModel(rounds: number, options: { constantN?: number } = {}): Uint8Array {
+  const { INT64 } = onnx.TensorProto.DataType;
+  const constant = options.constantN !== undefined;
+  const sum = constant ? 'sum' : 'y';
+  const nodes: onnxProto.onnx.INodeProto[] = [
+    { name: 'Shape', opType: 'Concat', input: ['n', 'n'], output: ['dims'], attribute: [axis(0)] },
+    {
+      name: 'Ones',
+      opType: 'ConstantOfShape',
+      input: ['dims'],
+      output: ['m0'],
+      attribute: [{ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: floatTensor('one', [1], [1]) }],
+    },
+  ];
+  for (let i = 0; i < rounds; i++) {
+    nodes.push({ name: `MatMul${i}`, opType: 'MatMul', input: [`m${i}`, 'm0'], output: [`m${i + 1}`] });
+  }
+  nodes.push({ name: 'Sum', opType: 'ReduceSum', input: [`m${rounds}`], output: [sum] });
+  if (constant) nodes.push({ name: 'Add', opType: 'Add', input: [sum, 'x'], output: ['y'] });
+  const one = [{ dimValue: 1 }, { dimValue: 1 }];
+  return onnx.ModelProto.encode({
+    irVersion: IR_VERSION,
+    opsetImport: [{ domain: '', version: DEFAULT_OPSET }],
+    producerName: PRODUCER,
+    graph: {
+      name: 'slow',
+      node: nodes,
+      initializer: constant ? [{ name: 'n', dims: [1], dataType: INT64, int64Data: [options.constantN!] }] : [],
+      input: constant
+        ? [floatValueInfo('x', one)]
+        : [{ name: 'n', type: { tensorType: { elemType: INT64, shape: { dim: [{ dimValue: 1 }] } } } }],
+      output: [floatValueInfo('y', one)],
+    },
+  }).finish();
+}
+
+/**
+ * Models onnxruntime refuses to load, with messages that quote its C++ sources and server paths:
+ * 'initializer-size', an initializer whose raw data is shorter than its shape; 'external-data', an
+ * initializer stored in a file next to the model that does not exist. And 'reshape', which loads but fails
+ * to run (input `x` of any length reshaped to [5]) unless given exactly 5 elements.
+ */
+export function buildBrokenModel(kind: 'initializer-size' | 'external-data' | 'reshape'): Uint8Array {
+  const { FLOAT, INT64 } = onnx.TensorProto.DataType;
+  if (kind === 'reshape') {
+    return onnx.ModelProto.encode({
+      irVersion: IR_VERSION,
+      opsetImport: [{ domain: '', version: DEFAULT_OPSET }],
+      producerName: PRODUCER,
+      graph: {
+        name: 'reshape',
+        node: [{ name: 'Reshape', opType: 'Reshape', input: ['x', 'shape'], output: ['y'] }],
+        initializer: [{ name: 'shape', dims: [1], dataType: INT64, int64Data: [5] }],
+        input: [floatValueInfo('x', [{ dimParam: BATCH_DIM }])],
+        output: [floatValueInfo('y', [{ dimValue: 5 }])],
+      },
+    }).finish();
+  }
+  const weights: onnxProto.onnx.ITensorProto =
+    kind === 'initializer-size'
+      ? { name: 'w', dims: [4], dataType: FLOAT, rawData: new Uint8Array(6) }
+      : {
+          name: 'w',
+          dims: [4],
+          dataType: FLOAT,
+          dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+          externalData: [{ key: 'location', value: 'weights.bin' }],
+        };
+  return onnx.ModelProto.encode({
+    irVersion: IR_VERSION,
+    opsetImport: [{ domain: '', version: DEFAULT_OPSET }],
+    producerName: PRODUCER,
+    graph: {
+      name: 'broken',
+      node: [{ name: 'Add', opType: 'Add', input: ['x', 'w'], output: ['y'] }],
+      initializer: [weights],
+      input: [floatValueInfo('x', [{ dimValue: 4 }])],
+      output: [floatValueInfo('y', [{ dimValue: 4 }])],
+    },
+  }).finish();
+}
+
+const axis = (value: number): onnxProto.onnx.IAttributeProto => ({
+  name: 'axis',
+  type: onnx.AttributeProto.AttributeType.INT,
+  i: value,
+});
+
 type GraphSpec = {
   layers: Layer[];
   inputName: string;

@@ -71,17 +71,26 @@ export async function loadVerifiedModelFile(
 // ---------------------------------------------------------------------------------------------------------------
 // Runtime
 
+/** What one run may produce. */
+export type RunOptions = {
+  /**
+   * Most output elements, all tensors together. A runtime that copies outputs (the thread runtime) refuses
+   * larger ones before copying; callers still check what they get (the in-process runtime ignores this).
+   */
+  maxOutputElements?: number;
+};
+
 /** An open model, as the cache uses it: every call async, nothing of ORT's session object leaks out. */
 export interface ModelSession {
   readonly signature: ModelSignature;
-  run(feeds: TensorMap): Promise<TensorMap>;
+  run(feeds: TensorMap, options?: RunOptions): Promise<TensorMap>;
   release(): Promise<void>;
 }
 
 /**
  * Opens model files. ORT's Node binding runs `InferenceSession.create` and `session.run` as synchronous native
- * calls that block the event loop for their whole duration; a runtime backed by worker threads can implement
- * this same interface (a path goes in, tensors' typed arrays cross threads) and the cache stays as it is.
+ * calls that block the event loop for their whole duration: the in-process runtime suits tests and tools, the
+ * model runner uses createThreadRuntime (thread-runtime.ts), which bounds every wait too.
  */
 export interface ModelRuntime {
   open(path: string): Promise<ModelSession>;
@@ -119,7 +128,7 @@ export interface LoadedModel<M extends ModelRef = ModelRef> {
    * handle whose session was evicted and released loads the model again (a replaced version refuses).
    * The session itself is not exposed: a run that bypassed this could meet a released session.
    */
-  run(feeds: TensorMap): Promise<TensorMap>;
+  run(feeds: TensorMap, options?: RunOptions): Promise<TensorMap>;
 }
 
 export type EvictionReason = 'capacity' | 'replaced' | 'closed';
@@ -273,7 +282,7 @@ export function createSessionCache<M extends ModelRef>(options: SessionCacheOpti
         model,
         signature: session.signature,
         sizeBytes,
-        run: (feeds) => run(entry, feeds),
+        run: (feeds, runOptions) => run(entry, feeds, runOptions),
       },
     };
     return entry;
@@ -326,7 +335,7 @@ export function createSessionCache<M extends ModelRef>(options: SessionCacheOpti
     }
   }
 
-  async function run(entry: Entry<M>, feeds: TensorMap): Promise<TensorMap> {
+  async function run(entry: Entry<M>, feeds: TensorMap, runOptions?: RunOptions): Promise<TensorMap> {
     let target = entry;
     while (target.state === 'released') {
       if (target.reason === 'replaced') {
@@ -338,7 +347,7 @@ export function createSessionCache<M extends ModelRef>(options: SessionCacheOpti
     if (target.state === 'cached') touch(target);
     target.runs++;
     try {
-      return await target.session.run(feeds);
+      return await target.session.run(feeds, runOptions);
     } finally {
       target.runs--;
       if (target.state === 'retired' && target.runs === 0) releaseEntry(target);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildLinearModel } from './build-model.js';
+import { buildBrokenModel, buildLinearModel, buildSlowModel } from './build-model.js';
 import { ModelLoadError, readModelSignature } from './signature.js';
 
 const { onnx } = onnxProto;
@@ -125,6 +125,27 @@ describe('readModelSignature', () => {
     const path = await writeModel('empty.onnx', new Uint8Array());
     await expect(readModelSignature(path)).rejects.toThrow(
       new ModelLoadError('not a valid ONNX model: ModelProto does not have a graph.'),
+    );
+  });
+
+  it.each([
+    ['initializer-size', "Initializer 'w': raw_data size (6 bytes) does not match expected size"],
+    ['external-data', 'External data path does not exist: "weights.bin"'],
+  ] as const)('keeps the reason of a %s failure without source locations or paths', async (kind, reason) => {
+    const path = await writeModel(`${kind}.onnx`, buildBrokenModel(kind));
+    const error = await readModelSignature(path).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ModelLoadError);
+    const { message } = error as Error;
+    expect(message).toContain(reason);
+    expect(message).not.toMatch(/\.(?:cc|h):\d+|onnxruntime::|ONNXRuntimeError/);
+    expect(message).not.toContain(tmpdir());
+  });
+
+  it('refuses a model whose load takes longer than the limit', async () => {
+    // Graph optimization computes the constant products while the model loads: seconds of work.
+    const path = await writeModel('slow-load.onnx', buildSlowModel(2, { constantN: 2000 }));
+    await expect(readModelSignature(path, { loadTimeoutMs: 200 })).rejects.toThrow(
+      new ModelLoadError('Loading the model took longer than the limit of 200 ms'),
     );
   });
 

@@ -1,6 +1,7 @@
 import { access } from 'node:fs/promises';
-import { InferenceSession } from 'onnxruntime-node';
-import { createSessionOptions } from './session-options.js';
+import type { InferenceSession } from 'onnxruntime-node';
+import type { ModelSession } from './session-cache.js';
+import { createThreadRuntime, LoadTimeoutError } from './thread-runtime.js';
 
 export type TensorSpec = {
   name: string;
@@ -20,29 +21,38 @@ export class ModelLoadError extends Error {
   override readonly name = 'ModelLoadError';
 }
 
+/** How long readModelSignature waits for a load by default, ms. */
+export const DEFAULT_LOAD_TIMEOUT_MS = 60_000;
+
 /**
- * Loads the model with the serving options, so a model accepted here also loads when served, and reads its
- * inputs and outputs. Throws ModelLoadError when the file is not a loadable model of tensors in and out.
+ * Loads the model with the serving options, in a thread of its own as it is served, so a model accepted here
+ * also loads when served, and reads its inputs and outputs. Throws ModelLoadError when the file is not a
+ * loadable model of tensors in and out, or when loading it takes longer than `loadTimeoutMs`.
  */
-export async function readModelSignature(modelPath: string): Promise<ModelSignature> {
+export async function readModelSignature(
+  modelPath: string,
+  { loadTimeoutMs = DEFAULT_LOAD_TIMEOUT_MS }: { loadTimeoutMs?: number } = {},
+): Promise<ModelSignature> {
   // A missing file is the server's fault, not the model's: it must not surface as ModelLoadError.
   await access(modelPath);
-  let session: InferenceSession;
+  let session: ModelSession;
   try {
-    session = await InferenceSession.create(modelPath, createSessionOptions());
+    session = await createThreadRuntime({ loadTimeoutMs, runTimeoutMs: loadTimeoutMs }).open(modelPath);
   } catch (error) {
-    // The cause keeps ORT's own message (with the path) for the logs.
-    throw new ModelLoadError(`not a valid ONNX model: ${loadFailureReason(error, modelPath)}`, { cause: error });
+    if (error instanceof LoadTimeoutError) {
+      throw new ModelLoadError(`Loading the model took longer than the limit of ${loadTimeoutMs} ms`, { cause: error });
+    }
+    throw error;
   }
   try {
-    return signatureOf(session);
+    return session.signature;
   } finally {
     await session.release();
   }
 }
 
 /** The inputs and outputs of an open session. Throws ModelLoadError when one is not a tensor. */
-export function signatureOf(session: InferenceSession): ModelSignature {
+export function signatureOf(session: Pick<InferenceSession, 'inputMetadata' | 'outputMetadata'>): ModelSignature {
   return { inputs: session.inputMetadata.map(toTensorSpec), outputs: session.outputMetadata.map(toTensorSpec) };
 }
 
@@ -58,29 +68,4 @@ function toTensorSpec(value: InferenceSession.ValueMetadata): TensorSpec {
     type: value.type,
     shape: value.shape.map((dim) => (typeof dim === 'number' ? dim : null)),
   };
-}
-
-/** ORT's message without the server's path and without the C++ source location it prefixes to enforce failures. */
-function loadFailureReason(error: unknown, modelPath: string): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const reason = message.replace(`Load model from ${modelPath} failed:`, '').replaceAll(modelPath, 'the model');
-  return stripSourceLocation(reason.trim()).trim();
-}
-
-// e.g. "/onnxruntime_src/.../model.cc:187 onnxruntime::Model::Model(onnx::ModelProto&&, ...) <reason>"
-const SOURCE_LOCATION = /^\S+\.(?:cc|cpp|h):\d+ /;
-
-/** Drops "<file>:<line> <C++ signature> " up to the signature's parameter list, which may nest parentheses. */
-function stripSourceLocation(message: string): string {
-  const location = SOURCE_LOCATION.exec(message);
-  if (!location) return message;
-  let depth = 0;
-  for (let i = location[0].length; i < message.length; i++) {
-    if (message[i] === '(') depth++;
-    // A top-level ')' followed by ':' or '(' is "(anonymous namespace)::" or "operator()(": not the end yet.
-    else if (message[i] === ')' && --depth === 0 && (message[i + 1] ?? ' ') === ' ') {
-      return message.slice(i + 1).replace(/^\s*(?:const\b)?\s*(?:\[with [^\]]*\])?/, '');
-    }
-  }
-  return message;
 }

@@ -374,6 +374,32 @@ export function toNestedArray(tensor: Tensor): unknown {
   return build(0);
 }
 
+/**
+ * Refuses outputs of more than `maxElements` elements, all tensors together, counted from their dims alone:
+ * a model can turn one input element into millions of outputs, and converting those to JSON (and storing
+ * them) would cost far more than computing them. PAYLOAD_TOO_LARGE with `limit` and `actual`.
+ */
+export function checkOutputElements(outputs: TensorMap, maxElements: number): void {
+  checkOutputShapes(
+    Object.fromEntries(Object.entries(outputs).map(([name, tensor]) => [name, tensor.dims])),
+    maxElements,
+  );
+}
+
+/** checkOutputElements on the outputs' shapes alone (what a thread sends back for outputs over a cap). */
+export function checkOutputShapes(shapes: Record<string, readonly number[]>, maxElements: number): void {
+  const sizes = Object.entries(shapes).map(([name, dims]) => ({ name, dims, elements: elementCount(dims) }));
+  const total = sizes.reduce((sum, output) => sum + output.elements, 0);
+  if (total <= maxElements) return;
+  const largest = sizes.reduce((a, b) => (b.elements > a.elements ? b : a));
+  throw err(
+    ErrorCode.PAYLOAD_TOO_LARGE,
+    `The model's outputs hold ${total} elements, more than the limit of ${maxElements} ` +
+      `('${largest.name}' has shape ${formatShape(largest.dims)})`,
+    { limit: maxElements, actual: total, tensor: largest.name },
+  );
+}
+
 /** Model outputs as the API returns them: nested arrays keyed by output name (see toNestedArray). */
 export function fromOutputTensors(outputs: TensorMap): Record<string, unknown> {
   return Object.fromEntries(Object.entries(outputs).map(([name, tensor]) => [name, toNestedArray(tensor)]));

@@ -229,6 +229,8 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
         // Its only client is the gateway in front: timeouts yes, a cap per address no.
         http: { ...config.http, maxConnectionsPerIp: 0 },
         uploadPace: config.uploadPace,
+        // One MODEL_LOAD_TIMEOUT_MS for verifying an upload and for loading it to serve.
+        modelLoadTimeoutMs: config.inference.sessions.loadTimeoutMs,
       }),
       inference: await createInferenceSubgraph({
         ...common,

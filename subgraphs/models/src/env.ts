@@ -4,6 +4,7 @@ import {
   databaseEnvShape,
   documentStoreEnvShape,
   httpTimeoutEnvShape,
+  modelLoadEnvShape,
   objectStoreEnvShape,
   serviceEnvShape,
   uploadPaceEnvShape,
@@ -20,6 +21,7 @@ export const modelsEnvSchema = z.object({
   ...httpTimeoutEnvShape,
   /** MIN_UPLOAD_BYTES_PER_SECOND, UPLOAD_RATE_WINDOW_MS. */
   ...uploadPaceEnvShape,
+  ...modelLoadEnvShape,
   PORT: port(4003),
   /** Where clients reach the platform (the gateway); upload URLs point there. */
   PUBLIC_URL: httpUrl().default('http://127.0.0.1:4000'),

@@ -35,6 +35,7 @@ const subgraph = await createModelsSubgraph({
   maxModelBytes: env.MAX_MODEL_BYTES,
   http: httpTimeouts(env),
   uploadPace: uploadPace(env),
+  modelLoadTimeoutMs: env.MODEL_LOAD_TIMEOUT_MS,
 });
 const url = await subgraph.listen(env.PORT, env.HOST);
 logger.info({ url: `${url}/graphql` }, 'models subgraph listening');

@@ -33,6 +33,8 @@ export type ModelsSubgraphDeps = {
   http?: Partial<HttpLimits> | undefined;
   /** Least pace of an upload. @default DEFAULT_UPLOAD_PACE */
   uploadPace?: UploadPace | undefined;
+  /** Longest load of an uploaded model while it is verified, ms. */
+  modelLoadTimeoutMs: number;
 };
 
 export async function createModelsSubgraph(deps: ModelsSubgraphDeps): Promise<ServiceServer> {

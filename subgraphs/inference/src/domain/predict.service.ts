@@ -17,6 +17,8 @@ export type PredictLimits = {
   maxInputBytes: number;
   /** Most tensor elements in one request. */
   maxElements: number;
+  /** Most output elements one request may produce. */
+  maxOutputElements: number;
   /** How long identical results are served from the cache, seconds (0 disables it). */
   cacheTtlSeconds: number;
 };
@@ -94,7 +96,10 @@ export function createPredictService(deps: PredictServiceDeps) {
           outputs = JSON.parse(cached);
           metrics.cacheHit(model.id);
         } else {
-          outputs = await runner.predict(model, inputs, { maxElements: limits.maxElements });
+          outputs = await runner.predict(model, inputs, {
+            maxElements: limits.maxElements,
+            maxOutputElements: limits.maxOutputElements,
+          });
           if (cacheKey) await cache.set(cacheKey, JSON.stringify(outputs), limits.cacheTtlSeconds);
         }
         const durationMs = elapsed();

@@ -44,6 +44,8 @@ export type ModelsServiceDeps = {
   uploadTtlSeconds: number;
   /** Largest accepted model file, bytes. */
   maxModelBytes: number;
+  /** Longest load of an uploaded model while it is verified, ms: past it the model is FAILED. */
+  modelLoadTimeoutMs: number;
 };
 
 export type ModelsService = ReturnType<typeof createModelsService>;
@@ -102,7 +104,7 @@ export function createModelsService(deps: ModelsServiceDeps) {
 
   /** Verifies a pending model's stored bytes and records READY or FAILED. */
   async function verify(model: ModelRow): Promise<ModelParent> {
-    const outcome = await verifyStoredModel(store, model.storage_key);
+    const outcome = await verifyStoredModel(store, model.storage_key, { loadTimeoutMs: deps.modelLoadTimeoutMs });
     await recordVerification(db, model.id, outcome);
     const fields = {
       event: 'model.status_changed',

@@ -9,10 +9,14 @@ import type { ObjectStore } from '../../../../lib/storage/object-store.js';
 import type { Verification } from '../data/models.repository.js';
 
 /**
- * Checksums a stored model and loads it with onnxruntime to read its signature. The bytes stream
+ * Checksums a stored model and loads it with onnxruntime, within `loadTimeoutMs`, to read its signature. The bytes stream
  * from the store to a private temporary file (hashed on the way), never whole in memory.
  */
-export async function verifyStoredModel(store: ObjectStore, key: string): Promise<Verification> {
+export async function verifyStoredModel(
+  store: ObjectStore,
+  key: string,
+  { loadTimeoutMs }: { loadTimeoutMs: number },
+): Promise<Verification> {
   const dir = await mkdtemp(join(tmpdir(), 'ai-code-model-'));
   try {
     const file = join(dir, 'model.onnx');
@@ -20,7 +24,8 @@ export async function verifyStoredModel(store: ObjectStore, key: string): Promis
     await pipeline(await store.get(key), meter.stream, createWriteStream(file, { mode: 0o600 }));
     const { sizeBytes, sha256 } = meter.digest();
     try {
-      const { inputs, outputs } = await readModelSignature(file);
+      // Past the limit the model is FAILED; its load goes on in its thread until done, then is released.
+      const { inputs, outputs } = await readModelSignature(file, { loadTimeoutMs });
       return { status: 'READY', sizeBytes, sha256, inputs, outputs };
     } catch (error) {
       if (error instanceof ModelLoadError) return { status: 'FAILED', error: error.message, sizeBytes, sha256 };
