@@ -67,6 +67,12 @@ beforeAll(async () => {
   user = await signup(t);
   ids.project = await createProject(t, user, 'fuzzed');
   ids.model = (await uploadModel(t, user, ids.project, 'v1')).id;
+  // Warm-up: the first long literal the process ever lexes, plans and logs runs cold (a 300 KB
+  // string once blocked the loop ~1.2 s, then ~0.1 s); the lag bound is about hostile input, not JIT.
+  const long = JSON.stringify('"'.repeat(100_000));
+  for (const query of [`{ logs(filter: {contains: ${long}}) { nodes { id } } }`, `{ me { id } }`]) {
+    await t.gql({ query, token: user.accessToken });
+  }
   lag.enable();
 });
 afterAll(async () => {
@@ -217,12 +223,12 @@ describe('known attacks', () => {
       (e) => e.extensions?.code,
     );
 
-  it('a list literal nested 24 deep, anonymous: refused at once', async () => {
+  it('a list literal nested 24 deep, anonymous: a clear error at once', async () => {
     const literal = `${'['.repeat(24)}1${']'.repeat(24)}`;
     const answer = await sendOp(`mutation { predict(modelId: "x", inputs: ${literal}) { durationMs } }`, 'anonymous');
     expect(problemsOf(answer)).toEqual([]);
-    expect(answer.status).toBeGreaterThanOrEqual(400);
-    expect(codesOf(answer).length).toBeGreaterThan(0);
+    // Within the literal bounds: the caller is told to sign in.
+    expect(codesOf(answer)).toEqual(['UNAUTHENTICATED']);
   });
 
   it('a recordModelMetrics literal nested 1000 deep, signed in: refused before it runs', async () => {
@@ -258,5 +264,45 @@ describe('known attacks', () => {
     );
     expect(problemsOf(answer)).toEqual([]);
     expect(codesOf(answer)).toEqual(['UNAUTHENTICATED']);
+  });
+});
+
+// What the fuzz suite found on the code it was written against, kept as fixed cases.
+describe('found by fuzzing', () => {
+  const sendOp = (op: Parameters<typeof postOperation>[0], who: Credentials = 'anonymous') =>
+    send(postOperation(op, who));
+
+  it('a subscription sent over HTTP: a 4xx, not a 500', async () => {
+    const answer = await sendOp({ query: 'subscription { logTail { id } }' });
+    expect(problemsOf(answer)).toEqual([]);
+    expect(answer.status).toBeGreaterThanOrEqual(400);
+  });
+
+  it('an operationName that names no operation: a 4xx, not a 500', async () => {
+    const answer = await sendOp({ query: 'query A { prediction(id: "x") { id } }', operationName: 'B' });
+    expect(problemsOf(answer)).toEqual([]);
+    expect(answer.status).toBeGreaterThanOrEqual(400);
+  });
+
+  it.each([
+    ['a literal', { query: '{ logs(filter: {since: "2026-13-45T25:61:61Z"}) { nodes { id } } }' }],
+    [
+      'a variable',
+      { query: 'query ($f: LogFilter) { logs(filter: $f) { nodes { id } } }', variables: { f: { since: '' } } },
+    ],
+  ])('an invalid DateTime in %s: a client error, not INTERNAL_SERVER_ERROR', async (_how, op) => {
+    const answer = await sendOp(op, 'user');
+    expect(problemsOf(answer)).toEqual([]);
+  });
+
+  it('a storagePath outside the store: refused without naming a server path', async () => {
+    const answer = await sendOp(
+      {
+        query: 'mutation ($p: ID!) { registerModel(input: {projectId: $p, version: "v9", storagePath: "x"}) { id } }',
+        variables: { p: ids.project },
+      },
+      'user',
+    );
+    expect(problemsOf(answer)).toEqual([]);
   });
 });
