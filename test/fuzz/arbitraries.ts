@@ -393,16 +393,22 @@ function valueFor(type: GraphQLInputType, depth: number, hostile: boolean): fc.A
       hostile ? fc.option(jsonFor(type, 3, hostile), { freq: 8, nil: undefined }) : jsonFor(type, 3, hostile),
       rarely(literalFor(type, 1, hostile), 6),
     )
-    .map(([name, wrongType, value, defaultValue]) =>
-      piece(`$${name}`, [
+    .map(([base, wrongType, value, defaultValue]) => {
+      // Clean operations name a variable after its type too, so two uses of one name agree.
+      const name = hostile
+        ? base
+        : `${base}_${String(type)
+            .replaceAll('[', 'L')
+            .replace(/[\]!]/g, (c) => (c === '!' ? 'N' : ''))}`;
+      return piece(`$${name}`, [
         {
           name,
           type: wrongType ?? String(type),
           ...(value === undefined ? {} : { value }),
           ...(defaultValue === undefined ? {} : { defaultText: defaultValue.text }),
         },
-      ]),
-    );
+      ]);
+    });
   return fc.oneof(
     { weight: 6, arbitrary: literalFor(type, depth, hostile) },
     { weight: 3, arbitrary: variable },
@@ -521,7 +527,10 @@ export const directives = (hostile = true): fc.Arbitrary<Piece> =>
           hostile ? fc.constantFrom('Boolean!', 'Boolean', 'Int') : fc.constant('Boolean!'),
           hostile ? fc.jsonValue({ maxDepth: 1 }) : fc.boolean(),
         )
-        .map(([v, d, type, value]) => piece(` @${d}(if: $${v})`, [{ name: v, type, value }])),
+        .map(([v, d, type, value]) => {
+          const name = hostile ? v : `${v}_if`;
+          return piece(` @${d}(if: $${name})`, [{ name, type, value }]);
+        }),
     },
     {
       weight: hostile ? 1 : 0,
@@ -659,7 +668,7 @@ export class SelectionArbitraries {
           { weight: this.hostile ? 1 : 0, arbitrary: fc.constant(piece('{ id }')) },
         );
     return fc
-      .tuple(rarely(name_(), 4), args, directives(this.hostile), sub)
+      .tuple(this.alias(field.args.length > 0), args, directives(this.hostile), sub)
       .map(([alias, a, d, s]) => join_([piece(`${alias ? `${alias}: ` : ''}${field.name}`), a, d, piece(' '), s], ''));
   }
 
@@ -674,11 +683,22 @@ export class SelectionArbitraries {
           { weight: 9, arbitrary: fc.constant(type) },
           { weight: this.hostile ? 1 : 0, arbitrary: fc.constantFrom(...this.composite) },
         ),
-        directives(this.hostile),
+        // Directives may not stand on a fragment definition: only hostile ones try.
+        this.hostile ? directives() : fc.constant(piece('')),
       )
       .chain(([on, d]) =>
-        this.selectionSet(on, 1).map((set) => join_([piece(`fragment ${name} on ${on.name}`), d, piece(' '), set], '')),
+        this.selectionSet(on, 1)
+          // Clean fragments spread none, so they never spread themselves.
+          .filter((set) => this.hostile || set.spreads.length === 0)
+          .map((set) => join_([piece(`fragment ${name} on ${on.name}`), d, piece(' '), set], '')),
       );
+  }
+
+  /** An alias: any name when hostile (conflicts included), else a fresh one, always for fields with arguments. */
+  private alias(hasArgs: boolean): fc.Arbitrary<string | undefined> {
+    if (this.hostile) return rarely(name_(), 4);
+    const fresh = fc.nat({ max: 999_999 }).map((n) => `f${n}`);
+    return hasArgs ? fresh : rarely(fresh, 4);
   }
 
   /** A walk down object fields, `{ a { b { c { __typename } } } }`, as deep as the choices go. */
@@ -692,7 +712,12 @@ export class SelectionArbitraries {
         const objects = next.filter((f) => isCompositeType(getNamedType(f.type)));
         const field: GraphQLField<unknown, unknown> | undefined = objects[choice % Math.max(objects.length, 1)];
         if (!field) break;
-        names.push(field.name);
+        const required = field.args.filter((a) => isNonNullType(a.type));
+        names.push(
+          required.length
+            ? `${field.name}(${required.map((a) => `${a.name}: ${named(a.type)}`).join(', ')})`
+            : field.name,
+        );
         type = getNamedType(field.type) as GraphQLNamedType;
       }
       return piece(`{ ${names.map((n) => `${n} { `).join('')}__typename${' }'.repeat(names.length)} }`);
@@ -767,7 +792,7 @@ export function operation(sel: SelectionArbitraries): fc.Arbitrary<Operation> {
       kind,
       rarely(name_(), 2),
       fc.nat({ max: 19 }),
-      directives(sel.hostile),
+      sel.hostile ? directives() : fc.constant(piece('')),
       sel.hostile ? textNoise() : fc.constant(undefined),
       sel.hostile ? fc.nat({ max: 29 }) : fc.constant(29),
     )
