@@ -10,5 +10,9 @@ export const testEnv = {
   mongoUrl: process.env.MONGO_URL,
   /** Name of the migrated template database; set it to run two test runs on one server at once. */
   templateDatabase: process.env.TEST_TEMPLATE_DATABASE ?? 'ai_code_test_template',
+  /** The fuzz suite's seed (test/fuzz/), to replay a failure or explore other inputs. */
+  fuzzSeed: process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined,
+  /** Runs of the fuzz suite's main property (the others run a quarter as many). */
+  fuzzRuns: process.env.FUZZ_RUNS ? Number(process.env.FUZZ_RUNS) : undefined,
   logLevel: (process.env.TEST_LOG_LEVEL ?? 'silent') as 'silent' | 'info' | 'debug' | 'error' | 'warn',
 };
