@@ -20,6 +20,8 @@ import {
   operationValidationOptions,
   useOperationLimits,
 } from './limits/use-operation-limits.js';
+import { createPlannerPool, defaultPlannerPool, type PlannerPoolOptions } from './planning/planner-pool.js';
+import { createPlanCache, createPlanningMetrics, usePlannerPool } from './planning/use-planner-pool.js';
 import { createProtections, type ProtectionOptions } from './protections.js';
 import { refuseUnacceptable, useGraphQLOverHttp } from './graphql-over-http.js';
 import { createGraphQLIde } from './ide.js';
@@ -75,6 +77,8 @@ export type GatewayOptions = {
   deduplicateInflight?: boolean;
   /** Approximate size of the query plan cache (plans keyed by operation text and name), MiB. @default 30 */
   queryPlanCacheMiB?: number;
+  /** The planner threads operations are planned on, off the event loop (planning/). @default defaultPlannerPool */
+  planner?: Partial<Omit<PlannerPoolOptions, 'logger'>> | undefined;
   /** Rate limits, subgraph timeouts and persisted operations (see protections.ts). */
   protections?: ProtectionOptions;
   /** Depth, aliases, root fields, tokens, directives and cost of one operation (limits/); each left out keeps its default. */
@@ -134,6 +138,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
   );
   disableApolloTelemetry();
+  const metrics = createHttpMetrics('gateway');
+  const planningMetrics = createPlanningMetrics(metrics.registry);
+  const planCache = createPlanCache(options.queryPlanCacheMiB ?? 30, () =>
+    planningMetrics.plans.inc({ planner: 'main-thread', outcome: 'planned' }),
+  );
+  const planner = createPlannerPool({ ...defaultPlannerPool, ...options.planner, logger });
   const gateway = new ApolloGateway({
     // The hook form of a static supergraph: the same SDL, plus the `update` callback that swaps it.
     supergraphSdl: async ({ update }) => {
@@ -158,7 +168,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       return dataSource;
     },
     logger,
-    experimental_approximateQueryPlanStoreMiB: options.queryPlanCacheMiB ?? 30,
+    // Filled by the planner pool first (usePlannerPool); sized by queryPlanCacheMiB.
+    queryPlannerConfig: { cache: planCache },
   });
   const apollo = new DeduplicatingApolloServer<GatewayContext>({
     shareInflightRequests: deduplicate,
@@ -180,6 +191,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       useGraphQLOverHttp<GatewayContext>(),
       ...protections.plugins,
       useOperationLimits<GatewayContext>(operationLimits),
+      usePlannerPool<GatewayContext>({ pool: planner, cache: planCache, metrics: planningMetrics, logger }),
     ],
   });
   const admission = createDocumentAdmission(operationLimits);
@@ -195,6 +207,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     hideSuggestions,
     dataSources,
     subgraphUrl: (name) => subgraphs.get(name),
+    plan: (text, operationName) => planner.plan(text, operationName),
     executeOperation: async (request, contextValue) => {
       const response = await apollo.executeOperation(request, { contextValue });
       if (response.body.kind === 'single') return response.body.singleResult;
@@ -203,10 +216,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     formatError,
   });
   // Every supergraph the gateway loads, the first included, whichever way it arrives.
-  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => subscriptions.setSupergraph(coreSupergraphSdl));
+  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
+    planner.setSupergraph(coreSupergraphSdl);
+    subscriptions.setSupergraph(coreSupergraphSdl);
+  });
   await apollo.start();
 
-  const metrics = createHttpMetrics('gateway');
   new Gauge({
     name: 'graphql_subscriptions',
     help: 'Open subscriptions: of clients, and upstream at subgraphs (identical client subscriptions share one)',
@@ -280,6 +295,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       await service.close();
       await subscriptions.close();
       await apollo.stop();
+      await planner.close();
       await client.close();
       await protections.close();
     },

@@ -62,8 +62,15 @@ export function useGraphQLOverHttp<TContext extends BaseContext>(): ApolloServer
           wellFormed = true;
         },
         async didResolveOperation({ document, request }) {
-          if (getOperationAST(document, request.operationName)) return;
-          throw badInput(unresolvedOperation(request.operationName), { http: { status: 400 } });
+          const operation = getOperationAST(document, request.operationName);
+          if (!operation) throw badInput(unresolvedOperation(request.operationName), { http: { status: 400 } });
+          // Apollo Gateway's executor throws on one (a 500): subscriptions have a transport of their own.
+          if (operation.operation === 'subscription' && request.http) {
+            throw badInput(
+              'Subscriptions are served over WebSocket (graphql-transport-ws) on this same path, not over plain HTTP',
+              { http: { status: 400 } },
+            );
+          }
         },
         async willSendResponse({ request, response }) {
           // Other statuses stay: 405 (GET mutation), 429, 5xx are not errors of the operation.

@@ -135,6 +135,13 @@ describe('SubgraphDataSource', () => {
     expect(answer.data!._entities).toEqual([{ name: 'p1' }, { name: 'p2' }, { name: 'p1' }, { name: 'p1' }]);
   });
 
+  it("answers a 400 carrying the subgraph's own errors with those errors", async () => {
+    const refusal = { errors: [{ message: 'Expected a DateTime', extensions: { code: 'BAD_USER_INPUT' } }] };
+    reply = () => ({ status: 400, body: JSON.stringify(refusal) });
+    const source = new SubgraphDataSource({ url, client });
+    expect(await source.process(fetchOf(QUERY, null))).toEqual(refusal);
+  });
+
   it('turns a non-2xx answer into an error carrying the response', async () => {
     reply = () => ({ status: 401, body: '{"errors":[{"message":"who are you"}]}' });
     const source = new SubgraphDataSource({ url, client });

@@ -83,7 +83,10 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
 
     // Parsed per caller even when the answer was shared: the plan executor merges into these objects.
     const parsed = parseBody(answer);
-    if (answer.status < 200 || answer.status > 299) {
+    // A subgraph refuses an operation it cannot run (a value that does not coerce, say) with a 400
+    // and its own errors, as GraphQL over HTTP has it: those errors are the answer, codes included.
+    const refusedWithErrors = answer.status === 400 && hasErrors(parsed);
+    if ((answer.status < 200 || answer.status > 299) && !refusedWithErrors) {
       throw new GraphQLError(`${answer.status}: ${answer.statusText}`, {
         extensions: {
           response: { url: this.url, status: answer.status, statusText: answer.statusText, body: parsed },
@@ -117,6 +120,11 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       clearTimeout(timer);
     }
   }
+}
+
+function hasErrors(body: unknown): boolean {
+  const errors = typeof body === 'object' && body !== null ? (body as { errors?: unknown }).errors : undefined;
+  return Array.isArray(errors) && errors.length > 0;
 }
 
 function parseBody(answer: SubgraphAnswer): unknown {

@@ -27,7 +27,7 @@ afterEach(async () => {
 
 describe('planner pool', () => {
   it('plans as the gateway would on its own thread', async () => {
-    pool = createPlannerPool({ threads: 1, timeoutMs: 30_000, maxQueued: 10, logger });
+    pool = createPlannerPool({ threads: 1, timeoutMs: 30_000, maxWaitMs: 30_000, maxQueued: 10, logger });
     pool.setSupergraph(supergraphSdl);
     const supergraph = Supergraph.build(supergraphSdl);
     const planner = new QueryPlanner(supergraph);
@@ -45,7 +45,7 @@ describe('planner pool', () => {
   });
 
   it('ends a plan past its deadline without stalling the event loop, then plans the next one', async () => {
-    pool = createPlannerPool({ threads: 1, timeoutMs: 300, maxQueued: 10, logger });
+    pool = createPlannerPool({ threads: 1, timeoutMs: 300, maxWaitMs: 30_000, maxQueued: 10, logger });
     pool.setSupergraph(supergraphSdl);
     await until(() => pool!.stats().ready === 1, 'a planner thread ready');
 
@@ -64,7 +64,7 @@ describe('planner pool', () => {
   });
 
   it('refuses at once when too many operations wait, and reports what the planner cannot plan', async () => {
-    pool = createPlannerPool({ threads: 1, timeoutMs: 30_000, maxQueued: 1, logger });
+    pool = createPlannerPool({ threads: 1, timeoutMs: 30_000, maxWaitMs: 30_000, maxQueued: 1, logger });
     pool.setSupergraph(supergraphSdl);
     const first = pool.plan('{ me { id } }', undefined);
     await expect(pool.plan('{ me { email } }', undefined)).rejects.toMatchObject({ reason: 'busy' });

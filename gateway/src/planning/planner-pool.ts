@@ -6,14 +6,19 @@ import type { PlanAnswer, PlannerThreadData, PlanRequest } from './planner-threa
 export type PlannerPoolOptions = {
   /** Planner threads; each plans one operation at a time. @default 1 */
   threads: number;
-  /** Time one operation may take, from its request (waiting included) to its plan, ms. @default 2000 */
+  /** Time a planner thread may spend on one operation, ms. @default 2000 */
   timeoutMs: number;
+  /**
+   * Time an operation may wait for a thread (while others are planned, or a thread starts), ms;
+   * past it, it is refused as busy. @default 10000
+   */
+  maxWaitMs: number;
   /** Operations waiting for a thread; past it a plan is refused at once. @default 256 */
   maxQueued: number;
   logger: Logger;
 };
 
-export const defaultPlannerPool = { threads: 1, timeoutMs: 2_000, maxQueued: 256 } as const;
+export const defaultPlannerPool = { threads: 1, timeoutMs: 2_000, maxWaitMs: 10_000, maxQueued: 256 } as const;
 
 /** Why a plan was not made: the caller answers QUERY_PLANNING_TIMEOUT for these. */
 export class PlanningRefused extends Error {
@@ -131,6 +136,9 @@ export function createPlannerPool(options: PlannerPoolOptions): PlannerPool {
       if (!job) return;
       thread.job = job;
       job.thread = thread;
+      // The deadline counts the thread's time only: waiting has its own bound (maxWaitMs).
+      clearTimeout(job.deadline);
+      job.deadline = setTimeout(() => expire(job), timeoutMs);
       const request: PlanRequest = { id: job.id, query: job.query, operationName: job.operationName };
       thread.worker.postMessage(request);
     }
@@ -138,8 +146,12 @@ export function createPlannerPool(options: PlannerPoolOptions): PlannerPool {
 
   function expire(job: Job): void {
     const waiting = queue.indexOf(job);
-    if (waiting >= 0) queue.splice(waiting, 1);
-    else if (job.thread?.job === job) {
+    if (waiting >= 0) {
+      queue.splice(waiting, 1);
+      job.reject(new PlanningRefused('busy', options.maxWaitMs));
+      return;
+    }
+    if (job.thread?.job === job) {
       // The planner cannot be interrupted: its thread is ended, and replaced.
       logger.warn({ timeoutMs, operationName: job.operationName }, 'query planning timed out: planner thread replaced');
       job.thread.job = undefined;
@@ -156,7 +168,7 @@ export function createPlannerPool(options: PlannerPoolOptions): PlannerPool {
       while (threads.length < Math.max(1, options.threads)) threads.push(spawn());
       return new Promise<QueryPlan>((resolve, reject) => {
         const job: Job = { id: nextId++, query, operationName, resolve, reject, deadline: undefined! };
-        job.deadline = setTimeout(() => expire(job), timeoutMs);
+        job.deadline = setTimeout(() => expire(job), options.maxWaitMs);
         queue.push(job);
         dispatch();
       });

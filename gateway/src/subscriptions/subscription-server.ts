@@ -21,7 +21,9 @@ import { connectionParam, type WebSocketExtra } from '../../../lib/http/service-
 import type { Logger } from '../../../lib/logger.js';
 import type { Authenticator, Caller } from '../auth.js';
 import type { GatewayContext } from '../create-gateway.js';
+import type { QueryPlan } from '@apollo/query-planner';
 import type { DocumentAdmission } from '../limits/admission.js';
+import { PlanningRefused } from '../planning/planner-pool.js';
 import { checkOperationLimits, MAX_VALIDATION_ERRORS, type OperationLimits } from '../limits/operation-limits.js';
 import { checkVariables } from '../limits/input-limits.js';
 import { notInSafelist, type Safelist } from '../persisted-operations/manifest.js';
@@ -107,6 +109,8 @@ export type SubscriptionServerOptions = {
   dataSources: ReadonlyMap<string, GraphQLDataSource>;
   /** A subgraph's HTTP GraphQL URL; its subscriptions are opened on the same URL over ws(s). */
   subgraphUrl(name: string): string | undefined;
+  /** Plans a subscription off the event loop (the planner pool); on this thread when unset. */
+  plan?: ((text: string, operationName: string | undefined) => Promise<QueryPlan>) | undefined;
   /**
    * Charges a subscription to its caller's rate-limit budget (queries and mutations are charged by
    * Apollo Server's plugins): null when admitted, else the error to answer with.
@@ -269,11 +273,26 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
     const text = print(document);
     let prepared: PreparedSubscription;
     try {
-      prepared = operation.supergraph.prepareSubscription(text, document, operationName);
+      prepared = await operation.supergraph.prepareSubscription(text, document, operationName, options.plan);
     } catch (error) {
+      if (error instanceof PlanningRefused) {
+        return formatted(
+          err(
+            ErrorCode.QUERY_PLANNING_TIMEOUT,
+            `The gateway could not plan this subscription within ${error.limitMs} ms`,
+            {
+              limit: error.limitMs,
+            },
+          ),
+        );
+      }
       logger.error({ err: error }, 'could not plan a subscription');
       return formatted(err(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error'));
     }
+    // The plan may have taken a while: the connection may have closed or filled up meanwhile.
+    if (connection.dropped) return formatted(err(ErrorCode.BAD_USER_INPUT, 'The connection is closing'));
+    const fullAfterPlanning = overCap(connection, callerKey);
+    if (fullAfterPlanning) return formatted(fullAfterPlanning);
 
     // By signed identity, which names the token's expiry too: everyone sharing an upstream
     // subscription (and its entity fetches, made with one identity) holds the same token. Hashed:

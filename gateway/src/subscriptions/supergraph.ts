@@ -27,11 +27,17 @@ export type ServedSupergraph = {
   /** What @apollo/gateway's executeQueryPlan needs next to a plan. */
   execution: { supergraphSchema: GraphQLSchema; apiSchema: Schema };
   /**
-   * Plans a (valid) subscription operation, `text` being its canonical (printed) text: cached by
+   * Prepares a (valid) subscription operation, `text` being its canonical (printed) text: cached by
    * text and operation name, so that thousands of subscriptions of one operation share one plan,
-   * one AST and one operation context.
+   * one AST and one operation context. Plans with `plan` (the planner pool) on a cache miss, or on
+   * this thread when none is given.
    */
-  prepareSubscription(text: string, document: DocumentNode, operationName: string | undefined): PreparedSubscription;
+  prepareSubscription(
+    text: string,
+    document: DocumentNode,
+    operationName: string | undefined,
+    plan?: (text: string, operationName: string | undefined) => Promise<QueryPlan>,
+  ): Promise<PreparedSubscription>;
 };
 
 /**
@@ -47,7 +53,7 @@ export function loadSupergraph(supergraphSdl: string, maxCachedPlans = 500): Ser
   return {
     apiSchema: graphqlApiSchema,
     execution: { supergraphSchema: supergraph.schema.toGraphQLJSSchema(), apiSchema },
-    prepareSubscription(text, document, operationName) {
+    async prepareSubscription(text, document, operationName, plan) {
       const key = `${operationName ?? ''}\n${text}`;
       const cached = prepared.get(key);
       if (cached) {
@@ -56,8 +62,9 @@ export function loadSupergraph(supergraphSdl: string, maxCachedPlans = 500): Ser
         prepared.set(key, cached);
         return cached;
       }
-      const operation = operationFromDocument(apiSchema, document, { operationName });
-      const node = planner.buildQueryPlan(operation).node;
+      const node = plan
+        ? (await plan(text, operationName)).node
+        : planner.buildQueryPlan(operationFromDocument(apiSchema, document, { operationName })).node;
       if (node?.kind !== 'Subscription') throw new Error(`expected a subscription plan, got ${node?.kind}`);
       const entry: PreparedSubscription = {
         node,
@@ -74,6 +81,9 @@ export function loadSupergraph(supergraphSdl: string, maxCachedPlans = 500): Ser
           ...(operationName ? { operationName } : {}),
         }),
       };
+      // Another subscriber of this text may have prepared it while this one waited for its plan.
+      const raced = prepared.get(key);
+      if (raced) return raced;
       if (prepared.size >= maxCachedPlans) prepared.delete(prepared.keys().next().value as string);
       prepared.set(key, entry);
       return entry;
