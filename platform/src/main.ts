@@ -6,7 +6,7 @@ import { subscriptionLimitsFromEnv } from '../../gateway/src/subscriptions/env.j
 import { inferenceSettings } from '../../lib/inference/settings.js';
 import { createLogger } from '../../lib/logger.js';
 import { stopOnSignals } from '../../lib/process/lifecycle.js';
-import { demoBanner, seedDemo } from './demo.js';
+import { demoBanner, seedDemoOnFirstStart } from './demo.js';
 import { readPlatformEnv } from './env.js';
 import { loadOrCreateLocalSecrets } from './secrets.js';
 import { startPlatform } from './start-platform.js';
@@ -58,13 +58,6 @@ logger.info(
   { url: platform.url, database: platform.database.kind === 'pglite' ? `embedded (${env.DATA_DIR})` : 'postgres' },
   'ai-code is running',
 );
-// The embedded default's first start (an empty database) gets a demo account, project and model.
-const demo =
-  env.DEMO && platform.database.kind === 'pglite' && (await platform.isEmpty())
-    ? await seedDemo(platform.url, logger).catch((error: unknown) => {
-        logger.warn({ err: error }, 'could not create the demo data');
-        return undefined;
-      })
-    : undefined;
+const demo = await seedDemoOnFirstStart(env.DEMO, platform, logger);
 process.stdout.write(`\n  ai-code gateway ready at ${platform.url}\n${demo ? demoBanner(platform.url, demo) : ''}\n`);
 stopOnSignals(logger, () => platform.close(), env.DRAIN_TIMEOUT_MS + 15_000);
