@@ -1,6 +1,7 @@
 import { ApolloGateway, type GraphQLDataSource } from '@apollo/gateway';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { Gauge } from 'prom-client';
+import { IDENTITY_HEADER } from '../../lib/auth/identity.js';
 import { disableApolloTelemetry } from '../../lib/config/env.js';
 import { badInput } from '../../lib/errors.js';
 import { createErrorFormatter } from '../../lib/graphql/format-error.js';
@@ -63,7 +64,10 @@ export type GatewayOptions = {
   protections?: ProtectionOptions;
   /** Depth, aliases, root fields, tokens, directives and cost of one operation (limits/); each left out keeps its default. */
   operationLimits?: Partial<OperationLimits>;
-  /** Hide "Did you mean …?" suggestions, which reveal the schema. @default !introspection */
+  /**
+   * Hide "Did you mean …?" suggestions, which reveal the schema, and the subgraphs' names and
+   * addresses in errors' extensions (production). @default !introspection
+   */
   hideSchemaDetails?: boolean;
 };
 
@@ -80,11 +84,12 @@ export type Gateway = ServiceServer & {
   subscriptionStats(): SubscriptionStats;
 };
 
-async function subgraphAnswers(url: string, timeoutMs: number): Promise<boolean> {
+async function subgraphAnswers(url: string, timeoutMs: number, identityHeader: string): Promise<boolean> {
   try {
     const response = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      // Subgraphs answer only the gateway's signed header: without it the probe would get a 401.
+      headers: { 'content-type': 'application/json', [IDENTITY_HEADER]: identityHeader },
       body: '{"query":"{__typename}"}',
       signal: AbortSignal.timeout(timeoutMs),
     });
@@ -101,7 +106,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const dataSources = new Map<string, GraphQLDataSource>();
   const operationLimits = { ...defaultOperationLimits, ...options.operationLimits };
   const hideSuggestions = options.hideSchemaDetails ?? !options.introspection;
-  const formatError = createErrorFormatter(logger, { hideSuggestions });
+  const formatError = createErrorFormatter(logger, { hideSuggestions, hideInternals: hideSuggestions });
   let updateSupergraph: ((supergraphSdl: string) => void) | undefined;
   const deduplicate = options.deduplicateInflight ?? true;
   const client = createSubgraphClient({ connectionsPerSubgraph: options.subgraphConnections ?? 128 });
@@ -134,6 +139,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           url: target,
           client,
           timeoutMs: protections.subgraphTimeoutMs(name),
+          anonymousHeader: () => authenticator.anonymousHeader(),
           ...(fetches ? { inflight: fetches } : {}),
         }),
       );
@@ -214,14 +220,21 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ),
     routes: {
       ...ide.routes,
-      '/uploads/': createUploadProxy(() => {
-        const url = subgraphs.get(options.uploadsSubgraph ?? 'models');
-        return url ? new URL('/', url).toString() : undefined;
-      }, logger),
+      '/uploads/': createUploadProxy(
+        () => {
+          const url = subgraphs.get(options.uploadsSubgraph ?? 'models');
+          return url ? new URL('/', url).toString() : undefined;
+        },
+        logger,
+        // Uploads are authorized by their signed URL; the header only gets them past the subgraph's door.
+        () => authenticator.anonymousHeader(),
+      ),
     },
     readiness: async () => {
       if (subgraphs.size === 0) return false;
-      const probes = [...subgraphs.values()].map((url) => subgraphAnswers(url, options.readinessTimeoutMs ?? 2000));
+      const probes = [...subgraphs.values()].map((url) =>
+        subgraphAnswers(url, options.readinessTimeoutMs ?? 2000, authenticator.anonymousHeader()),
+      );
       return (await Promise.all(probes)).every(Boolean);
     },
     websocket: createGraphQLWsEndpoint(subscriptions.graphqlWs, { logger, maxPayload: options.maxBodyBytes }),

@@ -1,5 +1,6 @@
 import { Agent, request } from 'node:http';
 import { pipeline } from 'node:stream';
+import { IDENTITY_HEADER } from '../../lib/auth/identity.js';
 import { ErrorCode } from '../../lib/errors.js';
 import { sendJson, type RouteHandler } from '../../lib/http/service-server.js';
 import type { Logger } from '../../lib/logger.js';
@@ -12,7 +13,11 @@ const FORWARDED = ['content-type', 'content-length'] as const;
  * ever talk to the gateway's public address. Bytes are piped, never buffered; the upstream's answer
  * (including an early 413) is passed back as it is.
  */
-export function createUploadProxy(target: () => string | undefined, logger: Logger): RouteHandler {
+export function createUploadProxy(
+  target: () => string | undefined,
+  logger: Logger,
+  identityHeader: () => string,
+): RouteHandler {
   // A connection per upload: uploads are rare and long, and a refused one may leave its socket
   // half-read, which a pooled connection would hand to the next request.
   const agent = new Agent({ keepAlive: false });
@@ -28,6 +33,7 @@ export function createUploadProxy(target: () => string | undefined, logger: Logg
         const value = req.headers[name];
         if (typeof value === 'string') headers[name] = value;
       }
+      headers[IDENTITY_HEADER] = identityHeader();
       const upstream = request(
         new URL(url.pathname + url.search, base),
         { method: req.method, headers, agent },
