@@ -454,6 +454,38 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     },
   );
 
+  it('lets only the gateway pods reach the subgraphs (NetworkPolicy), on their http port', () => {
+    const policies = ofKind(manifests, 'NetworkPolicy');
+    const selected = (policy: Manifest, labels: Record<string, string>) =>
+      matches(((spec(policy).podSelector as Yaml).matchLabels as Record<string, string>) ?? {}, labels);
+    const gatewayPods = podLabels(byName('Deployment', GATEWAY.name)!);
+    for (const subgraph of SUBGRAPH_COMPONENTS) {
+      const pods = podLabels(byName('Deployment', subgraph.name)!);
+      const guarding = policies.filter((policy) => selected(policy, pods));
+      expect(guarding.length, `${subgraph.name}: a NetworkPolicy selects its pods`).toBeGreaterThan(0);
+      for (const policy of guarding) {
+        expect(spec(policy).policyTypes, `${policy.metadata.name}: restricts ingress`).toContain('Ingress');
+        const rules = (spec(policy).ingress as Yaml[] | undefined) ?? [];
+        for (const rule of rules) {
+          // Each peer is a pod selector of this namespace matching the gateway's pods: no namespace, no IP block.
+          for (const peer of (rule.from as Yaml[] | undefined) ?? [{}]) {
+            expect(Object.keys(peer), `${policy.metadata.name}: peers`).toEqual(['podSelector']);
+            const wanted = ((peer.podSelector as Yaml).matchLabels as Record<string, string>) ?? {};
+            expect(matches(wanted, gatewayPods), `${policy.metadata.name}: only the gateway`).toBe(true);
+            for (const other of deployments.filter((d) => d.metadata.name !== GATEWAY.name)) {
+              expect(matches(wanted, podLabels(other)), `${policy.metadata.name} lets ${other.metadata.name} in`).toBe(
+                false,
+              );
+            }
+          }
+          for (const port of (rule.ports as Yaml[] | undefined) ?? []) expect(port.port).toBe('http');
+        }
+      }
+    }
+    // The gateway itself stays reachable by clients.
+    expect(policies.filter((policy) => selected(policy, gatewayPods))).toEqual([]);
+  });
+
   it('gateway: reaches each subgraph through its Service', () => {
     const env = containerEnv(containers(byName('Deployment', 'gateway')!)[0]!);
     for (const subgraph of SUBGRAPH_COMPONENTS) {
