@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createMeter, digestStream } from './digest.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-files.js';
 import {
   assertValidKey,
   assertValidPrefix,
@@ -54,9 +55,10 @@ export function createLocalObjectStore(options: LocalObjectStoreOptions): Object
   // A concurrent delete may prune the directory between mkdir and open: make it again.
   async function createTempFile(dir: string, path: string): Promise<FileHandle> {
     for (let attempt = 1; ; attempt++) {
-      await mkdir(dir, { recursive: true });
+      // Private whatever the umask: model files are their owners' property (private-files.ts).
+      await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
       try {
-        return await open(path, 'wx');
+        return await open(path, 'wx', PRIVATE_FILE_MODE);
       } catch (error) {
         if (errorCode(error) !== 'ENOENT' || attempt >= 3) throw error;
       }

@@ -10,8 +10,13 @@ import { demoBanner, seedDemoOnFirstStart } from './demo.js';
 import { readPlatformEnv } from './env.js';
 import { loadOrCreateLocalSecrets } from './secrets.js';
 import { startPlatform } from './start-platform.js';
+import { makePrivateDir, PRIVATE_UMASK } from '../../lib/storage/private-files.js';
 
 const env = loadEnvOrExit(readPlatformEnv);
+// Whatever this process writes under DATA_DIR (PGlite's files too) is its owner's alone.
+process.umask(PRIVATE_UMASK);
+// The embedded default's DATA_DIR is all the platform's: private, fixing an older version's modes.
+await makePrivateDir(env.DATA_DIR);
 const logger = createLogger('platform', env.LOG_LEVEL);
 const secrets =
   env.JWT_SECRET && env.INTERNAL_SECRET

@@ -1,10 +1,14 @@
-import { networkInterfaces } from 'node:os';
+import { chmod, lstat, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IDENTITY_HEADER, signAnonymous, signIdentity } from '../../lib/auth/identity.js';
 import { createLogger } from '../../lib/logger.js';
 import { DEMO_ACCOUNT, seedDemoOnFirstStart } from '../../platform/src/demo.js';
 import { parsePlatformEnv } from '../../platform/src/env.js';
-import { codes } from '../helpers/graphql.js';
+import { codes, gql } from '../helpers/graphql.js';
+import { createProject, uploadModel } from '../helpers/models.js';
+import { startProcess } from '../helpers/process.js';
 import {
   signup,
   startTestPlatform,
@@ -139,4 +143,61 @@ describe('subgraphs in production', () => {
     expect(codes(response)).toEqual(['UNAUTHENTICATED']);
     expect(JSON.stringify(response.errors)).not.toMatch(/serviceName|users|127\.0\.0\.1/);
   });
+});
+
+/** Every folder and file under `dir` (itself included) with its permission bits, e.g. `pglite/base: 700`. */
+async function modes(dir: string, base = dir): Promise<string[]> {
+  const found = [`${dir.slice(base.length) || '.'}: ${((await lstat(dir)).mode & 0o777).toString(8)}`];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) found.push(...(await modes(path, base)));
+    else found.push(`${path.slice(base.length)}: ${((await lstat(path)).mode & 0o777).toString(8)}`);
+  }
+  return found;
+}
+
+describe("the production image's default command (platform/src/main.ts, NODE_ENV=production)", () => {
+  it('creates no demo account, and keeps DATA_DIR private (0700/0600) even under umask 000', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'ai-code-prod-'));
+    try {
+      // What an older version left behind: readable by everyone.
+      await chmod(dataDir, 0o755);
+      await mkdir(join(dataDir, 'objects', 'imports'), { recursive: true, mode: 0o755 });
+      await writeFile(join(dataDir, 'objects', 'imports', 'old.onnx'), 'old', { mode: 0o644 });
+      await chmod(join(dataDir, 'objects', 'imports', 'old.onnx'), 0o666);
+      const env = { NODE_ENV: 'production', DATA_DIR: dataDir, PORT: '0', SUBGRAPH_BASE_PORT: '0', LOG_LEVEL: 'warn' };
+      const running = await startProcess('platform/src/main.ts', env, /ai-code gateway ready at (\S+)/, 60_000, {
+        umask: '000',
+      });
+      try {
+        const url = running.match[1]!;
+        expect(running.output()).not.toContain(DEMO_ACCOUNT.email);
+        expect(codes(await gql(url, { query: LOGIN, variables: { input: DEMO_ACCOUNT } }))).toEqual([
+          'UNAUTHENTICATED',
+        ]);
+
+        // A model upload and a prediction write the object store and the model cache.
+        const t = { gql: (request: Parameters<typeof gql>[1]) => gql(url, request) } as unknown as TestPlatform;
+        const session = await signup(t, uniqueEmail('prod'));
+        const projectId = await createProject(t, session);
+        const model = await uploadModel(t, session, projectId, 'v1');
+        expect(model.status).toBe('READY');
+        const predicted = await gql(url, {
+          query: 'mutation ($id: ID!) { predict(modelId: $id, inputs: { x: [[1, 2, 3]] }) { outputs } }',
+          token: session.accessToken,
+          variables: { id: model.id },
+        });
+        expect(predicted.errors).toBeUndefined();
+      } finally {
+        expect(await running.stop()).toBe(0);
+      }
+      const found = await modes(dataDir);
+      expect(found.some((line) => line.startsWith('/pglite/'))).toBe(true);
+      expect(found.some((line) => line.includes('/objects/projects/'))).toBe(true);
+      const readable = found.filter((line) => !/: (700|600)$/.test(line));
+      expect(readable).toEqual([]);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
