@@ -91,13 +91,13 @@ export async function createSubgraphServer<TContext extends object>(
   });
   await apollo.start();
   const metrics = options.metrics ?? createHttpMetrics(options.name);
+  // Verified once by `authorize`, read by the context of the same request.
+  const callers = new WeakMap<IncomingMessage, Identity | null>();
   const graphql = createGraphQLHandler({
     apollo,
     maxBodyBytes,
     context: async (req) => options.createContext(callers.get(req) ?? null),
   });
-  // Verified once by `authorize`, read by the context of the same request.
-  const callers = new WeakMap<IncomingMessage, Identity | null>();
   const service = createServiceServer({
     logger: options.logger,
     metrics,
