@@ -38,6 +38,10 @@ RUN npm run build \
      fi
 
 FROM ${NODE_IMAGE} AS runtime
+# HOST is the gateway's interface: the one-process platform keeps its subgraphs on 127.0.0.1 whatever
+# it is. The image holds no secret: the platform generates its own once (DATA_DIR/secrets.json, 0600)
+# unless JWT_SECRET and INTERNAL_SECRET are set, every other process refuses to start without them,
+# and NODE_ENV=production means no demo account (DEMO=true is refused).
 ENV NODE_ENV=production \
     HOST=0.0.0.0
 WORKDIR /app
