@@ -52,7 +52,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/schema ./schema
 COPY --from=build /app/operations ./operations
 COPY --from=build /app/dist ./dist
-RUN mkdir .data && chown 1000:1000 .data
+RUN mkdir -m 700 .data && chown 1000:1000 .data
 # The image's `node` user, by number so that Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000
 EXPOSE 4000
