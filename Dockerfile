@@ -40,6 +40,10 @@ RUN npm run build \
      fi
 
 FROM ${NODE_IMAGE} AS runtime
+# HOST is the gateway's interface: the one-process platform keeps its subgraphs on 127.0.0.1 whatever
+# it is. The image holds no secret: the platform generates its own once (DATA_DIR/secrets.json, 0600)
+# unless JWT_SECRET and INTERNAL_SECRET are set, every other process refuses to start without them,
+# and NODE_ENV=production means no demo account (DEMO=true is refused).
 ENV NODE_ENV=production \
     HOST=0.0.0.0
 WORKDIR /app
@@ -50,7 +54,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/schema ./schema
 COPY --from=build /app/operations ./operations
 COPY --from=build /app/dist ./dist
-RUN mkdir .data && chown 1000:1000 .data
+RUN mkdir -m 700 .data && chown 1000:1000 .data
 # The image's `node` user, by number so that Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000
 EXPOSE 4000

@@ -82,8 +82,7 @@ export const errorCatalog: Record<ErrorCode, { description: string; httpStatus: 
     httpStatus: 400,
   },
   MAX_INPUT_DEPTH_EXCEEDED: {
-    description:
-      'A literal or variable value of the operation nests lists and objects deeper than the gateway allows.',
+    description: 'A literal or variable value of the operation nests lists and objects deeper than the gateway allows.',
     httpStatus: 400,
   },
   MAX_INPUT_VALUES_EXCEEDED: {

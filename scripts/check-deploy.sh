@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Validates the deployment files with the real tools (CI runs this):
-#   - `docker compose config` on docker-compose.yml, once with its built-in defaults and once with
-#     .env.example, which must come out identical (.env.example documents exactly those defaults);
+#   - `docker compose config` on docker-compose.yml: refused without the secrets (they have no
+#     default); given stand-in secrets, once with its built-in defaults and once with .env.example,
+#     which must come out identical (.env.example documents exactly those defaults);
 #   - `kustomize build` on the Kubernetes base and on every overlay.
 # When `docker compose` or `kustomize` is missing, the Debian packages are fetched with apt-get into a
 # cache folder and used from there, without installing anything system-wide. Debian 12 only has
@@ -74,22 +75,35 @@ mapfile -t compose < <(find_compose)
 kustomize=$(find_kustomize)
 echo "check-deploy: $("${compose[@]}" version) ; kustomize $("$kustomize" version)"
 
-# A clean environment: interpolation must not pick up this shell's variables (LOG_LEVEL, PUBLIC_URL…).
+# Secrets have no default (`${NAME:?…}`): without them compose must refuse to start, naming one.
+mapfile -t required < <(grep -o '\${[A-Za-z_][A-Za-z0-9_]*:?' docker-compose.yml | sed 's/^\${//; s/:?$//' | sort -u)
+[ "${#required[@]}" -gt 0 ] || { echo 'check-deploy: docker-compose.yml requires no secret' >&2; exit 1; }
+secrets=()
+for name in "${required[@]}"; do secrets+=("$name=check-deploy-$name-0123456789abcdef0123456789"); done
+
+# A clean environment: interpolation must not pick up this shell's variables (LOG_LEVEL, PUBLIC_URL…);
+# only the stand-in secrets, which the environment gives precedence over any env file.
 compose_config() { # env file, then extra arguments of `config`
   local env_file=$1
   shift
-  env -i PATH="$PATH" HOME="$HOME" "${compose[@]}" --project-directory . -f docker-compose.yml --env-file "$env_file" \
-    config "$@"
+  env -i PATH="$PATH" HOME="$HOME" "${secrets[@]}" "${compose[@]}" --project-directory . -f docker-compose.yml \
+    --env-file "$env_file" config "$@"
 }
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
+if env -i PATH="$PATH" HOME="$HOME" "${compose[@]}" --project-directory . -f docker-compose.yml --env-file .env.example \
+  config >/dev/null 2>"$scratch/refused.txt"; then
+  echo 'check-deploy: docker compose config succeeded without the secrets' >&2
+  exit 1
+fi
+grep -q 'set .* in .env' "$scratch/refused.txt" || { cat "$scratch/refused.txt" >&2; exit 1; }
 compose_config /dev/null >"$scratch/defaults.yml"
 compose_config .env.example >"$scratch/env-example.yml"
 if ! diff -u "$scratch/defaults.yml" "$scratch/env-example.yml"; then
   echo 'check-deploy: .env.example and the defaults in docker-compose.yml disagree (diff above)' >&2
   exit 1
 fi
-echo "check-deploy: docker compose config: ok ($(compose_config /dev/null --services | wc -l) services)"
+echo "check-deploy: docker compose config: ok ($(compose_config /dev/null --services | wc -l) services; refused without ${#required[@]} secrets)"
 
 for dir in deploy/k8s/base deploy/k8s/overlays/*/; do
   "$kustomize" build "$dir" >"$scratch/k8s.yml"

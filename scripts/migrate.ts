@@ -4,8 +4,11 @@ import { databaseEnvShape } from '../lib/config/common-env.js';
 import { loadEnvOrExit, parseEnv } from '../lib/config/env.js';
 import { connectDatabase } from '../lib/db/connect.js';
 import { migrateToLatest } from '../lib/db/migrate.js';
+import { PRIVATE_UMASK } from '../lib/storage/private-files.js';
 
 const env = loadEnvOrExit(() => parseEnv(z.object(databaseEnvShape), process.env));
+// Whatever this process writes under DATA_DIR (PGlite's files too) is its owner's alone.
+process.umask(PRIVATE_UMASK);
 const { db, close } = await connectDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR });
 try {
   const applied = await migrateToLatest(db);

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { verifyIdentity } from '../../lib/auth/identity.js';
+import { ANONYMOUS_HEADER_TTL_SECONDS, verifyCaller, verifyIdentity } from '../../lib/auth/identity.js';
 import { createMemoryRevocationFeed, sessionRevocation, watchRevocations } from '../../lib/auth/revocations.js';
 import { signAccessToken } from '../../lib/auth/tokens.js';
 import { bearerToken, createAuthenticator } from './auth.js';
@@ -23,6 +23,25 @@ describe('authenticator', () => {
     const auth = createAuthenticator(config, internalSecret);
     const caller = auth.authenticate(`Bearer ${signAccessToken(config, { id: 'u1', role: 'USER' })}`);
     expect(verifyIdentity(internalSecret, caller!.identityHeader)).toMatchObject({ userId: 'u1', role: 'USER' });
+  });
+
+  it('signs an anonymous header the subgraphs accept as nobody, and keeps using it while it is fresh', () => {
+    vi.useFakeTimers();
+    try {
+      const auth = createAuthenticator(config, internalSecret);
+      const header = auth.anonymousHeader();
+      expect(verifyCaller(internalSecret, header)).toEqual({ identity: null });
+      expect(verifyCaller('x'.repeat(32), header)).toBeUndefined();
+      expect(verifyIdentity(internalSecret, header)).toBeNull();
+      expect(auth.anonymousHeader()).toBe(header);
+      // Signed again before it expires: a header in use is never an expired one.
+      vi.advanceTimersByTime((ANONYMOUS_HEADER_TTL_SECONDS / 2 + 1) * 1000);
+      const renewed = auth.anonymousHeader();
+      expect(renewed).not.toBe(header);
+      expect(verifyCaller(internalSecret, renewed)).toEqual({ identity: null });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('no header is anonymous; a bad one is UNAUTHENTICATED', () => {

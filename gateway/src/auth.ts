@@ -1,6 +1,11 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { identityFromClaims, type Identity } from '../../lib/auth/identity.js';
+import {
+  ANONYMOUS_CLAIMS,
+  ANONYMOUS_HEADER_TTL_SECONDS,
+  identityFromClaims,
+  type Identity,
+} from '../../lib/auth/identity.js';
 import type { RevocationCheck } from '../../lib/auth/revocations.js';
 import type { AccessTokenConfig } from '../../lib/auth/tokens.js';
 import { err, ErrorCode } from '../../lib/errors.js';
@@ -16,6 +21,8 @@ export type Authenticator = {
   authenticate(authorization: string | undefined): Caller | null;
   /** Calls `listener` when sessions or users were revoked: callers authenticated before may be refused now. */
   onRevoked(listener: () => void): () => void;
+  /** The signed identity header of a caller without a token (subgraphs refuse requests without one). */
+  anonymousHeader(): string;
 };
 
 const MAX_CACHED_TOKENS = 10_000;
@@ -49,6 +56,15 @@ function signIdentityWith(key: KeyObject, identity: Identity): string {
   });
 }
 
+function signAnonymousWith(key: KeyObject, expiresAt: number): string {
+  return jwt.sign({ ...ANONYMOUS_CLAIMS, exp: expiresAt }, key, {
+    algorithm: 'HS256',
+    issuer: 'ai-code-gateway',
+    audience: 'ai-code-subgraphs',
+    noTimestamp: true,
+  });
+}
+
 export const invalidTokenError = () =>
   err(ErrorCode.UNAUTHENTICATED, 'Invalid or expired access token', { http: { status: 401 } });
 
@@ -73,7 +89,17 @@ export function createAuthenticator(
   const verified = new Map<string, Caller>();
   const accessTokenKey = createSecretKey(Buffer.from(config.secret));
   const identityKey = createSecretKey(Buffer.from(internalSecret));
+  // One anonymous header at a time, signed again once half its lifetime is gone.
+  let anonymous = { header: '', expiresAt: 0 };
   return {
+    anonymousHeader() {
+      const nowSeconds = Math.floor(Date.now() / 1000);
+      if (anonymous.expiresAt - nowSeconds < ANONYMOUS_HEADER_TTL_SECONDS / 2) {
+        const expiresAt = nowSeconds + ANONYMOUS_HEADER_TTL_SECONDS;
+        anonymous = { header: signAnonymousWith(identityKey, expiresAt), expiresAt };
+      }
+      return anonymous.header;
+    },
     authenticate(authorization) {
       const token = bearerToken(authorization);
       if (token === undefined) return null;

@@ -1,6 +1,7 @@
 import { ApolloGateway, type GraphQLDataSource } from '@apollo/gateway';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { Gauge } from 'prom-client';
+import { IDENTITY_HEADER } from '../../lib/auth/identity.js';
 import { disableApolloTelemetry } from '../../lib/config/env.js';
 import { badInput } from '../../lib/errors.js';
 import { createErrorFormatter } from '../../lib/graphql/format-error.js';
@@ -83,7 +84,10 @@ export type GatewayOptions = {
   protections?: ProtectionOptions;
   /** Depth, aliases, root fields, tokens, directives and cost of one operation (limits/); each left out keeps its default. */
   operationLimits?: Partial<OperationLimits>;
-  /** Hide "Did you mean …?" suggestions, which reveal the schema. @default !introspection */
+  /**
+   * Hide "Did you mean …?" suggestions, which reveal the schema, and the subgraphs' names and
+   * addresses in errors' extensions (production). @default !introspection
+   */
   hideSchemaDetails?: boolean;
 };
 
@@ -100,11 +104,12 @@ export type Gateway = ServiceServer & {
   subscriptionStats(): SubscriptionStats;
 };
 
-async function subgraphAnswers(url: string, timeoutMs: number): Promise<boolean> {
+async function subgraphAnswers(url: string, timeoutMs: number, identityHeader: string): Promise<boolean> {
   try {
     const response = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      // Subgraphs answer only the gateway's signed header: without it the probe would get a 401.
+      headers: { 'content-type': 'application/json', [IDENTITY_HEADER]: identityHeader },
       body: '{"query":"{__typename}"}',
       signal: AbortSignal.timeout(timeoutMs),
     });
@@ -121,7 +126,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const dataSources = new Map<string, GraphQLDataSource>();
   const operationLimits = { ...defaultOperationLimits, ...options.operationLimits };
   const hideSuggestions = options.hideSchemaDetails ?? !options.introspection;
-  const formatError = createErrorFormatter(logger, { hideSuggestions });
+  const formatError = createErrorFormatter(logger, { hideSuggestions, hideInternals: hideSuggestions });
   let updateSupergraph: ((supergraphSdl: string) => void) | undefined;
   const deduplicate = options.deduplicateInflight ?? true;
   const client = createSubgraphClient({ connectionsPerSubgraph: options.subgraphConnections ?? 128 });
@@ -160,6 +165,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           url: target,
           client,
           timeoutMs: protections.subgraphTimeoutMs(name),
+          anonymousHeader: () => authenticator.anonymousHeader(),
           ...(fetches ? { inflight: fetches } : {}),
         }),
       );
@@ -269,11 +275,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         },
         logger,
         bodyTimeoutMs,
+        // Uploads are authorized by their signed URL; the header only gets them past the subgraph's door.
+        () => authenticator.anonymousHeader(),
       ),
     },
     readiness: async () => {
       if (subgraphs.size === 0) return false;
-      const probes = [...subgraphs.values()].map((url) => subgraphAnswers(url, options.readinessTimeoutMs ?? 2000));
+      const probes = [...subgraphs.values()].map((url) =>
+        subgraphAnswers(url, options.readinessTimeoutMs ?? 2000, authenticator.anonymousHeader()),
+      );
       return (await Promise.all(probes)).every(Boolean);
     },
     websocket: createGraphQLWsEndpoint(subscriptions.graphqlWs, {

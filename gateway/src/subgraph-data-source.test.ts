@@ -72,20 +72,21 @@ const fetchOf = (
   }) as unknown as GraphQLDataSourceProcessOptions<GatewayContext>;
 
 const QUERY = 'query Q__users__0{me{id}}';
+const anonymousHeader = () => 'signed-anonymous';
 
 describe('SubgraphDataSource', () => {
-  it("sends the caller's signed identity, and none for an anonymous caller", async () => {
-    const source = new SubgraphDataSource({ url, client });
+  it("sends the caller's signed identity, and the gateway's anonymous one for a caller without a token", async () => {
+    const source = new SubgraphDataSource({ url, client, anonymousHeader });
     expect(await source.process(fetchOf(QUERY, caller('u1')))).toEqual({ data: { ok: true } });
     await source.process(fetchOf(QUERY, null));
     expect(received[0]!.headers[IDENTITY_HEADER]).toBe('signed-u1');
-    expect(received[1]!.headers[IDENTITY_HEADER]).toBeUndefined();
+    expect(received[1]!.headers[IDENTITY_HEADER]).toBe('signed-anonymous');
     expect(received[0]!.body).toEqual({ query: QUERY, variables: {} });
   });
 
   it('shares an identical in-flight query of the same caller', async () => {
     reply = () => ({ body: '{"data":{"me":{"id":"1"}}}', delayMs: 50 });
-    const source = new SubgraphDataSource({ url, client, inflight: createInflight<SubgraphAnswer>() });
+    const source = new SubgraphDataSource({ url, client, anonymousHeader, inflight: createInflight<SubgraphAnswer>() });
     const answers = await Promise.all([1, 2, 3].map(() => source.process(fetchOf(QUERY, caller('u1')))));
     expect(received).toHaveLength(1);
     expect(answers.map((answer) => answer.data)).toEqual([
@@ -99,7 +100,7 @@ describe('SubgraphDataSource', () => {
 
   it('never shares between callers, nor a mutation, nor different variables', async () => {
     reply = () => ({ body: '{"data":{"ok":true}}', delayMs: 50 });
-    const source = new SubgraphDataSource({ url, client, inflight: createInflight<SubgraphAnswer>() });
+    const source = new SubgraphDataSource({ url, client, anonymousHeader, inflight: createInflight<SubgraphAnswer>() });
     const mutation = 'mutation M__users__0{logout}';
     await Promise.all([
       source.process(fetchOf(QUERY, caller('u1'))),
@@ -117,7 +118,7 @@ describe('SubgraphDataSource', () => {
       const representations = body.variables!.representations as Array<{ upc: string }>;
       return { body: JSON.stringify({ data: { _entities: representations.map(({ upc }) => ({ name: `p${upc}` })) } }) };
     };
-    const source = new SubgraphDataSource({ url, client });
+    const source = new SubgraphDataSource({ url, client, anonymousHeader });
     const representations = ['1', '2', '1', '1'].map((upc) => ({ __typename: 'Product', upc }));
     const answer = await source.process(
       fetchOf(
@@ -138,13 +139,13 @@ describe('SubgraphDataSource', () => {
   it("answers a 400 carrying the subgraph's own errors with those errors", async () => {
     const refusal = { errors: [{ message: 'Expected a DateTime', extensions: { code: 'BAD_USER_INPUT' } }] };
     reply = () => ({ status: 400, body: JSON.stringify(refusal) });
-    const source = new SubgraphDataSource({ url, client });
+    const source = new SubgraphDataSource({ url, client, anonymousHeader });
     expect(await source.process(fetchOf(QUERY, null))).toEqual(refusal);
   });
 
   it('turns a non-2xx answer into an error carrying the response', async () => {
     reply = () => ({ status: 401, body: '{"errors":[{"message":"who are you"}]}' });
-    const source = new SubgraphDataSource({ url, client });
+    const source = new SubgraphDataSource({ url, client, anonymousHeader });
     const failure = await source.process(fetchOf(QUERY, null)).catch((error: unknown) => error);
     expect(failure).toMatchObject({
       message: '401: Unauthorized',
@@ -157,7 +158,13 @@ describe('SubgraphDataSource', () => {
 
   it('cancels a fetch at its deadline: the subgraph sees the request go, every sharer gets the timeout', async () => {
     reply = () => ({ body: '{"data":{"ok":true}}', delayMs: 5_000 });
-    const source = new SubgraphDataSource({ url, client, timeoutMs: 200, inflight: createInflight<SubgraphAnswer>() });
+    const source = new SubgraphDataSource({
+      url,
+      client,
+      anonymousHeader,
+      timeoutMs: 200,
+      inflight: createInflight<SubgraphAnswer>(),
+    });
     const [first, second] = await Promise.allSettled([
       source.process(fetchOf(QUERY, caller('u1'))),
       source.process(fetchOf(QUERY, caller('u1'))),
@@ -171,20 +178,20 @@ describe('SubgraphDataSource', () => {
 
   it('leaves a fetch that answers in time alone', async () => {
     reply = () => ({ body: '{"data":{"ok":true}}', delayMs: 50 });
-    const source = new SubgraphDataSource({ url, client, timeoutMs: 2_000 });
+    const source = new SubgraphDataSource({ url, client, anonymousHeader, timeoutMs: 2_000 });
     expect(await source.process(fetchOf(QUERY, caller('u1')))).toEqual({ data: { ok: true } });
     expect(abandoned).toEqual([]);
   });
 
   it('refuses an answer that is not JSON', async () => {
     reply = () => ({ contentType: 'text/plain', body: 'hello' });
-    const source = new SubgraphDataSource({ url, client });
+    const source = new SubgraphDataSource({ url, client, anonymousHeader });
     await expect(source.process(fetchOf(QUERY, null))).rejects.toThrow('Expected JSON response body');
   });
 
   it("folds the subgraph's Cache-Control into the operation's cache policy", async () => {
     const hints: unknown[] = [];
-    const source = new SubgraphDataSource({ url, client });
+    const source = new SubgraphDataSource({ url, client, anonymousHeader });
     await source.process(fetchOf(QUERY, null, {}, { restrict: (hint) => hints.push(hint) }));
     expect(hints).toEqual([{ maxAge: 0 }]);
     expect(cacheHint('public, max-age=60')).toEqual({ maxAge: 60, scope: 'PUBLIC' });

@@ -23,6 +23,8 @@ export type SubgraphDataSourceOptions = {
    * SubgraphTimeoutError. Callers sharing an in-flight fetch share its deadline. Absent: none.
    */
   timeoutMs?: number;
+  /** The signed header sent for callers without a token: subgraphs refuse a request without one. */
+  anonymousHeader(): string;
 };
 
 /** A subgraph fetch that was cancelled at its deadline. */
@@ -49,6 +51,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   readonly #client: SubgraphClient;
   readonly #inflight: Inflight<SubgraphAnswer> | undefined;
   readonly #timeoutMs: number | undefined;
+  readonly #anonymousHeader: () => string;
 
   constructor(options: SubgraphDataSourceOptions) {
     this.url = options.url;
@@ -56,6 +59,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     this.#client = options.client;
     this.#inflight = options.inflight;
     this.#timeoutMs = options.timeoutMs;
+    this.#anonymousHeader = options.anonymousHeader;
   }
 
   async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<SubgraphResponse> {
@@ -66,7 +70,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     // Set by the gateway itself (e.g. the trace request header), never copied from the client.
     if (request.http) for (const [name, value] of request.http.headers) headers[name] = value;
     headers['content-type'] = 'application/json';
-    if (caller) headers[IDENTITY_HEADER] = caller.identityHeader;
+    headers[IDENTITY_HEADER] = caller ? caller.identityHeader : this.#anonymousHeader();
     const representations = request.variables?.representations as unknown;
     const batch = Array.isArray(representations) ? distinctRepresentations(representations) : null;
     const body = JSON.stringify({

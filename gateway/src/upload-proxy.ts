@@ -1,5 +1,6 @@
 import { Agent, request } from 'node:http';
 import { pipeline, type Transform } from 'node:stream';
+import { IDENTITY_HEADER } from '../../lib/auth/identity.js';
 import { ErrorCode } from '../../lib/errors.js';
 import { BodyTimeoutError, createBodyGuard } from '../../lib/http/body.js';
 import { sendJson, sendsOwnContinue, type RouteHandler } from '../../lib/http/service-server.js';
@@ -18,6 +19,7 @@ export function createUploadProxy(
   target: () => string | undefined,
   logger: Logger,
   bodyTimeoutMs: number,
+  identityHeader: () => string,
 ): RouteHandler {
   // A connection per upload: uploads are rare and long, and a refused one may leave its socket
   // half-read, which a pooled connection would hand to the next request.
@@ -38,6 +40,7 @@ export function createUploadProxy(
           const value = req.headers[name];
           if (typeof value === 'string') headers[name] = value;
         }
+        headers[IDENTITY_HEADER] = identityHeader();
         /** The client's body on its way upstream, once the upstream takes it. */
         let body: Transform | undefined;
         /** Set once an answer is on its way to the client (the upstream's or our own). */

@@ -1,8 +1,8 @@
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Kysely, PostgresDialect, sql, type LogEvent } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
+import { makePrivateDir } from '../storage/private-files.js';
 
 export type DatabaseConnection = {
   db: Kysely<Database>;
@@ -49,8 +49,13 @@ export async function connectDatabase(options: DatabaseOptions): Promise<Databas
   const { PGlite } = await import('@electric-sql/pglite');
   const { createPglitePool } = await import('./pglite-pool.js');
   const dir = join(options.dataDir, 'pglite');
-  await mkdir(dir, { recursive: true });
+  // Password hashes and roles live there: private (0700/0600), fixing files an older version left
+  // readable. PGlite creates its files with the process's umask, which the entry points set (PRIVATE_UMASK).
+  await makePrivateDir(dir);
   const pglite = await PGlite.create(dir, { parsers: { [INT8_OID]: parseInt8 } });
+  // A first start unpacks PGlite's initial database with the archive's modes (0666), past the
+  // umask: made private again once it is there. Files Postgres creates later are 0600.
+  await makePrivateDir(dir);
   const db = new Kysely<Database>({
     dialect: new PostgresDialect({ pool: createPglitePool(pglite) }),
     ...(log ? { log } : {}),

@@ -25,6 +25,27 @@ describe('error masking', () => {
     });
   });
 
+  it('drops the names and addresses of the subgraphs behind the gateway when told to (production)', () => {
+    const fromSubgraph = {
+      message: 'Invalid email or password',
+      extensions: {
+        code: 'UNAUTHENTICATED',
+        serviceName: 'users',
+        response: { url: 'http://10.0.0.7:4001/graphql', status: 401 },
+      },
+    };
+    const error = new Error('from a subgraph');
+    expect(format(fromSubgraph, error).extensions).toMatchObject({ serviceName: 'users' });
+    const hiding = createErrorFormatter(createLogger('test', 'silent'), { hideInternals: true });
+    expect(hiding(fromSubgraph, error)).toEqual({
+      message: 'Invalid email or password',
+      extensions: { code: 'UNAUTHENTICATED' },
+    });
+    expect(hiding({ ...fromSubgraph, extensions: { ...fromSubgraph.extensions, code: 'BAD_REQUEST' } }, error)).toEqual(
+      { message: 'Invalid email or password', extensions: { code: 'BAD_USER_INPUT' } },
+    );
+  });
+
   it("folds Apollo's BAD_REQUEST into BAD_USER_INPUT", () => {
     const formatted = format({ message: 'bad', extensions: { code: 'BAD_REQUEST' } }, new Error('bad'));
     expect(formatted.extensions?.code).toBe('BAD_USER_INPUT');

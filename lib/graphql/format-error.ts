@@ -30,7 +30,16 @@ export type ErrorFormatterOptions = {
    * introspection is off. @default false
    */
   hideSuggestions?: boolean;
+  /**
+   * Drops the gateway's internal names from extensions: `serviceName` (which subgraph failed) and
+   * `response` (a subgraph's URL and raw answer). @default false
+   */
+  hideInternals?: boolean;
 };
+
+// Extensions @apollo/gateway and SubgraphDataSource add to a subgraph's errors: they name the
+// services behind the gateway and their addresses.
+const INTERNAL_EXTENSIONS = ['serviceName', 'response'];
 
 /**
  * Apollo Server `formatError`: errors with a catalog code reach the client as they are (without
@@ -42,6 +51,7 @@ export function createErrorFormatter(logger: Logger, options: ErrorFormatterOpti
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const code = formatted.extensions?.code;
     const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
+    if (options.hideInternals) for (const name of INTERNAL_EXTENSIONS) delete extensions[name];
     if (code === ErrorCode.GRAPHQL_PARSE_FAILED) {
       const tooManyTokens = maxTokensExceeded(formatted);
       if (tooManyTokens) return tooManyTokens.toJSON();

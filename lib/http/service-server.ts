@@ -34,6 +34,11 @@ export type ServiceServerOptions = {
   /** Serves WebSocket upgrades of `/graphql`; without it every upgrade is refused. */
   websocket?: WebSocketEndpoint;
   /**
+   * When given, every request but /healthz, /readyz and /metrics must pass it, or is answered 401
+   * UNAUTHENTICATED with nothing run (subgraphs: only the gateway's signed header gets in).
+   */
+  authorize?: (req: IncomingMessage) => boolean;
+  /**
    * On close, how long requests already being served get to finish before their connections are
    * cut. @default 10000
    */
@@ -46,6 +51,9 @@ export type ServiceServerOptions = {
    */
   limits?: Partial<HttpLimits> | undefined;
 };
+
+/** What orchestrators and Prometheus call, open whatever `authorize` says. */
+const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** Default of ServiceServerOptions.drainTimeoutMs. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
@@ -89,6 +97,12 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
   let closing: Promise<void> | undefined;
 
   async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<string> {
+    if (options.authorize && !PROBES.has(url.pathname) && !options.authorize(req)) {
+      // The body is not read: the connection closes after the answer instead of being reused.
+      res.shouldKeepAlive = false;
+      sendGraphQLError(res, ErrorCode.UNAUTHENTICATED, 'This service answers only the gateway');
+      return 'unauthorized';
+    }
     switch (url.pathname) {
       case '/graphql':
         await options.graphql(req, res, url.search.slice(1));

@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { InferenceSession } from 'onnxruntime-node';
 import type { Logger } from '../logger.js';
 import { createMeter } from '../storage/digest.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../storage/private-files.js';
 import { createSessionOptions } from './session-options.js';
 import { signatureOf, type ModelSignature } from './signature.js';
 import { createZeroFeeds, type TensorMap } from './tensors.js';
@@ -52,9 +53,9 @@ export async function loadVerifiedModelFile(
   const meter = createMeter();
   try {
     if (!SHA256_HEX.test(expected)) throw new TypeError(`not a hex sha256: ${JSON.stringify(expectedSha256)}`);
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
     // 'wx': a fresh name, never someone else's file; 0o600: model files are the owners' property.
-    await pipeline(stream, meter.stream, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
+    await pipeline(stream, meter.stream, createWriteStream(path, { flags: 'wx', mode: PRIVATE_FILE_MODE }));
   } catch (error) {
     stream.destroy();
     await dispose();

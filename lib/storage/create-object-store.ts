@@ -1,7 +1,7 @@
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLocalObjectStore } from './local-store.js';
 import type { ObjectStore } from './object-store.js';
+import { makePrivateDir } from './private-files.js';
 import { createS3ObjectStore, type S3ObjectStoreOptions } from './s3-store.js';
 
 export type ObjectStoreConfig = {
@@ -24,6 +24,7 @@ export async function createObjectStore(config: ObjectStoreConfig): Promise<Obje
     return store;
   }
   const rootDir = join(config.dataDir, 'objects');
-  await mkdir(rootDir, { recursive: true });
+  // Also fixes the modes of files an older version left readable to everyone.
+  await makePrivateDir(rootDir);
   return createLocalObjectStore({ rootDir });
 }

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createMeter, digestStream } from './digest.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-files.js';
 import {
   assertValidKey,
   assertValidPrefix,
@@ -19,6 +19,13 @@ export type LocalObjectStoreOptions = {
   rootDir: string;
 };
 
+/**
+ * Start of the storage URIs of a local store: `file:` and the root's own folder name, a reference
+ * relative to the data directory (`file:objects/projects/…`). The server's absolute path is never
+ * shown to clients, nor accepted from them.
+ */
+const uriPrefixOf = (root: string): string => `file:${encodeURIComponent(basename(root))}/`;
+
 const errorCode = (error: unknown): unknown => (error as { code?: unknown } | null)?.code;
 
 // ENOTDIR: a key runs through a file, e.g. `a/b` when `a` is an object.
@@ -26,6 +33,7 @@ const isMissing = (error: unknown): boolean => errorCode(error) === 'ENOENT' || 
 
 export function createLocalObjectStore(options: LocalObjectStoreOptions): ObjectStore {
   const root = resolve(options.rootDir);
+  const uriPrefix = uriPrefixOf(root);
 
   function pathOf(key: string): string {
     assertValidKey(key);
@@ -33,7 +41,8 @@ export function createLocalObjectStore(options: LocalObjectStoreOptions): Object
   }
 
   function uriFor(key: string): string {
-    return pathToFileURL(pathOf(key)).href;
+    assertValidKey(key);
+    return uriPrefix + key.split('/').map(encodeURIComponent).join('/');
   }
 
   /** Removes the given directories and their emptied ancestors, deepest first, up to (not including) the root. */
@@ -54,9 +63,10 @@ export function createLocalObjectStore(options: LocalObjectStoreOptions): Object
   // A concurrent delete may prune the directory between mkdir and open: make it again.
   async function createTempFile(dir: string, path: string): Promise<FileHandle> {
     for (let attempt = 1; ; attempt++) {
-      await mkdir(dir, { recursive: true });
+      // Private whatever the umask: model files are their owners' property (private-files.ts).
+      await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
       try {
-        return await open(path, 'wx');
+        return await open(path, 'wx', PRIVATE_FILE_MODE);
       } catch (error) {
         if (errorCode(error) !== 'ENOENT' || attempt >= 3) throw error;
       }
@@ -124,17 +134,15 @@ export function createLocalObjectStore(options: LocalObjectStoreOptions): Object
     uriFor,
 
     keyFromUri(uri) {
-      let path: string;
+      if (!uri.startsWith(uriPrefix)) return null;
+      let key: string;
       try {
-        path = fileURLToPath(uri);
+        key = uri.slice(uriPrefix.length).split('/').map(decodeURIComponent).join('/');
       } catch {
-        return null; // not a file: URL
+        return null; // a malformed escape
       }
-      // Outside the root the relative path starts with a `..` segment, which no key has.
-      const key = relative(root, path).split(sep).join('/');
       if (!isValidKey(key)) return null;
-      // Only the spelling this store issues: `..`, `.` or `%2e` segments are refused even when they
-      // resolve inside the root (the URL parser removes them before we see the path).
+      // Only the spelling this store issues: escaped separators or dots (`%2F`, `%2e`) are refused.
       return uriFor(key) === uri ? key : null;
     },
 

@@ -15,7 +15,7 @@ export type PutOptions = {
  */
 export interface ObjectStore {
   readonly kind: 's3' | 'local';
-  /** Public storage URI of a key: `s3://bucket/key` or `file:///abs/path/key`. */
+  /** Public storage URI of a key: `s3://bucket/key`, or `file:objects/key` (relative to the data directory). */
   uriFor(key: string): string;
   /** The key a storage URI names when it lies inside this store (same bucket, under the root directory), else null. */
   keyFromUri(uri: string): string | null;

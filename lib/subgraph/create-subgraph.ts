@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { ApolloServer } from '@apollo/server';
 import {
@@ -7,8 +8,8 @@ import {
 } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
-import { parse, type DocumentNode } from 'graphql';
-import { IDENTITY_HEADER, verifyIdentity, type Identity } from '../auth/identity.js';
+import { GraphQLError, parse, type DocumentNode, type ValidationRule } from 'graphql';
+import { IDENTITY_HEADER, verifyCaller, type Identity } from '../auth/identity.js';
 import { createErrorFormatter } from '../graphql/format-error.js';
 import { createGraphQLHandler } from '../http/graphql-handler.js';
 import type { HttpLimits } from '../http/limits.js';
@@ -48,6 +49,19 @@ export type CreateSubgraphOptions<TContext extends object> = {
   metrics?: HttpMetrics;
 };
 
+/**
+ * `_service { sdl }` hands out the subgraph's whole SDL, introspection or not. Nothing reads it from
+ * a running subgraph (the supergraph is composed from schema/*.graphql), so production refuses it
+ * as graphql-js refuses a field that does not exist.
+ */
+const noFederationSdl: ValidationRule = (context) => ({
+  Field(node) {
+    if (node.name.value === '_service' && context.getParentType()?.name === 'Query') {
+      context.reportError(new GraphQLError('Cannot query field "_service" on type "Query".', { nodes: node }));
+    }
+  },
+});
+
 export function readSubgraphSdl(name: string): string {
   return readFileSync(join(projectRoot, 'schema', `${name}.graphql`), 'utf8');
 }
@@ -65,7 +79,8 @@ export async function createSubgraphServer<TContext extends object>(
     resolvers: options.resolvers as GraphQLResolverMap<unknown>,
   });
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
-  const formatError = createErrorFormatter(options.logger);
+  // Production hides the schema's shape: no "Did you mean …?" guesses, no federation SDL.
+  const formatError = createErrorFormatter(options.logger, { hideSuggestions: options.production });
   const apollo = new ApolloServer<TContext>({
     schema,
     introspection: !options.production,
@@ -73,20 +88,19 @@ export async function createSubgraphServer<TContext extends object>(
     // The process's own signal handling closes servers in order; Apollo must not race it.
     stopOnTerminationSignals: false,
     formatError,
+    ...(options.production ? { validationRules: [noFederationSdl] } : {}),
     // No inline traces (ftv1): they cost time on every request and expose timings to callers.
     plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
   });
   await apollo.start();
   const metrics = options.metrics ?? createHttpMetrics(options.name);
+  // Verified once by `authorize`, read by the context of the same request.
+  const callers = new WeakMap<IncomingMessage, Identity | null>();
   const graphql = createGraphQLHandler({
     apollo,
     maxBodyBytes,
     ...(options.limits?.bodyTimeoutMs !== undefined ? { bodyTimeoutMs: options.limits.bodyTimeoutMs } : {}),
-    context: async (req) => {
-      const header = req.headers[IDENTITY_HEADER];
-      const identity = typeof header === 'string' ? verifyIdentity(options.internalSecret, header) : null;
-      return options.createContext(identity);
-    },
+    context: async (req) => options.createContext(callers.get(req) ?? null),
   });
   const service = createServiceServer({
     logger: options.logger,
@@ -94,6 +108,13 @@ export async function createSubgraphServer<TContext extends object>(
     graphql,
     readiness: options.readiness,
     limits: options.limits,
+    // Only the gateway signs the identity header (for anonymous callers too): a direct call, or one
+    // with a forged header, is refused before anything runs.
+    authorize: (req) => {
+      const caller = verifyCaller(options.internalSecret, req.headers[IDENTITY_HEADER]);
+      if (caller) callers.set(req, caller.identity);
+      return caller !== undefined;
+    },
     ...(options.routes ? { routes: options.routes } : {}),
     websocket: createGraphQLWsEndpoint(
       createSubgraphSubscriptionServer({

@@ -15,7 +15,7 @@ import {
   type GraphQLFormattedError,
   type GraphQLSchema,
 } from 'graphql';
-import { IDENTITY_HEADER, verifyIdentity, type Identity } from '../auth/identity.js';
+import { IDENTITY_HEADER, verifyCaller, type Identity } from '../auth/identity.js';
 import { err, ErrorCode } from '../errors.js';
 import { connectionParam, type WebSocketExtra } from '../http/service-server.js';
 import { mapAsyncIterator } from './map-async-iterator.js';
@@ -47,16 +47,17 @@ export function createSubgraphSubscriptionServer<TContext>(
     onConnect: (ctx) => {
       const value = connectionParam(ctx.connectionParams, IDENTITY_HEADER);
       if (value === undefined) {
-        identities.set(ctx.extra, null);
-        return true;
+        // The gateway signs a header for anonymous callers too: none means the gateway was skipped.
+        ctx.extra.socket.close(CloseCode.Unauthorized, 'Unauthorized');
+        return false;
       }
-      const identity = typeof value === 'string' ? verifyIdentity(options.internalSecret, value) : null;
-      if (!identity) {
+      const caller = verifyCaller(options.internalSecret, value);
+      if (!caller) {
         // Only the gateway holds the secret: anything else presenting an identity is refused outright.
         ctx.extra.socket.close(CloseCode.Forbidden, 'Invalid identity');
         return false;
       }
-      identities.set(ctx.extra, identity);
+      identities.set(ctx.extra, caller.identity);
       return true;
     },
     onSubscribe: (ctx, _id, payload) => {

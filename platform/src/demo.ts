@@ -1,5 +1,6 @@
 import { buildMlpModel } from '../../lib/onnx/build-model.js';
 import type { Logger } from '../../lib/logger.js';
+import type { Platform } from './start-platform.js';
 
 export const DEMO_ACCOUNT = { email: 'demo@example.com', password: 'ai-code-demo' } as const;
 
@@ -54,6 +55,22 @@ export async function seedDemo(graphqlUrl: string, logger: Logger): Promise<Demo
     'demo data created',
   );
   return { projectId: createProject.id, modelId: createModelUpload.model.id, accessToken: signup.accessToken };
+}
+
+/**
+ * The embedded default's first start (an empty PGlite database) gets the demo data when `demo` is
+ * on; env.ts turns it off (and refuses it) in production. Undefined when nothing was created.
+ */
+export async function seedDemoOnFirstStart(
+  demo: boolean,
+  platform: Pick<Platform, 'url' | 'database' | 'isEmpty'>,
+  logger: Logger,
+): Promise<Demo | undefined> {
+  if (!demo || platform.database.kind !== 'pglite' || !(await platform.isEmpty())) return undefined;
+  return seedDemo(platform.url, logger).catch((error: unknown) => {
+    logger.warn({ err: error }, 'could not create the demo data');
+    return undefined;
+  });
 }
 
 export function demoBanner(graphqlUrl: string, demo: Demo): string {

@@ -8,7 +8,6 @@ import {
   uploadPaceEnvShape,
 } from '../../lib/config/common-env.js';
 import {
-  booleanFlag,
   httpUrl,
   logLevel,
   optionalFlag,
@@ -54,8 +53,11 @@ const platformEnvSchema = z
     INTROSPECTION: optionalFlag(),
     /** The GraphQL IDE on GET /graphql; follows INTROSPECTION unless set. */
     GRAPHQL_IDE: optionalFlag(),
-    /** On the embedded default's first start, create a demo account, project and READY model. */
-    DEMO: booleanFlag(true),
+    /**
+     * On the embedded default's first start, create a demo account, project and READY model. Its
+     * password is published, so it is on by default only outside production, and refused in it.
+     */
+    DEMO: optionalFlag(),
     ...objectStoreEnvShape,
     ...documentStoreEnvShape,
     ...redisEnvShape,
@@ -81,7 +83,12 @@ const platformEnvSchema = z
   .refine((env) => (env.ADMIN_EMAIL === undefined) === (env.ADMIN_PASSWORD === undefined), {
     message: 'ADMIN_EMAIL and ADMIN_PASSWORD must be set together',
     path: ['ADMIN_PASSWORD'],
-  });
+  })
+  .refine((env) => !(env.DEMO === true && env.NODE_ENV === 'production'), {
+    message: 'the demo account has a published password: DEMO=true is refused when NODE_ENV=production',
+    path: ['DEMO'],
+  })
+  .transform((env) => ({ ...env, DEMO: env.DEMO ?? env.NODE_ENV !== 'production' }));
 
 export type PlatformEnv = z.infer<typeof platformEnvSchema>;
 

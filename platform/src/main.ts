@@ -6,12 +6,17 @@ import { subscriptionLimitsFromEnv } from '../../gateway/src/subscriptions/env.j
 import { inferenceSettings } from '../../lib/inference/settings.js';
 import { createLogger } from '../../lib/logger.js';
 import { stopOnSignals } from '../../lib/process/lifecycle.js';
-import { demoBanner, seedDemo } from './demo.js';
+import { demoBanner, seedDemoOnFirstStart } from './demo.js';
 import { readPlatformEnv } from './env.js';
 import { loadOrCreateLocalSecrets } from './secrets.js';
 import { startPlatform } from './start-platform.js';
+import { makePrivateDir, PRIVATE_UMASK } from '../../lib/storage/private-files.js';
 
 const env = loadEnvOrExit(readPlatformEnv);
+// Whatever this process writes under DATA_DIR (PGlite's files too) is its owner's alone.
+process.umask(PRIVATE_UMASK);
+// The embedded default's DATA_DIR is all the platform's: private, fixing an older version's modes.
+await makePrivateDir(env.DATA_DIR);
 const logger = createLogger('platform', env.LOG_LEVEL);
 const secrets =
   env.JWT_SECRET && env.INTERNAL_SECRET
@@ -60,13 +65,6 @@ logger.info(
   { url: platform.url, database: platform.database.kind === 'pglite' ? `embedded (${env.DATA_DIR})` : 'postgres' },
   'ai-code is running',
 );
-// The embedded default's first start (an empty database) gets a demo account, project and model.
-const demo =
-  env.DEMO && platform.database.kind === 'pglite' && (await platform.isEmpty())
-    ? await seedDemo(platform.url, logger).catch((error: unknown) => {
-        logger.warn({ err: error }, 'could not create the demo data');
-        return undefined;
-      })
-    : undefined;
+const demo = await seedDemoOnFirstStart(env.DEMO, platform, logger);
 process.stdout.write(`\n  ai-code gateway ready at ${platform.url}\n${demo ? demoBanner(platform.url, demo) : ''}\n`);
 stopOnSignals(logger, () => platform.close(), env.DRAIN_TIMEOUT_MS + 15_000);

@@ -21,7 +21,7 @@ export async function loadOrCreateLocalSecrets(dataDir: string): Promise<LocalSe
     jwtSecret: randomBytes(48).toString('base64url'),
     internalSecret: randomBytes(48).toString('base64url'),
   };
-  await mkdir(dataDir, { recursive: true });
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
   await writeFile(path, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;
 }

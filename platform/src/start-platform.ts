@@ -38,7 +38,11 @@ import { createModelsSubgraph } from '../../subgraphs/models/src/server.js';
 import { createProjectsSubgraph } from '../../subgraphs/projects/src/server.js';
 import { createUsersSubgraph, type UsersSubgraph } from '../../subgraphs/users/src/server.js';
 
+/** The interface the subgraphs of the one-process platform listen on. */
+export const SUBGRAPH_HOST = '127.0.0.1';
+
 export type PlatformConfig = {
+  /** The gateway's interface; the subgraphs stay on SUBGRAPH_HOST. */
   host: string;
   /** Gateway port; 0 picks a free one. */
   port: number;
@@ -257,7 +261,9 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
     const subgraphUrls: Record<string, string> = {};
     for (const [index, { name }] of SUBGRAPHS.entries()) {
       const port = config.subgraphBasePort === 0 ? 0 : config.subgraphBasePort + index;
-      subgraphUrls[name] = `${await subgraphs[name].listen(port, config.host)}/graphql`;
+      // Only the gateway calls the subgraphs: they listen on loopback whatever `host` (the
+      // gateway's interface) is, so no other machine can reach past the gateway's protections.
+      subgraphUrls[name] = `${await subgraphs[name].listen(port, SUBGRAPH_HOST)}/graphql`;
       started.push(subgraphs[name]);
     }
 
@@ -268,6 +274,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
       logger: config.logger('gateway'),
       maxBodyBytes: config.maxBodyBytes,
       introspection: config.introspection,
+      hideSchemaDetails: config.production || !config.introspection,
       ...(config.ide !== undefined ? { ide: config.ide } : {}),
       protections: { redisUrl: config.redisUrl, ...config.gatewayProtections },
       ...(config.operationLimits ? { operationLimits: config.operationLimits } : {}),

@@ -29,21 +29,27 @@ export type Manifest = {
 
 export const repoPath = (...parts: string[]): string => join(projectRoot, ...parts);
 
-/** Compose's interpolation: `$$` is a literal `$`; `${VAR}`, `${VAR:-default}`, `${VAR-default}` read `vars`. */
-const INTERPOLATION = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
+/**
+ * Compose's interpolation: `$$` is a literal `$`; `${VAR}`, `${VAR:-default}`, `${VAR-default}` read
+ * `vars`; `${VAR:?message}` (`${VAR?message}`) is required: unset (or empty), compose stops with the message.
+ */
+const INTERPOLATION = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
 
-export type Interpolation = { name: string; fallback: string | undefined };
+/** A `${VAR…}`: its default (`:-`), or that it is required (`:?`), which has none. */
+export type Interpolation = { name: string; fallback: string | undefined; required: boolean };
 
 /** Every `${VAR…}` of a text, with its default when it has one. */
 export function interpolations(text: string): Interpolation[] {
   const found: Interpolation[] = [];
   for (const match of text.matchAll(INTERPOLATION)) {
     const name = match[1] ?? match[4];
-    if (name) found.push({ name, fallback: match[3] });
+    const required = match[2]?.endsWith('?') ?? false;
+    if (name) found.push({ name, fallback: required ? undefined : match[3], required });
   }
   return found;
 }
 
+/** Compose's interpolation of `text`; throws, as compose does, when a required variable is unset. */
 export function interpolate(text: string, vars: Readonly<Record<string, string>>): string {
   return text.replace(INTERPOLATION, (whole, braced?: string, operator?: string, fallback?: string, bare?: string) => {
     if (whole === '$$') return '$';
@@ -51,6 +57,9 @@ export function interpolate(text: string, vars: Readonly<Record<string, string>>
     const value = vars[name];
     if (operator === ':-') return value === undefined || value === '' ? (fallback ?? '') : value;
     if (operator === '-') return value === undefined ? (fallback ?? '') : value;
+    if ((operator === ':?' && (value === undefined || value === '')) || (operator === '?' && value === undefined)) {
+      throw new Error(`required variable ${name} is missing a value: ${fallback ?? ''}`);
+    }
     return value ?? '';
   });
 }

@@ -3,7 +3,7 @@ import { createClient, type Client, type FormattedExecutionResult } from 'graphq
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { IDENTITY_HEADER, signIdentity } from '../../lib/auth/identity.js';
+import { IDENTITY_HEADER, signAnonymous, signIdentity } from '../../lib/auth/identity.js';
 import { connectDatabase, type DatabaseConnection } from '../../lib/db/connect.js';
 import type { Role } from '../../lib/db/schema.js';
 import { createPostgresDocumentStore } from '../../lib/docstore/index.js';
@@ -118,14 +118,17 @@ afterAll(async () => {
   await database?.drop();
 });
 
-const identityHeader = (caller: Caller): string =>
-  signIdentity(TEST_INTERNAL_SECRET, { ...caller, expiresAt: Math.floor(Date.now() / 1000) + 600 });
+// What the gateway signs: a caller's identity, or (null) the anonymous header it sends for callers without a token.
+const identityHeader = (caller: Caller | null): string =>
+  caller
+    ? signIdentity(TEST_INTERNAL_SECRET, { ...caller, expiresAt: Math.floor(Date.now() / 1000) + 600 })
+    : signAnonymous(TEST_INTERNAL_SECRET, Math.floor(Date.now() / 1000) + 600);
 
 function query(caller: Caller | null, variables: Record<string, unknown> = {}) {
   return gql<{ logs: { nodes: Entry[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } }>(url, {
     query: LOGS,
     variables,
-    headers: caller ? { [IDENTITY_HEADER]: identityHeader(caller) } : {},
+    headers: { [IDENTITY_HEADER]: identityHeader(caller) },
   });
 }
 
@@ -343,7 +346,7 @@ function wsClient(caller: Caller | null): Client {
     url: url.replace(/^http/, 'ws'),
     webSocketImpl: WebSocket,
     retryAttempts: 0,
-    ...(caller ? { connectionParams: { [IDENTITY_HEADER]: identityHeader(caller) } } : {}),
+    connectionParams: { [IDENTITY_HEADER]: identityHeader(caller) },
   });
 }
 

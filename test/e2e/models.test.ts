@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildLinearModel } from '../../lib/onnx/build-model.js';
 import { createUploadUrlSigner } from '../../subgraphs/models/src/domain/upload-url.js';
-import { codes } from '../helpers/graphql.js';
+import { codes, type GraphQLRequest } from '../helpers/graphql.js';
 import {
   loginAdmin,
   signup,
@@ -80,8 +80,16 @@ describe.each(backends)('model registry on $name', (backend) => {
   let bob: Session;
   let projectId: string;
 
+  // Every answer of these tests, checked at the end for the server's own paths.
+  const answers: string[] = [];
   beforeAll(async () => {
     t = await backend.start();
+    const gql = t.gql.bind(t);
+    t.gql = (async (request: GraphQLRequest) => {
+      const response = await gql(request);
+      answers.push(JSON.stringify(response));
+      return response;
+    }) as TestPlatform['gql'];
     [alice, bob] = await Promise.all([signup(t), signup(t)]);
     projectId = (await t.gql({ query: CREATE_PROJECT, token: alice.accessToken, variables: { name: 'vision' } })).data
       ?.createProject.id;
@@ -125,8 +133,10 @@ describe.each(backends)('model registry on $name', (backend) => {
     // Completing twice is harmless.
     const again = await t.gql({ query: COMPLETE, token: alice.accessToken, variables: { id: upload.model.id } });
     expect(again.data?.completeModelUpload).toEqual(completed.data?.completeModelUpload);
+    const key = `projects/${projectId}/models/${upload.model.id}/model.onnx`;
+    expect(upload.model.storagePath).toBe(t.platform.store.uriFor(key));
     expect(upload.model.storagePath).toBe(
-      t.platform.store.uriFor(`projects/${projectId}/models/${upload.model.id}/model.onnx`),
+      backend.name === 'local files' ? `file:objects/${key}` : `s3://models-test/${key}`,
     );
   });
 
@@ -271,6 +281,7 @@ describe.each(backends)('model registry on $name', (backend) => {
     await t.platform.store.put(`projects/${otherProject}/models/x/model.onnx`, Readable.from([Buffer.from(MODEL)]));
     const count = async () => (await t.platform.database.db.selectFrom('models').select('id').execute()).length;
     const before = await count();
+    const refusals = new Set<string>();
     for (const path of [
       t.platform.store.uriFor('imports/missing.onnx'),
       t.platform.store.uriFor(`projects/${otherProject}/models/x/model.onnx`),
@@ -278,9 +289,61 @@ describe.each(backends)('model registry on $name', (backend) => {
       'file:///etc/passwd',
       'not a uri',
     ]) {
-      expect(codes(await register(`bad-${before}`, path))).toEqual(['BAD_USER_INPUT']);
+      const refused = await register(`bad-${before}`, path);
+      expect(codes(refused)).toEqual(['BAD_USER_INPUT']);
+      refusals.add(JSON.stringify(refused.errors));
     }
+    // One answer for all: a missing object is not told apart from one the caller may not use.
+    expect(refusals.size).toBe(1);
     expect(await count()).toBe(before);
+  });
+
+  it("registers from the storagePath it shows, and refuses any spelling of another project's key", async () => {
+    const upload = await createUpload('shown');
+    await put(upload.uploadUrl, MODEL);
+    await t.gql({ query: COMPLETE, token: alice.accessToken, variables: { id: upload.model.id } });
+    const register = (version: string, storagePath: string) =>
+      t.gql({ query: REGISTER, token: alice.accessToken, variables: { input: { projectId, version, storagePath } } });
+    // What the API shows is what it takes back.
+    const copied = await register('copied', upload.model.storagePath);
+    expect(copied.data?.registerModel).toMatchObject({ status: 'READY', sha256: sha256(MODEL) });
+
+    // On a case-insensitive file system (or a bucket behind one), `Projects/<other>/…` is the other
+    // project's file: here it is stored under that spelling, as such a file system would find it.
+    const other = (await t.gql({ query: CREATE_PROJECT, token: bob.accessToken, variables: { name: 'bob-2' } })).data
+      ?.createProject.id as string;
+    const variants = [
+      `Projects/${other}/models/x/model.onnx`,
+      `PROJECTS/${other}/models/x/model.onnx`,
+      `projects/${other.toUpperCase()}/models/x/model.onnx`,
+      `projectſ/${other}/models/x/model.onnx`, // ſ (long s) folds to s
+      `projects/${projectId.toUpperCase()}/models/x/model.onnx`, // not the canonical spelling of one's own
+    ];
+    for (const key of variants) await t.platform.store.put(key, Readable.from([Buffer.from(MODEL)]));
+    const count = async () => (await t.platform.database.db.selectFrom('models').select('id').execute()).length;
+    const before = { models: await count(), keys: await t.platform.store.list(`projects/${projectId}/`) };
+    for (const key of variants) {
+      const refused = await register(`variant-${variants.indexOf(key)}`, t.platform.store.uriFor(key));
+      expect(codes(refused), key).toEqual(['BAD_USER_INPUT']);
+    }
+    expect(await count()).toBe(before.models);
+    expect(await t.platform.store.list(`projects/${projectId}/`)).toEqual(before.keys);
+  });
+
+  it('shows a model stored by an older version (absolute file: URI) by its reference too', async () => {
+    const upload = await createUpload('older');
+    const key = `projects/${projectId}/models/${upload.model.id}/model.onnx`;
+    await t.platform.database.db
+      .updateTable('models')
+      .set({ storage_path: `file:///srv/ai-code/.data/objects/${key}` })
+      .where('id', '=', upload.model.id)
+      .execute();
+    const shown = await t.gql({
+      query: 'query ($id: ID!) { model(id: $id) { storagePath } }',
+      token: alice.accessToken,
+      variables: { id: upload.model.id },
+    });
+    expect(shown.data?.model.storagePath).toBe(t.platform.store.uriFor(key));
   });
 
   it('deleteProject removes its models, their files, their metrics and its log entries with their copies', async () => {
@@ -331,6 +394,13 @@ describe.each(backends)('model registry on $name', (backend) => {
     ).toEqual([]);
     // Everything else is still there.
     expect((await stored()).length).toBeGreaterThan(0);
+  });
+
+  // Last: it reads the answers of every test before it.
+  it("never shows an absolute server path: storagePath is the platform's own reference", () => {
+    expect(answers.length).toBeGreaterThan(10);
+    const leaks = answers.filter((answer) => answer.includes(t.dataDir) || answer.includes('file:///'));
+    expect(leaks).toEqual([]);
   });
 });
 

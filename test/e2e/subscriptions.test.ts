@@ -2,7 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { IDENTITY_HEADER, signIdentity } from '../../lib/auth/identity.js';
+import { IDENTITY_HEADER, signAnonymous, signIdentity } from '../../lib/auth/identity.js';
 import { gql } from '../helpers/graphql.js';
 import { until } from '../helpers/wait.js';
 import { GENEROUS_RATE_LIMITS } from '../helpers/platform.js';
@@ -173,7 +173,14 @@ describe('subgraph endpoint', () => {
     const forged = subgraphClient({ [IDENTITY_HEADER]: signIdentity('f'.repeat(64), identity) });
     const refused = subscribe(forged, 'subscription { myTicks(count: 1) { id } }');
     expect(closeOf(await refused.end)).toEqual({ code: 4403, reason: 'Invalid identity' });
-    await Promise.all([trusted.dispose(), forged.dispose()]);
+    // Without any identity the gateway was skipped: even anonymous callers come with its signed header.
+    const direct = subgraphClient({});
+    const skipped = subscribe(direct, 'subscription { ticks(id: "d", count: 1) { id } }');
+    expect(closeOf(await skipped.end)).toEqual({ code: 4401, reason: 'Unauthorized' });
+    const anonymous = subgraphClient({ [IDENTITY_HEADER]: signAnonymous(TEST_SECRETS.internal, identity.expiresAt) });
+    const served = subscribe(anonymous, 'subscription { ticks(id: "d", count: 1) { id } }');
+    expect(await served.end).toEqual({ complete: true });
+    await Promise.all([trusted.dispose(), forged.dispose(), direct.dispose(), anonymous.dispose()]);
   });
 });
 

@@ -13,8 +13,14 @@ export async function startProcess(
   env: Record<string, string>,
   ready: RegExp,
   timeoutMs = 30_000,
+  options: { umask?: string } = {},
 ): Promise<RunningProcess & { match: RegExpMatchArray }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  const node = [process.execPath, '--import', 'tsx', entry];
+  // A umask is set by a shell that then becomes the process (exec), so signals still reach Node.
+  const [command, ...args] = options.umask
+    ? ['/bin/sh', '-c', `umask ${options.umask} && exec "$@"`, 'sh', ...node]
+    : node;
+  const child = spawn(command!, args, {
     cwd: projectRoot,
     env: { PATH: testEnv.path, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

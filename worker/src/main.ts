@@ -14,9 +14,12 @@ import { createPubSub } from '../../lib/pubsub/index.js';
 import { createJobQueue } from '../../lib/queue/index.js';
 import { createObjectStore } from '../../lib/storage/create-object-store.js';
 import { readWorkerEnv } from './env.js';
+import { PRIVATE_UMASK } from '../../lib/storage/private-files.js';
 
 // The batch prediction worker: consumes jobs, runs them in chunks, records progress and results.
 const env = loadEnvOrExit(readWorkerEnv);
+// Whatever this process writes under DATA_DIR (PGlite's files too) is its owner's alone.
+process.umask(PRIVATE_UMASK);
 const logger = createLogger('worker', env.LOG_LEVEL);
 const database = await openDatabase(env, logger);
 const store = await createObjectStore(objectStoreConfig(env));

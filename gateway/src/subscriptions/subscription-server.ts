@@ -184,7 +184,10 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
   const perCaller = new Map<string, number>();
   const connections = new Map<WebSocketExtra, Connection>();
   const shared = createSharedSubscriptions({ logger, maxPendingEvents: limits.maxQueuedEvents });
-  const upstreams = createUpstreamPool({ url: options.subgraphUrl });
+  const upstreams = createUpstreamPool({
+    url: options.subgraphUrl,
+    anonymousHeader: () => options.authenticator.anonymousHeader(),
+  });
 
   /** Ends the connection's subscriptions now (releasing their upstreams), then closes its socket. */
   function drop(connection: Connection, code: SubscriptionCloseCode | CloseCode, reason: string): void {

@@ -27,6 +27,8 @@ export type UpstreamPoolOptions = {
   url(subgraph: string): string | undefined;
   /** Time a subgraph gets to acknowledge a new connection. @default 10000 */
   connectionAckTimeoutMs?: number;
+  /** The signed header of anonymous callers: subgraphs refuse a connection without one. */
+  anonymousHeader(): string;
 };
 
 /**
@@ -47,7 +49,8 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
           client: createClient({
             url: websocketUrl(url),
             webSocketImpl: WebSocket,
-            connectionParams: identityHeader ? { [IDENTITY_HEADER]: identityHeader } : {},
+            // Read at connection time, so a long-lived pool never presents an expired anonymous header.
+            connectionParams: () => ({ [IDENTITY_HEADER]: identityHeader ?? options.anonymousHeader() }),
             // A subscription is not replayed elsewhere: a lost connection ends its subscriptions
             // with an error, and clients subscribe again (resubscribing upstream would restart
             // the stream silently, and might repeat events).

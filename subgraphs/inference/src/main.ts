@@ -13,8 +13,11 @@ import { createJobQueue } from '../../../lib/queue/index.js';
 import { createObjectStore } from '../../../lib/storage/create-object-store.js';
 import { readInferenceEnv } from './env.js';
 import { createInferenceSubgraph } from './server.js';
+import { PRIVATE_UMASK } from '../../../lib/storage/private-files.js';
 
 const env = loadEnvOrExit(readInferenceEnv);
+// Whatever this process writes under DATA_DIR (PGlite's files too) is its owner's alone.
+process.umask(PRIVATE_UMASK);
 const logger = createLogger('inference', env.LOG_LEVEL);
 const database = await openDatabase(env, logger);
 const store = await createObjectStore(objectStoreConfig(env));

@@ -5,8 +5,11 @@ import { stopOnSignals } from '../../../lib/process/lifecycle.js';
 import { createPubSub } from '../../../lib/pubsub/index.js';
 import { readLogsEnv } from './env.js';
 import { createLogsSubgraph } from './server.js';
+import { PRIVATE_UMASK } from '../../../lib/storage/private-files.js';
 
 const env = loadEnvOrExit(readLogsEnv);
+// Whatever this process writes under DATA_DIR (PGlite's files too) is its owner's alone.
+process.umask(PRIVATE_UMASK);
 const logger = createLogger('logs', env.LOG_LEVEL);
 if (!env.REDIS_URL) logger.warn('REDIS_URL is not set: logTail sees only entries published by this process');
 const database = await openDatabase(env, logger);

@@ -21,7 +21,8 @@ export function createResolvers(models: ModelsService): Resolvers {
         return model && canSeeModel(identity, model) ? model : null;
       },
       project: (model) => ({ id: model.project_id }),
-      storagePath: (model) => model.storage_path,
+      // From the key, not the stored URI: rows of older versions hold the server's absolute path.
+      storagePath: (model) => models.storagePathOf(model),
       sizeBytes: (model) => model.size_bytes,
       metrics: (model, _, { metricsOfModel }) => metricsOfModel.load(model.id),
       createdAt: (model) => model.created_at,

@@ -9,8 +9,11 @@ import { stopOnSignals } from '../../../lib/process/lifecycle.js';
 import { createObjectStore } from '../../../lib/storage/create-object-store.js';
 import { readProjectsEnv } from './env.js';
 import { createProjectsSubgraph } from './server.js';
+import { PRIVATE_UMASK } from '../../../lib/storage/private-files.js';
 
 const env = loadEnvOrExit(readProjectsEnv);
+// Whatever this process writes under DATA_DIR (PGlite's files too) is its owner's alone.
+process.umask(PRIVATE_UMASK);
 const logger = createLogger('projects', env.LOG_LEVEL);
 const database = await openDatabase(env, logger);
 const metrics = createHttpMetrics('projects');

@@ -11,8 +11,11 @@ import { openPlatformLog } from '../../../lib/platform-log/open.js';
 import { stopOnSignals } from '../../../lib/process/lifecycle.js';
 import { readUsersEnv } from './env.js';
 import { createUsersSubgraph } from './server.js';
+import { PRIVATE_UMASK } from '../../../lib/storage/private-files.js';
 
 const env = loadEnvOrExit(readUsersEnv);
+// Whatever this process writes under DATA_DIR (PGlite's files too) is its owner's alone.
+process.umask(PRIVATE_UMASK);
 const logger = createLogger('users', env.LOG_LEVEL);
 const database = await openDatabase(env, logger);
 const metrics = createHttpMetrics('users');

@@ -41,7 +41,10 @@ export type Model = {
   /** Size of the model file in bytes. */
   sizeBytes?: Maybe<Scalars['Float']['output']>;
   status: ModelStatus;
-  /** Where the bytes live: s3://bucket/key or file:///path. */
+  /**
+   * Where the bytes live, as the platform names it: s3://bucket/key, or file:objects/key (relative to
+   * the platform's data directory). registerModel takes it back.
+   */
   storagePath: Scalars['String']['output'];
   /** Unique within its project. */
   version: Scalars['String']['output'];
@@ -125,7 +128,10 @@ export type QueryModelArgs = {
 
 export type RegisterModelInput = {
   projectId: Scalars['ID']['input'];
-  /** An object that already exists in the platform's storage: s3://bucket/key. */
+  /**
+   * An object that already exists in the platform's storage, as Model.storagePath names it:
+   * s3://bucket/key or file:objects/key.
+   */
   storagePath: Scalars['String']['input'];
   version: Scalars['String']['input'];
 };

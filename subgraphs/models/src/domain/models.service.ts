@@ -50,6 +50,21 @@ export type ModelsServiceDeps = {
 
 export type ModelsService = ReturnType<typeof createModelsService>;
 
+/** Case folding as case-insensitive file systems and stores do it (`Projects`, `PROJECTS`, `projectſ`…). */
+const fold = (text: string): string => text.normalize('NFKC').toUpperCase().toLowerCase();
+
+/**
+ * Whether a project may import the object at `key`. Another project's files are as unreachable as
+ * files outside the platform's storage: a key whose first segment is any spelling of `projects`
+ * must be exactly `projects/<projectId>/…`, the project id in its canonical (lowercase) form, since
+ * a case-insensitive file system would resolve every other spelling to the same folders.
+ */
+export function importable(key: string, projectId: string): boolean {
+  const [top, project] = key.split('/');
+  if (fold(top!) !== 'projects') return true;
+  return top === 'projects' && project === projectId.toLowerCase() && key.startsWith(projectPrefix(project));
+}
+
 const VERSION = { argument: 'version', min: 1, max: 64 } as const;
 
 export type UploadRequest = {
@@ -171,6 +186,11 @@ export function createModelsService(deps: ModelsServiceDeps) {
       }
     },
 
+    /** The model file's storage URI as clients see it: `s3://bucket/key` or `file:objects/key`, never a server path. */
+    storagePathOf(model: Pick<ModelRow, 'storage_key'>): string {
+      return store.uriFor(model.storage_key);
+    },
+
     /** Verifies uploaded bytes; a model already READY or FAILED is returned as it is. */
     async completeUpload(identity: Identity | null, modelId: string): Promise<ModelParent> {
       const model = await requireModel(identity, modelId);
@@ -189,17 +209,14 @@ export function createModelsService(deps: ModelsServiceDeps) {
       const version = validText(input.version, VERSION);
       await requireProject(caller, input.projectId);
       const source = store.keyFromUri(input.storagePath);
-      // Another project's files are as unreachable as files outside the platform's storage.
-      const foreign = source?.startsWith('projects/') && !source.startsWith(projectPrefix(input.projectId));
-      if (!source || foreign) {
+      // One answer whatever the reason (outside the storage, another project's, missing), so that it
+      // tells nobody which keys exist.
+      if (!source || !importable(source, input.projectId) || !(await store.head(source))) {
         throw badInput(
-          `\`storagePath\` must name an object in the platform's storage, e.g. ${store.uriFor('imports/model.onnx')}`,
-          {
-            argument: 'storagePath',
-          },
+          `\`storagePath\` must name an existing object in the platform's storage that this project may use, e.g. ${store.uriFor('imports/model.onnx')}`,
+          { argument: 'storagePath' },
         );
       }
-      if (!(await store.head(source))) throw badInput('No object exists at `storagePath`', { argument: 'storagePath' });
 
       const id = randomUUID();
       const key = modelKey(input.projectId, id);
