@@ -23,6 +23,7 @@ type ScenarioResult = {
   loadAverageBefore: number[];
 };
 
+const LITERALS = ['lists', 'objects', 'mixed'] as const;
 const loadAverage = () => loadavg().map((value) => Math.round(value * 100) / 100);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -42,9 +43,12 @@ export const hostileBenchmark: Benchmark = {
     if (unknown.length > 0) {
       throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${scenarios.map((s) => s.name).join(', ')}`);
     }
+    const literal = LITERALS.find((kind) => kind === (options.args.literal ?? 'lists'));
+    if (!literal) throw new Error(`--literal wants ${LITERALS.join(', ')}, got ${String(options.args.literal)}`);
     const settings = {
       anonDepth: numberArg(options, 'anon-depth', options.short ? 16 : 24),
       authDepth: numberArg(options, 'depth', options.short ? 16 : 26),
+      literal,
       seconds: options.duration ?? numberArg(options, 'seconds', options.short ? 2 : 10),
       slowBodySeconds: numberArg(options, 'slow-body-seconds', options.short ? 5 : 40),
       requestCapMs: numberArg(options, 'request-cap-ms', 300_000),

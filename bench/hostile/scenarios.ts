@@ -15,6 +15,8 @@ export type ScenarioOptions = {
   anonDepth: number;
   /** List nesting of deep-literal-auth's literal. */
   authDepth: number;
+  /** What nests in the deep literals: lists `[[…1…]]` (the default), objects `{a: {a: … 1}}`, or both alternating `[{a: [{a: …}]}]`. */
+  literal: 'lists' | 'objects' | 'mixed';
   /** How long the repeated attacks (directive-overload, large-output, login-flood) and the subscription hold last, seconds. */
   seconds: number;
   /** How long slow-body drips, seconds. */
@@ -39,7 +41,15 @@ type Prepared = { user?: User; modelId?: string };
 
 const ANY_MODEL_ID = '00000000-0000-4000-8000-000000000000';
 /** `[[…[1]…]]`, `depth` lists deep. */
-const nestedList = (depth: number) => `${'['.repeat(depth)}1${']'.repeat(depth)}`;
+/** `depth` levels of nesting around a 1: `[[…1…]]`, `{a: {a: … 1}}` or `[{a: [{a: …}]}]`. */
+function nested(depth: number, literal: ScenarioOptions['literal']): string {
+  let value = '1';
+  for (let level = depth - 1; level >= 0; level--) {
+    const list = literal === 'lists' || (literal === 'mixed' && level % 2 === 0);
+    value = list ? `[${value}]` : `{a: ${value}}`;
+  }
+  return value;
+}
 
 type Answer = {
   /** HTTP status; 0 when there was none (`error` says why). */
@@ -48,6 +58,8 @@ type Answer = {
   code: string;
   bytes: number;
   ms: number;
+  /** errors[0].message, cut to 160 characters. */
+  message?: string;
   error?: string;
 };
 
@@ -91,17 +103,19 @@ function post(url: string, body: string, options: { token?: string; capMs: numbe
         );
         res.once('end', () => {
           let code = 'large';
+          let message: string | undefined;
           if (bytes <= PARSE_LIMIT) {
             try {
               const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-                errors?: { extensions?: { code?: string } }[];
+                errors?: { message?: string; extensions?: { code?: string } }[];
               };
               code = parsed.errors?.[0] ? (parsed.errors[0].extensions?.code ?? 'error') : 'data';
+              message = parsed.errors?.[0]?.message?.slice(0, 160);
             } catch {
               code = 'not JSON';
             }
           }
-          settle({ status: res.statusCode ?? 0, code, bytes });
+          settle({ status: res.statusCode ?? 0, code, bytes, ...(message === undefined ? {} : { message }) });
         });
       },
     );
@@ -125,9 +139,19 @@ async function single(
   token?: string,
 ): Promise<AttackResult> {
   const body = JSON.stringify({ query });
-  options.log(`    one request, list nesting ${depth}, ${body.length} bytes, capped at ${options.requestCapMs} ms`);
+  options.log(
+    `    one request, ${options.literal} nested ${depth} deep, ${body.length} bytes, capped at ${options.requestCapMs} ms`,
+  );
   const answer = await post(url, body, { token, capMs: options.requestCapMs });
-  return { first: describe(answer), attackMs: answer.ms, depth, requestBytes: body.length, answerBytes: answer.bytes };
+  return {
+    first: describe(answer),
+    ...(answer.message === undefined ? {} : { message: answer.message }),
+    attackMs: answer.ms,
+    depth,
+    literal: options.literal,
+    requestBytes: body.length,
+    answerBytes: answer.bytes,
+  };
 }
 
 /** `concurrency` closed loops sending `body` until `seconds` have passed; at least one request each. */
@@ -154,6 +178,7 @@ async function repeated(
   const ms = answers.map((answer) => answer.ms).sort((a, b) => a - b);
   return {
     first: answers[0] ? describe(answers[0]) : 'none',
+    ...(answers[0]?.message === undefined ? {} : { message: answers[0].message }),
     attackMs: Math.round(performance.now() - started),
     concurrency,
     requests: answers.length,
@@ -168,12 +193,12 @@ const withUser = async (platform: HostilePlatform): Promise<Prepared> => ({ user
 export const scenarios: readonly Scenario[] = [
   {
     name: 'deep-literal-anon',
-    description: 'anonymous predict with `inputs: {x: [[…1…]]}` nested --anon-depth lists deep (default 24)',
+    description: 'anonymous predict with `inputs: {x: [[…1…]]}` nested --anon-depth deep (default 24)',
     prepare: async () => ({}),
     attack: (platform, _prepared, options) =>
       single(
         platform.graphqlUrl,
-        `mutation { predict(modelId: "${ANY_MODEL_ID}", inputs: {x: ${nestedList(options.anonDepth)}}) { durationMs } }`,
+        `mutation { predict(modelId: "${ANY_MODEL_ID}", inputs: {x: ${nested(options.anonDepth, options.literal)}}) { durationMs } }`,
         options.anonDepth,
         options,
       ),
@@ -181,7 +206,7 @@ export const scenarios: readonly Scenario[] = [
   {
     name: 'deep-literal-auth',
     description:
-      'signed-in recordModelMetrics on an own model, `metrics: {deep: [[…1…]]}` --depth lists deep (default 26)',
+      'signed-in recordModelMetrics on an own model, `metrics: {deep: [[…1…]]}` nested --depth deep (default 26)',
     prepare: async (platform) => {
       const user = await signup(platform.graphqlUrl);
       const projectId = await createProject(platform.graphqlUrl, user.token);
@@ -191,7 +216,7 @@ export const scenarios: readonly Scenario[] = [
     attack: (platform, prepared, options) =>
       single(
         platform.graphqlUrl,
-        `mutation { recordModelMetrics(modelId: "${prepared.modelId}", metrics: {deep: ${nestedList(options.authDepth)}}) { id } }`,
+        `mutation { recordModelMetrics(modelId: "${prepared.modelId}", metrics: {deep: ${nested(options.authDepth, options.literal)}}) { id } }`,
         options.authDepth,
         options,
         prepared.user!.token,
