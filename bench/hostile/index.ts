@@ -63,6 +63,7 @@ export const hostileBenchmark: Benchmark = {
     log(`settings ${JSON.stringify(settings)}; platform logs in ${logDir}`);
 
     const results: Record<string, ScenarioResult> = {};
+    const failures: Record<string, string> = {};
     for (const scenario of scenarios.filter((s) => !only || only.includes(s.name))) {
       const loadAverageBefore = loadAverage();
       log(`${scenario.name}: ${scenario.description} (load average ${loadAverageBefore.join(' ')})`);
@@ -106,6 +107,10 @@ export const hostileBenchmark: Benchmark = {
           loadAverageBefore,
         };
         log(`  ${formatRow(scenario.name, results[scenario.name]!)}`);
+      } catch (error) {
+        // One scenario that could not run (a port taken meanwhile, …) leaves the others' figures.
+        failures[scenario.name] = error instanceof Error ? error.message : String(error);
+        log(`  ${scenario.name} failed: ${failures[scenario.name]}`);
       } finally {
         await platform?.stop();
       }
@@ -114,7 +119,14 @@ export const hostileBenchmark: Benchmark = {
     log('');
     log(header());
     for (const [name, result] of Object.entries(results)) log(formatRow(name, result));
-    return { machine: describeMachine(), settings, loadAverageAfter: loadAverage(), scenarios: results };
+    for (const [name, failure] of Object.entries(failures)) log(`${name.padEnd(COLUMNS[0])} failed: ${failure}`);
+    return {
+      machine: describeMachine(),
+      settings,
+      loadAverageAfter: loadAverage(),
+      scenarios: results,
+      ...(Object.keys(failures).length > 0 ? { failed: failures } : {}),
+    };
   },
 };
 

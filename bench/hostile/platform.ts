@@ -6,7 +6,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,8 +47,24 @@ async function freePorts(): Promise<number> {
   throw new Error('found no six free consecutive ports');
 }
 
+/**
+ * Starts the platform and waits for /readyz. The machine is shared: a port found free can be taken
+ * before the platform listens on it, so a start that fails with EADDRINUSE is retried on other ports.
+ */
 export async function startPlatform(logFile: string, extraEnv: Record<string, string> = {}): Promise<HostilePlatform> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(logFile, extraEnv);
+    } catch (error) {
+      await new Promise((resolve) => setTimeout(resolve, 500)); // the log's last lines flushed
+      const log = await readFile(logFile, 'utf8').catch(() => '');
+      if (attempt >= 3 || !log.includes('EADDRINUSE')) throw error;
+    }
+  }
+}
+
+async function startOnce(logFile: string, extraEnv: Record<string, string>): Promise<HostilePlatform> {
   const dataDir = await mkdtemp(join(tmpdir(), 'bench-hostile-data-'));
   const port = await freePorts();
   const child = startProcess({
