@@ -8,9 +8,10 @@
 import type { Benchmark } from './benchmark.js';
 import { fanoutBenchmark } from './fanout/index.js';
 import { gatewayBenchmark } from './gateway/index.js';
+import { hostileBenchmark } from './hostile/index.js';
 import { hotpathBenchmark } from './hotpath/index.js';
 
-const benchmarks: readonly Benchmark[] = [gatewayBenchmark, hotpathBenchmark, fanoutBenchmark];
+const benchmarks: readonly Benchmark[] = [gatewayBenchmark, hotpathBenchmark, fanoutBenchmark, hostileBenchmark];
 
 function parseArgs(argv: string[]) {
   const names: string[] = [];
