@@ -11,6 +11,7 @@ import {
   type EnvSource,
 } from '../../lib/config/env.js';
 import { operationLimitsEnvShape } from './limits/env.js';
+import { plannerEnvShape } from './planning/env.js';
 import { clientConnectionEnvShape, drainEnvShape, protectionEnvShape } from './protection-env.js';
 import { subscriptionEnvShape } from './subscriptions/env.js';
 
@@ -46,6 +47,8 @@ const gatewayEnvSchema = z.object({
   DEDUPLICATE_INFLIGHT: booleanFlag(true),
   /** Approximate size of the query plan cache, MiB. */
   QUERY_PLAN_CACHE_MIB: z.coerce.number().positive().default(30),
+  /** QUERY_PLANNER_THREADS, QUERY_PLANNING_TIMEOUT_MS, QUERY_PLANNING_MAX_WAIT_MS (planning/env.ts). */
+  ...plannerEnvShape,
 });
 
 export type GatewayEnv = z.infer<typeof gatewayEnvSchema> & {

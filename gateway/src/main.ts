@@ -10,6 +10,7 @@ import { createGateway } from './create-gateway.js';
 import { readGatewayEnv } from './env.js';
 import { operationLimitsFromEnv } from './limits/env.js';
 import { clientHttpLimits, protectionOptions } from './protection-env.js';
+import { plannerFromEnv } from './planning/env.js';
 import { subscriptionLimitsFromEnv } from './subscriptions/env.js';
 
 const env = loadEnvOrExit(readGatewayEnv);
@@ -39,6 +40,7 @@ const gateway = await createGateway({
   subgraphConnections: env.SUBGRAPH_CONNECTIONS,
   deduplicateInflight: env.DEDUPLICATE_INFLIGHT,
   queryPlanCacheMiB: env.QUERY_PLAN_CACHE_MIB,
+  planner: plannerFromEnv(env),
 });
 const url = await gateway.listen(env.PORT, env.HOST);
 logger.info({ url: `${url}/graphql` }, 'gateway listening');

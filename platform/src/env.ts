@@ -20,6 +20,7 @@ import {
   type EnvSource,
 } from '../../lib/config/env.js';
 import { operationLimitsEnvShape } from '../../gateway/src/limits/env.js';
+import { plannerEnvShape } from '../../gateway/src/planning/env.js';
 import { clientConnectionEnvShape, drainEnvShape, protectionEnvShape } from '../../gateway/src/protection-env.js';
 import { subscriptionEnvShape } from '../../gateway/src/subscriptions/env.js';
 
@@ -65,6 +66,7 @@ const platformEnvSchema = z
     ...inferenceEnvShape,
     ...protectionEnvShape,
     ...operationLimitsEnvShape,
+    ...plannerEnvShape,
     ...subscriptionEnvShape,
     ...drainEnvShape,
     /** HEADERS_TIMEOUT_MS, REQUEST_BODY_TIMEOUT_MS (gateway and models), MAX_CONNECTIONS_PER_IP (gateway). */

@@ -2,6 +2,7 @@ import { objectStoreConfig, uploadPace } from '../../lib/config/common-env.js';
 import { loadEnvOrExit } from '../../lib/config/env.js';
 import { operationLimitsFromEnv } from '../../gateway/src/limits/env.js';
 import { clientHttpLimits, protectionOptions } from '../../gateway/src/protection-env.js';
+import { plannerFromEnv } from '../../gateway/src/planning/env.js';
 import { subscriptionLimitsFromEnv } from '../../gateway/src/subscriptions/env.js';
 import { inferenceSettings } from '../../lib/inference/settings.js';
 import { createLogger } from '../../lib/logger.js';
@@ -52,6 +53,7 @@ const platform = await startPlatform({
   gatewayProtections: protectionOptions(env),
   operationLimits: operationLimitsFromEnv(env),
   subscriptions: subscriptionLimitsFromEnv(env),
+  planner: plannerFromEnv(env),
   drainTimeoutMs: env.DRAIN_TIMEOUT_MS,
   http: clientHttpLimits(env),
   uploadPace: uploadPace(env),

@@ -31,6 +31,7 @@ import { createAuthenticator } from '../../gateway/src/auth.js';
 import { createGateway, type Gateway } from '../../gateway/src/create-gateway.js';
 import type { SubscriptionLimits } from '../../gateway/src/subscriptions/subscription-server.js';
 import type { OperationLimits } from '../../gateway/src/limits/operation-limits.js';
+import type { PlannerPoolOptions } from '../../gateway/src/planning/planner-pool.js';
 import type { ProtectionOptions } from '../../gateway/src/protections.js';
 import { createInferenceSubgraph } from '../../subgraphs/inference/src/server.js';
 import { createLogsSubgraph } from '../../subgraphs/logs/src/server.js';
@@ -82,6 +83,8 @@ export type PlatformConfig = {
   gatewayProtections?: ProtectionOptions | undefined;
   /** Depth, aliases, cost… per operation (defaults when unset). */
   operationLimits?: Partial<OperationLimits> | undefined;
+  /** The gateway's query planner threads (defaults when unset). */
+  planner?: Partial<Omit<PlannerPoolOptions, 'logger'>> | undefined;
   /** The gateway's subscription limits (defaults when unset). */
   subscriptions?: Partial<SubscriptionLimits> | undefined;
   /** On close, how long the gateway's requests in flight get to finish, ms. @default 10000 */
@@ -279,6 +282,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
       protections: { redisUrl: config.redisUrl, ...config.gatewayProtections },
       ...(config.operationLimits ? { operationLimits: config.operationLimits } : {}),
       ...(config.subscriptions ? { subscriptions: config.subscriptions } : {}),
+      ...(config.planner ? { planner: config.planner } : {}),
       drainTimeoutMs: config.drainTimeoutMs,
       http: config.http,
     });

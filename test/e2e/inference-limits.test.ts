@@ -135,7 +135,7 @@ describe('time limits through the gateway', () => {
 
   it('fails an upload whose load takes longer than MODEL_LOAD_TIMEOUT_MS, with a readable error', async () => {
     // Graph optimization computes the constant products while the model loads: seconds of work.
-    const model = await uploadModel(t, alice, projectId, 'slow-load', buildSlowModel(2, { constantN: 2000 }));
+    const model = await uploadModel(t, alice, projectId, 'slow-load', buildSlowModel(2, { constantN: 4000 }));
     expect(model.status).toBe('FAILED');
     const res = await t.gql({ query: MODEL, token: alice.accessToken, variables: { id: model.id } });
     expect(res.data?.model).toEqual({

@@ -1,7 +1,14 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IDENTITY_HEADER, signAnonymous } from '../../lib/auth/identity.js';
 import { LINEAR_MODEL, createProject } from '../helpers/models.js';
-import { signup, startTestPlatform, type Session, type TestPlatform } from '../helpers/platform.js';
+import {
+  signup,
+  startTestPlatform,
+  TEST_INTERNAL_SECRET,
+  type Session,
+  type TestPlatform,
+} from '../helpers/platform.js';
 import { until } from '../helpers/wait.js';
 
 // Small limits, so that a stalled or trickling client is cut within the test's time.
@@ -147,7 +154,9 @@ describe('refused uploads', () => {
   it('the models service itself refuses before reading, too', async () => {
     const upload = await createUpload('forged-direct');
     const client = open(undefined, new URL(t.platform.gateway.subgraphs().get('models')!));
-    client.socket.write(headersOnly(forge(upload.path)));
+    // Past the subgraph's door (the gateway's signed header), to the upload route's own check.
+    const identity = signAnonymous(TEST_INTERNAL_SECRET, Math.floor(Date.now() / 1000) + 3600);
+    client.socket.write(headersOnly(forge(upload.path), `${IDENTITY_HEADER}: ${identity}\r\n`));
     const answer = parse(await client.closed);
     expect(answer.status).toBe(403);
     expect(answer.headers.connection).toBe('close');

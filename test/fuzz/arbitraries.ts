@@ -26,14 +26,13 @@ import { projectRoot } from '../../lib/project-root.js';
 // which credentials to send; placeholders (PLACEHOLDERS) stand for ids only known at run time.
 
 /**
- * How far the generators go. `literalDepth` is kept moderate while query planning is still
- * exponential in a list literal's depth on some code lines (a 24-deep literal held the process ~4 s,
- * deeper for good); once literals are bounded before validation, raise it to 1000: requests past the
- * bound must then be refused at once, which is exactly what the suite checks.
+ * How far the generators go: well past every limit (literals past MAX_LITERAL_DEPTH, as deep as the
+ * token limit allows; variables past MAX_VARIABLE_DEPTH), since what is past them must be refused
+ * at once, which is exactly what the suite checks.
  */
 export const FUZZ_BOUNDS = {
   /** Deepest list/object literal generated (argument literals, JSON literals). */
-  literalDepth: 18,
+  literalDepth: 1_000,
   /** Nesting of generated selections that follow the schema's fields. */
   selectionDepth: 4,
   /** Longest random walk down the schema's object fields (the depth limit is 20). */

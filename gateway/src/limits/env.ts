@@ -17,8 +17,10 @@ export const operationLimitsEnvShape = {
   MAX_QUERY_DIRECTIVES: limit(defaultOperationLimits.maxDirectives),
   /** Objects one operation could fetch, lists weighted by `first`. */
   MAX_QUERY_COST: limit(defaultOperationLimits.maxCost),
-  /** Nesting of lists and objects in one literal or variable value. */
-  MAX_INPUT_DEPTH: limit(defaultOperationLimits.maxInputDepth),
+  /** Nesting of lists and objects in one literal value (query planning walks literals). */
+  MAX_LITERAL_DEPTH: limit(defaultOperationLimits.maxLiteralDepth),
+  /** Nesting of lists and objects in one variable's value. */
+  MAX_VARIABLE_DEPTH: limit(defaultOperationLimits.maxVariableDepth),
   /** Values in one operation's literals and variables together. */
   MAX_INPUT_VALUES: limit(defaultOperationLimits.maxInputValues),
 };
@@ -32,6 +34,7 @@ export const operationLimitsFromEnv = (env: OperationLimitsEnv): OperationLimits
   maxTokens: env.MAX_QUERY_TOKENS,
   maxDirectives: env.MAX_QUERY_DIRECTIVES,
   maxCost: env.MAX_QUERY_COST,
-  maxInputDepth: env.MAX_INPUT_DEPTH,
+  maxLiteralDepth: env.MAX_LITERAL_DEPTH,
+  maxVariableDepth: env.MAX_VARIABLE_DEPTH,
   maxInputValues: env.MAX_INPUT_VALUES,
 });

@@ -14,7 +14,7 @@ describe('measureLiterals', () => {
   it('counts nesting and values of lists and objects in any literal', () => {
     const document = parse('{ f(a: [1, {b: [2, 3]}], c: "s") @d(e: {f: null}) }');
     // Values: the list, 1, the object, its list, 2, 3, "s", the directive's object, null.
-    expect(measureLiterals(document, defaultInputLimits)).toEqual({ depth: 3, values: 9 });
+    expect(measureLiterals(document, defaultInputLimits)).toEqual({ depth: 3, values: 9, nul: false });
   });
 
   it('stops at the limit, however deep the literal: no stack of ours grows with it', () => {
@@ -40,16 +40,32 @@ describe('measureLiterals', () => {
         },
       ],
     } as DocumentNode;
-    expect(measureLiterals(deep, defaultInputLimits).depth).toBe(defaultInputLimits.maxInputDepth + 1);
+    expect(measureLiterals(deep, defaultInputLimits).depth).toBe(defaultInputLimits.maxLiteralDepth + 1);
     expect(checkLiterals(deep, defaultInputLimits)?.extensions).toEqual({
       code: 'MAX_INPUT_DEPTH_EXCEEDED',
-      limit: 64,
+      limit: 16,
     });
   });
 
   it('accepts a tensor of any realistic rank', () => {
-    expect(checkLiterals(parse(`{ f(x: ${nestedList(64)}) }`), defaultInputLimits)).toBeUndefined();
-    expect(checkLiterals(parse(`{ f(x: ${nestedList(65)}) }`), defaultInputLimits)).toBeDefined();
+    expect(checkLiterals(parse(`{ f(x: {x: ${nestedList(15)}}) }`), defaultInputLimits)).toBeUndefined();
+    expect(checkLiterals(parse(`{ f(x: ${nestedList(17)}) }`), defaultInputLimits)).toBeDefined();
+    // Deeper values go in variables, which planning never walks.
+    expect(checkVariables(parse('{ f }'), { x: JSON.parse(nestedList(64)) }, defaultInputLimits)).toBeUndefined();
+  });
+});
+
+describe('NUL characters', () => {
+  it('are refused in literals, variables and keys: PostgreSQL stores none', () => {
+    expect(checkLiterals(parse('{ f(s: "a\\u0000b") }'), defaultInputLimits)?.extensions).toEqual({
+      code: 'BAD_USER_INPUT',
+    });
+    for (const variables of [{ s: 'a\u0000b' }, { m: { 'k\u0000': 1 } }, { l: [['ok', 'no\u0000']] }]) {
+      expect(checkVariables(parse('{ f }'), variables, defaultInputLimits)?.extensions).toEqual({
+        code: 'BAD_USER_INPUT',
+      });
+    }
+    expect(checkVariables(parse('{ f }'), { s: 'fine \\u0000 as text' }, defaultInputLimits)).toBeUndefined();
   });
 });
 
@@ -69,7 +85,7 @@ describe('measureVariables', () => {
   });
 
   it('counts variables and literals together against the values limit', () => {
-    const limits = { maxInputDepth: 64, maxInputValues: 10 };
+    const limits = { ...defaultInputLimits, maxInputValues: 10 };
     const document = parse('{ f(x: [1, 2, 3, 4]) }');
     expect(checkVariables(document, { v: [1, 2, 3, 4] }, limits)).toBeUndefined();
     expect(checkVariables(document, { v: [1, 2, 3, 4, 5] }, limits)?.extensions).toEqual({

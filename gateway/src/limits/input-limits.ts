@@ -4,28 +4,37 @@ import { err, ErrorCode } from '../../../lib/errors.js';
 /**
  * What the values an operation carries may hold, in its literals (any argument, default value or
  * directive argument, whatever its type) and in its variables. Literals are checked on the parsed
- * document before it is validated or planned: query planning walks them, and nothing deeper or
- * larger than this reaches it.
+ * document before it is validated or planned: query planning walks them, so they are held tighter
+ * than variables, which planning never sees.
  */
 export type InputLimits = {
-  /** Nesting of lists and objects in one value (tensors nest by their rank). @default 64 */
-  maxInputDepth: number;
+  /** Nesting of lists and objects in one literal (tensors nest by their rank). @default 16 */
+  maxLiteralDepth: number;
+  /** Nesting of lists and objects in one variable's value. @default 64 */
+  maxVariableDepth: number;
   /** Values (scalars, lists, objects, fields) in all the operation's literals and variables together. @default 1000000 */
   maxInputValues: number;
 };
 
 export const defaultInputLimits: InputLimits = {
+  // A tensor of rank 8 in an object of inputs nests 9 deep: 16 leaves room, and keeps what
+  // planning walks small. Deeper values go in variables.
+  maxLiteralDepth: 16,
   // Far above any tensor's rank or metrics document; deeper JSON only overflows the stacks of
   // whatever walks it later (serializing it to a subgraph, say).
-  maxInputDepth: 64,
+  maxVariableDepth: 64,
   // As many elements as the largest tensor inference takes by default (MAX_TENSOR_ELEMENTS).
   maxInputValues: 1_000_000,
 };
 
-/** The largest nesting and the number of values found, each counted up to its limit + 1 at most. */
-export type InputMeasures = { depth: number; values: number };
+/**
+ * The largest nesting and the number of values found, each counted up to its limit + 1 at most,
+ * and whether a string holds U+0000 (PostgreSQL stores no NUL in text or jsonb: refused up front).
+ */
+export type InputMeasures = { depth: number; values: number; nul: boolean };
 
 const literalMeasures = new WeakMap<DocumentNode, InputMeasures>();
+const hasNul = (text: string) => text.includes('\u0000');
 
 /**
  * The literal values of every definition of the document. graphql-js's `visit` keeps its own stack,
@@ -36,7 +45,7 @@ const literalMeasures = new WeakMap<DocumentNode, InputMeasures>();
 export function measureLiterals(document: DocumentNode, limits: InputLimits): InputMeasures {
   const known = literalMeasures.get(document);
   if (known) return known;
-  const measures: InputMeasures = { depth: 0, values: 0 };
+  const measures: InputMeasures = { depth: 0, values: 0, nul: false };
   let depth = 0;
   const enterValue = () => {
     measures.values++;
@@ -45,7 +54,7 @@ export function measureLiterals(document: DocumentNode, limits: InputLimits): In
   const enterNesting = () => {
     depth++;
     measures.depth = Math.max(measures.depth, depth);
-    if (depth > limits.maxInputDepth) return BREAK;
+    if (depth > limits.maxLiteralDepth) return BREAK;
     return enterValue();
   };
   const leaveNesting = () => void depth--;
@@ -54,43 +63,71 @@ export function measureLiterals(document: DocumentNode, limits: InputLimits): In
     ObjectValue: { enter: enterNesting, leave: leaveNesting },
     IntValue: enterValue,
     FloatValue: enterValue,
-    StringValue: enterValue,
+    StringValue: (node) => {
+      if (hasNul(node.value)) {
+        measures.nul = true;
+        return BREAK;
+      }
+      return enterValue();
+    },
     BooleanValue: enterValue,
     NullValue: enterValue,
     EnumValue: enterValue,
   });
   // Only complete measures are kept: a walk stopped at a limit counted no further than that limit.
-  if (measures.depth <= limits.maxInputDepth && measures.values <= limits.maxInputValues) {
+  if (!inputLimitError(measures, limits.maxLiteralDepth, limits, 'literal values')) {
     literalMeasures.set(document, measures);
   }
   return measures;
 }
 
-/** Variables as parsed from JSON; walked with a stack of its own, stopping past either limit. */
+/** Variables as parsed from JSON; walked with a stack of its own, stopping past any limit. */
 export function measureVariables(variables: unknown, limits: InputLimits, valuesBefore = 0): InputMeasures {
-  const measures: InputMeasures = { depth: 0, values: valuesBefore };
-  if (variables === null || typeof variables !== 'object') return { depth: 0, values: valuesBefore };
+  const measures: InputMeasures = { depth: 0, values: valuesBefore, nul: false };
+  if (variables === null || typeof variables !== 'object') return measures;
   // The variables object itself is not a value of the operation: its entries are, at depth 0.
   const stack: Array<[unknown, number]> = Object.values(variables).map((value) => [value, 0]);
   while (stack.length > 0) {
     const [value, depth] = stack.pop()!;
     measures.values++;
     if (measures.values > limits.maxInputValues) break;
+    if (typeof value === 'string' && hasNul(value)) {
+      measures.nul = true;
+      break;
+    }
     if (value === null || typeof value !== 'object') continue;
     measures.depth = Math.max(measures.depth, depth + 1);
-    if (depth + 1 > limits.maxInputDepth) break;
-    for (const nested of Array.isArray(value) ? value : Object.values(value)) stack.push([nested, depth + 1]);
+    if (depth + 1 > limits.maxVariableDepth) break;
+    if (Array.isArray(value)) {
+      for (const nested of value) stack.push([nested, depth + 1]);
+      continue;
+    }
+    for (const [key, nested] of Object.entries(value)) {
+      if (hasNul(key)) {
+        measures.nul = true;
+        return measures;
+      }
+      stack.push([nested, depth + 1]);
+    }
   }
   return measures;
 }
 
-/** MAX_INPUT_DEPTH_EXCEEDED or MAX_INPUT_VALUES_EXCEEDED for measures past the limits, else undefined. */
-export function inputLimitError(measures: InputMeasures, limits: InputLimits, where: string): GraphQLError | undefined {
-  if (measures.depth > limits.maxInputDepth) {
+/** The error for measures past the limits (depth against `maxDepth`), else undefined. */
+function inputLimitError(
+  measures: InputMeasures,
+  maxDepth: number,
+  limits: InputLimits,
+  where: string,
+): GraphQLError | undefined {
+  if (measures.nul) {
+    return err(ErrorCode.BAD_USER_INPUT, `The operation's ${where} hold a NUL character (U+0000), which no input may`);
+  }
+  if (measures.depth > maxDepth) {
     return err(
       ErrorCode.MAX_INPUT_DEPTH_EXCEEDED,
-      `The operation's ${where} nest lists and objects deeper than the limit of ${limits.maxInputDepth}`,
-      { limit: limits.maxInputDepth },
+      `The operation's ${where} nest lists and objects deeper than the limit of ${maxDepth}`,
+      { limit: maxDepth },
     );
   }
   if (measures.values > limits.maxInputValues) {
@@ -105,7 +142,7 @@ export function inputLimitError(measures: InputMeasures, limits: InputLimits, wh
 
 /** The document's literals against the limits: checked once per document, before validation. */
 export const checkLiterals = (document: DocumentNode, limits: InputLimits): GraphQLError | undefined =>
-  inputLimitError(measureLiterals(document, limits), limits, 'literal values');
+  inputLimitError(measureLiterals(document, limits), limits.maxLiteralDepth, limits, 'literal values');
 
 /** The request's variables, counted together with the document's literals, against the limits. */
 export function checkVariables(
@@ -114,5 +151,6 @@ export function checkVariables(
   limits: InputLimits,
 ): GraphQLError | undefined {
   const literals = measureLiterals(document, limits);
-  return inputLimitError(measureVariables(variables, limits, literals.values), limits, 'variables and literals');
+  const measures = measureVariables(variables, limits, literals.values);
+  return inputLimitError(measures, limits.maxVariableDepth, limits, 'variables');
 }

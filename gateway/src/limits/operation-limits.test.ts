@@ -182,7 +182,8 @@ describe('checkOperationLimits', () => {
     maxTokens: 50,
     maxDirectives: 1,
     maxCost: 100,
-    maxInputDepth: 2,
+    maxLiteralDepth: 2,
+    maxVariableDepth: 2,
     maxInputValues: 5,
   };
   const check = (query: string) => checkOperationLimits(tight, schema, parse(query));
@@ -216,7 +217,7 @@ describe('parseOperation', () => {
   it('refuses nesting the parser would overflow its stack on, before parsing', () => {
     const deepLiteral = `{ f(x: ${'['.repeat(2400)}1${']'.repeat(2400)}) }`;
     expect(() => parseOperation(deepLiteral, defaultOperationLimits)).toThrow(
-      expect.objectContaining({ extensions: { code: 'MAX_INPUT_DEPTH_EXCEEDED', limit: 64 } }),
+      expect.objectContaining({ extensions: { code: 'MAX_INPUT_DEPTH_EXCEEDED', limit: 16 } }),
     );
     const deepSelections = `${'{ a '.repeat(2400)}${'}'.repeat(2400)}`;
     expect(() => parseOperation(deepSelections, defaultOperationLimits)).toThrow(
@@ -233,7 +234,7 @@ describe('parseOperation', () => {
 });
 
 describe('checkDocumentLimits', () => {
-  const tight = { ...defaultOperationLimits, maxDepth: 3, maxDirectives: 2, maxInputDepth: 2, maxCost: 10 };
+  const tight = { ...defaultOperationLimits, maxDepth: 3, maxDirectives: 2, maxLiteralDepth: 2, maxCost: 10 };
   const check = (query: string) => checkDocumentLimits(tight, schema, parse(query));
 
   it('refuses by shape before validation, unknown fields and directives included', () => {

@@ -8,14 +8,14 @@ import type { OperationLimits } from './operation-limits.js';
  * This reads the tokens first (graphql-js's lexer is iterative) and refuses what nests past the
  * limits, so the parser only sees documents it can parse, and a refusal names the limit:
  * - inside parentheses (arguments, variable definitions), brackets and braces are list and object
- *   values: their nesting is the literal's, held to `maxInputDepth` as the parsed literal would be;
+ *   values: their nesting is the literal's, held to `maxLiteralDepth` as the parsed literal would be;
  * - outside, braces are selection sets, held to four times `maxDepth` (inline fragments nest
  *   braces without fields; the exact depth is measured once the document is parsed).
  * Tokens past `maxTokens` are left to the parser, which refuses them.
  */
 export function checkSourceNesting(
   source: string,
-  limits: Pick<OperationLimits, 'maxTokens' | 'maxDepth' | 'maxInputDepth'>,
+  limits: Pick<OperationLimits, 'maxTokens' | 'maxDepth' | 'maxLiteralDepth'>,
 ): GraphQLError | undefined {
   const lexer = new Lexer(new Source(source));
   const maxSelectionNesting = 4 * limits.maxDepth;
@@ -37,11 +37,11 @@ export function checkSourceNesting(
         case TokenKind.BRACKET_L:
         case TokenKind.BRACE_L:
           if (parentheses > 0) {
-            if (++values > limits.maxInputDepth) {
+            if (++values > limits.maxLiteralDepth) {
               return err(
                 ErrorCode.MAX_INPUT_DEPTH_EXCEEDED,
-                `The operation's literal values nest lists and objects deeper than the limit of ${limits.maxInputDepth}`,
-                { limit: limits.maxInputDepth },
+                `The operation's literal values nest lists and objects deeper than the limit of ${limits.maxLiteralDepth}`,
+                { limit: limits.maxLiteralDepth },
               );
             }
           } else if (++selections > maxSelectionNesting) {

@@ -12,11 +12,11 @@ import { createPlannerPool, PlanningFailed, PlanningRefused, type PlannerPool } 
 const supergraphSdl = readFileSync(join(projectRoot, 'schema', 'supergraph.graphql'), 'utf8');
 const logger = createLogger('test', 'silent');
 
-/** Ten aliases of a model's project, models and owners nested ten times: about a second to plan. */
+/** Thirty aliases of a model's project, models and owners nested twenty times: seconds to plan. */
 function slowToPlan(): string {
   let selection = 'id';
-  for (let i = 0; i < 10; i++) selection = `project { models { nodes { ${selection} project { owner { id } } } } }`;
-  return `{ ${Array.from({ length: 10 }, (_, i) => `a${i}: model(id: "${i}") { ${selection} }`).join(' ')} }`;
+  for (let i = 0; i < 20; i++) selection = `project { models { nodes { ${selection} project { owner { id } } } } }`;
+  return `{ ${Array.from({ length: 30 }, (_, i) => `a${i}: model(id: "${i}") { ${selection} }`).join(' ')} }`;
 }
 
 let pool: PlannerPool | undefined;
@@ -63,10 +63,11 @@ describe('planner pool', () => {
     expect((await pool.plan('{ me { id } }', undefined)).kind).toBe('QueryPlan');
   });
 
-  it('refuses at once when too many operations wait, and reports what the planner cannot plan', async () => {
+  it('shares one plan among identical requests, refuses at once when too many wait, and reports what the planner cannot plan', async () => {
     pool = createPlannerPool({ threads: 1, timeoutMs: 30_000, maxWaitMs: 30_000, maxQueued: 1, logger });
     pool.setSupergraph(supergraphSdl);
     const first = pool.plan('{ me { id } }', undefined);
+    expect(pool.plan('{ me { id } }', undefined)).toBe(first);
     await expect(pool.plan('{ me { email } }', undefined)).rejects.toMatchObject({ reason: 'busy' });
     await first;
     await expect(pool.plan('{ me { id } }', 'NoSuchOperation')).rejects.toBeInstanceOf(PlanningFailed);

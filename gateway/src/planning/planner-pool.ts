@@ -80,6 +80,8 @@ export function createPlannerPool(options: PlannerPoolOptions): PlannerPool {
   const queue: Job[] = [];
   let nextId = 0;
   let closed = false;
+  /** Plans being made, by operation: clients sending one new operation at once share its plan. */
+  const inflight = new Map<string, Promise<QueryPlan>>();
 
   function spawn(): Thread {
     const data: PlannerThreadData = { supergraphSdl: supergraphSdl! };
@@ -161,18 +163,30 @@ export function createPlannerPool(options: PlannerPoolOptions): PlannerPool {
     dispatch();
   }
 
+  function enqueue(query: string, operationName: string | undefined): Promise<QueryPlan> {
+    if (closed || !supergraphSdl) return Promise.reject(new PlanningFailed('the planner pool is not running'));
+    if (queue.length >= options.maxQueued) return Promise.reject(new PlanningRefused('busy', options.maxWaitMs));
+    while (threads.length < Math.max(1, options.threads)) threads.push(spawn());
+    return new Promise<QueryPlan>((resolve, reject) => {
+      const job: Job = { id: nextId++, query, operationName, resolve, reject, deadline: undefined! };
+      job.deadline = setTimeout(() => expire(job), options.maxWaitMs);
+      queue.push(job);
+      dispatch();
+    });
+  }
+
   return {
     plan(query, operationName) {
-      if (closed || !supergraphSdl) return Promise.reject(new PlanningFailed('the planner pool is not running'));
-      if (queue.length >= options.maxQueued) return Promise.reject(new PlanningRefused('busy', timeoutMs));
-      while (threads.length < Math.max(1, options.threads)) threads.push(spawn());
-      return new Promise<QueryPlan>((resolve, reject) => {
-        const job: Job = { id: nextId++, query, operationName, resolve, reject, deadline: undefined! };
-        job.deadline = setTimeout(() => expire(job), options.maxWaitMs);
-        queue.push(job);
-        dispatch();
-      });
+      const key = `${operationName ?? ''}\n${query}`;
+      const shared = inflight.get(key);
+      if (shared) return shared;
+      const planned = enqueue(query, operationName);
+      inflight.set(key, planned);
+      const forget = () => void inflight.delete(key);
+      planned.then(forget, forget);
+      return planned;
     },
+
     setSupergraph(sdl) {
       if (sdl === supergraphSdl) return;
       supergraphSdl = sdl;
