@@ -232,6 +232,26 @@ export const scenarios: readonly Scenario[] = [
     },
   },
   {
+    name: 'slow-to-plan',
+    description:
+      'signed in, 15 aliases of a model nested 4 levels (project → models → nodes): within every default limit, each request a new text (a plan cache miss), 2 closed loops for --seconds',
+    prepare: withUser,
+    attack: (platform, prepared, options) => {
+      let selection = 'id';
+      for (let i = 0; i < 4; i++) selection = `project { models { nodes { ${selection} project { owner { id } } } } }`;
+      let n = 0;
+      const body = () => {
+        n++;
+        const aliases = Array.from(
+          { length: 15 },
+          (_, i) => `a${n}_${i}: model(id: "${ANY_MODEL_ID}") { ${selection} }`,
+        );
+        return JSON.stringify({ query: `{ ${aliases.join(' ')} }` });
+      };
+      return repeated(platform.graphqlUrl, body, 2, options, prepared.user!.token);
+    },
+  },
+  {
     name: 'large-output',
     description: 'predict on ConstantOfShape(0.1) asked for 3,000,000 floats, 2 closed loops for --seconds',
     prepare: async (platform) => {

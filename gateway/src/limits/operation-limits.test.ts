@@ -163,9 +163,8 @@ describe('measures', () => {
       { length: 40 },
       (_, i) => `fragment F${i} on User { ${i === 39 ? 'a: id' : `...F${i + 1} ...F${i + 1}`} }`,
     );
-    const started = performance.now();
+    // 2^39 uses of one alias: measured by expansion, this would never finish.
     const measures = measure(`{ me { ...F0 } } ${fragments.join(' ')}`);
-    expect(performance.now() - started).toBeLessThan(1000);
     expect(measures?.aliases).toBe(2 ** 39);
   });
 
