@@ -14,7 +14,7 @@ describe('measureLiterals', () => {
   it('counts nesting and values of lists and objects in any literal', () => {
     const document = parse('{ f(a: [1, {b: [2, 3]}], c: "s") @d(e: {f: null}) }');
     // Values: the list, 1, the object, its list, 2, 3, "s", the directive's object, null.
-    expect(measureLiterals(document, defaultInputLimits)).toEqual({ depth: 3, values: 9, nul: false });
+    expect(measureLiterals(document, defaultInputLimits)).toEqual({ depth: 3, values: 9 });
   });
 
   it('stops at the limit, however deep the literal: no stack of ours grows with it', () => {
@@ -57,13 +57,20 @@ describe('measureLiterals', () => {
 
 describe('NUL characters', () => {
   it('are refused in literals, variables and keys: PostgreSQL stores none', () => {
-    expect(checkLiterals(parse('{ f(s: "a\\u0000b") }'), defaultInputLimits)?.extensions).toEqual({
-      code: 'BAD_USER_INPUT',
-    });
-    for (const variables of [{ s: 'a\u0000b' }, { m: { 'k\u0000': 1 } }, { l: [['ok', 'no\u0000']] }]) {
-      expect(checkVariables(parse('{ f }'), variables, defaultInputLimits)?.extensions).toEqual({
-        code: 'BAD_USER_INPUT',
-      });
+    const literal = checkLiterals(parse('{ f(s: "a\\u0000b") }'), defaultInputLimits);
+    expect(literal?.extensions).toEqual({ code: 'BAD_USER_INPUT' });
+    expect(literal?.message).toBe(
+      'The string literal at line 1, column 8 holds a NUL character (U+0000), which no input may',
+    );
+    for (const [variables, where] of [
+      [{ s: 'a\u0000b' }, '"$s"'],
+      [{ m: { 'k\u0000': 1 } }, 'A key of $m'],
+      [{ l: [['ok', 'no\u0000']] }, '"$l[0][1]"'],
+      [{ input: { name: 'x\u0000' } }, '"$input.name"'],
+    ] as const) {
+      const refusal = checkVariables(parse('{ f }'), variables, defaultInputLimits);
+      expect(refusal?.extensions).toEqual({ code: 'BAD_USER_INPUT' });
+      expect(refusal?.message).toBe(`${where} holds a NUL character (U+0000), which no input may`);
     }
     expect(checkVariables(parse('{ f }'), { s: 'fine \\u0000 as text' }, defaultInputLimits)).toBeUndefined();
   });

@@ -31,7 +31,12 @@ export const defaultInputLimits: InputLimits = {
  * The largest nesting and the number of values found, each counted up to its limit + 1 at most,
  * and whether a string holds U+0000 (PostgreSQL stores no NUL in text or jsonb: refused up front).
  */
-export type InputMeasures = { depth: number; values: number; nul: boolean };
+export type InputMeasures = {
+  depth: number;
+  values: number;
+  /** Where a string holding U+0000 was found ("$input.name", "line 1, column 12"), if one was. */
+  nul?: string | undefined;
+};
 
 const literalMeasures = new WeakMap<DocumentNode, InputMeasures>();
 const hasNul = (text: string) => text.includes('\u0000');
@@ -45,7 +50,7 @@ const hasNul = (text: string) => text.includes('\u0000');
 export function measureLiterals(document: DocumentNode, limits: InputLimits): InputMeasures {
   const known = literalMeasures.get(document);
   if (known) return known;
-  const measures: InputMeasures = { depth: 0, values: 0, nul: false };
+  const measures: InputMeasures = { depth: 0, values: 0 };
   let depth = 0;
   const enterValue = () => {
     measures.values++;
@@ -65,7 +70,8 @@ export function measureLiterals(document: DocumentNode, limits: InputLimits): In
     FloatValue: enterValue,
     StringValue: (node) => {
       if (hasNul(node.value)) {
-        measures.nul = true;
+        const at = node.loc?.startToken;
+        measures.nul = at ? `the string literal at line ${at.line}, column ${at.column}` : 'a string literal';
         return BREAK;
       }
       return enterValue();
@@ -83,7 +89,7 @@ export function measureLiterals(document: DocumentNode, limits: InputLimits): In
 
 /** Variables as parsed from JSON; walked with a stack of its own, stopping past any limit. */
 export function measureVariables(variables: unknown, limits: InputLimits, valuesBefore = 0): InputMeasures {
-  const measures: InputMeasures = { depth: 0, values: valuesBefore, nul: false };
+  const measures: InputMeasures = { depth: 0, values: valuesBefore };
   if (variables === null || typeof variables !== 'object') return measures;
   // The variables object itself is not a value of the operation: its entries are, at depth 0.
   const stack: Array<[unknown, number]> = Object.values(variables).map((value) => [value, 0]);
@@ -92,7 +98,7 @@ export function measureVariables(variables: unknown, limits: InputLimits, values
     measures.values++;
     if (measures.values > limits.maxInputValues) break;
     if (typeof value === 'string' && hasNul(value)) {
-      measures.nul = true;
+      measures.nul = nulPath(variables, limits.maxVariableDepth);
       break;
     }
     if (value === null || typeof value !== 'object') continue;
@@ -104,13 +110,39 @@ export function measureVariables(variables: unknown, limits: InputLimits, values
     }
     for (const [key, nested] of Object.entries(value)) {
       if (hasNul(key)) {
-        measures.nul = true;
+        measures.nul = nulPath(variables, limits.maxVariableDepth);
         return measures;
       }
       stack.push([nested, depth + 1]);
     }
   }
   return measures;
+}
+
+/** Where the variables hold U+0000, as `$name.field[2]`; looked for only once one was found. */
+function nulPath(variables: object, maxDepth: number): string {
+  const find = (value: unknown, path: string, depth: number): string | undefined => {
+    if (typeof value === 'string') return hasNul(value) ? path : undefined;
+    if (value === null || typeof value !== 'object' || depth > maxDepth) return undefined;
+    if (Array.isArray(value)) {
+      for (const [index, item] of value.entries()) {
+        const found = find(item, `${path}[${index}]`, depth + 1);
+        if (found) return found;
+      }
+      return undefined;
+    }
+    for (const [key, item] of Object.entries(value)) {
+      if (hasNul(key)) return `a key of ${path}`;
+      const found = find(item, `${path}.${key}`, depth + 1);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  for (const [name, value] of Object.entries(variables)) {
+    const found = find(value, `$${name}`, 0);
+    if (found) return found.startsWith('$') ? `"${found}"` : found;
+  }
+  return 'a variable';
 }
 
 /** The error for measures past the limits (depth against `maxDepth`), else undefined. */
@@ -121,7 +153,10 @@ function inputLimitError(
   where: string,
 ): GraphQLError | undefined {
   if (measures.nul) {
-    return err(ErrorCode.BAD_USER_INPUT, `The operation's ${where} hold a NUL character (U+0000), which no input may`);
+    return err(
+      ErrorCode.BAD_USER_INPUT,
+      `${capitalized(measures.nul)} holds a NUL character (U+0000), which no input may`,
+    );
   }
   if (measures.depth > maxDepth) {
     return err(
@@ -154,3 +189,5 @@ export function checkVariables(
   const measures = measureVariables(variables, limits, literals.values);
   return inputLimitError(measures, limits.maxVariableDepth, limits, 'variables');
 }
+
+const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
