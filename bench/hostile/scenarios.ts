@@ -234,11 +234,11 @@ export const scenarios: readonly Scenario[] = [
   {
     name: 'slow-to-plan',
     description:
-      'signed in, 15 aliases of a model nested 4 levels (project → models → nodes): within every default limit, each request a new text (a plan cache miss), 2 closed loops for --seconds',
+      'signed in, 15 aliases of a model nested 4 levels (project → models(first: 2) → nodes): within every default limit, each request a new text (a plan cache miss), 2 closed loops for --seconds',
     prepare: withUser,
     attack: (platform, prepared, options) => {
       let selection = 'id';
-      for (let i = 0; i < 4; i++) selection = `project { models { nodes { ${selection} project { owner { id } } } } }`;
+      for (let i = 0; i < 4; i++) selection = `project { models(first: 2) { nodes { ${selection} project { owner { id } } } } }`;
       let n = 0;
       const body = () => {
         n++;

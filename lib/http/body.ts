@@ -7,13 +7,18 @@ export class BodyTooLargeError extends Error {
   }
 }
 
-/** A request body that stopped coming (`idle`) or came slower than the least rate allowed (`slow`). */
+/**
+ * A request body that stopped coming (`idle`), came slower than the least rate allowed (`slow`),
+ * or was not whole within its time (`late`).
+ */
 export class BodyTimeoutError extends Error {
-  constructor(readonly reason: 'idle' | 'slow') {
+  constructor(readonly reason: 'idle' | 'slow' | 'late') {
     super(
       reason === 'idle'
         ? 'The request body stopped arriving: send it without pauses'
-        : 'The request body arrived slower than the least rate allowed',
+        : reason === 'slow'
+          ? 'The request body arrived slower than the least rate allowed'
+          : 'The request body did not arrive whole in the time allowed',
     );
   }
 }
@@ -21,9 +26,16 @@ export class BodyTimeoutError extends Error {
 /**
  * Reads a request body up to `limit` bytes. Past the limit it stops collecting and rejects, leaving
  * the rest unread (not destroyed), so the caller can still drain it and answer on the same socket.
- * With `idleTimeoutMs`, a body that makes no progress for that long rejects with BodyTimeoutError.
+ * With `idleTimeoutMs`, a body that makes no progress for that long rejects with BodyTimeoutError;
+ * with `totalTimeoutMs`, so does one not whole by then (a body dripped a byte at a time is progress,
+ * yet a bounded body that takes longer than this is an attack on the connection, not a request).
  */
-export function readBody(req: IncomingMessage, limit: number, idleTimeoutMs?: number): Promise<string> {
+export function readBody(
+  req: IncomingMessage,
+  limit: number,
+  idleTimeoutMs?: number,
+  totalTimeoutMs?: number,
+): Promise<string> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(new BodyTooLargeError(limit));
   return new Promise((resolve, reject) => {
@@ -36,8 +48,16 @@ export function readBody(req: IncomingMessage, limit: number, idleTimeoutMs?: nu
           reject(new BodyTimeoutError('idle'));
         }, idleTimeoutMs)
       : undefined;
+    const late = totalTimeoutMs
+      ? setTimeout(() => {
+          cleanup();
+          req.pause();
+          reject(new BodyTimeoutError('late'));
+        }, totalTimeoutMs)
+      : undefined;
     const cleanup = () => {
       clearTimeout(stall);
+      clearTimeout(late);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);

@@ -61,6 +61,23 @@ describe('a body that stops coming', () => {
     expect(JSON.parse(body!)).toMatchObject({ errors: [{ extensions: { code: 'REQUEST_TIMEOUT' } }] });
   });
 
+  it('is cut with 408 when it drips, never idle, past the body timeout in all', async () => {
+    const { port } = new URL(url);
+    const socket = connect(Number(port), '127.0.0.1');
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (received += chunk));
+    socket.on('error', () => undefined);
+    socket.write('POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 900\r\n\r\n');
+    // A byte every 50 ms: progress well within the idle timeout (200 ms), for ever.
+    const drip = setInterval(() => socket.write(' '), 50);
+    await new Promise((resolve) => socket.once('close', resolve));
+    clearInterval(drip);
+    const [head, body] = received.split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 408/);
+    expect(JSON.parse(body!)).toMatchObject({ errors: [{ extensions: { code: 'REQUEST_TIMEOUT' } }] });
+  });
+
   it('when its oversized remainder stops coming, the 413 is sent and the connection closed', async () => {
     const answer = await dripThenStall(
       'POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n',

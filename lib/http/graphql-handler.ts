@@ -66,7 +66,8 @@ export function createGraphQLHandler<TContext extends BaseContext>(options: Grap
     if (req.method === 'POST') {
       let raw: string;
       try {
-        raw = await readBody(req, maxBodyBytes, bodyTimeoutMs);
+        // At most MAX_BODY_BYTES: whole within the body timeout too, however it trickles in.
+        raw = await readBody(req, maxBodyBytes, bodyTimeoutMs, bodyTimeoutMs);
       } catch (error) {
         if (error instanceof BodyTooLargeError) {
           const drained = await drainRequest(req, DRAIN_CAP_BYTES, { idleTimeoutMs: bodyTimeoutMs });

@@ -269,6 +269,10 @@ function capConnectionsPerAddress(server: Server, max: number, metrics: HttpMetr
   });
 }
 
+/** Messages of one connection waiting to be handled; a client sending more at once is closed (1008). */
+const MAX_PENDING_MESSAGES = 1000;
+const POLICY_VIOLATION = 1008;
+
 /** WebSocket close code 1012 Service Restart: graphql-ws clients (and most others) retry on it. */
 export const SERVICE_RESTART = 1012;
 
@@ -353,13 +357,33 @@ export function createGraphQLWsEndpoint(
             socket.send(data, (error) => (error ? reject(error) : resolve()));
           }),
         close: (code, reason) => socket.close(code, reason),
-        onMessage: (handle) =>
-          socket.on('message', (data: Buffer) => {
-            handle(data.toString()).catch((error: unknown) => {
+        onMessage: (handle) => {
+          // One message per turn of the event loop: a burst of hundreds (subscribes sent at once,
+          // read from the socket in one go) would otherwise be handled in one block, while health
+          // checks and every other client wait. Order is kept; a backlog past the bound is abuse.
+          const pending: string[] = [];
+          let pumping = false;
+          const pump = () => {
+            const data = pending.shift();
+            if (data === undefined) return void (pumping = false);
+            handle(data).catch((error: unknown) => {
               logger.error({ err: error }, 'websocket message failed');
               socket.close(CloseCode.InternalServerError, 'Internal server error');
             });
-          }),
+            setImmediate(pump);
+          };
+          socket.on('message', (data: Buffer) => {
+            if (pending.length >= MAX_PENDING_MESSAGES) {
+              pending.length = 0;
+              return socket.close(POLICY_VIOLATION, 'Too many messages at once');
+            }
+            pending.push(data.toString());
+            if (!pumping) {
+              pumping = true;
+              setImmediate(pump);
+            }
+          });
+        },
       },
       { socket, clientIp },
     );

@@ -2,20 +2,26 @@ import type { DocumentNode, GraphQLError } from 'graphql';
 import { checkDocumentLimits, parseOperation, type OperationLimits } from './operation-limits.js';
 
 /** A parsed document within the document limits, or the error refusing it. */
-export type Admitted = { document: DocumentNode; error?: undefined } | { document?: undefined; error: GraphQLError };
+export type Admitted =
+  { document?: DocumentNode | undefined; error?: undefined } | { document?: undefined; error: GraphQLError };
 
 export type DocumentAdmission = {
   /**
-   * Parses an operation's text and holds the document to the limits it alone decides: nesting
-   * (before parsing), tokens, literals, and the depth, aliases, root fields and directives of each
-   * of its operations. Validation and planning only ever see documents admitted here. A syntax
-   * error is left to the caller's own parse (Apollo's, graphql-ws's), which reports it.
+   * Holds an operation's text to the limits the document alone decides: nesting (before parsing),
+   * tokens, literals, and the depth, aliases, root fields and directives of each of its operations.
+   * Validation and planning only ever see documents admitted here. Returns the parsed document
+   * when it parsed one (a text admitted before is not parsed again: no document then), undefined
+   * for a syntax error, which the caller's own parse (Apollo's, graphql-ws's) reports.
    */
   admit(source: string): Admitted | undefined;
 };
 
-/** How many admitted texts are remembered, so that clients repeating an operation skip the work. */
-const REMEMBERED = 1000;
+/**
+ * Texts admitted lately, so that clients repeating an operation skip the work: bounded by their
+ * total length, since each holds its text (documents are not kept: an AST weighs tens of times
+ * its text, and thousands of distinct large ones would be memory an attacker chooses).
+ */
+const REMEMBERED_CHARACTERS = 4 * 1024 * 1024;
 
 /**
  * The document half of the admission pipeline every transport runs (HTTP in front of Apollo
@@ -25,14 +31,14 @@ const REMEMBERED = 1000;
  */
 export function createDocumentAdmission(limits: OperationLimits): DocumentAdmission {
   // Least recently used first: a hit is moved to the end.
-  const admitted = new Map<string, DocumentNode>();
+  const admitted = new Set<string>();
+  let characters = 0;
   return {
     admit(source) {
-      const known = admitted.get(source);
-      if (known) {
+      if (admitted.has(source)) {
         admitted.delete(source);
-        admitted.set(source, known);
-        return { document: known };
+        admitted.add(source);
+        return {};
       }
       let document: DocumentNode;
       try {
@@ -44,8 +50,15 @@ export function createDocumentAdmission(limits: OperationLimits): DocumentAdmiss
       }
       const exceeded = checkDocumentLimits(limits, undefined, document);
       if (exceeded) return { error: exceeded };
-      if (admitted.size >= REMEMBERED) admitted.delete(admitted.keys().next().value as string);
-      admitted.set(source, document);
+      if (source.length <= REMEMBERED_CHARACTERS) {
+        admitted.add(source);
+        characters += source.length;
+        for (const oldest of admitted) {
+          if (characters <= REMEMBERED_CHARACTERS) break;
+          admitted.delete(oldest);
+          characters -= oldest.length;
+        }
+      }
       return { document };
     },
   };
