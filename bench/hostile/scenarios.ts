@@ -238,7 +238,8 @@ export const scenarios: readonly Scenario[] = [
     prepare: withUser,
     attack: (platform, prepared, options) => {
       let selection = 'id';
-      for (let i = 0; i < 4; i++) selection = `project { models(first: 2) { nodes { ${selection} project { owner { id } } } } }`;
+      for (let i = 0; i < 4; i++)
+        selection = `project { models(first: 2) { nodes { ${selection} project { owner { id } } } } }`;
       let n = 0;
       const body = () => {
         n++;
