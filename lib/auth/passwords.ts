@@ -6,12 +6,22 @@ const KEY_LENGTH = 32;
 const SALT_LENGTH = 16;
 const MAX_MEMORY = 64 * 1024 * 1024;
 
-function scrypt(password: string, salt: Buffer, keyLength: number, options: ScryptOptions): Promise<Buffer> {
+function scryptNow(password: string, salt: Buffer, keyLength: number, options: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) =>
     scryptCallback(password.normalize('NFKC'), salt, keyLength, options, (error, key) =>
       error ? reject(error) : resolve(key),
     ),
   );
+}
+
+// One hash at a time per process: scrypt runs on libuv's threads, and a burst of them (a login
+// flood) would take every core from the event loop, health checks included. Hashes wait in turn
+// instead; the sign-in rate limits bound how many can wait.
+let hashing: Promise<unknown> = Promise.resolve();
+function scrypt(password: string, salt: Buffer, keyLength: number, options: ScryptOptions): Promise<Buffer> {
+  const turn = hashing.then(() => scryptNow(password, salt, keyLength, options));
+  hashing = turn.catch(() => undefined);
+  return turn;
 }
 
 /** Hash format: `scrypt$N$r$p$<salt b64>$<key b64>`; the parameters travel with the hash so they can be raised later. */

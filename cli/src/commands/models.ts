@@ -27,6 +27,9 @@ const readAll = async (response: IncomingMessage): Promise<string> => {
   return text;
 };
 
+/** How long to wait for 100 Continue before sending the body anyway (as curl waits 1 s). */
+const CONTINUE_WAIT_MS = 1000;
+
 /**
  * PUTs the file to the signed upload URL as a stream of known length, reporting the bytes handed
  * to the connection as they go. The URL is the credential: no Authorization header is sent.
@@ -35,11 +38,25 @@ async function putFile(url: string, path: string, size: number, onSent: (bytes: 
   const target = new URL(url);
   const request = (target.protocol === 'https:' ? httpsRequest : httpRequest)(target, {
     method: 'PUT',
-    headers: { 'content-type': 'application/octet-stream', 'content-length': size },
+    // The body goes only once the platform has accepted the URL (100 Continue): a refusal (a bad or
+    // used URL, a file over the limit) then arrives on a connection nothing was written to, instead
+    // of a reset the refusal could be lost in. A server that never answers 100 gets the body anyway.
+    headers: { 'content-type': 'application/octet-stream', 'content-length': size, expect: '100-continue' },
   });
+  request.flushHeaders();
   const answered = new Promise<IncomingMessage>((resolve, reject) => {
     request.once('response', resolve);
     request.once('error', reject);
+  });
+  const accepted = new Promise<boolean>((resolve) => {
+    const fallback = setTimeout(() => resolve(true), CONTINUE_WAIT_MS);
+    const settle = (go: boolean) => {
+      clearTimeout(fallback);
+      resolve(go);
+    };
+    request.once('continue', () => settle(true));
+    request.once('response', () => settle(false));
+    request.once('error', () => settle(false));
   });
   let sent = 0;
   const counter = new Transform({
@@ -50,11 +67,15 @@ async function putFile(url: string, path: string, size: number, onSent: (bytes: 
     },
   });
   // A server that refuses early (413) may close before the whole body is sent: its answer wins.
-  const streamed = pipeline(createReadStream(path), counter, request).catch((error: unknown) => error);
+  const streamed = accepted
+    .then((go) => (go ? pipeline(createReadStream(path), counter, request) : undefined))
+    .catch((error: unknown) => error);
   const response = await answered.catch((error: Error) => {
     throw new CliError(`Upload failed: ${error.message}`);
   });
   const body = await readAll(response);
+  // Refused before the body was sent: the request ends here, its body unsent.
+  if (!(await accepted)) request.destroy();
   await streamed;
   if ((response.statusCode ?? 500) >= 300) {
     let message = body.trim();
