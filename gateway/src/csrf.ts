@@ -1,9 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { ErrorCode } from '../../lib/errors.js';
-import { drainRequest } from '../../lib/http/drain.js';
-import { sendGraphQLError } from '../../lib/http/graphql-handler.js';
-
-type GraphQLRoute = (req: IncomingMessage, res: ServerResponse, search: string) => Promise<void>;
+import { refuseRequest, type GraphQLRoute } from '../../lib/http/graphql-handler.js';
 
 // The content types a page can send cross-site without a CORS preflight (Fetch standard).
 const SIMPLE_CONTENT_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain']);
@@ -14,8 +11,6 @@ const MESSAGE =
   'This operation has been blocked as a potential Cross-Site Request Forgery (CSRF). Send it with ' +
   "'content-type: application/json' (not application/x-www-form-urlencoded, multipart/form-data or " +
   "text/plain), or with a non-empty 'apollo-require-preflight' header.";
-
-const DRAIN_CAP_BYTES = 64 * 1024;
 
 /**
  * Whether a browser could have sent this request from another site without a preflight: Apollo
@@ -43,7 +38,6 @@ export function isCrossSiteSimpleRequest(req: IncomingMessage): boolean {
 export function preventCsrf(graphql: GraphQLRoute): GraphQLRoute {
   return async (req, res, search) => {
     if (!isCrossSiteSimpleRequest(req)) return graphql(req, res, search);
-    if (!(await drainRequest(req, DRAIN_CAP_BYTES))) res.setHeader('connection', 'close');
-    sendGraphQLError(res, ErrorCode.BAD_USER_INPUT, MESSAGE);
+    return refuseRequest(req, res, ErrorCode.BAD_USER_INPUT, MESSAGE);
   };
 }

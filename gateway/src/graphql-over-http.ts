@@ -1,14 +1,8 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { getOperationAST } from 'graphql';
 import { badInput, ErrorCode } from '../../lib/errors.js';
 import { negotiateGraphQLResponse } from '../../lib/http/accept.js';
-import { drainRequest } from '../../lib/http/drain.js';
-import { sendGraphQLError } from '../../lib/http/graphql-handler.js';
-
-type GraphQLRoute = (req: IncomingMessage, res: ServerResponse, search: string) => Promise<void>;
-
-const DRAIN_CAP_BYTES = 64 * 1024;
+import { refuseRequest, type GraphQLRoute } from '../../lib/http/graphql-handler.js';
 
 /**
  * 406 Not Acceptable, before the body is read, for an Accept header that admits neither JSON media
@@ -19,8 +13,8 @@ const DRAIN_CAP_BYTES = 64 * 1024;
 export function refuseUnacceptable(graphql: GraphQLRoute): GraphQLRoute {
   return async (req, res, search) => {
     if (negotiateGraphQLResponse(req.headers.accept)) return graphql(req, res, search);
-    if (!(await drainRequest(req, DRAIN_CAP_BYTES))) res.setHeader('connection', 'close');
-    sendGraphQLError(
+    return refuseRequest(
+      req,
       res,
       ErrorCode.NOT_ACCEPTABLE,
       'Accept application/graphql-response+json or application/json: this endpoint answers in nothing else',

@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
 import { projectRoot } from '../../lib/project-root.js';
 import type { Logger } from '../../lib/logger.js';
+import type { GraphQLRoute } from '../../lib/http/graphql-handler.js';
 import type { RouteHandler } from '../../lib/http/service-server.js';
 
 /** Where `npm run build:ide` writes the bundle (see gateway/ide/build.js). */
@@ -23,8 +24,6 @@ const CONTENT_TYPES: Record<string, string> = {
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
 };
-
-type GraphQLRoute = (req: IncomingMessage, res: ServerResponse, search: string) => Promise<void>;
 
 export type GraphQLIdeOptions = {
   logger: Logger;

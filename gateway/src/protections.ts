@@ -1,8 +1,9 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { GraphQLDataSource } from '@apollo/gateway';
 import type { ApolloServerPlugin, PersistedQueryOptions } from '@apollo/server';
 import type { GraphQLError } from 'graphql';
 import type { Redis } from 'ioredis';
+import type { GraphQLRoute } from '../../lib/http/graphql-handler.js';
 import type { Logger } from '../../lib/logger.js';
 import type { GatewayContext } from './create-gateway.js';
 import { createMemoryDocumentCache, createRedisDocumentCache } from './persisted-operations/apq-cache.js';
@@ -58,8 +59,6 @@ export const defaultRateLimits: RateLimitConfig = {
   auth: { points: 10, windowSeconds: 60 },
   inference: { points: 60, windowSeconds: 60 },
 };
-
-type GraphQLRoute = (req: IncomingMessage, res: ServerResponse, search: string) => Promise<void>;
 
 export type Protections = {
   plugins: Array<ApolloServerPlugin<GatewayContext>>;

@@ -41,20 +41,16 @@ export function readBody(
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const stall = idleTimeoutMs
-      ? setTimeout(() => {
-          cleanup();
-          req.pause();
-          reject(new BodyTimeoutError('idle'));
-        }, idleTimeoutMs)
-      : undefined;
-    const late = totalTimeoutMs
-      ? setTimeout(() => {
-          cleanup();
-          req.pause();
-          reject(new BodyTimeoutError('late'));
-        }, totalTimeoutMs)
-      : undefined;
+    const giveUpAfter = (ms: number | undefined, reason: 'idle' | 'late') =>
+      ms
+        ? setTimeout(() => {
+            cleanup();
+            req.pause();
+            reject(new BodyTimeoutError(reason));
+          }, ms)
+        : undefined;
+    const stall = giveUpAfter(idleTimeoutMs, 'idle');
+    const late = giveUpAfter(totalTimeoutMs, 'late');
     const cleanup = () => {
       clearTimeout(stall);
       clearTimeout(late);

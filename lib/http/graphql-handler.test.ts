@@ -37,8 +37,11 @@ describe('createGraphQLHandler', () => {
   });
 });
 
-/** Sends `head` and the start of a body on a raw socket, then nothing; resolves to all it got back once closed. */
-function dripThenStall(head: string, firstBytes: string): Promise<string> {
+/**
+ * Sends `head` and the start of a body on a raw socket, then nothing, or a byte every `dripMs`;
+ * resolves to all it got back once closed.
+ */
+async function rawRequest(head: string, firstBytes: string, dripMs?: number): Promise<string> {
   const { port } = new URL(url);
   const socket = connect(Number(port), '127.0.0.1');
   let received = '';
@@ -46,12 +49,15 @@ function dripThenStall(head: string, firstBytes: string): Promise<string> {
   socket.on('data', (chunk: string) => (received += chunk));
   socket.on('error', () => undefined);
   socket.write(head + firstBytes);
-  return new Promise((resolve) => socket.once('close', () => resolve(received)));
+  const drip = dripMs === undefined ? undefined : setInterval(() => socket.write(' '), dripMs);
+  await new Promise((resolve) => socket.once('close', resolve));
+  clearInterval(drip);
+  return received;
 }
 
 describe('a body that stops coming', () => {
   it('is cut with 408 REQUEST_TIMEOUT as a GraphQL error, and the connection closed', async () => {
-    const answer = await dripThenStall(
+    const answer = await rawRequest(
       'POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n',
       '{"query":',
     );
@@ -62,24 +68,19 @@ describe('a body that stops coming', () => {
   });
 
   it('is cut with 408 when it drips, never idle, past the body timeout in all', async () => {
-    const { port } = new URL(url);
-    const socket = connect(Number(port), '127.0.0.1');
-    let received = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => (received += chunk));
-    socket.on('error', () => undefined);
-    socket.write('POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 900\r\n\r\n');
     // A byte every 50 ms: progress well within the idle timeout (200 ms), for ever.
-    const drip = setInterval(() => socket.write(' '), 50);
-    await new Promise((resolve) => socket.once('close', resolve));
-    clearInterval(drip);
+    const received = await rawRequest(
+      'POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 900\r\n\r\n',
+      '',
+      50,
+    );
     const [head, body] = received.split('\r\n\r\n');
     expect(head).toMatch(/^HTTP\/1\.1 408/);
     expect(JSON.parse(body!)).toMatchObject({ errors: [{ extensions: { code: 'REQUEST_TIMEOUT' } }] });
   });
 
   it('when its oversized remainder stops coming, the 413 is sent and the connection closed', async () => {
-    const answer = await dripThenStall(
+    const answer = await rawRequest(
       'POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n',
       `800\r\n${'x'.repeat(0x800)}\r\n`,
     );

@@ -9,6 +9,11 @@ import { DEFAULT_BODY_TIMEOUT_MS } from './limits.js';
 
 /** How much of an oversized body is read and discarded so the client can read the 413. */
 const DRAIN_CAP_BYTES = 8 * 1024 * 1024;
+/** How much of a request refused before its body was read is read and dropped (see refuseRequest). */
+const REFUSAL_DRAIN_BYTES = 64 * 1024;
+
+/** `/graphql` as the service server routes it: what the gateway's guards (rate limits, CSRF, Accept, IDE) wrap. */
+export type GraphQLRoute = (req: IncomingMessage, res: ServerResponse, search: string) => Promise<void>;
 
 export type GraphQLHandlerOptions<TContext extends BaseContext> = {
   apollo: ApolloServer<TContext>;
@@ -39,6 +44,21 @@ export function sendGraphQLError(
   const type = negotiateGraphQLResponse(res.req?.headers.accept)?.type ?? 'application/json';
   res.setHeader('content-type', `${type}; charset=utf-8`);
   res.end(JSON.stringify({ errors: [{ message, extensions: { ...extensions, code } }] }));
+}
+
+/**
+ * Refuses a request before its body is read: a small body is read and dropped so the connection
+ * stays usable, a larger one (or one that stalls) closes it.
+ */
+export async function refuseRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  code: ErrorCode,
+  message: string,
+  extensions: Record<string, unknown> = {},
+): Promise<void> {
+  if (!(await drainRequest(req, REFUSAL_DRAIN_BYTES))) res.setHeader('connection', 'close');
+  sendGraphQLError(res, code, message, extensions);
 }
 
 // A complete body's UTF-8 bytes, encoded once per body object: requests that share one answer

@@ -5,7 +5,7 @@ import { CloseCode, handleProtocols, type Server as GraphQLWsServer } from 'grap
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { sendGraphQLError } from './graphql-handler.js';
+import { sendGraphQLError, type GraphQLRoute } from './graphql-handler.js';
 import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_HEADERS_TIMEOUT_MS, type HttpLimits } from './limits.js';
 import type { HttpMetrics } from './metrics.js';
 
@@ -26,7 +26,7 @@ export type ServiceServerOptions = {
   logger: Logger;
   metrics: HttpMetrics;
   /** Serves `/graphql`. */
-  graphql: (req: IncomingMessage, res: ServerResponse, search: string) => Promise<void>;
+  graphql: GraphQLRoute;
   /** `/readyz` answers 200 only while this resolves to true. */
   readiness: () => Promise<boolean>;
   /** More routes, by path prefix (e.g. `/uploads/`). */

@@ -1,9 +1,7 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import type { DocumentNode, GraphQLError, GraphQLSchema } from 'graphql';
 import { err, ErrorCode } from '../../../lib/errors.js';
-import { drainRequest } from '../../../lib/http/drain.js';
-import { sendGraphQLError } from '../../../lib/http/graphql-handler.js';
+import { refuseRequest, type GraphQLRoute } from '../../../lib/http/graphql-handler.js';
 import type { GatewayContext } from '../create-gateway.js';
 import { clientIp } from './client-ip.js';
 import type { RateLimits, Refusal } from './rate-limits.js';
@@ -73,20 +71,18 @@ export async function admitOperation(limits: RateLimits, operation: AdmittedOper
   return refusal ? rateLimitedError(refusal, { http: false }) : null;
 }
 
-const DRAIN_CAP_BYTES = 64 * 1024;
-
-type GraphQLRoute = (req: IncomingMessage, res: ServerResponse, search: string) => Promise<void>;
-
 /** The per-IP budget, in front of everything else on /graphql: a refused request costs no parsing. */
 export function limitRequestsByIp(limits: RateLimits, trustedProxies: number, graphql: GraphQLRoute): GraphQLRoute {
   return async (req, res, search) => {
     const refusal = await limits.request(clientIp(req, trustedProxies));
     if (!refusal) return graphql(req, res, search);
-    // A small body is read and dropped so the connection stays usable; a large one closes it.
-    if (!(await drainRequest(req, DRAIN_CAP_BYTES))) res.setHeader('connection', 'close');
     res.setHeader('retry-after', String(refusal.retryAfterSeconds));
-    sendGraphQLError(res, ErrorCode.RATE_LIMITED, `${MESSAGES.perIp}; retry after ${refusal.retryAfterSeconds} s`, {
-      retryAfter: refusal.retryAfterSeconds,
-    });
+    return refuseRequest(
+      req,
+      res,
+      ErrorCode.RATE_LIMITED,
+      `${MESSAGES.perIp}; retry after ${refusal.retryAfterSeconds} s`,
+      { retryAfter: refusal.retryAfterSeconds },
+    );
   };
 }
