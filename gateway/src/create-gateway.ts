@@ -10,10 +10,11 @@ import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS_PER_IP, type HttpLimit
 import { createHttpMetrics } from '../../lib/http/metrics.js';
 import { createGraphQLWsEndpoint, createServiceServer, type ServiceServer } from '../../lib/http/service-server.js';
 import type { Logger } from '../../lib/logger.js';
-import type { Authenticator, Caller } from './auth.js';
-import { preventCsrf } from './csrf.js';
-import { deduplicateQueries } from './deduplicate-queries.js';
-import { DeduplicatingApolloServer } from './deduplicate-requests.js';
+import type { Authenticator } from './auth.js';
+import type { GatewayContext } from './context.js';
+import { preventCsrf } from './http/csrf.js';
+import { deduplicateQueries } from './inflight/deduplicate-queries.js';
+import { DeduplicatingApolloServer } from './inflight/deduplicate-requests.js';
 import { createDocumentAdmission } from './limits/admission.js';
 import { defaultOperationLimits, type OperationLimits } from './limits/operation-limits.js';
 import {
@@ -24,27 +25,18 @@ import {
 import { createPlannerPool, defaultPlannerPool, type PlannerPoolOptions } from './planning/planner-pool.js';
 import { createPlanCache, createPlanningMetrics, usePlannerPool } from './planning/use-planner-pool.js';
 import { createProtections, type ProtectionOptions } from './protections.js';
-import { refuseUnacceptable, useGraphQLOverHttp } from './graphql-over-http.js';
-import { createGraphQLIde } from './ide.js';
+import { refuseUnacceptable, useGraphQLOverHttp } from './http/graphql-over-http.js';
+import { createGraphQLIde } from './http/ide.js';
 import {
   createSubscriptionServer,
   defaultSubscriptionLimits,
   type SubscriptionLimits,
   type SubscriptionStats,
 } from './subscriptions/subscription-server.js';
-import { createInflight } from './inflight.js';
-import { createSubgraphClient, type SubgraphAnswer } from './subgraph-client.js';
-import { SubgraphDataSource } from './subgraph-data-source.js';
-import { createUploadProxy } from './upload-proxy.js';
-
-export type GatewayContext = {
-  caller: Caller | null;
-  /**
-   * The client's address (see TRUST_PROXY): of the request over HTTP, of the connection's upgrade
-   * request over WebSocket. Budgets of anonymous and sign-in calls are kept by it.
-   */
-  clientIp: string;
-};
+import { createInflight } from './inflight/inflight.js';
+import { createSubgraphClient, type SubgraphAnswer } from './upstream/subgraph-client.js';
+import { SubgraphDataSource } from './upstream/subgraph-data-source.js';
+import { createUploadProxy } from './http/upload-proxy.js';
 
 export type GatewayOptions = {
   supergraphSdl: string;
@@ -54,7 +46,7 @@ export type GatewayOptions = {
   logger: Logger;
   maxBodyBytes: number;
   introspection: boolean;
-  /** The GraphQL IDE for browsers on GET /graphql (see ide.ts). @default introspection */
+  /** The GraphQL IDE for browsers on GET /graphql (see http/ide.ts). @default introspection */
   ide?: boolean;
   /** Time allowed for a subgraph to answer a readiness probe. @default 2000 */
   readinessTimeoutMs?: number;
@@ -190,7 +182,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     allowBatchedHttpRequests: false,
     parseOptions: operationParseOptions(operationLimits),
     validationOptions: operationValidationOptions,
-    // preventCsrf (csrf.ts) applies Apollo's rule in front of the handler, but lets API clients GET.
+    // preventCsrf (http/csrf.ts) applies Apollo's rule in front of the handler, but lets API clients GET.
     csrfPrevention: false,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),

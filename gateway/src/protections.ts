@@ -5,7 +5,7 @@ import type { GraphQLError } from 'graphql';
 import type { Redis } from 'ioredis';
 import type { GraphQLRoute } from '../../lib/http/graphql-handler.js';
 import type { Logger } from '../../lib/logger.js';
-import type { GatewayContext } from './create-gateway.js';
+import type { GatewayContext } from './context.js';
 import { createMemoryDocumentCache, createRedisDocumentCache } from './persisted-operations/apq-cache.js';
 import {
   createSafelist,
@@ -23,7 +23,7 @@ import {
   type AdmittedOperation,
 } from './rate-limit/use-rate-limits.js';
 import { connectGatewayRedis } from './redis.js';
-import { withSubgraphErrors } from './subgraph-errors.js';
+import { withSubgraphErrors } from './upstream/subgraph-errors.js';
 
 export type ProtectionOptions = {
   /** Redis for rate-limit counters and the APQ cache, shared by gateway replicas; in-process when unset. */

@@ -20,7 +20,7 @@ import { withoutSuggestions } from '../../../lib/graphql/format-error.js';
 import { connectionParam, type WebSocketExtra } from '../../../lib/http/service-server.js';
 import type { Logger } from '../../../lib/logger.js';
 import type { Authenticator, Caller } from '../auth.js';
-import type { GatewayContext } from '../create-gateway.js';
+import type { GatewayContext } from '../context.js';
 import type { QueryPlan } from '@apollo/query-planner';
 import type { DocumentAdmission } from '../limits/admission.js';
 import { PlanningRefused } from '../planning/planner-pool.js';
