@@ -35,6 +35,7 @@ import {
 } from './subscriptions/subscription-server.js';
 import { createInflight } from './inflight/inflight.js';
 import { createSubgraphClient, type SubgraphAnswer } from './upstream/subgraph-client.js';
+import { readSupergraphDirectives } from './supergraph-directives.js';
 import { SubgraphDataSource } from './upstream/subgraph-data-source.js';
 import { createUploadProxy } from './http/upload-proxy.js';
 
@@ -50,7 +51,7 @@ export type GatewayOptions = {
   ide?: boolean;
   /** Time allowed for a subgraph to answer a readiness probe. @default 2000 */
   readinessTimeoutMs?: number;
-  /** The subgraph whose `/uploads/…` route receives model uploads. @default 'models' */
+  /** The subgraph whose `/uploads/…` route receives uploads. @default the one the supergraph declares (`@uploadRoute`) */
   uploadsSubgraph?: string;
   /** Limits of subscriptions over WebSocket; each one left out keeps its default. */
   subscriptions?: Partial<SubscriptionLimits>;
@@ -124,6 +125,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const client = createSubgraphClient({ connectionsPerSubgraph: options.subgraphConnections ?? 128 });
   const fetches = deduplicate ? createInflight<SubgraphAnswer>() : undefined;
   const protectionOptions = options.protections ?? {};
+  // What the supergraph declares for the gateway (supergraph-directives.ts), kept as it is updated.
+  let directives = readSupergraphDirectives(options.supergraphSdl);
   const protections = await createProtections(
     {
       ...protectionOptions,
@@ -133,6 +136,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       },
     },
     logger,
+    () => directives.rateLimits,
   );
   disableApolloTelemetry();
   const metrics = createHttpMetrics('gateway');
@@ -215,6 +219,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   });
   // Every supergraph the gateway loads, the first included, whichever way it arrives.
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
+    directives = readSupergraphDirectives(coreSupergraphSdl);
     planner.setSupergraph(coreSupergraphSdl);
     subscriptions.setSupergraph(coreSupergraphSdl);
   });
@@ -262,7 +267,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       ...ide.routes,
       '/uploads/': createUploadProxy(
         () => {
-          const url = subgraphs.get(options.uploadsSubgraph ?? 'models');
+          const name = options.uploadsSubgraph ?? directives.uploadsSubgraph;
+          const url = name === undefined ? undefined : subgraphs.get(name);
           return url ? new URL('/', url).toString() : undefined;
         },
         logger,

@@ -15,7 +15,7 @@ import {
   type Safelist,
 } from './persisted-operations/manifest.js';
 import { clientIp } from './rate-limit/client-ip.js';
-import { createRateLimits, type RateLimitConfig } from './rate-limit/rate-limits.js';
+import { createRateLimits, type RateLimitConfig, type RateLimitsOptions } from './rate-limit/rate-limits.js';
 import {
   admitOperation,
   limitRequestsByIp,
@@ -82,8 +82,15 @@ export type Protections = {
   close(): Promise<void>;
 };
 
-/** Rate limits, subgraph timeouts and persisted operations, assembled for createGateway. */
-export async function createProtections(options: ProtectionOptions, logger: Logger): Promise<Protections> {
+/**
+ * Rate limits, subgraph timeouts and persisted operations, assembled for createGateway;
+ * `rateLimitedFields` are the served supergraph's (supergraph-directives.ts).
+ */
+export async function createProtections(
+  options: ProtectionOptions,
+  logger: Logger,
+  rateLimitedFields: RateLimitsOptions['rateLimitedFields'],
+): Promise<Protections> {
   const keyPrefix = options.redisKeyPrefix ?? '';
   // Named after the prefix, so CLIENT LIST tells gateways of different deployments (or tests) apart.
   const connectionName = `gateway${keyPrefix ? `-${keyPrefix.replace(/[^A-Za-z0-9_.:-]/g, '_')}` : ''}`;
@@ -94,6 +101,7 @@ export async function createProtections(options: ProtectionOptions, logger: Logg
     config: { ...(options.rateLimits ?? defaultRateLimits), keyPrefix: `${keyPrefix}rl` },
     redis,
     logger,
+    rateLimitedFields,
   });
   const trustedProxies = options.trustedProxies ?? 0;
   const persisted = options.persistedOperations ?? {};
