@@ -34,6 +34,7 @@ import {
   type SubscriptionStats,
 } from './subscriptions/subscription-server.js';
 import { createInflight } from './inflight/inflight.js';
+import { inflightSharing, type InflightSharing } from './inflight/sharing.js';
 import { createSubgraphClient, type SubgraphAnswer } from './upstream/subgraph-client.js';
 import { readSupergraphDirectives } from './supergraph-directives.js';
 import { SubgraphDataSource } from './upstream/subgraph-data-source.js';
@@ -65,10 +66,11 @@ export type GatewayOptions = {
   /** Keep-alive connections held open to each subgraph. @default 128 */
   subgraphConnections?: number;
   /**
-   * Share in-flight identical work among requests of the same caller: whole queries, and subgraph
-   * fetches of queries. Mutations are never shared. @default true
+   * Share in-flight identical work among requests of the same caller: whole requests, operations,
+   * and subgraph fetches of queries (inflight/sharing.ts), all of them (a boolean) or each layer as
+   * given. Mutations are never shared. @default true
    */
-  deduplicateInflight?: boolean;
+  deduplicateInflight?: boolean | Partial<InflightSharing>;
   /** Approximate size of the query plan cache (plans keyed by operation text and name), MiB. @default 30 */
   queryPlanCacheMiB?: number;
   /** The planner threads operations are planned on, off the event loop (planning/). @default defaultPlannerPool */
@@ -121,9 +123,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const hideSuggestions = options.hideSchemaDetails ?? !options.introspection;
   const formatError = createErrorFormatter(logger, { hideSuggestions, hideInternals: hideSuggestions });
   let updateSupergraph: ((supergraphSdl: string) => void) | undefined;
-  const deduplicate = options.deduplicateInflight ?? true;
+  const sharing = inflightSharing(options.deduplicateInflight);
   const client = createSubgraphClient({ connectionsPerSubgraph: options.subgraphConnections ?? 128 });
-  const fetches = deduplicate ? createInflight<SubgraphAnswer>() : undefined;
+  const fetches = sharing.subgraphFetches ? createInflight<SubgraphAnswer>() : undefined;
   const protectionOptions = options.protections ?? {};
   // What the supergraph declares for the gateway (supergraph-directives.ts), kept as it is updated.
   let directives = readSupergraphDirectives(options.supergraphSdl);
@@ -174,8 +176,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     queryPlannerConfig: { cache: planCache },
   });
   const apollo = new DeduplicatingApolloServer<GatewayContext>({
-    shareInflightRequests: deduplicate,
-    gateway: deduplicate ? deduplicateQueries(gateway) : gateway,
+    shareInflightRequests: sharing.requests,
+    gateway: sharing.queries ? deduplicateQueries(gateway) : gateway,
     introspection: options.introspection,
     includeStacktraceInErrorResponses: false,
     // The process's own signal handling closes servers in order; Apollo must not race it.
