@@ -1,15 +1,7 @@
 import { z } from 'zod';
 import { serviceEnvShape } from '../../lib/config/common-env.js';
-import {
-  booleanFlag,
-  ConfigError,
-  optionalFlag,
-  httpUrl,
-  parseEnv,
-  port,
-  secret,
-  type EnvSource,
-} from '../../lib/config/env.js';
+import { ConfigError, optionalFlag, httpUrl, parseEnv, port, secret, type EnvSource } from '../../lib/config/env.js';
+import { inflightSharingFlag } from './inflight/sharing.js';
 import { operationLimitsEnvShape } from './limits/env.js';
 import { plannerEnvShape } from './planning/env.js';
 import { clientConnectionEnvShape, drainEnvShape, protectionEnvShape } from './protection-env.js';
@@ -43,8 +35,8 @@ const gatewayEnvSchema = z.object({
   ...clientConnectionEnvShape,
   /** Keep-alive connections held open to each subgraph; more concurrent fetches wait for one. */
   SUBGRAPH_CONNECTIONS: z.coerce.number().int().positive().default(128),
-  /** Run identical in-flight queries of the same caller once (whole queries and subgraph fetches). */
-  DEDUPLICATE_INFLIGHT: booleanFlag(true),
+  /** Share identical in-flight work of the same caller: every layer, none, or those named (inflight/sharing.ts). */
+  DEDUPLICATE_INFLIGHT: inflightSharingFlag,
   /** Approximate size of the query plan cache, MiB. */
   QUERY_PLAN_CACHE_MIB: z.coerce.number().positive().default(30),
   /** QUERY_PLANNER_THREADS, QUERY_PLANNING_TIMEOUT_MS, QUERY_PLANNING_MAX_WAIT_MS (planning/env.ts). */

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * The three layers that share identical work in flight, outermost first. Each is switched on its
  * own, so that the benchmark's ablation (bench/gateway, `--ablation`) can measure what each adds;
@@ -26,3 +28,31 @@ export function inflightSharing(option: boolean | Partial<InflightSharing> | und
   if (typeof option === 'boolean') return { requests: option, queries: option, subgraphFetches: option };
   return { requests: true, queries: true, subgraphFetches: true, ...option };
 }
+
+const LAYERS = ['requests', 'queries', 'subgraphFetches'] as const satisfies ReadonlyArray<keyof InflightSharing>;
+const FLAGS: Record<string, boolean> = { true: true, '1': true, yes: true, false: false, '0': false, no: false };
+
+/**
+ * DEDUPLICATE_INFLIGHT: `true` or `false` for every layer, or the layers to keep on, comma-separated
+ * (`requests,subgraphFetches`), the others being off.
+ */
+export const inflightSharingFlag = z
+  .string()
+  .default('true')
+  .transform((value, context): boolean | InflightSharing => {
+    if (Object.hasOwn(FLAGS, value)) return FLAGS[value]!;
+    const layers = value.split(',').map((layer) => layer.trim());
+    const unknown = layers.filter((layer) => !(LAYERS as readonly string[]).includes(layer));
+    if (unknown.length > 0) {
+      context.addIssue({
+        code: 'custom',
+        message: `expected true, false or some of ${LAYERS.join(',')}; got ${unknown.join(',')}`,
+      });
+      return z.NEVER;
+    }
+    return {
+      requests: layers.includes('requests'),
+      queries: layers.includes('queries'),
+      subgraphFetches: layers.includes('subgraphFetches'),
+    };
+  });
