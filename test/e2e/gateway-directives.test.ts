@@ -1,15 +1,9 @@
-import { composeServices } from '@apollo/composition';
-import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthenticator } from '../../gateway/src/auth.js';
-import { createGateway, type Gateway } from '../../gateway/src/create-gateway.js';
-import type { Identity } from '../../lib/auth/identity.js';
-import { sendJson, type ServiceServer } from '../../lib/http/service-server.js';
-import { createLogger } from '../../lib/logger.js';
-import { createSubgraphServer } from '../../lib/subgraph/create-subgraph.js';
-import { testEnv } from '../helpers/env.js';
+import type { Gateway } from '../../gateway/src/create-gateway.js';
+import { sendJson } from '../../lib/http/service-server.js';
 import { GENEROUS_RATE_LIMITS } from '../helpers/platform.js';
-import { createTickFeed, TEST_SECRETS, type Tick } from '../helpers/subscription-subgraphs.js';
+import { createTickFeed, type Tick } from '../helpers/subscription-subgraphs.js';
+import { startTestSubgraph, type TestSubgraph } from '../helpers/test-subgraph.js';
 import { until } from '../helpers/wait.js';
 import { subscribe, wsClient } from '../helpers/ws.js';
 
@@ -52,19 +46,14 @@ async function* renamed(field: string, topic: string) {
   for await (const { feed: tick } of feed.subscribe(topic)) yield { [field]: tick };
 }
 
-let doors: ServiceServer;
+let doors: TestSubgraph;
 let gateway: Gateway;
 let base: string;
 beforeAll(async () => {
-  doors = await createSubgraphServer({
-    name: 'doors',
-    typeDefs: DOORS_SDL,
-    logger: createLogger('doors', testEnv.logLevel),
-    internalSecret: TEST_SECRETS.internal,
-    createContext: (identity: Identity | null) => ({ identity }),
-    readiness: async () => true,
-    production: false,
-    resolvers: {
+  doors = await startTestSubgraph(
+    'doors',
+    DOORS_SDL,
+    {
       Query: { free: () => 1 },
       Mutation: { knock: () => 1, compute: () => 1, ticket: () => 't' },
       Subscription: {
@@ -72,18 +61,9 @@ beforeAll(async () => {
         events: { subscribe: (_: unknown, { topic }: { topic: string }) => renamed('events', topic) },
       },
     },
-    routes: { '/uploads/': (_req, res) => sendJson(res, 200, { servedBy: 'doors' }) },
-  });
-  const url = `${await doors.listen(0, '127.0.0.1')}/graphql`;
-  const composed = composeServices([{ name: 'doors', url, typeDefs: parse(DOORS_SDL) }]);
-  if (composed.errors) throw new Error(composed.errors.map((e) => e.message).join('\n'));
-  gateway = await createGateway({
-    supergraphSdl: composed.supergraphSdl,
-    subgraphUrls: {},
-    authenticator: createAuthenticator(TEST_SECRETS.jwt, TEST_SECRETS.internal),
-    logger: createLogger('gateway', testEnv.logLevel),
-    maxBodyBytes: 1024 * 1024,
-    introspection: true,
+    { '/uploads/': (_req, res) => sendJson(res, 200, { servedBy: 'doors' }) },
+  );
+  ({ gateway, base } = await doors.startGateway({
     subscriptions: { allowAnonymous: true },
     protections: {
       rateLimits: {
@@ -93,13 +73,9 @@ beforeAll(async () => {
       },
       trustedProxies: 1,
     },
-  });
-  base = await gateway.listen(0, '127.0.0.1');
+  }));
 });
-afterAll(async () => {
-  await gateway?.close();
-  await doors?.close();
-});
+afterAll(() => doors?.close());
 
 const call = async (query: string, ip: string) => {
   const response = await fetch(`${base}/graphql`, {

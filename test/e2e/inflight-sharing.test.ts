@@ -1,17 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { composeServices } from '@apollo/composition';
-import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthenticator } from '../../gateway/src/auth.js';
-import { createGateway, type Gateway } from '../../gateway/src/create-gateway.js';
 import type { InflightSharing } from '../../gateway/src/inflight/sharing.js';
-import type { Identity } from '../../lib/auth/identity.js';
-import type { ServiceServer } from '../../lib/http/service-server.js';
-import { createLogger } from '../../lib/logger.js';
-import { createSubgraphServer } from '../../lib/subgraph/create-subgraph.js';
-import { testEnv } from '../helpers/env.js';
-import { GENEROUS_RATE_LIMITS } from '../helpers/platform.js';
-import { TEST_SECRETS } from '../helpers/subscription-subgraphs.js';
+import { startTestSubgraph, type TestSubgraph } from '../helpers/test-subgraph.js';
 import { until } from '../helpers/wait.js';
 
 // Each layer of in-flight sharing alone, in front of a subgraph that counts the calls of `slow` and
@@ -27,52 +17,26 @@ const calls = new Map<string, number>();
 let release: () => void = () => {};
 let held = new Promise<void>((resolve) => (release = resolve));
 
-let subgraph: ServiceServer;
-let supergraphSdl: string;
-const gateways: Gateway[] = [];
+let subgraph: TestSubgraph;
 beforeAll(async () => {
-  subgraph = await createSubgraphServer({
-    name: 'slow',
-    typeDefs: SDL,
-    logger: createLogger('slow', testEnv.logLevel),
-    internalSecret: TEST_SECRETS.internal,
-    createContext: (identity: Identity | null) => ({ identity }),
-    readiness: async () => true,
-    production: false,
-    resolvers: {
-      Query: {
-        slow: async (_: unknown, { tag }: { tag: string }) => {
-          calls.set(tag, (calls.get(tag) ?? 0) + 1);
-          await held;
-          return calls.get(tag);
-        },
+  subgraph = await startTestSubgraph('slow', SDL, {
+    Query: {
+      slow: async (_: unknown, { tag }: { tag: string }) => {
+        calls.set(tag, (calls.get(tag) ?? 0) + 1);
+        await held;
+        return calls.get(tag);
       },
     },
   });
-  const url = `${await subgraph.listen(0, '127.0.0.1')}/graphql`;
-  const composed = composeServices([{ name: 'slow', url, typeDefs: parse(SDL) }]);
-  if (composed.errors) throw new Error(composed.errors.map((e) => e.message).join('\n'));
-  supergraphSdl = composed.supergraphSdl;
 });
 afterAll(async () => {
   release();
-  for (const gateway of gateways) await gateway.close();
   await subgraph?.close();
 });
 
 async function startGateway(sharing: boolean | Partial<InflightSharing>): Promise<string> {
-  const gateway = await createGateway({
-    supergraphSdl,
-    subgraphUrls: {},
-    authenticator: createAuthenticator(TEST_SECRETS.jwt, TEST_SECRETS.internal),
-    logger: createLogger('gateway', testEnv.logLevel),
-    maxBodyBytes: 1024 * 1024,
-    introspection: true,
-    protections: { rateLimits: GENEROUS_RATE_LIMITS },
-    deduplicateInflight: sharing,
-  });
-  gateways.push(gateway);
-  return `${await gateway.listen(0, '127.0.0.1')}/graphql`;
+  const { base } = await subgraph.startGateway({ deduplicateInflight: sharing });
+  return `${base}/graphql`;
 }
 
 const only = (layer: keyof InflightSharing): InflightSharing => ({
