@@ -14,7 +14,7 @@ import pg from 'pg';
 import { z } from 'zod';
 import { inferenceEnvShape } from '../../lib/config/common-env.js';
 import { parseEnv } from '../../lib/config/env.js';
-import { predictionChannel, predictionEvent } from '../../lib/inference/events.js';
+import { predictionChannel, predictionEvent } from '../../modules/predictions/events.js';
 import { inferenceSettings } from '../../lib/inference/settings.js';
 import { createLogger } from '../../lib/logger.js';
 import { buildLinearModel, buildMlpModel } from '../../lib/onnx/build-model.js';

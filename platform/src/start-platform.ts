@@ -15,7 +15,7 @@ import { createResultCache } from '../../lib/cache/result-cache.js';
 import type { HttpLimits, UploadPace } from '../../lib/http/limits.js';
 import { createHttpMetrics } from '../../lib/http/metrics.js';
 import type { ServiceServer } from '../../lib/http/service-server.js';
-import { startPredictionWorker, type PredictionWorker } from '../../lib/inference/prediction-worker.js';
+import { startPredictionWorker, type PredictionWorker } from '../../worker/src/prediction-worker.js';
 import type { ModelRunner } from '../../lib/inference/model-runner.js';
 import { createInferenceRuntime } from '../../lib/inference/runtime.js';
 import type { InferenceSettings } from '../../lib/inference/settings.js';

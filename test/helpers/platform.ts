@@ -7,7 +7,7 @@ import type { RateLimitConfig } from '../../gateway/src/rate-limit/rate-limits.j
 import type { SubscriptionLimits } from '../../gateway/src/subscriptions/subscription-server.js';
 import { inferenceEnvShape } from '../../lib/config/common-env.js';
 import { parseEnv } from '../../lib/config/env.js';
-import type { PredictionWorkerOptions } from '../../lib/inference/prediction-worker.js';
+import type { PredictionWorkerOptions } from '../../worker/src/prediction-worker.js';
 import { inferenceSettings, type InferenceSettings } from '../../lib/inference/settings.js';
 import { createLogger } from '../../lib/logger.js';
 import { startPlatform, type Platform, type PlatformConfig } from '../../platform/src/start-platform.js';

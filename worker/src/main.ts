@@ -4,7 +4,7 @@ import { openDatabase } from '../../lib/db/open.js';
 import { pingDatabase } from '../../lib/db/connect.js';
 import { createHttpMetrics } from '../../lib/http/metrics.js';
 import { createServiceServer } from '../../lib/http/service-server.js';
-import { startPredictionWorker } from '../../lib/inference/prediction-worker.js';
+import { startPredictionWorker } from './prediction-worker.js';
 import { createInferenceRuntime } from '../../lib/inference/runtime.js';
 import { inferenceSettings } from '../../lib/inference/settings.js';
 import { createLogger } from '../../lib/logger.js';

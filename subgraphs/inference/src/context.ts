@@ -7,7 +7,7 @@ import {
   findPredictionsByIds,
   listPredictionsOfModels,
   type PredictionSummary,
-} from '../../../lib/inference/predictions.repository.js';
+} from '../../../modules/predictions/predictions.repository.js';
 import { findServableModels } from '../../../lib/inference/servable-model.js';
 import { listInferenceRequestsOfModels } from './data/inference-requests.repository.js';
 

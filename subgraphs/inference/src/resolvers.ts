@@ -1,7 +1,7 @@
 import { pageArgs, toConnection } from '../../../lib/graphql/pagination.js';
 import { scalarResolvers } from '../../../lib/graphql/scalars.js';
 import { canUseModel, type PredictService } from './domain/predict.service.js';
-import type { PredictionSummary } from '../../../lib/inference/predictions.repository.js';
+import type { PredictionSummary } from '../../../modules/predictions/predictions.repository.js';
 import { canSeePrediction, type PredictionsService } from './domain/predictions.service.js';
 import type { Resolvers } from './__generated__/resolvers-types.js';
 

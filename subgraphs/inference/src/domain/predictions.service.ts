@@ -9,15 +9,15 @@ import {
   predictionEvent,
   TERMINAL_STATUSES,
   type PredictionEvent,
-} from '../../../../lib/inference/events.js';
+} from '../../../../modules/predictions/events.js';
 import type { ModelRunner } from '../../../../lib/inference/model-runner.js';
 import {
   cancelPrediction,
   findPredictionsByIds,
   insertPrediction,
   type PredictionSummary,
-} from '../../../../lib/inference/predictions.repository.js';
-import type { PredictionJob } from '../../../../lib/inference/prediction-job.js';
+} from '../../../../modules/predictions/predictions.repository.js';
+import type { PredictionJob } from '../../../../modules/predictions/prediction-job.js';
 import { isUuid } from '../../../../lib/graphql/pagination.js';
 import type { PlatformLog } from '../../../../lib/platform-log/index.js';
 import type { PubSub, Subscription } from '../../../../lib/pubsub/index.js';

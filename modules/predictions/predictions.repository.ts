@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database, PredictionRow } from '../db/schema.js';
-import type { PageArgs } from '../graphql/pagination.js';
+import type { Database, PredictionRow } from '../../lib/db/schema.js';
+import type { PageArgs } from '../../lib/graphql/pagination.js';
 
 /** A prediction as read for the API and the worker: its row without the (possibly large) inputs. */
 export type PredictionSummary = Omit<PredictionRow, 'inputs'> & { owner_id: string };
