@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { newestFirstPage } from '../../../../lib/db/pagination.js';
 import type { Database, LogRow } from '../../../../lib/db/schema.js';
 import type { JsonObject } from '../../../../lib/docstore/index.js';
 import type { PageArgs } from '../../../../lib/graphql/pagination.js';
@@ -31,17 +32,7 @@ export async function listLogs(
     select = select.where(sql<boolean>`logs.message ilike ${containsPattern(query.contains)} escape '\\'`);
   }
   if (query.since !== undefined) select = select.where('logs.logged_at', '>=', query.since);
-  if (page.after) {
-    const { createdAt, id } = page.after;
-    select = select.where(({ eb, refTuple, tuple }) =>
-      eb(refTuple('logs.logged_at', 'logs.id'), '<', tuple(createdAt, id)),
-    );
-  }
-  const rows = await select
-    .orderBy('logs.logged_at', 'desc')
-    .orderBy('logs.id', 'desc')
-    .limit(page.first + 1)
-    .execute();
+  const rows = await newestFirstPage(select, ['logs.logged_at', 'logs.id'], page).execute();
   return rows.map(toLogRecord);
 }
 
