@@ -18,12 +18,12 @@ export const containsPattern = (text: string): string => `%${text.replace(/[\\%_
  */
 export async function listLogs(
   db: Kysely<Database>,
-  viewerId: string | null,
+  viewerId: string | undefined,
   query: LogQuery,
   page: PageArgs,
 ): Promise<LogRecord[]> {
   let select = db.selectFrom('logs').selectAll('logs');
-  if (viewerId !== null) select = select.where('logs.owner_id', '=', viewerId);
+  if (viewerId !== undefined) select = select.where('logs.owner_id', '=', viewerId);
   if (query.levels) select = select.where('logs.level', 'in', query.levels);
   if (query.service !== undefined) select = select.where('logs.service', '=', query.service);
   if (query.projectId !== undefined) select = select.where('logs.project_id', '=', query.projectId);
