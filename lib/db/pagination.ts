@@ -68,7 +68,8 @@ export type PagePerParentOptions<
  * `first + 1` of them, by `row_number() over (partition by <parent> …)`. So `users { projects }` or
  * `projects { models }` costs one query however many parents are listed. `rows` is the listing
  * for any parent (its joins and filters). It selects the parent and keyset columns under their own
- * names (the types check it), as `selectAll` does: the outer order and the grouping read them there.
+ * names (the types check it), as `selectAll` does: the outer order and the grouping read them there;
+ * it has no column of its own named `rank`, the name the ranking takes.
  */
 export async function newestFirstPerParent<
   DB,
@@ -89,6 +90,7 @@ export async function newestFirstPerParent<
   const ranked = afterCursor(inParents, keyset, page.after).select(rank.as('rank')).as('ranked');
   const limit = page.first + 1;
   const outerOrder = newestFirst(columnName(time), columnName(id));
+  // Written as SQL: kysely's builder cannot type a select from a subquery whose rows are generic.
   const query = sql<O & { rank: number }>`select * from ${ranked} where "rank" <= ${limit} order by ${outerOrder}`;
   const { rows: pages } = await query.execute(db);
   const key = columnName(parent);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Kysely, LogEvent } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/database.js';
 import { insertProject, insertUser } from '../../test/helpers/rows.js';
@@ -22,11 +22,8 @@ const projectsOf = new Map<string, ProjectRow[]>();
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  connection = await connectDatabase({
-    databaseUrl: database.url,
-    dataDir: '',
-    onQuery: (event) => void statements.push(event.query.sql),
-  });
+  const onQuery = (event: LogEvent) => void statements.push(event.query.sql);
+  connection = await connectDatabase({ databaseUrl: database.url, dataDir: '', onQuery });
   db = connection.db;
   for (let i = 0; i < 3; i++) {
     const owner = await insertUser(db);
