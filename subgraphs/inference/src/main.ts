@@ -1,4 +1,4 @@
-import { objectStoreConfig } from '../../../lib/config/common-env.js';
+import { objectStoreConfig, serviceConfig } from '../../../lib/config/common-env.js';
 import { loadEnvOrExit } from '../../../lib/config/env.js';
 import { createResultCache } from '../../../lib/cache/result-cache.js';
 import { openDatabase } from '../../../lib/db/open.js';
@@ -59,8 +59,7 @@ const subgraph = await createInferenceSubgraph({
   httpMetrics,
   logger,
   events: central.events,
-  internalSecret: env.INTERNAL_SECRET,
-  production: env.NODE_ENV === 'production',
+  ...serviceConfig(env),
   predictLimits: settings.predictLimits,
   batchLimits: settings.batchLimits,
 });

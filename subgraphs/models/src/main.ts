@@ -1,4 +1,4 @@
-import { httpTimeouts, objectStoreConfig, uploadPace } from '../../../lib/config/common-env.js';
+import { objectStoreConfig, serviceConfig } from '../../../lib/config/common-env.js';
 import { loadEnvOrExit } from '../../../lib/config/env.js';
 import { openDatabase } from '../../../lib/db/open.js';
 import { createDocumentStore } from '../../../lib/docstore/index.js';
@@ -7,6 +7,7 @@ import { createLogger } from '../../../lib/logger.js';
 import { openPlatformLog } from '../../../lib/platform-log/open.js';
 import { stopOnSignals } from '../../../lib/process/lifecycle.js';
 import { createObjectStore } from '../../../lib/storage/create-object-store.js';
+import { modelsConfig } from './config.js';
 import { readModelsEnv } from './env.js';
 import { createModelsSubgraph } from './server.js';
 import { PRIVATE_UMASK } from '../../../lib/storage/private-files.js';
@@ -25,20 +26,16 @@ const documents = await createDocumentStore({
   db: database.db,
 });
 const subgraph = await createModelsSubgraph({
+  ...serviceConfig(env),
+  ...modelsConfig(env),
   db: database.db,
   store,
   documents,
   logger,
   events: central.events,
   metrics,
-  internalSecret: env.INTERNAL_SECRET,
-  production: env.NODE_ENV === 'production',
-  publicUrl: () => env.PUBLIC_URL,
-  uploadTtlSeconds: env.UPLOAD_URL_TTL,
-  maxModelBytes: env.MAX_MODEL_BYTES,
-  http: httpTimeouts(env),
-  uploadPace: uploadPace(env),
-  modelLoadTimeoutMs: env.MODEL_LOAD_TIMEOUT_MS,
+  // A gateway on its default port of this machine, unless PUBLIC_URL says where it is.
+  gatewayUrl: () => 'http://127.0.0.1:4000',
 });
 const url = await subgraph.listen(env.PORT, env.HOST);
 logger.info({ url: `${url}/graphql` }, 'models subgraph listening');

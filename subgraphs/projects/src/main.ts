@@ -1,4 +1,4 @@
-import { objectStoreConfig } from '../../../lib/config/common-env.js';
+import { objectStoreConfig, serviceConfig } from '../../../lib/config/common-env.js';
 import { loadEnvOrExit } from '../../../lib/config/env.js';
 import { openDatabase } from '../../../lib/db/open.js';
 import { createDocumentStore } from '../../../lib/docstore/index.js';
@@ -7,6 +7,7 @@ import { createLogger } from '../../../lib/logger.js';
 import { openPlatformLog } from '../../../lib/platform-log/open.js';
 import { stopOnSignals } from '../../../lib/process/lifecycle.js';
 import { createObjectStore } from '../../../lib/storage/create-object-store.js';
+import { projectsConfig } from './config.js';
 import { readProjectsEnv } from './env.js';
 import { createProjectsSubgraph } from './server.js';
 import { PRIVATE_UMASK } from '../../../lib/storage/private-files.js';
@@ -31,14 +32,14 @@ const documents = await createDocumentStore({
   db: database.db,
 });
 const subgraph = await createProjectsSubgraph({
+  ...serviceConfig(env),
+  ...projectsConfig(env),
   db: database.db,
   store,
   documents,
   logger,
   events: central.events,
   metrics,
-  internalSecret: env.INTERNAL_SECRET,
-  production: env.NODE_ENV === 'production',
 });
 const url = await subgraph.listen(env.PORT, env.HOST);
 logger.info({ url: `${url}/graphql` }, 'projects subgraph listening');
