@@ -29,6 +29,11 @@ const generatedWhenUnset = (schema: z.ZodString) =>
  */
 export const platformEnvSchema = z
   .object({
+    PORT: httpPort(4000),
+    SUBGRAPH_BASE_PORT: port(4001).describe(
+      'First subgraph port in the one-process platform, the others follow (0: any free port)',
+    ),
+    INTERNAL_SECRET: generatedWhenUnset(serviceEnvShape.INTERNAL_SECRET),
     ...mergeEnvShapes(
       processEnvShape,
       { DATABASE_URL: databaseEnvShape.DATABASE_URL, DATA_DIR: databaseEnvShape.DATA_DIR },
@@ -43,12 +48,8 @@ export const platformEnvSchema = z
       inferenceEnvShape,
       logsEnvShape,
     ),
-    PORT: httpPort(4000),
-    SUBGRAPH_BASE_PORT: port(4001).describe(
-      'First subgraph port in the one-process platform, the others follow (0: any free port)',
-    ),
+    // After the spread: the key keeps its place among the access token's variables, with this schema.
     JWT_SECRET: generatedWhenUnset(accessTokenEnvShape.JWT_SECRET),
-    INTERNAL_SECRET: generatedWhenUnset(serviceEnvShape.INTERNAL_SECRET),
     DEMO: optionalFlag().meta({
       description:
         'On a fresh data folder, create the demo account, project and model (its password is published, so `true` is refused with `NODE_ENV=production`)',
