@@ -19,6 +19,7 @@ import { createInferenceRuntime } from '../../lib/inference/runtime.js';
 import type { InferenceSettings } from '../../lib/inference/settings.js';
 import type { Logger } from '../../lib/logger.js';
 import { createLogSink, createPlatformLog, type PlatformLog } from '../../lib/platform-log/index.js';
+import { closeInOrder } from '../../lib/process/lifecycle.js';
 import { projectRoot } from '../../lib/project-root.js';
 import { createPubSub, type PubSub } from '../../lib/pubsub/index.js';
 import { createJobQueue, type JobQueue } from '../../lib/queue/index.js';
@@ -280,13 +281,9 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
       events,
       isEmpty: async () => !(await database.db.selectFrom('users').select('id').limit(1).executeTakeFirst()),
       users,
-      close: async () => {
-        // Gateway first so no new work reaches the subgraphs, then the subgraphs and the worker
-        // (its running chunks finish), then the stores.
-        for (const server of started.reverse()) await server.close();
-        await worker?.stop();
-        for (const resource of resources) await resource.close();
-      },
+      // Gateway first so no new work reaches the subgraphs, then the subgraphs and the worker
+      // (its running chunks finish), then the stores.
+      close: () => closeInOrder([...started.reverse(), worker && { close: () => worker.stop() }, ...resources]),
     };
   } catch (error) {
     for (const server of started.reverse()) await server.close().catch(() => undefined);

@@ -23,9 +23,7 @@ export const workerEnvSchema = z.object({
   ...inferenceEnvShape,
 });
 
-export type WorkerEnv = z.infer<typeof workerEnvSchema>;
-
-export const parseWorkerEnv = (source: EnvSource): WorkerEnv => parseEnv(workerEnvSchema, source);
+export const parseWorkerEnv = (source: EnvSource) => parseEnv(workerEnvSchema, source);
 
 /** The one place the worker reads process.env. */
-export const readWorkerEnv = (): WorkerEnv => parseWorkerEnv(process.env);
+export const readWorkerEnv = () => parseWorkerEnv(process.env);

@@ -9,7 +9,7 @@ import { createInferenceRuntime } from '../../lib/inference/runtime.js';
 import { inferenceSettings } from '../../lib/inference/settings.js';
 import { createLogger } from '../../lib/logger.js';
 import { openPlatformLog } from '../../lib/platform-log/open.js';
-import { stopOnSignals } from '../../lib/process/lifecycle.js';
+import { closeInOrder, stopOnSignals } from '../../lib/process/lifecycle.js';
 import { createPubSub } from '../../lib/pubsub/index.js';
 import { createJobQueue } from '../../lib/queue/index.js';
 import { createObjectStore } from '../../lib/storage/create-object-store.js';
@@ -61,14 +61,7 @@ const health = createServiceServer({
 const url = await health.listen(env.PORT, env.HOST);
 logger.info({ health: url, queue: queue.kind }, 'worker consuming prediction jobs');
 process.stdout.write(`worker ready (health at ${url})\n`);
-stopOnSignals(logger, async () => {
-  // Stop taking jobs and let the running chunks finish; an interrupted job is redelivered and resumes.
-  await worker.stop();
-  await central.close();
-  await health.close();
-  await runner.close();
-  await queue.close();
-  await pubsub.close();
-  await store.close();
-  await database.close();
-});
+// First stop taking jobs and let the running chunks finish; an interrupted job is redelivered and resumes.
+stopOnSignals(logger, () =>
+  closeInOrder([{ close: () => worker.stop() }, central, health, runner, queue, pubsub, store, database]),
+);

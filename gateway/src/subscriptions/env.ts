@@ -1,26 +1,31 @@
 import { booleanFlag, positiveInt, type EnvOf } from '../../../lib/config/env.js';
 import { defaultSubscriptionLimits, type SubscriptionLimits } from './subscription-server.js';
 
-const limits = defaultSubscriptionLimits;
+const limit = (
+  name: 'maxPerConnection' | 'maxPerUser' | 'maxTotal' | 'maxConnectionsPerIp' | 'maxQueuedEvents',
+  description: string,
+) => positiveInt(defaultSubscriptionLimits[name]).describe(description);
 
 /** The subscription limits' variables, for a process's env schema to spread in (gateway, platform). */
 export const subscriptionEnvShape = {
-  SUBSCRIPTIONS_MAX_PER_CONNECTION: positiveInt(limits.maxPerConnection).describe(
+  SUBSCRIPTIONS_MAX_PER_CONNECTION: limit(
+    'maxPerConnection',
     'Subscriptions one WebSocket connection may hold open (`RATE_LIMITED` beyond)',
   ),
-  SUBSCRIPTIONS_MAX_PER_USER: positiveInt(limits.maxPerUser).describe(
+  SUBSCRIPTIONS_MAX_PER_USER: limit(
+    'maxPerUser',
     'Subscriptions one user holds open over all connections (anonymous: one client address)',
   ),
-  SUBSCRIPTIONS_MAX_TOTAL: positiveInt(limits.maxTotal).describe(
-    'Subscriptions the gateway holds open over all connections',
-  ),
-  SUBSCRIPTIONS_MAX_CONNECTIONS_PER_IP: positiveInt(limits.maxConnectionsPerIp).describe(
+  SUBSCRIPTIONS_MAX_TOTAL: limit('maxTotal', 'Subscriptions the gateway holds open over all connections'),
+  SUBSCRIPTIONS_MAX_CONNECTIONS_PER_IP: limit(
+    'maxConnectionsPerIp',
     'WebSocket connections one client address holds open (429 at upgrade beyond)',
   ),
-  SUBSCRIPTIONS_MAX_QUEUED_EVENTS: positiveInt(limits.maxQueuedEvents).describe(
+  SUBSCRIPTIONS_MAX_QUEUED_EVENTS: limit(
+    'maxQueuedEvents',
     'Events queued for a slow client before it is dropped (close 4001)',
   ),
-  SUBSCRIPTIONS_ALLOW_ANONYMOUS: booleanFlag(limits.allowAnonymous).describe(
+  SUBSCRIPTIONS_ALLOW_ANONYMOUS: booleanFlag(defaultSubscriptionLimits.allowAnonymous).describe(
     'Accept WebSocket connections without a token (closed 4401 otherwise)',
   ),
 };

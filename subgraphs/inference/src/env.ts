@@ -22,9 +22,7 @@ export const inferenceEnvSchema = z.object({
   PORT: httpPort(4004),
 });
 
-export type InferenceProcessEnv = z.infer<typeof inferenceEnvSchema>;
-
-export const parseInferenceEnv = (source: EnvSource): InferenceProcessEnv => parseEnv(inferenceEnvSchema, source);
+export const parseInferenceEnv = (source: EnvSource) => parseEnv(inferenceEnvSchema, source);
 
 /** The one place the inference service reads process.env. */
-export const readInferenceEnv = (): InferenceProcessEnv => parseInferenceEnv(process.env);
+export const readInferenceEnv = () => parseInferenceEnv(process.env);

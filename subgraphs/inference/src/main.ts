@@ -7,7 +7,7 @@ import { createInferenceRuntime } from '../../../lib/inference/runtime.js';
 import { inferenceSettings } from '../../../lib/inference/settings.js';
 import { createLogger } from '../../../lib/logger.js';
 import { openPlatformLog } from '../../../lib/platform-log/open.js';
-import { stopOnSignals } from '../../../lib/process/lifecycle.js';
+import { closeInOrder, stopOnSignals } from '../../../lib/process/lifecycle.js';
 import { createPubSub } from '../../../lib/pubsub/index.js';
 import { createJobQueue } from '../../../lib/queue/index.js';
 import { createObjectStore } from '../../../lib/storage/create-object-store.js';
@@ -65,13 +65,4 @@ const subgraph = await createInferenceSubgraph({
 });
 const url = await subgraph.listen(env.PORT, env.HOST);
 logger.info({ url: `${url}/graphql` }, 'inference subgraph listening');
-stopOnSignals(logger, async () => {
-  await subgraph.close();
-  await central.close();
-  await runner.close();
-  await cache.close();
-  await queue.close();
-  await pubsub.close();
-  await store.close();
-  await database.close();
-});
+stopOnSignals(logger, () => closeInOrder([subgraph, central, runner, cache, queue, pubsub, store, database]));

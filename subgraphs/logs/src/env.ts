@@ -12,9 +12,7 @@ export const logsEnvSchema = z.object({
   PORT: httpPort(4005),
 });
 
-export type LogsProcessEnv = z.infer<typeof logsEnvSchema>;
-
-export const parseLogsEnv = (source: EnvSource): LogsProcessEnv => parseEnv(logsEnvSchema, source);
+export const parseLogsEnv = (source: EnvSource) => parseEnv(logsEnvSchema, source);
 
 /** The one place the logs service reads process.env. */
-export const readLogsEnv = (): LogsProcessEnv => parseLogsEnv(process.env);
+export const readLogsEnv = () => parseLogsEnv(process.env);

@@ -2,7 +2,7 @@ import { serviceConfig } from '../../../lib/config/common-env.js';
 import { loadEnvOrExit } from '../../../lib/config/env.js';
 import { openDatabase } from '../../../lib/db/open.js';
 import { createLogger } from '../../../lib/logger.js';
-import { stopOnSignals } from '../../../lib/process/lifecycle.js';
+import { closeInOrder, stopOnSignals } from '../../../lib/process/lifecycle.js';
 import { createPubSub } from '../../../lib/pubsub/index.js';
 import { logsConfig } from './config.js';
 import { readLogsEnv } from './env.js';
@@ -25,8 +25,4 @@ const subgraph = await createLogsSubgraph({
 });
 const url = await subgraph.listen(env.PORT, env.HOST);
 logger.info({ url: `${url}/graphql` }, 'logs subgraph listening');
-stopOnSignals(logger, async () => {
-  await subgraph.close();
-  await pubsub.close();
-  await database.close();
-});
+stopOnSignals(logger, () => closeInOrder([subgraph, pubsub, database]));

@@ -19,9 +19,7 @@ export const modelsEnvSchema = z.object({
   PORT: httpPort(4003),
 });
 
-export type ModelsProcessEnv = z.infer<typeof modelsEnvSchema>;
-
-export const parseModelsEnv = (source: EnvSource): ModelsProcessEnv => parseEnv(modelsEnvSchema, source);
+export const parseModelsEnv = (source: EnvSource) => parseEnv(modelsEnvSchema, source);
 
 /** The one place the models service reads process.env. */
-export const readModelsEnv = (): ModelsProcessEnv => parseModelsEnv(process.env);
+export const readModelsEnv = () => parseModelsEnv(process.env);

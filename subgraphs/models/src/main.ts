@@ -5,7 +5,7 @@ import { createDocumentStore } from '../../../lib/docstore/index.js';
 import { createHttpMetrics } from '../../../lib/http/metrics.js';
 import { createLogger } from '../../../lib/logger.js';
 import { openPlatformLog } from '../../../lib/platform-log/open.js';
-import { stopOnSignals } from '../../../lib/process/lifecycle.js';
+import { closeInOrder, stopOnSignals } from '../../../lib/process/lifecycle.js';
 import { createObjectStore } from '../../../lib/storage/create-object-store.js';
 import { modelsConfig } from './config.js';
 import { readModelsEnv } from './env.js';
@@ -39,10 +39,4 @@ const subgraph = await createModelsSubgraph({
 });
 const url = await subgraph.listen(env.PORT, env.HOST);
 logger.info({ url: `${url}/graphql` }, 'models subgraph listening');
-stopOnSignals(logger, async () => {
-  await subgraph.close();
-  await central.close();
-  await documents.close();
-  await store.close();
-  await database.close();
-});
+stopOnSignals(logger, () => closeInOrder([subgraph, central, documents, store, database]));

@@ -19,9 +19,7 @@ export const projectsEnvSchema = z.object({
   PORT: httpPort(4002),
 });
 
-export type ProjectsProcessEnv = z.infer<typeof projectsEnvSchema>;
-
-export const parseProjectsEnv = (source: EnvSource): ProjectsProcessEnv => parseEnv(projectsEnvSchema, source);
+export const parseProjectsEnv = (source: EnvSource) => parseEnv(projectsEnvSchema, source);
 
 /** The one place the projects service reads process.env. */
-export const readProjectsEnv = (): ProjectsProcessEnv => parseProjectsEnv(process.env);
+export const readProjectsEnv = () => parseProjectsEnv(process.env);

@@ -5,7 +5,7 @@ import { createDocumentStore } from '../../../lib/docstore/index.js';
 import { createHttpMetrics } from '../../../lib/http/metrics.js';
 import { createLogger } from '../../../lib/logger.js';
 import { openPlatformLog } from '../../../lib/platform-log/open.js';
-import { stopOnSignals } from '../../../lib/process/lifecycle.js';
+import { closeInOrder, stopOnSignals } from '../../../lib/process/lifecycle.js';
 import { createObjectStore } from '../../../lib/storage/create-object-store.js';
 import { projectsConfig } from './config.js';
 import { readProjectsEnv } from './env.js';
@@ -43,10 +43,4 @@ const subgraph = await createProjectsSubgraph({
 });
 const url = await subgraph.listen(env.PORT, env.HOST);
 logger.info({ url: `${url}/graphql` }, 'projects subgraph listening');
-stopOnSignals(logger, async () => {
-  await subgraph.close();
-  await central.close();
-  await documents.close();
-  await store.close();
-  await database.close();
-});
+stopOnSignals(logger, () => closeInOrder([subgraph, central, documents, store, database]));

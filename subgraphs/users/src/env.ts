@@ -13,9 +13,7 @@ export const usersEnvSchema = z
   })
   .superRefine(checkUsersEnv);
 
-export type UsersProcessEnv = z.infer<typeof usersEnvSchema>;
-
-export const parseUsersEnv = (source: EnvSource): UsersProcessEnv => parseEnv(usersEnvSchema, source);
+export const parseUsersEnv = (source: EnvSource) => parseEnv(usersEnvSchema, source);
 
 /** The one place the users service reads process.env. */
-export const readUsersEnv = (): UsersProcessEnv => parseUsersEnv(process.env);
+export const readUsersEnv = () => parseUsersEnv(process.env);

@@ -9,7 +9,7 @@ import { openDatabase } from '../../../lib/db/open.js';
 import { createHttpMetrics } from '../../../lib/http/metrics.js';
 import { createLogger } from '../../../lib/logger.js';
 import { openPlatformLog } from '../../../lib/platform-log/open.js';
-import { stopOnSignals } from '../../../lib/process/lifecycle.js';
+import { closeInOrder, stopOnSignals } from '../../../lib/process/lifecycle.js';
 import { usersConfig } from './config.js';
 import { readUsersEnv } from './env.js';
 import { createUsersSubgraph } from './server.js';
@@ -39,9 +39,4 @@ const subgraph = await createUsersSubgraph({
 });
 const url = await subgraph.listen(env.PORT, env.HOST);
 logger.info({ url: `${url}/graphql` }, 'users subgraph listening');
-stopOnSignals(logger, async () => {
-  await subgraph.close();
-  await revocations.close();
-  await central.close();
-  await database.close();
-});
+stopOnSignals(logger, () => closeInOrder([subgraph, revocations, central, database]));
