@@ -19,7 +19,7 @@ export function platformConfig(
   secrets: LocalSecrets,
   logger: (service: string) => Logger,
 ): PlatformConfig {
-  const services = {
+  const resolved = {
     ...env,
     JWT_SECRET: env.JWT_SECRET ?? secrets.jwtSecret,
     INTERNAL_SECRET: env.INTERNAL_SECRET ?? secrets.internalSecret,
@@ -30,19 +30,19 @@ export function platformConfig(
     subgraphBasePort: env.SUBGRAPH_BASE_PORT,
     databaseUrl: env.DATABASE_URL,
     dataDir: env.DATA_DIR,
-    ...serviceConfig(services),
+    ...serviceConfig(resolved),
     objectStore: objectStoreConfig(env),
     mongo: env.MONGO_URL ? { url: env.MONGO_URL, database: env.MONGO_DATABASE } : undefined,
     redisUrl: env.REDIS_URL,
     amqpUrl: env.AMQP_URL,
     queueName: env.QUEUE_NAME,
     queueMaxDeliveries: env.QUEUE_MAX_DELIVERIES,
-    gateway: gatewayConfig(services),
-    users: usersConfig(services),
-    projects: projectsConfig(services),
-    models: modelsConfig(services),
-    inference: inferenceSettings(services),
-    logs: logsConfig(services),
+    gateway: gatewayConfig(resolved),
+    users: usersConfig(resolved),
+    projects: projectsConfig(resolved),
+    models: modelsConfig(resolved),
+    inference: inferenceSettings(resolved),
+    logs: logsConfig(resolved),
     logger,
   };
 }

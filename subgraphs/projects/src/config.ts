@@ -6,6 +6,6 @@ import type { ProjectsSubgraphDeps } from './server.js';
  */
 export const projectsEnvShape = {};
 
-export type ProjectsConfig = Partial<Pick<ProjectsSubgraphDeps, never>>;
+export type ProjectsConfig = Pick<ProjectsSubgraphDeps, never>;
 
 export const projectsConfig = (_env: object): ProjectsConfig => ({});
