@@ -109,6 +109,12 @@ export const documentStoreEnvShape = {
   MONGO_DATABASE: z.string().optional().describe('The MongoDB database; unset: the one in `MONGO_URL`'),
 };
 
+/** The document store configuration an environment describes (createDocumentStore's, less the database). */
+export const documentStoreConfig = (env: EnvOf<typeof documentStoreEnvShape>) => ({
+  mongoUrl: env.MONGO_URL,
+  mongoDatabase: env.MONGO_DATABASE,
+});
+
 /** Redis: cache, pub/sub and rate limits across replicas; unset means in-process equivalents. */
 export const redisEnvShape = {
   REDIS_URL: z
@@ -140,6 +146,13 @@ export const queueEnvShape = {
     .default(5)
     .describe('Deliveries of one job before it is dead-lettered'),
 };
+
+/** The job queue configuration an environment describes (createJobQueue's, less the logger). */
+export const queueConfig = (env: EnvOf<typeof queueEnvShape>) => ({
+  amqpUrl: env.AMQP_URL,
+  queue: env.QUEUE_NAME,
+  maxDeliveries: env.QUEUE_MAX_DELIVERIES,
+});
 
 /** Loading a model (at upload, to verify it, and to serve it). */
 export const modelLoadEnvShape = {

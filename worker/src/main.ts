@@ -1,4 +1,4 @@
-import { objectStoreConfig } from '../../lib/config/common-env.js';
+import { objectStoreConfig, queueConfig } from '../../lib/config/common-env.js';
 import { loadEnvOrExit } from '../../lib/config/env.js';
 import { openDatabase } from '../../lib/db/open.js';
 import { pingDatabase } from '../../lib/db/connect.js';
@@ -24,12 +24,7 @@ const logger = createLogger('worker', env.LOG_LEVEL);
 const database = await openDatabase(env, logger);
 const store = await createObjectStore(objectStoreConfig(env));
 const pubsub = await createPubSub({ redisUrl: env.REDIS_URL, logger });
-const queue = await createJobQueue({
-  amqpUrl: env.AMQP_URL,
-  queue: env.QUEUE_NAME,
-  maxDeliveries: env.QUEUE_MAX_DELIVERIES,
-  logger,
-});
+const queue = await createJobQueue({ ...queueConfig(env), logger });
 const settings = inferenceSettings(env);
 const metrics = createHttpMetrics('worker');
 const central = await openPlatformLog({ service: 'worker', logger, db: database.db, env, registry: metrics.registry });

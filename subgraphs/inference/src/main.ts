@@ -1,4 +1,4 @@
-import { objectStoreConfig, serviceConfig } from '../../../lib/config/common-env.js';
+import { objectStoreConfig, queueConfig, serviceConfig } from '../../../lib/config/common-env.js';
 import { loadEnvOrExit } from '../../../lib/config/env.js';
 import { createResultCache } from '../../../lib/cache/result-cache.js';
 import { openDatabase } from '../../../lib/db/open.js';
@@ -22,12 +22,7 @@ const logger = createLogger('inference', env.LOG_LEVEL);
 const database = await openDatabase(env, logger);
 const store = await createObjectStore(objectStoreConfig(env));
 const pubsub = await createPubSub({ redisUrl: env.REDIS_URL, logger });
-const queue = await createJobQueue({
-  amqpUrl: env.AMQP_URL,
-  queue: env.QUEUE_NAME,
-  maxDeliveries: env.QUEUE_MAX_DELIVERIES,
-  logger,
-});
+const queue = await createJobQueue({ ...queueConfig(env), logger });
 const settings = inferenceSettings(env);
 const cache = createResultCache({
   ...settings.resultCache,

@@ -1,4 +1,4 @@
-import { objectStoreConfig, serviceConfig } from '../../../lib/config/common-env.js';
+import { documentStoreConfig, objectStoreConfig, serviceConfig } from '../../../lib/config/common-env.js';
 import { loadEnvOrExit } from '../../../lib/config/env.js';
 import { openDatabase } from '../../../lib/db/open.js';
 import { createDocumentStore } from '../../../lib/docstore/index.js';
@@ -20,11 +20,7 @@ const database = await openDatabase(env, logger);
 const metrics = createHttpMetrics('models');
 const central = await openPlatformLog({ service: 'models', logger, db: database.db, env, registry: metrics.registry });
 const store = await createObjectStore(objectStoreConfig(env));
-const documents = await createDocumentStore({
-  mongoUrl: env.MONGO_URL,
-  mongoDatabase: env.MONGO_DATABASE,
-  db: database.db,
-});
+const documents = await createDocumentStore({ ...documentStoreConfig(env), db: database.db });
 const subgraph = await createModelsSubgraph({
   ...serviceConfig(env),
   ...modelsConfig(env),

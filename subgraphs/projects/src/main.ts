@@ -1,4 +1,4 @@
-import { objectStoreConfig, serviceConfig } from '../../../lib/config/common-env.js';
+import { documentStoreConfig, objectStoreConfig, serviceConfig } from '../../../lib/config/common-env.js';
 import { loadEnvOrExit } from '../../../lib/config/env.js';
 import { openDatabase } from '../../../lib/db/open.js';
 import { createDocumentStore } from '../../../lib/docstore/index.js';
@@ -26,11 +26,7 @@ const central = await openPlatformLog({
   registry: metrics.registry,
 });
 const store = await createObjectStore(objectStoreConfig(env));
-const documents = await createDocumentStore({
-  mongoUrl: env.MONGO_URL,
-  mongoDatabase: env.MONGO_DATABASE,
-  db: database.db,
-});
+const documents = await createDocumentStore({ ...documentStoreConfig(env), db: database.db });
 const subgraph = await createProjectsSubgraph({
   ...serviceConfig(env),
   ...projectsConfig(env),
