@@ -33,7 +33,7 @@ import {
   type SubscriptionStats,
 } from './subscriptions/subscription-server.js';
 import { createInflight } from './inflight.js';
-import { createSubgraphClient, type SubgraphAnswer } from './subgraph-client.js';
+import { createSubgraphClient, DEFAULT_CONNECTIONS_PER_SUBGRAPH, type SubgraphAnswer } from './subgraph-client.js';
 import { SubgraphDataSource } from './subgraph-data-source.js';
 import { createUploadProxy } from './upload-proxy.js';
 
@@ -45,6 +45,13 @@ export type GatewayContext = {
    */
   clientIp: string;
 };
+
+/** What the options below left unset are (and what SUBGRAPH_CONNECTIONS, DEDUPLICATE_INFLIGHT, QUERY_PLAN_CACHE_MIB default to). */
+export const gatewayDefaults = {
+  subgraphConnections: DEFAULT_CONNECTIONS_PER_SUBGRAPH,
+  deduplicateInflight: true,
+  queryPlanCacheMiB: 30,
+} as const;
 
 export type GatewayOptions = {
   supergraphSdl: string;
@@ -69,7 +76,7 @@ export type GatewayOptions = {
    * default (lib/http/limits.ts), the cap DEFAULT_MAX_CONNECTIONS_PER_IP (0 turns it off).
    */
   http?: Partial<HttpLimits> | undefined;
-  /** Keep-alive connections held open to each subgraph. @default 128 */
+  /** Keep-alive connections held open to each subgraph. @default gatewayDefaults.subgraphConnections */
   subgraphConnections?: number;
   /**
    * Share in-flight identical work among requests of the same caller: whole queries, and subgraph
@@ -128,8 +135,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const hideSuggestions = options.hideSchemaDetails ?? !options.introspection;
   const formatError = createErrorFormatter(logger, { hideSuggestions, hideInternals: hideSuggestions });
   let updateSupergraph: ((supergraphSdl: string) => void) | undefined;
-  const deduplicate = options.deduplicateInflight ?? true;
-  const client = createSubgraphClient({ connectionsPerSubgraph: options.subgraphConnections ?? 128 });
+  const deduplicate = options.deduplicateInflight ?? gatewayDefaults.deduplicateInflight;
+  const client = createSubgraphClient({
+    connectionsPerSubgraph: options.subgraphConnections ?? gatewayDefaults.subgraphConnections,
+  });
   const fetches = deduplicate ? createInflight<SubgraphAnswer>() : undefined;
   const protectionOptions = options.protections ?? {};
   const protections = await createProtections(
@@ -145,7 +154,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   disableApolloTelemetry();
   const metrics = createHttpMetrics('gateway');
   const planningMetrics = createPlanningMetrics(metrics.registry);
-  const planCache = createPlanCache(options.queryPlanCacheMiB ?? 30, () =>
+  const planCache = createPlanCache(options.queryPlanCacheMiB ?? gatewayDefaults.queryPlanCacheMiB, () =>
     planningMetrics.plans.inc({ planner: 'main-thread', outcome: 'planned' }),
   );
   const planner = createPlannerPool({ ...defaultPlannerPool, ...options.planner, logger });
