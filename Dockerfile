@@ -21,6 +21,7 @@ RUN --mount=type=cache,target=/root/.npm,sharing=locked npm ci --no-audit --no-f
 COPY tsconfig.json tsconfig.build.json ./
 COPY schema ./schema
 COPY lib ./lib
+COPY modules ./modules
 COPY gateway ./gateway
 COPY subgraphs ./subgraphs
 COPY worker ./worker

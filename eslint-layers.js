@@ -1,21 +1,50 @@
 // @ts-check
-// A small ESLint rule that keeps the architecture's layers apart. It resolves every relative
-// import against the importing file and refuses the ones that cross a forbidden boundary:
-// shared code (lib/) never imports a service; a subgraph never imports another subgraph, the
-// gateway or the platform; the gateway reaches subgraphs over the network only; resolvers call
-// domain code, never the data layer; the CLI is a client like any other.
+// Small ESLint rules that keep the architecture's layers apart.
+//
+// no-layer-crossing resolves every relative import against the importing file and refuses the ones
+// that cross a forbidden boundary: shared code (lib/) never imports a service or a domain module; a
+// subgraph never imports another subgraph, the gateway or the platform; a domain module (modules/)
+// is imported only by the services listed for it; the gateway reaches subgraphs over the network
+// only; resolvers call domain code, never the data layer; the CLI is a client like any other.
+//
+// no-foreign-table holds every kysely query and raw `sql` statement to the table ownership map,
+// lib/db/ownership.ts.
+//
+// no-import-cycle refuses an import through which, by any chain of relative imports, a module
+// imports itself.
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
+import ts from 'typescript';
 
 const root = dirname(new URL(import.meta.url).pathname);
+
+/**
+ * Who may import each domain module: the processes built on it, and the tests and benchmarks.
+ * @type {Record<string, readonly string[]>}
+ */
+export const moduleImporters = {
+  // The batch-prediction domain: the inference subgraph queues and reads predictions, the worker runs them.
+  'modules/predictions': ['subgraphs/inference', 'worker', 'platform', 'test', 'bench'],
+};
 
 /** @param {string} file @param {string} target @returns {string | null} why the import is refused */
 export function layerViolation(file, target) {
   const from = relative(root, file).split('/');
   const to = relative(root, target).split('/');
-  const service = (parts) => (parts[0] === 'subgraphs' ? `subgraphs/${parts[1]}` : parts[0]);
-  const services = new Set(['gateway', 'platform', 'subgraphs', 'cli']);
-  if (from[0] === 'lib' && services.has(to[0] ?? '')) return 'lib/ is shared code: it must not import a service.';
+  /** @param {string[]} parts */
+  const service = (parts) =>
+    parts[0] === 'subgraphs' || parts[0] === 'modules' ? `${parts[0]}/${parts[1]}` : parts[0];
+  const services = new Set(['gateway', 'platform', 'subgraphs', 'worker', 'cli']);
+  if (from[0] === 'lib' && (services.has(to[0] ?? '') || to[0] === 'modules')) {
+    return 'lib/ is shared code: it must not import a service or a domain module.';
+  }
+  if (to[0] === 'modules' && service(from) !== service(to)) {
+    const importers = moduleImporters[service(to)] ?? [];
+    if (!importers.includes(service(from))) {
+      return `${service(to)} is imported only by ${importers.join(', ') || 'nobody yet'} (moduleImporters in eslint-layers.js).`;
+    }
+  }
+  if (from[0] === 'modules' && services.has(to[0] ?? '')) return 'A domain module never imports a service.';
   if (from[0] === 'subgraphs' && services.has(to[0] ?? '') && service(from) !== service(to)) {
     return 'A subgraph never imports another subgraph, the gateway or the platform.';
   }
@@ -45,6 +74,83 @@ const rule = {
       ExportNamedDeclaration: (node) => node.source && check(node, node.source.value),
       ExportAllDeclaration: (node) => check(node, node.source.value),
       ImportExpression: (node) => node.source.type === 'Literal' && check(node, node.source.value),
+    };
+  },
+};
+
+// The ownership map is TypeScript (so that tsc checks every table has an owner); it imports types
+// only, so transpiling it alone gives a module this file can load.
+const ownershipSource = ts.transpileModule(readFileSync(resolve(root, 'lib/db/ownership.ts'), 'utf8'), {
+  compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+}).outputText;
+/** @type {{ foreignTableAccess(file: string, table: string, access: 'read' | 'write'): string | null }} */
+const ownership = await import(`data:text/javascript;base64,${Buffer.from(ownershipSource).toString('base64')}`);
+
+// kysely's methods that name a table as their first argument ('models', 'models as m', or a list).
+const tableReads = new Set([
+  'selectFrom',
+  'innerJoin',
+  'leftJoin',
+  'rightJoin',
+  'fullJoin',
+  'crossJoin',
+  'innerJoinLateral',
+  'leftJoinLateral',
+  'crossJoinLateral',
+  'using',
+]);
+const tableWrites = new Set(['insertInto', 'updateTable', 'deleteFrom', 'replaceInto', 'mergeInto']);
+// The tables a raw statement names; `delete from`/`insert into`/`update` write them, the rest read.
+const sqlTables = /\b(delete\s+from|insert\s+into|update|from|join|using)\s+"?([a-z_][a-z0-9_]*)/gi;
+
+/**
+ * The tables a literal argument names, each with its node.
+ * @param {import('estree').Node | null | undefined} node
+ * @returns {Array<{ node: import('estree').Node, table: string }>}
+ */
+function tableArguments(node) {
+  const first = (/** @type {string} */ text) => text.trim().split(/\s+/)[0] ?? '';
+  if (node?.type === 'Literal' && typeof node.value === 'string') return [{ node, table: first(node.value) }];
+  if (node?.type === 'TemplateLiteral' && node.expressions.length === 0) {
+    return [{ node, table: first(node.quasis[0]?.value.cooked ?? '') }];
+  }
+  if (node?.type === 'ArrayExpression') {
+    return node.elements.flatMap((element) => (element?.type === 'SpreadElement' ? [] : tableArguments(element)));
+  }
+  return [];
+}
+
+/** @type {import('eslint').Rule.RuleModule} */
+const foreignTableRule = {
+  meta: { type: 'problem', schema: [] },
+  create(context) {
+    const file = relative(root, context.filename).split('\\').join('/');
+    /** @param {import('estree').Node} node @param {string} table @param {'read' | 'write'} access */
+    const check = (node, table, access) => {
+      const message = ownership.foreignTableAccess(file, table, access);
+      if (message) context.report({ node, message });
+    };
+    return {
+      CallExpression(node) {
+        if (node.callee.type !== 'MemberExpression' || node.callee.property.type !== 'Identifier') return;
+        const method = node.callee.property.name;
+        const isSqlTable =
+          method === 'table' && node.callee.object.type === 'Identifier' && node.callee.object.name === 'sql';
+        const access = tableWrites.has(method) ? 'write' : tableReads.has(method) || isSqlTable ? 'read' : null;
+        if (!access) return;
+        const [first] = node.arguments;
+        for (const argument of tableArguments(first?.type === 'SpreadElement' ? undefined : first)) {
+          check(argument.node, argument.table, access);
+        }
+      },
+      TaggedTemplateExpression(node) {
+        if (node.tag.type !== 'Identifier' || node.tag.name !== 'sql') return;
+        const text = node.quasi.quasis.map((q) => q.value.cooked ?? '').join(' ');
+        for (const [, verb = '', table = ''] of text.matchAll(sqlTables)) {
+          const write = /^(delete|insert|update)/i.test(verb);
+          check(node, table.toLowerCase(), write ? 'write' : 'read');
+        }
+      },
     };
   },
 };
@@ -154,4 +260,6 @@ const noCycle = {
   },
 };
 
-export default { rules: { 'no-layer-crossing': rule, 'no-import-cycle': noCycle } };
+export default {
+  rules: { 'no-layer-crossing': rule, 'no-foreign-table': foreignTableRule, 'no-import-cycle': noCycle },
+};

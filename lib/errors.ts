@@ -2,7 +2,7 @@ import { GraphQLError } from 'graphql';
 
 /**
  * The one error catalog of the platform. Every error a client can see carries one of these
- * codes in `extensions.code`; the contract (api.graphql) lists them and clients branch on them.
+ * codes in `extensions.code`, and clients branch on it: a code, once published, keeps its meaning.
  */
 export const ErrorCode = {
   UNAUTHENTICATED: 'UNAUTHENTICATED',

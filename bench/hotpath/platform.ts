@@ -11,13 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { z } from 'zod';
-import { inferenceEnvShape } from '../../lib/config/common-env.js';
-import { parseEnv } from '../../lib/config/env.js';
-import { predictionChannel, predictionEvent } from '../../lib/inference/events.js';
-import { inferenceSettings } from '../../lib/inference/settings.js';
+import { predictionChannel, predictionEvent } from '../../modules/predictions/events.js';
 import { createLogger } from '../../lib/logger.js';
 import { buildLinearModel, buildMlpModel } from '../../lib/onnx/build-model.js';
+import { platformConfig } from '../../platform/src/config.js';
+import { parsePlatformEnv } from '../../platform/src/env.js';
 import { startPlatform } from '../../platform/src/start-platform.js';
 import {
   ITEMS_TOTAL,
@@ -62,35 +60,27 @@ const databaseUrl = await admin(`create database ${databaseName}`).then(
   () => undefined,
 );
 
-const env = parseEnv(z.object(inferenceEnvShape), options.inferenceEnv);
+const RATE_LIMITS = ['RATE_LIMIT_PER_IP', 'RATE_LIMIT_PER_USER', 'RATE_LIMIT_AUTH', 'RATE_LIMIT_INFERENCE'];
+const env = parsePlatformEnv({
+  ...options.inferenceEnv,
+  NODE_ENV: 'production',
+  INTROSPECTION: 'false',
+  ACCESS_TOKEN_TTL: String(4 * 3600),
+  REFRESH_TOKEN_TTL: '3600',
+  MAX_MODEL_BYTES: String(4 * 1024 * 1024),
+  // All the load comes from one address and one account: budgets meant for abuse would refuse it.
+  ...Object.fromEntries(RATE_LIMITS.map((name) => [name, String(1e9)])),
+});
 const platform = await startPlatform({
-  host: '127.0.0.1',
+  ...platformConfig(env, { jwtSecret: options.jwtSecret, internalSecret: options.internalSecret }, (service) =>
+    createLogger(service, 'warn'),
+  ),
   port: options.gatewayPort,
   subgraphBasePort: options.subgraphBasePort,
   databaseUrl,
   dataDir,
-  accessTokens: { secret: options.jwtSecret, issuer: 'ai-code', audience: 'ai-code-api', ttlSeconds: 4 * 3600 },
-  refreshTokenTtlSeconds: 3600,
-  internalSecret: options.internalSecret,
-  maxBodyBytes: 1024 * 1024,
   objectStore: { dataDir },
-  uploadTtlSeconds: 900,
-  maxModelBytes: 4 * 1024 * 1024,
-  queueMaxDeliveries: 5,
-  inference: inferenceSettings(env),
-  // All the load comes from one address and one account: budgets meant for abuse would refuse it.
-  gatewayProtections: {
-    rateLimits: {
-      perIp: { points: 1e9, windowSeconds: 60 },
-      perUser: { points: 1e9, windowSeconds: 60 },
-      auth: { points: 1e9, windowSeconds: 60 },
-      inference: { points: 1e9, windowSeconds: 60 },
-    },
-  },
   worker: false,
-  production: true,
-  introspection: false,
-  logger: (service) => createLogger(service, 'warn'),
 });
 
 const close = async () => {

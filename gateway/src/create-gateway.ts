@@ -35,10 +35,21 @@ import {
 } from './subscriptions/subscription-server.js';
 import { createInflight } from './inflight/inflight.js';
 import { inflightSharing, type InflightSharing } from './inflight/sharing.js';
-import { createSubgraphClient, type SubgraphAnswer } from './upstream/subgraph-client.js';
+import {
+  createSubgraphClient,
+  DEFAULT_CONNECTIONS_PER_SUBGRAPH,
+  type SubgraphAnswer,
+} from './upstream/subgraph-client.js';
 import { readSupergraphDirectives } from './supergraph-directives.js';
 import { SubgraphDataSource } from './upstream/subgraph-data-source.js';
 import { createUploadProxy } from './http/upload-proxy.js';
+
+/** What the options below left unset are (and what SUBGRAPH_CONNECTIONS, DEDUPLICATE_INFLIGHT, QUERY_PLAN_CACHE_MIB default to). */
+export const gatewayDefaults = {
+  subgraphConnections: DEFAULT_CONNECTIONS_PER_SUBGRAPH,
+  deduplicateInflight: true,
+  queryPlanCacheMiB: 30,
+} as const;
 
 export type GatewayOptions = {
   supergraphSdl: string;
@@ -63,7 +74,7 @@ export type GatewayOptions = {
    * default (lib/http/limits.ts), the cap DEFAULT_MAX_CONNECTIONS_PER_IP (0 turns it off).
    */
   http?: Partial<HttpLimits> | undefined;
-  /** Keep-alive connections held open to each subgraph. @default 128 */
+  /** Keep-alive connections held open to each subgraph. @default gatewayDefaults.subgraphConnections */
   subgraphConnections?: number;
   /**
    * Share in-flight identical work among requests of the same caller: whole requests, operations,
@@ -123,8 +134,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const hideSuggestions = options.hideSchemaDetails ?? !options.introspection;
   const formatError = createErrorFormatter(logger, { hideSuggestions, hideInternals: hideSuggestions });
   let updateSupergraph: ((supergraphSdl: string) => void) | undefined;
-  const sharing = inflightSharing(options.deduplicateInflight);
-  const client = createSubgraphClient({ connectionsPerSubgraph: options.subgraphConnections ?? 128 });
+  const sharing = inflightSharing(options.deduplicateInflight ?? gatewayDefaults.deduplicateInflight);
+  const client = createSubgraphClient({
+    connectionsPerSubgraph: options.subgraphConnections ?? gatewayDefaults.subgraphConnections,
+  });
   const fetches = sharing.subgraphFetches ? createInflight<SubgraphAnswer>() : undefined;
   const protectionOptions = options.protections ?? {};
   // What the supergraph declares for the gateway (supergraph-directives.ts), kept as it is updated.
@@ -143,7 +156,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   disableApolloTelemetry();
   const metrics = createHttpMetrics('gateway');
   const planningMetrics = createPlanningMetrics(metrics.registry);
-  const planCache = createPlanCache(options.queryPlanCacheMiB ?? 30, () =>
+  const planCache = createPlanCache(options.queryPlanCacheMiB ?? gatewayDefaults.queryPlanCacheMiB, () =>
     planningMetrics.plans.inc({ planner: 'main-thread', outcome: 'planned' }),
   );
   const planner = createPlannerPool({ ...defaultPlannerPool, ...options.planner, logger });

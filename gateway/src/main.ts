@@ -5,13 +5,8 @@ import { loadEnvOrExit } from '../../lib/config/env.js';
 import { createLogger } from '../../lib/logger.js';
 import { stopOnSignals } from '../../lib/process/lifecycle.js';
 import { projectRoot } from '../../lib/project-root.js';
-import { createAuthenticator } from './auth.js';
-import { createGateway } from './create-gateway.js';
+import { composeGateway, gatewayConfig } from './config.js';
 import { readGatewayEnv } from './env.js';
-import { operationLimitsFromEnv } from './limits/env.js';
-import { clientHttpLimits, protectionOptions } from './protection-env.js';
-import { plannerFromEnv } from './planning/env.js';
-import { subscriptionLimitsFromEnv } from './subscriptions/env.js';
 
 const env = loadEnvOrExit(readGatewayEnv);
 const logger = createLogger('gateway', env.LOG_LEVEL);
@@ -19,28 +14,13 @@ const logger = createLogger('gateway', env.LOG_LEVEL);
 const revocationFeed = env.REDIS_URL ? createRedisRevocationFeed({ url: env.REDIS_URL, logger }) : undefined;
 const revocations = revocationFeed ? await watchRevocations(revocationFeed) : undefined;
 if (!revocations) logger.warn('REDIS_URL is not set: access tokens are not revoked before they expire');
-const gateway = await createGateway({
+const gateway = await composeGateway({
+  ...gatewayConfig(env),
   supergraphSdl: readFileSync(env.SUPERGRAPH_PATH ?? join(projectRoot, 'schema', 'supergraph.graphql'), 'utf8'),
   subgraphUrls: env.subgraphUrls,
-  authenticator: createAuthenticator(
-    { secret: env.JWT_SECRET, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE },
-    env.INTERNAL_SECRET,
-    revocations,
-  ),
+  internalSecret: env.INTERNAL_SECRET,
+  revocations,
   logger,
-  maxBodyBytes: env.MAX_BODY_BYTES,
-  introspection: env.introspection,
-  hideSchemaDetails: env.NODE_ENV === 'production' || !env.introspection,
-  operationLimits: operationLimitsFromEnv(env),
-  protections: protectionOptions(env),
-  ide: env.ide,
-  subscriptions: subscriptionLimitsFromEnv(env),
-  drainTimeoutMs: env.DRAIN_TIMEOUT_MS,
-  http: clientHttpLimits(env),
-  subgraphConnections: env.SUBGRAPH_CONNECTIONS,
-  deduplicateInflight: env.DEDUPLICATE_INFLIGHT,
-  queryPlanCacheMiB: env.QUERY_PLAN_CACHE_MIB,
-  planner: plannerFromEnv(env),
 });
 const url = await gateway.listen(env.PORT, env.HOST);
 logger.info({ url: `${url}/graphql` }, 'gateway listening');

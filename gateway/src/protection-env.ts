@@ -1,75 +1,85 @@
 import { z } from 'zod';
 import { httpTimeoutEnvShape, httpTimeouts, redisEnvShape } from '../../lib/config/common-env.js';
-import { booleanFlag } from '../../lib/config/env.js';
+import { booleanFlag, positiveInt, type EnvOf } from '../../lib/config/env.js';
 import { DEFAULT_MAX_CONNECTIONS_PER_IP, type HttpLimits } from '../../lib/http/limits.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS } from '../../lib/http/service-server.js';
-import type { ProtectionOptions } from './protections.js';
+import { defaultProtections, type ProtectionOptions } from './protections.js';
 
-const count = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const { perIp, perUser, auth, inference } = defaultProtections.rateLimits;
 
-/**
- * The gateway's protections against abuse and slow upstreams (see docs/security.md). Read by the
- * gateway process and by the platform, which hands them to its embedded gateway.
- */
+/** The gateway's protections against abuse and slow upstreams (see docs/security.md). */
 export const protectionEnvShape = {
   ...redisEnvShape,
-  /** HTTP requests per client IP per RATE_LIMIT_PER_IP_WINDOW seconds; past it, 429 with Retry-After. */
-  RATE_LIMIT_PER_IP: count(600),
-  RATE_LIMIT_PER_IP_WINDOW: count(60),
-  /** Operations per signed-in user per window. */
-  RATE_LIMIT_PER_USER: count(300),
-  RATE_LIMIT_PER_USER_WINDOW: count(60),
-  /** login, signup and refreshToken calls per client IP, and login calls per email, per window. */
-  RATE_LIMIT_AUTH: count(10),
-  RATE_LIMIT_AUTH_WINDOW: count(60),
-  /** predict and startPrediction calls per user per window. */
-  RATE_LIMIT_INFERENCE: count(60),
-  RATE_LIMIT_INFERENCE_WINDOW: count(60),
-  /**
-   * Reverse proxies in front of the gateway. 0: the client is the socket's peer and X-Forwarded-For
-   * is ignored (a client could write anything there). N: the client is the N-th address from the
-   * right of X-Forwarded-For, the one the outermost proxy saw.
-   */
-  TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
-  /** Time a subgraph has to answer one fetch of a query plan, milliseconds. */
-  SUBGRAPH_TIMEOUT_MS: count(10_000),
-  /** Lifetime of an automatic persisted query in the cache, seconds. */
-  APQ_TTL: count(24 * 3600),
-  /** A JSON manifest `{ operations: [{ id, body }] }` of registered operations (scripts/persisted-operations.ts). */
-  PERSISTED_OPERATIONS_MANIFEST: z.string().optional(),
-  /** Run only the manifest's operations (by id or exact body). */
-  SAFELIST: booleanFlag(false),
+  RATE_LIMIT_PER_IP: positiveInt(perIp.points).describe(
+    'HTTP requests per client IP per `RATE_LIMIT_PER_IP_WINDOW` (429 with Retry-After beyond)',
+  ),
+  RATE_LIMIT_PER_IP_WINDOW: positiveInt(perIp.windowSeconds).describe('Window of `RATE_LIMIT_PER_IP`, seconds'),
+  RATE_LIMIT_PER_USER: positiveInt(perUser.points).describe('Operations per signed-in user per window'),
+  RATE_LIMIT_PER_USER_WINDOW: positiveInt(perUser.windowSeconds).describe('Window of `RATE_LIMIT_PER_USER`, seconds'),
+  RATE_LIMIT_AUTH: positiveInt(auth.points).describe(
+    '`login`/`signup`/`refreshToken` calls per client IP, and `login` calls per email, per window',
+  ),
+  RATE_LIMIT_AUTH_WINDOW: positiveInt(auth.windowSeconds).describe('Window of `RATE_LIMIT_AUTH`, seconds'),
+  RATE_LIMIT_INFERENCE: positiveInt(inference.points).describe('`predict`/`startPrediction` calls per user per window'),
+  RATE_LIMIT_INFERENCE_WINDOW: positiveInt(inference.windowSeconds).describe(
+    'Window of `RATE_LIMIT_INFERENCE`, seconds',
+  ),
+  TRUST_PROXY: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(10)
+    .default(defaultProtections.trustedProxies)
+    .describe(
+      'Reverse-proxy hops whose `X-Forwarded-For` is trusted for the client IP; 0: the socket’s peer, `X-Forwarded-For` ignored',
+    ),
+  SUBGRAPH_TIMEOUT_MS: positiveInt(defaultProtections.subgraphTimeoutMs).describe(
+    'Time a subgraph has to answer one fetch of a query plan, ms: partial data with `SUBGRAPH_UNAVAILABLE` beyond',
+  ),
+  APQ_TTL: positiveInt(defaultProtections.apqTtlSeconds).describe(
+    'Automatic persisted queries’ lifetime, seconds (in Redis when `REDIS_URL` is set)',
+  ),
+  PERSISTED_OPERATIONS_MANIFEST: z
+    .string()
+    .optional()
+    .describe(
+      'A JSON manifest `{ operations: [{ id, body }] }` of registered operations (`operations/manifest.json` holds the walkthrough’s, the CLI’s and the IDE’s)',
+    ),
+  SAFELIST: booleanFlag(false).describe('Run only the manifest’s operations (by id or exact body)'),
 };
-
-type ProtectionEnv = z.infer<z.ZodObject<typeof protectionEnvShape>>;
 
 /** Shutdown of the process serving clients (gateway, platform). */
 export const drainEnvShape = {
-  /** On SIGTERM, how long requests in flight get to finish before they are cut, ms. */
-  DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(300_000).default(DEFAULT_DRAIN_TIMEOUT_MS),
+  DRAIN_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(300_000)
+    .default(DEFAULT_DRAIN_TIMEOUT_MS)
+    .describe('On SIGTERM, how long requests in flight get to finish before they are cut, ms'),
 };
 
 /** Slow and greedy clients of the process serving clients (gateway, platform). */
 export const clientConnectionEnvShape = {
   ...httpTimeoutEnvShape,
-  /**
-   * Open connections (WebSocket ones included) from one peer address; past it, new ones are closed
-   * as they are accepted. The socket's address, not X-Forwarded-For: behind a reverse proxy every
-   * connection is the proxy's, so raise it or set 0 (off) there. 0: no cap.
-   */
-  MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(0).default(DEFAULT_MAX_CONNECTIONS_PER_IP),
+  MAX_CONNECTIONS_PER_IP: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(DEFAULT_MAX_CONNECTIONS_PER_IP)
+    .describe(
+      'Open connections (WebSocket ones included) per socket peer address, not `X-Forwarded-For`; 0: no cap (set 0 behind an Ingress and cap there)',
+    ),
 };
 
-type ClientConnectionEnv = z.infer<z.ZodObject<typeof clientConnectionEnvShape>>;
-
 /** What the connection variables say, as createGateway's `http` option. */
-export const clientHttpLimits = (env: ClientConnectionEnv): HttpLimits => ({
+export const clientHttpLimits = (env: EnvOf<typeof clientConnectionEnvShape>): HttpLimits => ({
   ...httpTimeouts(env),
   maxConnectionsPerIp: env.MAX_CONNECTIONS_PER_IP,
 });
 
 /** What the protection variables say, as createGateway options (the manifest is read at start). */
-export function protectionOptions(env: ProtectionEnv): ProtectionOptions {
+export function protectionOptions(env: EnvOf<typeof protectionEnvShape>): ProtectionOptions {
   return {
     redisUrl: env.REDIS_URL,
     rateLimits: {

@@ -60,6 +60,14 @@ export const defaultRateLimits: RateLimitConfig = {
   inference: { points: 60, windowSeconds: 60 },
 };
 
+/** What each protection left unset is (and what TRUST_PROXY, SUBGRAPH_TIMEOUT_MS and APQ_TTL default to). */
+export const defaultProtections = {
+  rateLimits: defaultRateLimits,
+  trustedProxies: 0,
+  subgraphTimeoutMs: 10_000,
+  apqTtlSeconds: 24 * 3600,
+} as const;
+
 export type Protections = {
   plugins: Array<ApolloServerPlugin<GatewayContext>>;
   persistedQueries: PersistedQueryOptions;
@@ -98,12 +106,12 @@ export async function createProtections(
     ? await connectGatewayRedis(options.redisUrl, logger, 3_000, connectionName)
     : undefined;
   const rateLimits = createRateLimits({
-    config: { ...(options.rateLimits ?? defaultRateLimits), keyPrefix: `${keyPrefix}rl` },
+    config: { ...(options.rateLimits ?? defaultProtections.rateLimits), keyPrefix: `${keyPrefix}rl` },
     redis,
     logger,
     rateLimitedFields,
   });
-  const trustedProxies = options.trustedProxies ?? 0;
+  const trustedProxies = options.trustedProxies ?? defaultProtections.trustedProxies;
   const persisted = options.persistedOperations ?? {};
   const manifest = persisted.manifestPath ? await readManifest(persisted.manifestPath) : undefined;
   if (persisted.safelist && !manifest) throw new Error('SAFELIST needs PERSISTED_OPERATIONS_MANIFEST');
@@ -117,12 +125,13 @@ export async function createProtections(
     plugins: [useRateLimits(rateLimits), ...(safelist ? [useSafelist(safelist)] : [])],
     persistedQueries: {
       cache: manifest ? withManifest(documents, manifest) : documents,
-      ttl: persisted.ttlSeconds ?? 24 * 3600,
+      ttl: persisted.ttlSeconds ?? defaultProtections.apqTtlSeconds,
     },
     limitRequests: (graphql) => limitRequestsByIp(rateLimits, trustedProxies, graphql),
     clientIp: (req) => clientIp(req, trustedProxies),
     admitOperation: (operation) => admitOperation(rateLimits, operation),
-    subgraphTimeoutMs: (name) => options.subgraphTimeoutsMs?.[name] ?? options.subgraphTimeoutMs ?? 10_000,
+    subgraphTimeoutMs: (name) =>
+      options.subgraphTimeoutsMs?.[name] ?? options.subgraphTimeoutMs ?? defaultProtections.subgraphTimeoutMs,
     guardSubgraph: (name, source) => withSubgraphErrors(name, source, logger),
     safelist,
     redis,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { booleanFlag, ConfigError, parseEnv, port, secret } from './env.js';
+import { booleanFlag, ConfigError, mergeEnvShapes, parseEnv, port, secret } from './env.js';
 
 const schema = z.object({ PORT: port(4000), SECRET: secret(), FLAG: booleanFlag(false) });
 
@@ -24,5 +24,18 @@ describe('parseEnv', () => {
       expect(problems).toMatch(/^SECRET: /m);
       expect(problems).toMatch(/^FLAG: /m);
     }
+  });
+});
+
+describe('mergeEnvShapes', () => {
+  it('merges shapes that share a variable defined once', () => {
+    const shared = { PORT: port(4000) };
+    const merged = mergeEnvShapes({ ...shared, A: booleanFlag(true) }, { ...shared, B: secret() });
+    expect(Object.keys(merged)).toEqual(['PORT', 'A', 'B']);
+    expect(merged.PORT).toBe(shared.PORT);
+  });
+
+  it('refuses a variable two shapes define differently', () => {
+    expect(() => mergeEnvShapes({ PORT: port(4000) }, { PORT: port(4001) })).toThrow(/PORT is defined twice/);
   });
 });

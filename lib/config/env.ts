@@ -38,6 +38,9 @@ export function loadEnvOrExit<T>(load: () => T): T {
 
 export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 
+/** The port a process serves HTTP on (`/healthz`, `/readyz`, `/metrics`, and its API). */
+export const httpPort = (fallback: number) => port(fallback).describe('HTTP port (0: any free port)');
+
 export const booleanFlag = (fallback: boolean) =>
   z
     .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -69,8 +72,42 @@ export const logLevel = () => z.enum(['fatal', 'error', 'warn', 'info', 'debug',
 
 export const nodeEnv = () => z.enum(['development', 'production', 'test']).default('development');
 
+/** A count or size above zero, e.g. RATE_LIMIT_PER_IP=600. */
+export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
 /** Durations in seconds, e.g. ACCESS_TOKEN_TTL=900. */
-export const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+export const seconds = positiveInt;
+
+/** The variables of a part of a process's environment, each a zod schema with its `.describe()` text. */
+export type EnvShape = Readonly<Record<string, z.ZodType>>;
+
+/** What an env shape parses to. */
+export type EnvOf<S extends EnvShape> = z.infer<z.ZodObject<{ -readonly [K in keyof S]: S[K] }>>;
+
+/**
+ * The shapes of several parts of an environment as one. A variable two parts read must be the very
+ * same schema in both (one definition spread into each), so that a process running both parts (the
+ * platform) reads it as each of them would: any other clash is a programming error.
+ */
+export function mergeEnvShapes<const T extends readonly EnvShape[]>(...shapes: T): MergedShape<T> {
+  const merged: Record<string, z.ZodType> = {};
+  for (const shape of shapes) {
+    for (const [name, schema] of Object.entries(shape)) {
+      if (merged[name] !== undefined && merged[name] !== schema) {
+        throw new Error(`${name} is defined twice, differently: define it once and spread it where it is read`);
+      }
+      merged[name] = schema;
+    }
+  }
+  return merged as MergedShape<T>;
+}
+
+type MergedShape<T extends readonly EnvShape[]> = T extends readonly [
+  infer Head extends EnvShape,
+  ...infer Tail extends readonly EnvShape[],
+]
+  ? Head & MergedShape<Tail>
+  : unknown;
 
 /**
  * @apollo/gateway reports usage telemetry to Apollo (and probes cloud metadata endpoints) unless

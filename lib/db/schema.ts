@@ -1,6 +1,10 @@
 import type { ColumnType, Insertable, Selectable, Updateable } from 'kysely';
 
-/** Row types of the platform's PostgreSQL tables, as migrations create them. */
+/**
+ * Row types of the platform's PostgreSQL tables, as migrations create them. Every module sees
+ * every type here, but each table has one owning module: lib/db/ownership.ts says which, and which
+ * reads of another module's table are allowed and why (`npm run lint` enforces it).
+ */
 
 type CreatedAt = ColumnType<Date, Date | undefined, never>;
 

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import type { Database } from '../db/schema.js';
+import { documentStoreConfig } from '../config/common-env.js';
 import { createDocumentStore } from '../docstore/index.js';
 import type { Logger } from '../logger.js';
 import { createPubSub } from '../pubsub/index.js';
@@ -26,11 +27,7 @@ export async function openPlatformLog(options: {
   registry: Registry;
 }): Promise<{ events: PlatformLog; close(): Promise<void> }> {
   const { logger, env } = options;
-  const documents = await createDocumentStore({
-    mongoUrl: env.MONGO_URL,
-    mongoDatabase: env.MONGO_DATABASE,
-    db: options.db,
-  });
+  const documents = await createDocumentStore({ ...documentStoreConfig(env), db: options.db });
   const pubsub = await createPubSub({ redisUrl: env.REDIS_URL, logger });
   const sink = createLogSink({ db: options.db, documents, pubsub, registry: options.registry, logger });
   return {

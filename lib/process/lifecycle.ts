@@ -27,3 +27,8 @@ export function stopOnSignals(logger: Logger, stop: () => Promise<void>, timeout
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 }
+
+/** Closes each in turn, in the order given: servers first, then what they use (a log after its writers). */
+export async function closeInOrder(resources: ReadonlyArray<{ close(): unknown } | undefined>): Promise<void> {
+  for (const resource of resources) await resource?.close();
+}

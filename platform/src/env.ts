@@ -1,91 +1,62 @@
 import { z } from 'zod';
 import {
+  accessTokenEnvShape,
+  databaseEnvShape,
   documentStoreEnvShape,
-  inferenceEnvShape,
   objectStoreEnvShape,
+  processEnvShape,
   queueEnvShape,
   redisEnvShape,
-  uploadPaceEnvShape,
+  serviceEnvShape,
 } from '../../lib/config/common-env.js';
-import {
-  httpUrl,
-  logLevel,
-  optionalFlag,
-  nodeEnv,
-  parseEnv,
-  port,
-  postgresUrl,
-  secret,
-  seconds,
-  type EnvSource,
-} from '../../lib/config/env.js';
-import { operationLimitsEnvShape } from '../../gateway/src/limits/env.js';
-import { plannerEnvShape } from '../../gateway/src/planning/env.js';
-import { clientConnectionEnvShape, drainEnvShape, protectionEnvShape } from '../../gateway/src/protection-env.js';
-import { subscriptionEnvShape } from '../../gateway/src/subscriptions/env.js';
+import { httpPort, mergeEnvShapes, optionalFlag, parseEnv, port, type EnvSource } from '../../lib/config/env.js';
+import { inferenceEnvShape } from '../../lib/inference/settings.js';
+import { gatewayEnvShape } from '../../gateway/src/config.js';
+import { logsEnvShape } from '../../subgraphs/logs/src/config.js';
+import { modelsEnvShape } from '../../subgraphs/models/src/config.js';
+import { projectsEnvShape } from '../../subgraphs/projects/src/config.js';
+import { checkUsersEnv, usersEnvShape } from '../../subgraphs/users/src/config.js';
+
+/** A secret the platform generates on first start (and keeps in DATA_DIR) when it is not set. */
+const generatedWhenUnset = (schema: z.ZodString) =>
+  schema.optional().meta({ description: schema.description, shownDefault: 'generated, kept in `DATA_DIR`' });
 
 /**
- * `npm start`: the whole platform in one process. Everything has a default, so a fresh clone
- * runs with nothing configured; secrets left unset are generated once and kept in DATA_DIR.
+ * `npm start`: the whole platform in one process. It reads every service's settings, as each
+ * service's own process does (so one variable configures a service the same in both), and the
+ * shared infrastructure once. Everything has a default, so a fresh clone runs with nothing
+ * configured; secrets left unset are generated once and kept in DATA_DIR.
  */
-const platformEnvSchema = z
+export const platformEnvSchema = z
   .object({
-    NODE_ENV: nodeEnv(),
-    LOG_LEVEL: logLevel(),
-    HOST: z.string().default('127.0.0.1'),
-    PORT: port(4000),
-    SUBGRAPH_BASE_PORT: port(4001),
-    DATABASE_URL: postgresUrl().optional(),
-    DATA_DIR: z.string().default('./.data'),
-    JWT_SECRET: secret().optional(),
-    JWT_ISSUER: z.string().default('ai-code'),
-    JWT_AUDIENCE: z.string().default('ai-code-api'),
-    INTERNAL_SECRET: secret().optional(),
-    ACCESS_TOKEN_TTL: seconds(15 * 60),
-    REFRESH_TOKEN_TTL: seconds(30 * 24 * 3600),
-    ADMIN_EMAIL: z.string().optional(),
-    ADMIN_PASSWORD: z.string().optional(),
-    MAX_BODY_BYTES: z.coerce
-      .number()
-      .int()
-      .positive()
-      .default(1024 * 1024),
-    /** Introspection; on unless NODE_ENV=production. */
-    INTROSPECTION: optionalFlag(),
-    /** The GraphQL IDE on GET /graphql; follows INTROSPECTION unless set. */
-    GRAPHQL_IDE: optionalFlag(),
-    /**
-     * On the embedded default's first start, create a demo account, project and READY model. Its
-     * password is published, so it is on by default only outside production, and refused in it.
-     */
-    DEMO: optionalFlag(),
-    ...objectStoreEnvShape,
-    ...documentStoreEnvShape,
-    ...redisEnvShape,
-    ...queueEnvShape,
-    ...inferenceEnvShape,
-    ...protectionEnvShape,
-    ...operationLimitsEnvShape,
-    ...plannerEnvShape,
-    ...subscriptionEnvShape,
-    ...drainEnvShape,
-    /** HEADERS_TIMEOUT_MS, REQUEST_BODY_TIMEOUT_MS (gateway and models), MAX_CONNECTIONS_PER_IP (gateway). */
-    ...clientConnectionEnvShape,
-    /** MIN_UPLOAD_BYTES_PER_SECOND, UPLOAD_RATE_WINDOW_MS. */
-    ...uploadPaceEnvShape,
-    /** Where clients reach the gateway, when not at its own address (behind a proxy); upload URLs point there. */
-    PUBLIC_URL: httpUrl().optional(),
-    UPLOAD_URL_TTL: seconds(15 * 60),
-    MAX_MODEL_BYTES: z.coerce
-      .number()
-      .int()
-      .positive()
-      .default(512 * 1024 * 1024),
+    PORT: httpPort(4000),
+    SUBGRAPH_BASE_PORT: port(4001).describe(
+      'First subgraph port in the one-process platform, the others follow (0: any free port)',
+    ),
+    INTERNAL_SECRET: generatedWhenUnset(serviceEnvShape.INTERNAL_SECRET),
+    ...mergeEnvShapes(
+      processEnvShape,
+      { DATABASE_URL: databaseEnvShape.DATABASE_URL, DATA_DIR: databaseEnvShape.DATA_DIR },
+      objectStoreEnvShape,
+      documentStoreEnvShape,
+      redisEnvShape,
+      queueEnvShape,
+      gatewayEnvShape,
+      usersEnvShape,
+      projectsEnvShape,
+      modelsEnvShape,
+      inferenceEnvShape,
+      logsEnvShape,
+    ),
+    // After the spread: the key keeps its place among the access token's variables, with this schema.
+    JWT_SECRET: generatedWhenUnset(accessTokenEnvShape.JWT_SECRET),
+    DEMO: optionalFlag().meta({
+      description:
+        'On a fresh data folder, create the demo account, project and model (its password is published, so `true` is refused with `NODE_ENV=production`)',
+      shownDefault: '`true` outside production, `false` in it',
+    }),
   })
-  .refine((env) => (env.ADMIN_EMAIL === undefined) === (env.ADMIN_PASSWORD === undefined), {
-    message: 'ADMIN_EMAIL and ADMIN_PASSWORD must be set together',
-    path: ['ADMIN_PASSWORD'],
-  })
+  .superRefine(checkUsersEnv)
   .refine((env) => !(env.DEMO === true && env.NODE_ENV === 'production'), {
     message: 'the demo account has a published password: DEMO=true is refused when NODE_ENV=production',
     path: ['DEMO'],

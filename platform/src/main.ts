@@ -1,12 +1,7 @@
-import { objectStoreConfig, uploadPace } from '../../lib/config/common-env.js';
 import { loadEnvOrExit } from '../../lib/config/env.js';
-import { operationLimitsFromEnv } from '../../gateway/src/limits/env.js';
-import { clientHttpLimits, protectionOptions } from '../../gateway/src/protection-env.js';
-import { plannerFromEnv } from '../../gateway/src/planning/env.js';
-import { subscriptionLimitsFromEnv } from '../../gateway/src/subscriptions/env.js';
-import { inferenceSettings } from '../../lib/inference/settings.js';
 import { createLogger } from '../../lib/logger.js';
 import { stopOnSignals } from '../../lib/process/lifecycle.js';
+import { platformConfig } from './config.js';
 import { demoBanner, seedDemoOnFirstStart } from './demo.js';
 import { readPlatformEnv } from './env.js';
 import { loadOrCreateLocalSecrets } from './secrets.js';
@@ -24,44 +19,7 @@ const secrets =
     ? { jwtSecret: env.JWT_SECRET, internalSecret: env.INTERNAL_SECRET }
     : await loadOrCreateLocalSecrets(env.DATA_DIR);
 
-const platform = await startPlatform({
-  host: env.HOST,
-  port: env.PORT,
-  subgraphBasePort: env.SUBGRAPH_BASE_PORT,
-  databaseUrl: env.DATABASE_URL,
-  dataDir: env.DATA_DIR,
-  accessTokens: {
-    secret: env.JWT_SECRET ?? secrets.jwtSecret,
-    issuer: env.JWT_ISSUER,
-    audience: env.JWT_AUDIENCE,
-    ttlSeconds: env.ACCESS_TOKEN_TTL,
-  },
-  refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL,
-  internalSecret: env.INTERNAL_SECRET ?? secrets.internalSecret,
-  admin: env.ADMIN_EMAIL && env.ADMIN_PASSWORD ? { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD } : undefined,
-  maxBodyBytes: env.MAX_BODY_BYTES,
-  objectStore: objectStoreConfig(env),
-  mongo: env.MONGO_URL ? { url: env.MONGO_URL, database: env.MONGO_DATABASE } : undefined,
-  publicUrl: env.PUBLIC_URL,
-  uploadTtlSeconds: env.UPLOAD_URL_TTL,
-  maxModelBytes: env.MAX_MODEL_BYTES,
-  redisUrl: env.REDIS_URL,
-  amqpUrl: env.AMQP_URL,
-  queueName: env.QUEUE_NAME,
-  queueMaxDeliveries: env.QUEUE_MAX_DELIVERIES,
-  inference: inferenceSettings(env),
-  gatewayProtections: protectionOptions(env),
-  operationLimits: operationLimitsFromEnv(env),
-  subscriptions: subscriptionLimitsFromEnv(env),
-  planner: plannerFromEnv(env),
-  drainTimeoutMs: env.DRAIN_TIMEOUT_MS,
-  http: clientHttpLimits(env),
-  uploadPace: uploadPace(env),
-  production: env.NODE_ENV === 'production',
-  introspection: env.INTROSPECTION ?? env.NODE_ENV !== 'production',
-  ide: env.GRAPHQL_IDE ?? env.INTROSPECTION ?? env.NODE_ENV !== 'production',
-  logger: (service) => createLogger(service, env.LOG_LEVEL),
-});
+const platform = await startPlatform(platformConfig(env, secrets, (service) => createLogger(service, env.LOG_LEVEL)));
 
 logger.info(
   { url: platform.url, database: platform.database.kind === 'pglite' ? `embedded (${env.DATA_DIR})` : 'postgres' },

@@ -7,36 +7,35 @@ import {
   watchRevocations,
   type RevocationFeed,
 } from '../../lib/auth/revocations.js';
-import type { AccessTokenConfig } from '../../lib/auth/tokens.js';
 import { connectDatabase, type DatabaseConnection } from '../../lib/db/connect.js';
 import { migrateToLatest } from '../../lib/db/migrate.js';
 import { createDocumentStore, type DocumentStore } from '../../lib/docstore/index.js';
 import { createResultCache } from '../../lib/cache/result-cache.js';
-import type { HttpLimits, UploadPace } from '../../lib/http/limits.js';
 import { createHttpMetrics } from '../../lib/http/metrics.js';
 import type { ServiceServer } from '../../lib/http/service-server.js';
-import { startPredictionWorker, type PredictionWorker } from '../../lib/inference/prediction-worker.js';
+import { startPredictionWorker, type PredictionWorker } from '../../worker/src/prediction-worker.js';
 import type { ModelRunner } from '../../lib/inference/model-runner.js';
 import { createInferenceRuntime } from '../../lib/inference/runtime.js';
 import type { InferenceSettings } from '../../lib/inference/settings.js';
 import type { Logger } from '../../lib/logger.js';
 import { createLogSink, createPlatformLog, type PlatformLog } from '../../lib/platform-log/index.js';
+import { closeInOrder } from '../../lib/process/lifecycle.js';
 import { projectRoot } from '../../lib/project-root.js';
 import { createPubSub, type PubSub } from '../../lib/pubsub/index.js';
 import { createJobQueue, type JobQueue } from '../../lib/queue/index.js';
 import { createObjectStore, type ObjectStoreConfig } from '../../lib/storage/create-object-store.js';
 import type { ObjectStore } from '../../lib/storage/object-store.js';
 import { SUBGRAPHS, type SubgraphName } from '../../lib/subgraphs.js';
-import { createAuthenticator } from '../../gateway/src/auth.js';
-import { createGateway, type Gateway } from '../../gateway/src/create-gateway.js';
-import type { SubscriptionLimits } from '../../gateway/src/subscriptions/subscription-server.js';
-import type { OperationLimits } from '../../gateway/src/limits/operation-limits.js';
-import type { PlannerPoolOptions } from '../../gateway/src/planning/planner-pool.js';
-import type { ProtectionOptions } from '../../gateway/src/protections.js';
+import { composeGateway, type GatewayConfig } from '../../gateway/src/config.js';
+import type { Gateway } from '../../gateway/src/create-gateway.js';
 import { createInferenceSubgraph } from '../../subgraphs/inference/src/server.js';
+import type { LogsConfig } from '../../subgraphs/logs/src/config.js';
 import { createLogsSubgraph } from '../../subgraphs/logs/src/server.js';
+import type { ModelsConfig } from '../../subgraphs/models/src/config.js';
 import { createModelsSubgraph } from '../../subgraphs/models/src/server.js';
+import type { ProjectsConfig } from '../../subgraphs/projects/src/config.js';
 import { createProjectsSubgraph } from '../../subgraphs/projects/src/server.js';
+import type { UsersConfig } from '../../subgraphs/users/src/config.js';
 import { createUsersSubgraph, type UsersSubgraph } from '../../subgraphs/users/src/server.js';
 
 /** The interface the subgraphs of the one-process platform listen on. */
@@ -51,20 +50,14 @@ export type PlatformConfig = {
   subgraphBasePort: number;
   databaseUrl?: string | undefined;
   dataDir: string;
-  accessTokens: AccessTokenConfig;
-  refreshTokenTtlSeconds: number;
+  /** Signs the identity header from the gateway to the subgraphs. */
   internalSecret: string;
-  admin?: { email: string; password: string } | undefined;
-  maxBodyBytes: number;
+  production: boolean;
   /** Model files: an S3 bucket, or files under dataDir. */
   objectStore: ObjectStoreConfig;
   /** Metrics and other documents: MongoDB when set, else the database's JSONB table. */
   mongo?: { url: string; database?: string | undefined } | undefined;
-  /** The public base URL clients reach the gateway at; defaults to the gateway's own address. */
-  publicUrl?: string | undefined;
-  uploadTtlSeconds: number;
-  maxModelBytes: number;
-  /** Redis for pub/sub and the result cache; in-process equivalents when unset. */
+  /** Redis for pub/sub, the result cache and revocations; in-process equivalents when unset. */
   redisUrl?: string | undefined;
   /**
    * Prefix of the pub/sub connections' names in Redis (`<name>-publisher`, `<name>-subscriber`),
@@ -75,33 +68,16 @@ export type PlatformConfig = {
   amqpUrl?: string | undefined;
   queueName?: string;
   queueMaxDeliveries: number;
+  /** Each service's configuration, as its own process reads it (its config.ts). */
+  gateway: GatewayConfig;
+  users: UsersConfig;
+  projects: ProjectsConfig;
+  models: ModelsConfig;
+  /** The inference service's and the worker's (one model runtime serves both). */
   inference: InferenceSettings;
-  /**
-   * The gateway's rate limits, subgraph timeouts and persisted operations; its Redis is `redisUrl`
-   * unless set here. @default the gateway's defaults
-   */
-  gatewayProtections?: ProtectionOptions | undefined;
-  /** Depth, aliases, cost… per operation (defaults when unset). */
-  operationLimits?: Partial<OperationLimits> | undefined;
-  /** The gateway's query planner threads (defaults when unset). */
-  planner?: Partial<Omit<PlannerPoolOptions, 'logger'>> | undefined;
-  /** The gateway's subscription limits (defaults when unset). */
-  subscriptions?: Partial<SubscriptionLimits> | undefined;
-  /** On close, how long the gateway's requests in flight get to finish, ms. @default 10000 */
-  drainTimeoutMs?: number | undefined;
-  /**
-   * Headers and body timeouts (the gateway's and the models service's, where uploads land) and the
-   * gateway's cap of connections per address; each left out keeps its default (lib/http/limits.ts).
-   */
-  http?: Partial<HttpLimits> | undefined;
-  /** Least pace of a model upload. @default DEFAULT_UPLOAD_PACE */
-  uploadPace?: UploadPace | undefined;
+  logs: LogsConfig;
   /** Run a batch prediction worker in this process too. @default true */
   worker?: boolean;
-  production: boolean;
-  introspection: boolean;
-  /** The GraphQL IDE on GET /graphql. @default introspection */
-  ide?: boolean | undefined;
   /** Creates the logger of each service. */
   logger: (service: string) => Logger;
   /** Observes every SQL query (tests count them). */
@@ -205,20 +181,21 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
     resources.unshift(logSink);
     const events = (service: string) => createPlatformLog({ service, logger: config.logger(service), sink: logSink });
 
-    let publicUrl = config.publicUrl;
+    // Where the gateway listens, once it does: upload URLs point there unless PUBLIC_URL is set.
+    const gatewayAddress = { url: 'http://127.0.0.1' };
     const common = { db: database.db, internalSecret: config.internalSecret, production: config.production };
     const users = await createUsersSubgraph({
       ...common,
+      ...config.users,
       logger: config.logger('users'),
       events: events('users'),
-      accessTokens: config.accessTokens,
-      refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
       revocations: revocationFeed,
     });
     const subgraphs: Record<SubgraphName, ServiceServer> = {
       users,
       projects: await createProjectsSubgraph({
         ...common,
+        ...config.projects,
         store,
         documents,
         logger: config.logger('projects'),
@@ -226,18 +203,14 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
       }),
       models: await createModelsSubgraph({
         ...common,
+        ...config.models,
         store,
         documents,
         logger: config.logger('models'),
         events: events('models'),
-        publicUrl: () => publicUrl ?? 'http://127.0.0.1',
-        uploadTtlSeconds: config.uploadTtlSeconds,
-        maxModelBytes: config.maxModelBytes,
+        gatewayUrl: () => gatewayAddress.url,
         // Its only client is the gateway in front: timeouts yes, a cap per address no.
-        http: { ...config.http, maxConnectionsPerIp: 0 },
-        uploadPace: config.uploadPace,
-        // One MODEL_LOAD_TIMEOUT_MS for verifying an upload and for loading it to serve.
-        modelLoadTimeoutMs: config.inference.sessions.loadTimeoutMs,
+        http: { ...config.models.http, maxConnectionsPerIp: 0 },
       }),
       inference: await createInferenceSubgraph({
         ...common,
@@ -254,12 +227,12 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
       }),
       logs: await createLogsSubgraph({
         ...common,
+        ...config.logs,
         pubsub,
         logger: config.logger('logs'),
         httpMetrics: logsHttpMetrics,
       }),
     };
-    if (config.admin) await users.users.ensureAdmin(config.admin.email, config.admin.password);
 
     const subgraphUrls: Record<string, string> = {};
     for (const [index, { name }] of SUBGRAPHS.entries()) {
@@ -270,25 +243,17 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
       started.push(subgraphs[name]);
     }
 
-    const gateway = await createGateway({
+    const gateway = await composeGateway({
+      ...config.gateway,
       supergraphSdl: readFileSync(join(projectRoot, 'schema', 'supergraph.graphql'), 'utf8'),
       subgraphUrls,
-      authenticator: createAuthenticator(config.accessTokens, config.internalSecret, revocations),
+      internalSecret: config.internalSecret,
+      revocations,
       logger: config.logger('gateway'),
-      maxBodyBytes: config.maxBodyBytes,
-      introspection: config.introspection,
-      hideSchemaDetails: config.production || !config.introspection,
-      ...(config.ide !== undefined ? { ide: config.ide } : {}),
-      protections: { redisUrl: config.redisUrl, ...config.gatewayProtections },
-      ...(config.operationLimits ? { operationLimits: config.operationLimits } : {}),
-      ...(config.subscriptions ? { subscriptions: config.subscriptions } : {}),
-      ...(config.planner ? { planner: config.planner } : {}),
-      drainTimeoutMs: config.drainTimeoutMs,
-      http: config.http,
     });
     const gatewayBase = await gateway.listen(config.port, config.host);
+    gatewayAddress.url = gatewayBase;
     started.push(gateway);
-    publicUrl ??= gatewayBase;
 
     const worker: PredictionWorker | undefined =
       config.worker === false
@@ -316,13 +281,9 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
       events,
       isEmpty: async () => !(await database.db.selectFrom('users').select('id').limit(1).executeTakeFirst()),
       users,
-      close: async () => {
-        // Gateway first so no new work reaches the subgraphs, then the subgraphs and the worker
-        // (its running chunks finish), then the stores.
-        for (const server of started.reverse()) await server.close();
-        await worker?.stop();
-        for (const resource of resources) await resource.close();
-      },
+      // Gateway first so no new work reaches the subgraphs, then the subgraphs and the worker
+      // (its running chunks finish), then the stores.
+      close: () => closeInOrder([...started.reverse(), worker && { close: () => worker.stop() }, ...resources]),
     };
   } catch (error) {
     for (const server of started.reverse()) await server.close().catch(() => undefined);

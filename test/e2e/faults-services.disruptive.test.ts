@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../gateway/src/create-gateway.js';
-import { startPredictionWorker, type PredictionWorker } from '../../lib/inference/prediction-worker.js';
+import { startPredictionWorker, type PredictionWorker } from '../../worker/src/prediction-worker.js';
 import { createLogger } from '../../lib/logger.js';
 import { restoreBroker } from '../../lib/queue/testing/helpers.js';
 import { deleteQueueTopology } from '../helpers/amqp.js';

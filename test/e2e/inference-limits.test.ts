@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPredictionWorker, type PredictionWorker } from '../../lib/inference/prediction-worker.js';
+import { startPredictionWorker, type PredictionWorker } from '../../worker/src/prediction-worker.js';
 import { buildBrokenModel, buildConstantOfShapeModel, buildSlowModel } from '../../lib/onnx/build-model.js';
 import { codes } from '../helpers/graphql.js';
 import { createProject, uploadModel } from '../helpers/models.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { predictionChannel, type PredictionEvent } from '../../lib/inference/events.js';
-import { startPredictionWorker, type PredictionWorker } from '../../lib/inference/prediction-worker.js';
+import { predictionChannel, type PredictionEvent } from '../../modules/predictions/events.js';
+import { startPredictionWorker, type PredictionWorker } from '../../worker/src/prediction-worker.js';
 import { codes } from '../helpers/graphql.js';
 import { createProject, LINEAR_MODEL, linear, uploadModel } from '../helpers/models.js';
 import {

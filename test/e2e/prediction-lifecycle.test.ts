@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runPrediction, type PredictionWorkerOptions } from '../../lib/inference/prediction-worker.js';
+import { runPrediction, type PredictionWorkerOptions } from '../../worker/src/prediction-worker.js';
 import { createProject, linear, uploadModel } from '../helpers/models.js';
 import { signup, startTestPlatform, type Session, type TestPlatform, workerOptions } from '../helpers/platform.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPredictionWorker, type PredictionWorker } from '../../lib/inference/prediction-worker.js';
+import { startPredictionWorker, type PredictionWorker } from '../../worker/src/prediction-worker.js';
 import { createProject, uploadModel } from '../helpers/models.js';
 import { signup, startTestPlatform, type Session, type TestPlatform, workerOptions } from '../helpers/platform.js';
 import { until } from '../helpers/wait.js';

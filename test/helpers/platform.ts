@@ -3,14 +3,20 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import type { GatewayConfig } from '../../gateway/src/config.js';
+import type { OperationLimits } from '../../gateway/src/limits/operation-limits.js';
+import type { ProtectionOptions } from '../../gateway/src/protections.js';
 import type { RateLimitConfig } from '../../gateway/src/rate-limit/rate-limits.js';
 import type { SubscriptionLimits } from '../../gateway/src/subscriptions/subscription-server.js';
-import { inferenceEnvShape } from '../../lib/config/common-env.js';
 import { parseEnv } from '../../lib/config/env.js';
-import type { PredictionWorkerOptions } from '../../lib/inference/prediction-worker.js';
-import { inferenceSettings, type InferenceSettings } from '../../lib/inference/settings.js';
+import { DEFAULT_UPLOAD_PACE, type HttpLimits, type UploadPace } from '../../lib/http/limits.js';
+import type { PredictionWorkerOptions } from '../../worker/src/prediction-worker.js';
+import { inferenceEnvShape, inferenceSettings, type InferenceSettings } from '../../lib/inference/settings.js';
 import { createLogger } from '../../lib/logger.js';
+import { platformConfig } from '../../platform/src/config.js';
+import { parsePlatformEnv } from '../../platform/src/env.js';
 import { startPlatform, type Platform, type PlatformConfig } from '../../platform/src/start-platform.js';
+import type { UsersConfig } from '../../subgraphs/users/src/config.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { testEnv } from './env.js';
 import { gql, type GraphQLRequest, type GraphQLResponse } from './graphql.js';
@@ -32,43 +38,107 @@ export type TestPlatform = {
   close(): Promise<void>;
 };
 
+/** What a test may change of the platform it starts; whatever it leaves out is as the test defaults below say. */
+export type TestPlatformOptions = Pick<
+  PlatformConfig,
+  'host' | 'databaseUrl' | 'objectStore' | 'redisUrl' | 'pubsubConnectionName' | 'amqpUrl' | 'queueName' | 'worker'
+> & {
+  production: boolean;
+  introspection: boolean;
+  admin: UsersConfig['admin'];
+  maxBodyBytes: number;
+  maxModelBytes: number;
+  inference: InferenceSettings;
+  /** The gateway's protections; its Redis is `redisUrl` unless set here. */
+  gatewayProtections: ProtectionOptions;
+  subscriptions: Partial<SubscriptionLimits>;
+  /** The gateway's connection limits, and the models service's timeouts (where uploads land). */
+  http: Partial<HttpLimits>;
+  uploadPace: UploadPace;
+  planner: Partial<GatewayConfig['planner']>;
+  operationLimits: Partial<OperationLimits>;
+};
+
 /**
  * The whole platform on a fresh PostgreSQL database of its own, every service on a free port,
- * with an ADMIN account; what each end-to-end test file runs against.
+ * with an ADMIN account; what each end-to-end test file runs against. Its configuration is what
+ * the platform's environment parses to, adjusted as tests need.
  */
-export async function startTestPlatform(overrides: Partial<PlatformConfig> = {}): Promise<TestPlatform> {
+export async function startTestPlatform(overrides: Partial<TestPlatformOptions> = {}): Promise<TestPlatform> {
   const database = await createTestDatabase();
   const dataDir = await mkdtemp(join(tmpdir(), 'ai-code-test-'));
   const statements: string[] = [];
-  const defaults: PlatformConfig = {
-    host: '127.0.0.1',
+  const options: TestPlatformOptions = Object.assign(
+    {
+      host: '127.0.0.1',
+      databaseUrl: database.url,
+      objectStore: { dataDir },
+      production: false,
+      introspection: true,
+      admin: TEST_ADMIN,
+      maxBodyBytes: 1024 * 1024,
+      maxModelBytes: 4 * 1024 * 1024,
+      inference: testInferenceSettings(),
+      // Tests make hundreds of calls from one address and one account; rate-limit tests set strict budgets.
+      gatewayProtections: { rateLimits: GENEROUS_RATE_LIMITS },
+      subscriptions: GENEROUS_SUBSCRIPTION_SHARES,
+      // Some tests open a thousand WebSocket clients from this one address; slow-clients.test.ts sets a cap.
+      http: { maxConnectionsPerIp: 0 },
+      uploadPace: DEFAULT_UPLOAD_PACE,
+      planner: {},
+      operationLimits: {},
+    } satisfies TestPlatformOptions,
+    overrides,
+  );
+  const env = parsePlatformEnv({
+    NODE_ENV: options.production ? 'production' : 'test',
+    INTROSPECTION: String(options.introspection),
+  });
+  const base = platformConfig(env, { jwtSecret: TEST_JWT.secret, internalSecret: TEST_INTERNAL_SECRET }, (service) =>
+    createLogger(service, testEnv.logLevel),
+  );
+  const gatewayHttp = { ...base.gateway.http, ...options.http };
+  const platform = await startPlatform({
+    ...base,
+    host: options.host,
     port: 0,
     subgraphBasePort: 0,
-    databaseUrl: database.url,
+    databaseUrl: options.databaseUrl,
     dataDir,
-    accessTokens: { ...TEST_JWT, ttlSeconds: 900 },
-    refreshTokenTtlSeconds: 3600,
-    internalSecret: TEST_INTERNAL_SECRET,
-    admin: TEST_ADMIN,
-    maxBodyBytes: 1024 * 1024,
-    objectStore: { dataDir },
-    uploadTtlSeconds: 900,
-    maxModelBytes: 4 * 1024 * 1024,
-    queueMaxDeliveries: 5,
-    inference: testInferenceSettings(),
-    // Tests make hundreds of calls from one address and one account; rate-limit tests set strict budgets.
-    gatewayProtections: { rateLimits: GENEROUS_RATE_LIMITS },
-    subscriptions: GENEROUS_SUBSCRIPTION_SHARES,
-    // Some tests open a thousand WebSocket clients from this one address; slow-clients.test.ts sets a cap.
-    http: { maxConnectionsPerIp: 0 },
-    production: false,
-    introspection: true,
-    logger: (service) => createLogger(service, testEnv.logLevel),
+    objectStore: options.objectStore,
+    redisUrl: options.redisUrl,
+    pubsubConnectionName: options.pubsubConnectionName,
+    amqpUrl: options.amqpUrl,
+    ...(options.queueName !== undefined ? { queueName: options.queueName } : {}),
+    ...(options.worker !== undefined ? { worker: options.worker } : {}),
+    gateway: {
+      ...base.gateway,
+      accessTokens: TEST_JWT,
+      maxBodyBytes: options.maxBodyBytes,
+      protections: { ...base.gateway.protections, redisUrl: options.redisUrl, ...options.gatewayProtections },
+      subscriptions: { ...base.gateway.subscriptions, ...options.subscriptions },
+      http: gatewayHttp,
+      planner: { ...base.gateway.planner, ...options.planner },
+      operationLimits: { ...base.gateway.operationLimits, ...options.operationLimits },
+    },
+    users: {
+      accessTokens: { ...TEST_JWT, ttlSeconds: 900 },
+      refreshTokenTtlSeconds: 3600,
+      admin: options.admin,
+    },
+    models: {
+      ...base.models,
+      maxModelBytes: options.maxModelBytes,
+      http: { headersTimeoutMs: gatewayHttp.headersTimeoutMs, bodyTimeoutMs: gatewayHttp.bodyTimeoutMs },
+      uploadPace: options.uploadPace,
+      // One load timeout for verifying an upload and for loading it to serve, as MODEL_LOAD_TIMEOUT_MS is.
+      modelLoadTimeoutMs: options.inference.sessions.loadTimeoutMs,
+    },
+    inference: options.inference,
     onQuery: (event) => {
       if (event.level === 'query') statements.push(event.query.sql);
     },
-  };
-  const platform = await startPlatform(Object.assign(defaults, overrides));
+  });
   return {
     platform,
     url: platform.url,

@@ -2,19 +2,19 @@ import { z } from 'zod';
 import {
   centralLogEnvShape,
   databaseEnvShape,
-  inferenceEnvShape,
   objectStoreEnvShape,
+  processEnvShape,
   queueEnvShape,
   redisEnvShape,
 } from '../../lib/config/common-env.js';
-import { logLevel, nodeEnv, parseEnv, port, type EnvSource } from '../../lib/config/env.js';
+import { httpPort, parseEnv, type EnvSource } from '../../lib/config/env.js';
+import { inferenceEnvShape } from '../../lib/inference/settings.js';
 
+/** The worker's environment; its own settings are lib/inference/settings.ts's, shared with the inference service. */
 export const workerEnvSchema = z.object({
-  NODE_ENV: nodeEnv(),
-  LOG_LEVEL: logLevel(),
-  HOST: z.string().default('127.0.0.1'),
+  ...processEnvShape,
   /** /healthz, /readyz and /metrics. */
-  PORT: port(4010),
+  PORT: httpPort(4010),
   ...databaseEnvShape,
   ...objectStoreEnvShape,
   ...redisEnvShape,
@@ -23,9 +23,7 @@ export const workerEnvSchema = z.object({
   ...inferenceEnvShape,
 });
 
-export type WorkerEnv = z.infer<typeof workerEnvSchema>;
-
-export const parseWorkerEnv = (source: EnvSource): WorkerEnv => parseEnv(workerEnvSchema, source);
+export const parseWorkerEnv = (source: EnvSource) => parseEnv(workerEnvSchema, source);
 
 /** The one place the worker reads process.env. */
-export const readWorkerEnv = (): WorkerEnv => parseWorkerEnv(process.env);
+export const readWorkerEnv = () => parseWorkerEnv(process.env);

@@ -1,15 +1,15 @@
-import { objectStoreConfig } from '../../lib/config/common-env.js';
+import { objectStoreConfig, queueConfig } from '../../lib/config/common-env.js';
 import { loadEnvOrExit } from '../../lib/config/env.js';
 import { openDatabase } from '../../lib/db/open.js';
 import { pingDatabase } from '../../lib/db/connect.js';
 import { createHttpMetrics } from '../../lib/http/metrics.js';
 import { createServiceServer } from '../../lib/http/service-server.js';
-import { startPredictionWorker } from '../../lib/inference/prediction-worker.js';
+import { startPredictionWorker } from './prediction-worker.js';
 import { createInferenceRuntime } from '../../lib/inference/runtime.js';
 import { inferenceSettings } from '../../lib/inference/settings.js';
 import { createLogger } from '../../lib/logger.js';
 import { openPlatformLog } from '../../lib/platform-log/open.js';
-import { stopOnSignals } from '../../lib/process/lifecycle.js';
+import { closeInOrder, stopOnSignals } from '../../lib/process/lifecycle.js';
 import { createPubSub } from '../../lib/pubsub/index.js';
 import { createJobQueue } from '../../lib/queue/index.js';
 import { createObjectStore } from '../../lib/storage/create-object-store.js';
@@ -24,12 +24,7 @@ const logger = createLogger('worker', env.LOG_LEVEL);
 const database = await openDatabase(env, logger);
 const store = await createObjectStore(objectStoreConfig(env));
 const pubsub = await createPubSub({ redisUrl: env.REDIS_URL, logger });
-const queue = await createJobQueue({
-  amqpUrl: env.AMQP_URL,
-  queue: env.QUEUE_NAME,
-  maxDeliveries: env.QUEUE_MAX_DELIVERIES,
-  logger,
-});
+const queue = await createJobQueue({ ...queueConfig(env), logger });
 const settings = inferenceSettings(env);
 const metrics = createHttpMetrics('worker');
 const central = await openPlatformLog({ service: 'worker', logger, db: database.db, env, registry: metrics.registry });
@@ -61,14 +56,7 @@ const health = createServiceServer({
 const url = await health.listen(env.PORT, env.HOST);
 logger.info({ health: url, queue: queue.kind }, 'worker consuming prediction jobs');
 process.stdout.write(`worker ready (health at ${url})\n`);
-stopOnSignals(logger, async () => {
-  // Stop taking jobs and let the running chunks finish; an interrupted job is redelivered and resumes.
-  await worker.stop();
-  await central.close();
-  await health.close();
-  await runner.close();
-  await queue.close();
-  await pubsub.close();
-  await store.close();
-  await database.close();
-});
+// First stop taking jobs and let the running chunks finish; an interrupted job is redelivered and resumes.
+stopOnSignals(logger, () =>
+  closeInOrder([{ close: () => worker.stop() }, central, health, runner, queue, pubsub, store, database]),
+);

@@ -11,14 +11,14 @@ describe('inflightSharing', () => {
 
 describe('DEDUPLICATE_INFLIGHT', () => {
   it('is a flag for every layer, or the layers to keep on', () => {
-    expect(inflightSharingFlag.parse(undefined)).toBe(true);
-    expect(inflightSharingFlag.parse('no')).toBe(false);
-    expect(inflightSharingFlag.parse('requests, subgraphFetches')).toEqual({
+    expect(inflightSharingFlag(true).parse(undefined)).toBe(true);
+    expect(inflightSharingFlag(true).parse('no')).toBe(false);
+    expect(inflightSharingFlag(true).parse('requests, subgraphFetches')).toEqual({
       requests: true,
       queries: false,
       subgraphFetches: true,
     });
-    expect(inflightSharingFlag.safeParse('requests,everything').error?.issues[0]?.message).toBe(
+    expect(inflightSharingFlag(true).safeParse('requests,everything').error?.issues[0]?.message).toBe(
       'expected true, false or some of requests,queries,subgraphFetches; got everything',
     );
   });

@@ -36,23 +36,24 @@ const FLAGS: Record<string, boolean> = { true: true, '1': true, yes: true, false
  * DEDUPLICATE_INFLIGHT: `true` or `false` for every layer, or the layers to keep on, comma-separated
  * (`requests,subgraphFetches`), the others being off.
  */
-export const inflightSharingFlag = z
-  .string()
-  .default('true')
-  .transform((value, context): boolean | InflightSharing => {
-    if (Object.hasOwn(FLAGS, value)) return FLAGS[value]!;
-    const layers = value.split(',').map((layer) => layer.trim());
-    const unknown = layers.filter((layer) => !(LAYERS as readonly string[]).includes(layer));
-    if (unknown.length > 0) {
-      context.addIssue({
-        code: 'custom',
-        message: `expected true, false or some of ${LAYERS.join(',')}; got ${unknown.join(',')}`,
-      });
-      return z.NEVER;
-    }
-    return {
-      requests: layers.includes('requests'),
-      queries: layers.includes('queries'),
-      subgraphFetches: layers.includes('subgraphFetches'),
-    };
-  });
+export const inflightSharingFlag = (fallback: boolean) =>
+  z
+    .string()
+    .default(String(fallback))
+    .transform((value, context): boolean | InflightSharing => {
+      if (Object.hasOwn(FLAGS, value)) return FLAGS[value]!;
+      const layers = value.split(',').map((layer) => layer.trim());
+      const unknown = layers.filter((layer) => !(LAYERS as readonly string[]).includes(layer));
+      if (unknown.length > 0) {
+        context.addIssue({
+          code: 'custom',
+          message: `expected true, false or some of ${LAYERS.join(',')}; got ${unknown.join(',')}`,
+        });
+        return z.NEVER;
+      }
+      return {
+        requests: layers.includes('requests'),
+        queries: layers.includes('queries'),
+        subgraphFetches: layers.includes('subgraphFetches'),
+      };
+    });

@@ -27,8 +27,11 @@ export type SubgraphClient = {
   close(): Promise<void>;
 };
 
+/** Open connections kept per subgraph (SUBGRAPH_CONNECTIONS). */
+export const DEFAULT_CONNECTIONS_PER_SUBGRAPH = 128;
+
 export type SubgraphClientOptions = {
-  /** Open connections kept per subgraph; requests beyond them wait for one. @default 128 */
+  /** Open connections kept per subgraph; requests beyond them wait for one. @default DEFAULT_CONNECTIONS_PER_SUBGRAPH */
   connectionsPerSubgraph?: number;
 };
 
@@ -44,7 +47,7 @@ export function subgraphEndpoint(url: string): SubgraphEndpoint {
  * fetcher of @apollo/gateway builds.
  */
 export function createSubgraphClient(options: SubgraphClientOptions = {}): SubgraphClient {
-  const agent = new Agent({ connections: options.connectionsPerSubgraph ?? 128 });
+  const agent = new Agent({ connections: options.connectionsPerSubgraph ?? DEFAULT_CONNECTIONS_PER_SUBGRAPH });
   return {
     async post(endpoint, headers, body, signal) {
       const response = await agent.request({

@@ -2,14 +2,15 @@ import { z } from 'zod';
 import {
   centralLogEnvShape,
   databaseEnvShape,
-  inferenceEnvShape,
   objectStoreEnvShape,
   queueEnvShape,
   redisEnvShape,
   serviceEnvShape,
 } from '../../../lib/config/common-env.js';
-import { parseEnv, port, type EnvSource } from '../../../lib/config/env.js';
+import { httpPort, parseEnv, type EnvSource } from '../../../lib/config/env.js';
+import { inferenceEnvShape } from '../../../lib/inference/settings.js';
 
+/** The inference process's environment; its own settings are lib/inference/settings.ts's, shared with the worker. */
 export const inferenceEnvSchema = z.object({
   ...serviceEnvShape,
   ...databaseEnvShape,
@@ -18,12 +19,10 @@ export const inferenceEnvSchema = z.object({
   ...centralLogEnvShape,
   ...queueEnvShape,
   ...inferenceEnvShape,
-  PORT: port(4004),
+  PORT: httpPort(4004),
 });
 
-export type InferenceEnv = z.infer<typeof inferenceEnvSchema>;
-
-export const parseInferenceEnv = (source: EnvSource): InferenceEnv => parseEnv(inferenceEnvSchema, source);
+export const parseInferenceEnv = (source: EnvSource) => parseEnv(inferenceEnvSchema, source);
 
 /** The one place the inference service reads process.env. */
-export const readInferenceEnv = (): InferenceEnv => parseInferenceEnv(process.env);
+export const readInferenceEnv = () => parseInferenceEnv(process.env);

@@ -1,4 +1,4 @@
-import { objectStoreConfig } from '../../../lib/config/common-env.js';
+import { objectStoreConfig, queueConfig, serviceConfig } from '../../../lib/config/common-env.js';
 import { loadEnvOrExit } from '../../../lib/config/env.js';
 import { createResultCache } from '../../../lib/cache/result-cache.js';
 import { openDatabase } from '../../../lib/db/open.js';
@@ -7,7 +7,7 @@ import { createInferenceRuntime } from '../../../lib/inference/runtime.js';
 import { inferenceSettings } from '../../../lib/inference/settings.js';
 import { createLogger } from '../../../lib/logger.js';
 import { openPlatformLog } from '../../../lib/platform-log/open.js';
-import { stopOnSignals } from '../../../lib/process/lifecycle.js';
+import { closeInOrder, stopOnSignals } from '../../../lib/process/lifecycle.js';
 import { createPubSub } from '../../../lib/pubsub/index.js';
 import { createJobQueue } from '../../../lib/queue/index.js';
 import { createObjectStore } from '../../../lib/storage/create-object-store.js';
@@ -22,12 +22,7 @@ const logger = createLogger('inference', env.LOG_LEVEL);
 const database = await openDatabase(env, logger);
 const store = await createObjectStore(objectStoreConfig(env));
 const pubsub = await createPubSub({ redisUrl: env.REDIS_URL, logger });
-const queue = await createJobQueue({
-  amqpUrl: env.AMQP_URL,
-  queue: env.QUEUE_NAME,
-  maxDeliveries: env.QUEUE_MAX_DELIVERIES,
-  logger,
-});
+const queue = await createJobQueue({ ...queueConfig(env), logger });
 const settings = inferenceSettings(env);
 const cache = createResultCache({
   ...settings.resultCache,
@@ -59,20 +54,10 @@ const subgraph = await createInferenceSubgraph({
   httpMetrics,
   logger,
   events: central.events,
-  internalSecret: env.INTERNAL_SECRET,
-  production: env.NODE_ENV === 'production',
+  ...serviceConfig(env),
   predictLimits: settings.predictLimits,
   batchLimits: settings.batchLimits,
 });
 const url = await subgraph.listen(env.PORT, env.HOST);
 logger.info({ url: `${url}/graphql` }, 'inference subgraph listening');
-stopOnSignals(logger, async () => {
-  await subgraph.close();
-  await central.close();
-  await runner.close();
-  await cache.close();
-  await queue.close();
-  await pubsub.close();
-  await store.close();
-  await database.close();
-});
+stopOnSignals(logger, () => closeInOrder([subgraph, central, runner, cache, queue, pubsub, store, database]));

@@ -1,9 +1,24 @@
-import { pageArgs, toConnection } from '../../../lib/graphql/pagination.js';
+import type DataLoader from 'dataloader';
+import { isOwnerOrAdmin } from '../../../lib/auth/access.js';
+import type { ParentPageKey } from '../../../lib/graphql/loaders.js';
+import { pageArgs, toConnection, type PageArgs } from '../../../lib/graphql/pagination.js';
 import { scalarResolvers } from '../../../lib/graphql/scalars.js';
-import { canUseModel, type PredictService } from './domain/predict.service.js';
-import type { PredictionSummary } from '../../../lib/inference/predictions.repository.js';
-import { canSeePrediction, type PredictionsService } from './domain/predictions.service.js';
+import type { PredictionSummary } from '../../../modules/predictions/predictions.repository.js';
+import type { Context } from './context.js';
+import type { PredictService } from './domain/predict.service.js';
+import type { PredictionsService } from './domain/predictions.service.js';
 import type { Resolvers } from './__generated__/resolvers-types.js';
+
+/** A model's page of `rows`: empty unless the caller may use the model (its owner, or an ADMIN). */
+async function pageOfModel<T>(
+  { identity, modelById }: Context,
+  modelId: string,
+  page: PageArgs,
+  rows: DataLoader<ParentPageKey, T[], string>,
+): Promise<T[]> {
+  const model = await modelById.load(modelId);
+  return isOwnerOrAdmin(identity, model?.owner_id) ? rows.load({ parentId: modelId, page }) : [];
+}
 
 export function createResolvers(predict: PredictService, predictions: PredictionsService): Resolvers {
   return {
@@ -23,18 +38,14 @@ export function createResolvers(predict: PredictService, predictions: Prediction
       },
     },
     Model: {
-      inferenceRequests: async ({ id }, args, { identity, modelOwner, inferenceRequestsOfModel }) => {
+      inferenceRequests: async ({ id }, args, context) => {
         const page = pageArgs(args);
-        const owner = await modelOwner.load(id);
-        if (!owner || !canUseModel(identity, { owner_id: owner })) return toConnection([], page.first);
-        const rows = await inferenceRequestsOfModel.load({ modelId: id, page });
+        const rows = await pageOfModel(context, id, page, context.inferenceRequestsOfModel);
         return toConnection(rows, page.first, (row) => row.requested_at);
       },
-      predictions: async ({ id }, args, { identity, modelOwner, predictionsOfModel }) => {
+      predictions: async ({ id }, args, context) => {
         const page = pageArgs(args);
-        const owner = await modelOwner.load(id);
-        if (!owner || !canUseModel(identity, { owner_id: owner })) return toConnection([], page.first);
-        return toConnection(await predictionsOfModel.load({ modelId: id, page }), page.first);
+        return toConnection(await pageOfModel(context, id, page, context.predictionsOfModel), page.first);
       },
     },
     InferenceRequest: {
@@ -45,7 +56,7 @@ export function createResolvers(predict: PredictService, predictions: Prediction
     Prediction: {
       __resolveReference: async ({ id }, { identity, predictionById }) => {
         const prediction = await predictionById.load(id);
-        return prediction && canSeePrediction(identity, prediction) ? prediction : null;
+        return prediction && isOwnerOrAdmin(identity, prediction.owner_id) ? prediction : null;
       },
       model: (prediction) => ({ id: prediction.model_id }),
       progress: (prediction) => prediction.items_done / prediction.items_total,

@@ -1,8 +1,10 @@
+import { serviceConfig } from '../../../lib/config/common-env.js';
 import { loadEnvOrExit } from '../../../lib/config/env.js';
 import { openDatabase } from '../../../lib/db/open.js';
 import { createLogger } from '../../../lib/logger.js';
-import { stopOnSignals } from '../../../lib/process/lifecycle.js';
+import { closeInOrder, stopOnSignals } from '../../../lib/process/lifecycle.js';
 import { createPubSub } from '../../../lib/pubsub/index.js';
+import { logsConfig } from './config.js';
 import { readLogsEnv } from './env.js';
 import { createLogsSubgraph } from './server.js';
 import { PRIVATE_UMASK } from '../../../lib/storage/private-files.js';
@@ -15,17 +17,12 @@ if (!env.REDIS_URL) logger.warn('REDIS_URL is not set: logTail sees only entries
 const database = await openDatabase(env, logger);
 const pubsub = await createPubSub({ redisUrl: env.REDIS_URL, logger });
 const subgraph = await createLogsSubgraph({
+  ...serviceConfig(env),
+  ...logsConfig(env),
   db: database.db,
   pubsub,
   logger,
-  internalSecret: env.INTERNAL_SECRET,
-  production: env.NODE_ENV === 'production',
-  ownerCache: { ttlMs: env.LOG_TAIL_OWNER_CACHE_TTL_MS },
 });
 const url = await subgraph.listen(env.PORT, env.HOST);
 logger.info({ url: `${url}/graphql` }, 'logs subgraph listening');
-stopOnSignals(logger, async () => {
-  await subgraph.close();
-  await pubsub.close();
-  await database.close();
-});
+stopOnSignals(logger, () => closeInOrder([subgraph, pubsub, database]));

@@ -1,12 +1,13 @@
-import { httpTimeouts, objectStoreConfig, uploadPace } from '../../../lib/config/common-env.js';
+import { documentStoreConfig, objectStoreConfig, serviceConfig } from '../../../lib/config/common-env.js';
 import { loadEnvOrExit } from '../../../lib/config/env.js';
 import { openDatabase } from '../../../lib/db/open.js';
 import { createDocumentStore } from '../../../lib/docstore/index.js';
 import { createHttpMetrics } from '../../../lib/http/metrics.js';
 import { createLogger } from '../../../lib/logger.js';
 import { openPlatformLog } from '../../../lib/platform-log/open.js';
-import { stopOnSignals } from '../../../lib/process/lifecycle.js';
+import { closeInOrder, stopOnSignals } from '../../../lib/process/lifecycle.js';
 import { createObjectStore } from '../../../lib/storage/create-object-store.js';
+import { modelsConfig } from './config.js';
 import { readModelsEnv } from './env.js';
 import { createModelsSubgraph } from './server.js';
 import { PRIVATE_UMASK } from '../../../lib/storage/private-files.js';
@@ -19,33 +20,19 @@ const database = await openDatabase(env, logger);
 const metrics = createHttpMetrics('models');
 const central = await openPlatformLog({ service: 'models', logger, db: database.db, env, registry: metrics.registry });
 const store = await createObjectStore(objectStoreConfig(env));
-const documents = await createDocumentStore({
-  mongoUrl: env.MONGO_URL,
-  mongoDatabase: env.MONGO_DATABASE,
-  db: database.db,
-});
+const documents = await createDocumentStore({ ...documentStoreConfig(env), db: database.db });
 const subgraph = await createModelsSubgraph({
+  ...serviceConfig(env),
+  ...modelsConfig(env),
   db: database.db,
   store,
   documents,
   logger,
   events: central.events,
   metrics,
-  internalSecret: env.INTERNAL_SECRET,
-  production: env.NODE_ENV === 'production',
-  publicUrl: () => env.PUBLIC_URL,
-  uploadTtlSeconds: env.UPLOAD_URL_TTL,
-  maxModelBytes: env.MAX_MODEL_BYTES,
-  http: httpTimeouts(env),
-  uploadPace: uploadPace(env),
-  modelLoadTimeoutMs: env.MODEL_LOAD_TIMEOUT_MS,
+  // A gateway on its default port of this machine, unless PUBLIC_URL says where it is.
+  gatewayUrl: () => 'http://127.0.0.1:4000',
 });
 const url = await subgraph.listen(env.PORT, env.HOST);
 logger.info({ url: `${url}/graphql` }, 'models subgraph listening');
-stopOnSignals(logger, async () => {
-  await subgraph.close();
-  await central.close();
-  await documents.close();
-  await store.close();
-  await database.close();
-});
+stopOnSignals(logger, () => closeInOrder([subgraph, central, documents, store, database]));

@@ -1,6 +1,7 @@
+import { isOwnerOrAdmin } from '../../../lib/auth/access.js';
 import { pageArgs, toConnection } from '../../../lib/graphql/pagination.js';
 import { scalarResolvers } from '../../../lib/graphql/scalars.js';
-import { canSeeModel, type ModelsService } from './domain/models.service.js';
+import type { ModelsService } from './domain/models.service.js';
 import type { Resolvers } from './__generated__/resolvers-types.js';
 
 export function createResolvers(models: ModelsService): Resolvers {
@@ -18,7 +19,7 @@ export function createResolvers(models: ModelsService): Resolvers {
     Model: {
       __resolveReference: async ({ id }, { identity, modelById }) => {
         const model = await modelById.load(id);
-        return model && canSeeModel(identity, model) ? model : null;
+        return model && isOwnerOrAdmin(identity, model.owner_id) ? model : null;
       },
       project: (model) => ({ id: model.project_id }),
       // From the key, not the stored URI: rows of older versions hold the server's absolute path.
@@ -30,7 +31,7 @@ export function createResolvers(models: ModelsService): Resolvers {
     Project: {
       models: async ({ id }, args, { modelsOfProject }) => {
         const page = pageArgs(args);
-        return toConnection(await modelsOfProject.load({ projectId: id, page }), page.first);
+        return toConnection(await modelsOfProject.load({ parentId: id, page }), page.first);
       },
     },
   };

@@ -25,8 +25,10 @@ export type ModelsSubgraphDeps = {
   metrics?: HttpMetrics;
   internalSecret: string;
   production: boolean;
-  /** The platform's public base URL (the gateway), where upload URLs point. */
-  publicUrl: () => string;
+  /** The platform's public base URL, where upload URLs point (PUBLIC_URL). @default gatewayUrl() */
+  publicUrl?: string | undefined;
+  /** The address of the gateway in front, once it listens. */
+  gatewayUrl: () => string;
   uploadTtlSeconds: number;
   maxModelBytes: number;
   /** Headers and body timeouts (lib/http/limits.ts defaults when left out). */
@@ -38,7 +40,11 @@ export type ModelsSubgraphDeps = {
 };
 
 export async function createModelsSubgraph(deps: ModelsSubgraphDeps): Promise<ServiceServer> {
-  const models = createModelsService({ ...deps, signer: createUploadUrlSigner(deps.internalSecret) });
+  const models = createModelsService({
+    ...deps,
+    publicUrl: () => deps.publicUrl ?? deps.gatewayUrl(),
+    signer: createUploadUrlSigner(deps.internalSecret),
+  });
   return createSubgraphServer({
     name: 'models',
     resolvers: createResolvers(models),

@@ -6,7 +6,8 @@ import {
   objectStoreEnvShape,
   serviceEnvShape,
 } from '../../../lib/config/common-env.js';
-import { parseEnv, port, type EnvSource } from '../../../lib/config/env.js';
+import { httpPort, parseEnv, type EnvSource } from '../../../lib/config/env.js';
+import { projectsEnvShape } from './config.js';
 
 export const projectsEnvSchema = z.object({
   ...serviceEnvShape,
@@ -14,12 +15,11 @@ export const projectsEnvSchema = z.object({
   ...objectStoreEnvShape,
   ...documentStoreEnvShape,
   ...centralLogEnvShape,
-  PORT: port(4002),
+  ...projectsEnvShape,
+  PORT: httpPort(4002),
 });
 
-export type ProjectsEnv = z.infer<typeof projectsEnvSchema>;
-
-export const parseProjectsEnv = (source: EnvSource): ProjectsEnv => parseEnv(projectsEnvSchema, source);
+export const parseProjectsEnv = (source: EnvSource) => parseEnv(projectsEnvSchema, source);
 
 /** The one place the projects service reads process.env. */
-export const readProjectsEnv = (): ProjectsEnv => parseProjectsEnv(process.env);
+export const readProjectsEnv = () => parseProjectsEnv(process.env);

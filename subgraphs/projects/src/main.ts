@@ -1,12 +1,13 @@
-import { objectStoreConfig } from '../../../lib/config/common-env.js';
+import { documentStoreConfig, objectStoreConfig, serviceConfig } from '../../../lib/config/common-env.js';
 import { loadEnvOrExit } from '../../../lib/config/env.js';
 import { openDatabase } from '../../../lib/db/open.js';
 import { createDocumentStore } from '../../../lib/docstore/index.js';
 import { createHttpMetrics } from '../../../lib/http/metrics.js';
 import { createLogger } from '../../../lib/logger.js';
 import { openPlatformLog } from '../../../lib/platform-log/open.js';
-import { stopOnSignals } from '../../../lib/process/lifecycle.js';
+import { closeInOrder, stopOnSignals } from '../../../lib/process/lifecycle.js';
 import { createObjectStore } from '../../../lib/storage/create-object-store.js';
+import { projectsConfig } from './config.js';
 import { readProjectsEnv } from './env.js';
 import { createProjectsSubgraph } from './server.js';
 import { PRIVATE_UMASK } from '../../../lib/storage/private-files.js';
@@ -25,27 +26,17 @@ const central = await openPlatformLog({
   registry: metrics.registry,
 });
 const store = await createObjectStore(objectStoreConfig(env));
-const documents = await createDocumentStore({
-  mongoUrl: env.MONGO_URL,
-  mongoDatabase: env.MONGO_DATABASE,
-  db: database.db,
-});
+const documents = await createDocumentStore({ ...documentStoreConfig(env), db: database.db });
 const subgraph = await createProjectsSubgraph({
+  ...serviceConfig(env),
+  ...projectsConfig(env),
   db: database.db,
   store,
   documents,
   logger,
   events: central.events,
   metrics,
-  internalSecret: env.INTERNAL_SECRET,
-  production: env.NODE_ENV === 'production',
 });
 const url = await subgraph.listen(env.PORT, env.HOST);
 logger.info({ url: `${url}/graphql` }, 'projects subgraph listening');
-stopOnSignals(logger, async () => {
-  await subgraph.close();
-  await central.close();
-  await documents.close();
-  await store.close();
-  await database.close();
-});
+stopOnSignals(logger, () => closeInOrder([subgraph, central, documents, store, database]));

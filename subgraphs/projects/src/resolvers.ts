@@ -1,6 +1,7 @@
+import { isOwnerOrAdmin } from '../../../lib/auth/access.js';
 import { pageArgs, toConnection } from '../../../lib/graphql/pagination.js';
 import { scalarResolvers } from '../../../lib/graphql/scalars.js';
-import { canSeeProject, canSeeProjectsOf, type ProjectsService } from './domain/projects.service.js';
+import type { ProjectsService } from './domain/projects.service.js';
 import type { Resolvers } from './__generated__/resolvers-types.js';
 
 export function createResolvers(projects: ProjectsService): Resolvers {
@@ -18,7 +19,7 @@ export function createResolvers(projects: ProjectsService): Resolvers {
     Project: {
       __resolveReference: async ({ id }, { identity, projectById }) => {
         const project = await projectById.load(id);
-        return project && canSeeProject(identity, project) ? project : null;
+        return project && isOwnerOrAdmin(identity, project.user_id) ? project : null;
       },
       owner: (project) => ({ id: project.user_id }),
       createdAt: (project) => project.created_at,
@@ -26,8 +27,9 @@ export function createResolvers(projects: ProjectsService): Resolvers {
     User: {
       projects: async ({ id }, args, { identity, projectsOfOwner }) => {
         const page = pageArgs(args);
-        if (!canSeeProjectsOf(identity, id)) return toConnection([], page.first);
-        return toConnection(await projectsOfOwner.load({ ownerId: id, page }), page.first);
+        // Their own projects, or anyone's for an ADMIN.
+        if (!isOwnerOrAdmin(identity, id)) return toConnection([], page.first);
+        return toConnection(await projectsOfOwner.load({ parentId: id, page }), page.first);
       },
     },
   };

@@ -1,8 +1,8 @@
-import DataLoader from 'dataloader';
+import type DataLoader from 'dataloader';
 import type { Kysely } from 'kysely';
 import type { Identity } from '../../../lib/auth/identity.js';
 import type { Database, UserRow } from '../../../lib/db/schema.js';
-import { isUuid } from '../../../lib/graphql/pagination.js';
+import { createByIdLoader } from '../../../lib/graphql/loaders.js';
 import { findUsersByIds } from './data/users.repository.js';
 
 export type Context = {
@@ -12,12 +12,5 @@ export type Context = {
 };
 
 export function createContext(db: Kysely<Database>, identity: Identity | null): Context {
-  return {
-    identity,
-    userById: new DataLoader(async (ids) => {
-      const rows = await findUsersByIds(db, ids.filter(isUuid));
-      const byId = new Map(rows.map((row) => [row.id, row]));
-      return ids.map((id) => byId.get(id) ?? null);
-    }),
-  };
+  return { identity, userById: createByIdLoader((ids) => findUsersByIds(db, ids)) };
 }

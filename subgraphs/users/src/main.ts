@@ -3,12 +3,14 @@ import {
   createRedisRevocationFeed,
   type RevocationFeed,
 } from '../../../lib/auth/revocations.js';
+import { serviceConfig } from '../../../lib/config/common-env.js';
 import { loadEnvOrExit } from '../../../lib/config/env.js';
 import { openDatabase } from '../../../lib/db/open.js';
 import { createHttpMetrics } from '../../../lib/http/metrics.js';
 import { createLogger } from '../../../lib/logger.js';
 import { openPlatformLog } from '../../../lib/platform-log/open.js';
-import { stopOnSignals } from '../../../lib/process/lifecycle.js';
+import { closeInOrder, stopOnSignals } from '../../../lib/process/lifecycle.js';
+import { usersConfig } from './config.js';
 import { readUsersEnv } from './env.js';
 import { createUsersSubgraph } from './server.js';
 import { PRIVATE_UMASK } from '../../../lib/storage/private-files.js';
@@ -27,27 +29,14 @@ const revocations: RevocationFeed = env.REDIS_URL
   : createMemoryRevocationFeed();
 if (!env.REDIS_URL) logger.warn('REDIS_URL is not set: logout and role changes reach no gateway before tokens expire');
 const subgraph = await createUsersSubgraph({
+  ...serviceConfig(env),
+  ...usersConfig(env),
   db: database.db,
   logger,
   events: central.events,
   metrics,
-  accessTokens: {
-    secret: env.JWT_SECRET,
-    issuer: env.JWT_ISSUER,
-    audience: env.JWT_AUDIENCE,
-    ttlSeconds: env.ACCESS_TOKEN_TTL,
-  },
-  refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL,
   revocations,
-  internalSecret: env.INTERNAL_SECRET,
-  production: env.NODE_ENV === 'production',
 });
-if (env.ADMIN_EMAIL && env.ADMIN_PASSWORD) await subgraph.users.ensureAdmin(env.ADMIN_EMAIL, env.ADMIN_PASSWORD);
 const url = await subgraph.listen(env.PORT, env.HOST);
 logger.info({ url: `${url}/graphql` }, 'users subgraph listening');
-stopOnSignals(logger, async () => {
-  await subgraph.close();
-  await revocations.close();
-  await central.close();
-  await database.close();
-});
+stopOnSignals(logger, () => closeInOrder([subgraph, revocations, central, database]));

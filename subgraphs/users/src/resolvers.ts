@@ -1,3 +1,4 @@
+import { isOwnerOrAdmin } from '../../../lib/auth/access.js';
 import { scalarResolvers } from '../../../lib/graphql/scalars.js';
 import { pageArgs } from '../../../lib/graphql/pagination.js';
 import type { UsersService } from './domain/users.service.js';
@@ -8,7 +9,8 @@ export function createResolvers(users: UsersService): Resolvers {
     ...scalarResolvers,
     Query: {
       me: (_, __, { identity, userById }) => (identity ? userById.load(identity.userId) : null),
-      user: async (_, { id }, { identity, userById }) => (users.canSee(identity, id) ? userById.load(id) : null),
+      // Themselves, or anyone for an ADMIN.
+      user: async (_, { id }, { identity, userById }) => (isOwnerOrAdmin(identity, id) ? userById.load(id) : null),
       users: (_, args, { identity }) => users.listUsers(identity, pageArgs(args)),
     },
     Mutation: {
@@ -20,7 +22,7 @@ export function createResolvers(users: UsersService): Resolvers {
     },
     User: {
       __resolveReference: async ({ id }, { identity, userById }) =>
-        users.canSee(identity, id) ? userById.load(id) : null,
+        isOwnerOrAdmin(identity, id) ? userById.load(id) : null,
       createdAt: (user) => user.created_at,
     },
   };

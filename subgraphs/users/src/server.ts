@@ -24,12 +24,15 @@ export type UsersSubgraphDeps = {
   revocations: RevocationFeed;
   internalSecret: string;
   production: boolean;
+  /** An ADMIN account created at start when it does not exist (ADMIN_EMAIL, ADMIN_PASSWORD). */
+  admin?: { email: string; password: string } | undefined;
 };
 
 export type UsersSubgraph = ServiceServer & { users: UsersService };
 
 export async function createUsersSubgraph(deps: UsersSubgraphDeps): Promise<UsersSubgraph> {
   const users = createUsersService(deps);
+  if (deps.admin) await users.ensureAdmin(deps.admin.email, deps.admin.password);
   const server = await createSubgraphServer({
     name: 'users',
     resolvers: createResolvers(users),

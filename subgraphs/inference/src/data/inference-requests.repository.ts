@@ -1,4 +1,5 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { newestFirstPerParent } from '../../../../lib/db/pagination.js';
 import type { Database, InferenceRequestRow } from '../../../../lib/db/schema.js';
 import type { PageArgs } from '../../../../lib/graphql/pagination.js';
 
@@ -37,28 +38,10 @@ export async function listInferenceRequestsOfModels(
   modelIds: readonly string[],
   page: PageArgs,
 ): Promise<Map<string, InferenceRequestRow[]>> {
-  const byModel = new Map<string, InferenceRequestRow[]>(modelIds.map((id) => [id, []]));
-  if (modelIds.length === 0) return byModel;
-  const rows = await db
-    .selectFrom((eb) => {
-      let inner = eb
-        .selectFrom('inference_requests')
-        .selectAll()
-        .select(sql<number>`row_number() over (partition by model_id order by requested_at desc, id desc)`.as('rank'))
-        .where('model_id', 'in', modelIds);
-      if (page.after) {
-        const { createdAt, id } = page.after;
-        inner = inner.where(({ eb: e, refTuple, tuple }) =>
-          e(refTuple('requested_at', 'id'), '<', tuple(createdAt, id)),
-        );
-      }
-      return inner.as('ranked');
-    })
-    .selectAll()
-    .where('rank', '<=', page.first + 1)
-    .orderBy('requested_at', 'desc')
-    .orderBy('id', 'desc')
-    .execute();
-  for (const { rank: _rank, ...row } of rows) byModel.get(row.model_id)?.push(row);
-  return byModel;
+  return newestFirstPerParent(db, db.selectFrom('inference_requests').selectAll(), {
+    parent: 'model_id',
+    parentIds: modelIds,
+    keyset: ['requested_at', 'id'],
+    page,
+  });
 }

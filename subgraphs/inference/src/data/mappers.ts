@@ -1,5 +1,5 @@
 import type { InferenceRequestRow } from '../../../../lib/db/schema.js';
-import type { PredictionSummary } from '../../../../lib/inference/predictions.repository.js';
+import type { PredictionSummary } from '../../../../modules/predictions/predictions.repository.js';
 
 /** This subgraph knows a `Model` by its key (it reads the rest from the models table when serving). */
 export type ModelParent = { id: string };

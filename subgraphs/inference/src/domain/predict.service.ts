@@ -1,10 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import type { Kysely } from 'kysely';
+import { requireIdentity, requireOwnerOrAdmin } from '../../../../lib/auth/access.js';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import type { ResultCache } from '../../../../lib/cache/result-cache.js';
 import type { Database, InferenceRequestRow } from '../../../../lib/db/schema.js';
-import { badInput, err, ErrorCode, notFound, unauthenticated } from '../../../../lib/errors.js';
+import { badInput, err, ErrorCode } from '../../../../lib/errors.js';
 import type { InferenceMetrics } from '../../../../lib/inference/metrics.js';
 import type { ModelRunner } from '../../../../lib/inference/model-runner.js';
 import { findServableModels, type ServableModel } from '../../../../lib/inference/servable-model.js';
@@ -36,10 +37,6 @@ export type PredictResult = { outputs: unknown; durationMs: number; request: Inf
 
 export type PredictService = ReturnType<typeof createPredictService>;
 
-export function canUseModel(identity: Identity | null, model: { owner_id: string }): boolean {
-  return identity !== null && (identity.role === 'ADMIN' || identity.userId === model.owner_id);
-}
-
 /** Key order of a JSON object does not change its meaning, so it must not change its cache key. */
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
@@ -55,9 +52,9 @@ export function createPredictService(deps: PredictServiceDeps) {
 
   /** The model, if the caller may use it; NOT_FOUND otherwise, exactly as for a missing one. */
   async function requireModel(identity: Identity | null, modelId: string): Promise<ServableModel> {
-    if (!identity) throw unauthenticated();
+    requireIdentity(identity);
     const [model] = isUuid(modelId) ? await findServableModels(db, [modelId]) : [];
-    if (!model || !canUseModel(identity, model)) throw notFound('Model');
+    requireOwnerOrAdmin(identity, model?.owner_id, 'Model');
     return model;
   }
 

@@ -1,23 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import type { Kysely } from 'kysely';
+import { isOwnerOrAdmin, requireIdentity } from '../../../../lib/auth/access.js';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import type { Database } from '../../../../lib/db/schema.js';
-import { badInput, err, ErrorCode, notFound, unauthenticated } from '../../../../lib/errors.js';
+import { badInput, err, ErrorCode, notFound } from '../../../../lib/errors.js';
 import {
   predictionChannel,
   predictionEvent,
   TERMINAL_STATUSES,
   type PredictionEvent,
-} from '../../../../lib/inference/events.js';
+} from '../../../../modules/predictions/events.js';
 import type { ModelRunner } from '../../../../lib/inference/model-runner.js';
 import {
   cancelPrediction,
   findPredictionsByIds,
   insertPrediction,
   type PredictionSummary,
-} from '../../../../lib/inference/predictions.repository.js';
-import type { PredictionJob } from '../../../../lib/inference/prediction-job.js';
+} from '../../../../modules/predictions/predictions.repository.js';
+import type { PredictionJob } from '../../../../modules/predictions/prediction-job.js';
 import { isUuid } from '../../../../lib/graphql/pagination.js';
 import type { PlatformLog } from '../../../../lib/platform-log/index.js';
 import type { PubSub, Subscription } from '../../../../lib/pubsub/index.js';
@@ -49,17 +50,13 @@ export type PredictionsService = ReturnType<typeof createPredictionsService>;
 /** A watched prediction's row is read again after this long without an event. */
 const RECHECK_AFTER_MS = 5_000;
 
-export function canSeePrediction(identity: Identity | null, prediction: { owner_id: string }): boolean {
-  return identity !== null && (identity.role === 'ADMIN' || identity.userId === prediction.owner_id);
-}
-
 export function createPredictionsService(deps: PredictionsServiceDeps) {
   const { db, runner, queue, pubsub, events, limits } = deps;
 
   async function findVisible(identity: Identity | null, id: string): Promise<PredictionSummary | null> {
     if (!identity || !isUuid(id)) return null;
     const [prediction] = await findPredictionsByIds(db, [id]);
-    return prediction && canSeePrediction(identity, prediction) ? prediction : null;
+    return prediction && isOwnerOrAdmin(identity, prediction.owner_id) ? prediction : null;
   }
 
   async function reload(id: string): Promise<PredictionSummary> {
@@ -159,7 +156,7 @@ export function createPredictionsService(deps: PredictionsServiceDeps) {
      * from the row (the state of record), and an event that changes nothing is not repeated.
      */
     async watch(identity: Identity | null, id: string): Promise<AsyncIterableIterator<PredictionSummary>> {
-      if (!identity) throw unauthenticated();
+      requireIdentity(identity);
       if (!(await findVisible(identity, id))) throw notFound('Prediction');
       const events = await pubsub.subscribe<PredictionEvent>(predictionChannel(id));
       const states = follow(id, events);

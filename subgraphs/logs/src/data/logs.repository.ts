@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { newestFirstPage } from '../../../../lib/db/pagination.js';
 import type { Database, LogRow } from '../../../../lib/db/schema.js';
 import type { JsonObject } from '../../../../lib/docstore/index.js';
 import type { PageArgs } from '../../../../lib/graphql/pagination.js';
@@ -17,12 +18,12 @@ export const containsPattern = (text: string): string => `%${text.replace(/[\\%_
  */
 export async function listLogs(
   db: Kysely<Database>,
-  viewerId: string | null,
+  viewerId: string | undefined,
   query: LogQuery,
   page: PageArgs,
 ): Promise<LogRecord[]> {
   let select = db.selectFrom('logs').selectAll('logs');
-  if (viewerId !== null) select = select.where('logs.owner_id', '=', viewerId);
+  if (viewerId !== undefined) select = select.where('logs.owner_id', '=', viewerId);
   if (query.levels) select = select.where('logs.level', 'in', query.levels);
   if (query.service !== undefined) select = select.where('logs.service', '=', query.service);
   if (query.projectId !== undefined) select = select.where('logs.project_id', '=', query.projectId);
@@ -31,17 +32,7 @@ export async function listLogs(
     select = select.where(sql<boolean>`logs.message ilike ${containsPattern(query.contains)} escape '\\'`);
   }
   if (query.since !== undefined) select = select.where('logs.logged_at', '>=', query.since);
-  if (page.after) {
-    const { createdAt, id } = page.after;
-    select = select.where(({ eb, refTuple, tuple }) =>
-      eb(refTuple('logs.logged_at', 'logs.id'), '<', tuple(createdAt, id)),
-    );
-  }
-  const rows = await select
-    .orderBy('logs.logged_at', 'desc')
-    .orderBy('logs.id', 'desc')
-    .limit(page.first + 1)
-    .execute();
+  const rows = await newestFirstPage(select, ['logs.logged_at', 'logs.id'], page).execute();
   return rows.map(toLogRecord);
 }
 

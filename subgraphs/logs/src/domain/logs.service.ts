@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
+import { isAdmin, ownerScope, requireIdentity } from '../../../../lib/auth/access.js';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import type { Database } from '../../../../lib/db/schema.js';
-import { unauthenticated } from '../../../../lib/errors.js';
 import { toConnection, type Connection, type PageArgs } from '../../../../lib/graphql/pagination.js';
 import type { Logger } from '../../../../lib/logger.js';
 import { LOG_TAIL_CHANNEL, readTailMessage, type LogRecord } from '../../../../lib/platform-log/index.js';
@@ -32,11 +32,6 @@ export function createLogsService(deps: LogsServiceDeps) {
   const channel = deps.channel ?? LOG_TAIL_CHANNEL;
   const owners = createOwnerLookup(db, deps.ownerCache);
 
-  function requireIdentity(identity: Identity | null): Identity {
-    if (!identity) throw unauthenticated();
-    return identity;
-  }
-
   return {
     async list(
       identity: Identity | null,
@@ -46,8 +41,7 @@ export function createLogsService(deps: LogsServiceDeps) {
       const caller = requireIdentity(identity);
       const query = parseLogFilter(filter);
       if (!canMatch(query)) return toConnection([], page.first);
-      const viewerId = caller.role === 'ADMIN' ? null : caller.userId;
-      return toConnection(await listLogs(db, viewerId, query, page), page.first, (entry) => entry.loggedAt);
+      return toConnection(await listLogs(db, ownerScope(caller), query, page), page.first, (entry) => entry.loggedAt);
     },
 
     /**
@@ -64,7 +58,7 @@ export function createLogsService(deps: LogsServiceDeps) {
       const subscription = await pubsub.subscribe(channel, { bufferSize: TAIL_BUFFER_MESSAGES });
       const visible = async (records: LogRecord[]): Promise<LogRecord[]> => {
         const matching = records.filter(matches);
-        if (caller.role === 'ADMIN' || matching.length === 0) return matching;
+        if (isAdmin(caller) || matching.length === 0) return matching;
         const seen = await Promise.all(matching.map(async (r) => canSeeLogEntry(caller, r, await owners(r))));
         return matching.filter((_, i) => seen[i]);
       };

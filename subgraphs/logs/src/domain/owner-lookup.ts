@@ -5,10 +5,13 @@ import { findPredictionOwners, findProjectOwners } from '../data/owners.reposito
 import { TtlCache } from './ttl-cache.js';
 import type { LinkOwners } from './visibility.js';
 
+/** LOG_TAIL_OWNER_CACHE_TTL_MS's default. */
+export const DEFAULT_OWNER_CACHE_TTL_MS = 30_000;
+
 export type OwnerCacheOptions = {
   /** Projects and predictions whose owner is remembered, each. @default 10000 */
   maxEntries?: number;
-  /** How long an owner is remembered. Owners never change, so this bounds only staleness after a delete. @default 30000 */
+  /** How long an owner is remembered. Owners never change, so this bounds only staleness after a delete. @default DEFAULT_OWNER_CACHE_TTL_MS */
   ttlMs?: number;
 };
 
@@ -19,7 +22,7 @@ export type OwnerCacheOptions = {
  */
 export function createOwnerLookup(db: Kysely<Database>, options: OwnerCacheOptions = {}) {
   const maxEntries = options.maxEntries ?? 10_000;
-  const ttlMs = options.ttlMs ?? 30_000;
+  const ttlMs = options.ttlMs ?? DEFAULT_OWNER_CACHE_TTL_MS;
   const loader = (find: (db: Kysely<Database>, ids: readonly string[]) => Promise<Map<string, string>>) => {
     const dataLoader = new DataLoader<string, string | null>(
       async (ids) => {

@@ -1,3 +1,4 @@
+import { isAdmin } from '../../../../lib/auth/access.js';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import type { LogRecord } from '../../../../lib/platform-log/index.js';
 
@@ -12,7 +13,7 @@ export type LinkOwners = { projectOwner: string | null; predictionOwner: string 
  * listLogs applies the same rule in SQL.
  */
 export function canSeeLogEntry(identity: Identity, entry: LogRecord, owners: LinkOwners): boolean {
-  if (identity.role === 'ADMIN') return true;
+  if (isAdmin(identity)) return true;
   const me = identity.userId;
   if (entry.projectId === null && entry.predictionId === null) return entry.userId === me;
   return (

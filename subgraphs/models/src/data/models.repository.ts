@@ -1,4 +1,5 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { newestFirstPerParent } from '../../../../lib/db/pagination.js';
 import type { Database, ModelRow, NewModel, TensorSpecJson } from '../../../../lib/db/schema.js';
 import type { PageArgs } from '../../../../lib/graphql/pagination.js';
 import type { ModelParent } from './mappers.js';
@@ -45,37 +46,14 @@ export async function listModelsOfProjects(
   page: PageArgs,
   ownerId: string | undefined,
 ): Promise<Map<string, ModelParent[]>> {
-  const byProject = new Map<string, ModelParent[]>(projectIds.map((id) => [id, []]));
-  if (projectIds.length === 0) return byProject;
-  const rows = await db
-    .selectFrom((eb) => {
-      let inner = eb
-        .selectFrom('models')
-        .innerJoin('projects', 'projects.id', 'models.project_id')
-        .selectAll('models')
-        .select('projects.user_id as owner_id')
-        .select(
-          sql<number>`row_number() over (partition by models.project_id order by models.created_at desc, models.id desc)`.as(
-            'rank',
-          ),
-        )
-        .where('models.project_id', 'in', projectIds);
-      if (ownerId) inner = inner.where('projects.user_id', '=', ownerId);
-      if (page.after) {
-        const { createdAt, id } = page.after;
-        inner = inner.where(({ eb: e, refTuple, tuple }) =>
-          e(refTuple('models.created_at', 'models.id'), '<', tuple(createdAt, id)),
-        );
-      }
-      return inner.as('ranked');
-    })
-    .selectAll()
-    .where('rank', '<=', page.first + 1)
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .execute();
-  for (const { rank: _rank, ...row } of rows) byProject.get(row.project_id)?.push(row);
-  return byProject;
+  let models = withOwner(db);
+  if (ownerId) models = models.where('projects.user_id', '=', ownerId);
+  return newestFirstPerParent(db, models, {
+    parent: 'models.project_id',
+    parentIds: projectIds,
+    keyset: ['models.created_at', 'models.id'],
+    page,
+  });
 }
 
 export async function insertModel(db: Kysely<Database>, model: NewModel): Promise<ModelRow> {

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
+import { isOwnerOrAdmin, requireIdentity, requireOwnerOrAdmin } from '../../../../lib/auth/access.js';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import { isUniqueViolation } from '../../../../lib/db/connect.js';
 import type { Database, ModelRow } from '../../../../lib/db/schema.js';
 import { Collections } from '../../../../lib/docstore/collections.js';
 import type { DocumentStore, JsonObject } from '../../../../lib/docstore/index.js';
-import { badInput, err, ErrorCode, notFound, unauthenticated } from '../../../../lib/errors.js';
+import { badInput, err, ErrorCode, notFound } from '../../../../lib/errors.js';
 import { isUuid } from '../../../../lib/graphql/pagination.js';
 import type { PlatformLog } from '../../../../lib/platform-log/index.js';
 import {
@@ -80,29 +81,20 @@ export type UploadRequest = {
 export type UploadOutcome =
   { ok: true; sizeBytes: number; sha256: string } | { ok: false; code: ErrorCode; message: string; limit?: number };
 
-export function canSeeModel(identity: Identity | null, model: { owner_id: string }): boolean {
-  return identity !== null && (identity.role === 'ADMIN' || identity.userId === model.owner_id);
-}
-
 export function createModelsService(deps: ModelsServiceDeps) {
   const { db, store, documents, events } = deps;
-
-  function requireIdentity(identity: Identity | null): Identity {
-    if (!identity) throw unauthenticated();
-    return identity;
-  }
 
   /** The project, if the caller may see it; otherwise NOT_FOUND, exactly as for a missing one. */
   async function requireProject(identity: Identity, projectId: string): Promise<string> {
     const owner = isUuid(projectId) ? await findProjectOwner(db, projectId) : undefined;
-    if (!owner || (identity.role !== 'ADMIN' && owner !== identity.userId)) throw notFound('Project');
+    requireOwnerOrAdmin(identity, owner, 'Project');
     return owner;
   }
 
   async function findVisible(identity: Identity | null, id: string): Promise<ModelParent | null> {
     if (!identity || !isUuid(id)) return null;
     const [model] = await findModelsByIds(db, [id]);
-    return model && canSeeModel(identity, model) ? model : null;
+    return model && isOwnerOrAdmin(identity, model.owner_id) ? model : null;
   }
 
   async function requireModel(identity: Identity | null, id: string): Promise<ModelParent> {

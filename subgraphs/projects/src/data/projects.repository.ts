@@ -1,4 +1,5 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { newestFirstPage, newestFirstPerParent } from '../../../../lib/db/pagination.js';
 import type { Database, NewProject, ProjectRow, ProjectUpdate } from '../../../../lib/db/schema.js';
 import type { PageArgs } from '../../../../lib/graphql/pagination.js';
 
@@ -15,15 +16,7 @@ export async function listProjects(
 ): Promise<ProjectRow[]> {
   let query = db.selectFrom('projects').selectAll();
   if (filter.ownerId) query = query.where('user_id', '=', filter.ownerId);
-  if (page.after) {
-    const { createdAt, id } = page.after;
-    query = query.where(({ eb, refTuple, tuple }) => eb(refTuple('created_at', 'id'), '<', tuple(createdAt, id)));
-  }
-  return query
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(page.first + 1)
-    .execute();
+  return newestFirstPage(query, ['created_at', 'id'], page).execute();
 }
 
 /**
@@ -35,28 +28,12 @@ export async function listProjectsOfOwners(
   ownerIds: readonly string[],
   page: PageArgs,
 ): Promise<Map<string, ProjectRow[]>> {
-  const byOwner = new Map<string, ProjectRow[]>(ownerIds.map((id) => [id, []]));
-  if (ownerIds.length === 0) return byOwner;
-  const rows = await db
-    .selectFrom((eb) => {
-      let inner = eb
-        .selectFrom('projects')
-        .selectAll()
-        .select(sql<number>`row_number() over (partition by user_id order by created_at desc, id desc)`.as('rank'))
-        .where('user_id', 'in', ownerIds);
-      if (page.after) {
-        const { createdAt, id } = page.after;
-        inner = inner.where(({ eb: e, refTuple, tuple }) => e(refTuple('created_at', 'id'), '<', tuple(createdAt, id)));
-      }
-      return inner.as('ranked');
-    })
-    .select(['id', 'user_id', 'name', 'description', 'created_at'])
-    .where('rank', '<=', page.first + 1)
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .execute();
-  for (const row of rows) byOwner.get(row.user_id)?.push(row);
-  return byOwner;
+  return newestFirstPerParent(db, db.selectFrom('projects').selectAll(), {
+    parent: 'user_id',
+    parentIds: ownerIds,
+    keyset: ['created_at', 'id'],
+    page,
+  });
 }
 
 export async function insertProject(db: Kysely<Database>, project: NewProject): Promise<ProjectRow> {

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { isOwnerOrAdmin, ownerScope, requireIdentity } from '../../../../lib/auth/access.js';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import type { Database, ProjectRow, ProjectUpdate } from '../../../../lib/db/schema.js';
 import { Collections } from '../../../../lib/docstore/collections.js';
 import type { DocumentStore } from '../../../../lib/docstore/index.js';
-import { badInput, notFound, unauthenticated } from '../../../../lib/errors.js';
+import { badInput, notFound } from '../../../../lib/errors.js';
 import { isUuid, toConnection, type Connection, type PageArgs } from '../../../../lib/graphql/pagination.js';
 import type { PlatformLog } from '../../../../lib/platform-log/index.js';
 import { projectPrefix, type ObjectStore } from '../../../../lib/storage/object-store.js';
@@ -36,26 +37,11 @@ const DESCRIPTION = { argument: 'description', max: 2000, trim: false } as const
 /** Document ids per delete call. */
 const DELETE_BATCH = 1000;
 
-/** USER sees their own projects, ADMIN sees all; anything else behaves as if it did not exist. */
-export function canSeeProject(identity: Identity | null, project: ProjectRow): boolean {
-  return identity !== null && (identity.role === 'ADMIN' || project.user_id === identity.userId);
-}
-
-/** May the caller list this user's projects? Themselves, or anyone for an ADMIN. */
-export function canSeeProjectsOf(identity: Identity | null, userId: string): boolean {
-  return identity !== null && (identity.role === 'ADMIN' || identity.userId === userId);
-}
-
 export function createProjectsService({ db, events, store, documents }: ProjectsServiceDeps) {
-  function requireIdentity(identity: Identity | null): Identity {
-    if (!identity) throw unauthenticated();
-    return identity;
-  }
-
   async function findVisible(identity: Identity | null, id: string): Promise<ProjectRow | null> {
     if (!identity || !isUuid(id)) return null;
     const [project] = await findProjectsByIds(db, [id]);
-    return project && canSeeProject(identity, project) ? project : null;
+    return project && isOwnerOrAdmin(identity, project.user_id) ? project : null;
   }
 
   return {
@@ -63,8 +49,7 @@ export function createProjectsService({ db, events, store, documents }: Projects
 
     async list(identity: Identity | null, page: PageArgs): Promise<Connection<ProjectRow>> {
       const caller = requireIdentity(identity);
-      const filter = caller.role === 'ADMIN' ? {} : { ownerId: caller.userId };
-      return toConnection(await listProjects(db, filter, page), page.first);
+      return toConnection(await listProjects(db, { ownerId: ownerScope(caller) }, page), page.first);
     },
 
     async create(identity: Identity | null, input: { name: string; description?: string | null }): Promise<ProjectRow> {

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, NewUser, Role, UserRow } from '../../../../lib/db/schema.js';
+import { newestFirstPage } from '../../../../lib/db/pagination.js';
 import type { PageArgs } from '../../../../lib/graphql/pagination.js';
 
 export async function findUsersByIds(db: Kysely<Database>, ids: readonly string[]): Promise<UserRow[]> {
@@ -22,16 +23,7 @@ export async function insertUser(db: Kysely<Database>, user: NewUser): Promise<U
 
 /** One page of users, newest first; fetches `first + 1` rows so the caller can tell whether more follow. */
 export async function listUsers(db: Kysely<Database>, page: PageArgs): Promise<UserRow[]> {
-  let query = db.selectFrom('users').selectAll();
-  if (page.after) {
-    const { createdAt, id } = page.after;
-    query = query.where(({ eb, refTuple, tuple }) => eb(refTuple('created_at', 'id'), '<', tuple(createdAt, id)));
-  }
-  return query
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(page.first + 1)
-    .execute();
+  return newestFirstPage(db.selectFrom('users').selectAll(), ['created_at', 'id'], page).execute();
 }
 
 export async function updateUserRole(db: Kysely<Database>, id: string, role: Role): Promise<UserRow | undefined> {

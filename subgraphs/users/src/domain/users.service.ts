@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { requireAdmin } from '../../../../lib/auth/access.js';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import { decoyPasswordHash, hashPassword, verifyPassword } from '../../../../lib/auth/passwords.js';
 import {
@@ -16,7 +17,7 @@ import {
 } from '../../../../lib/auth/tokens.js';
 import { isUniqueViolation } from '../../../../lib/db/connect.js';
 import type { Database, Role, UserRow } from '../../../../lib/db/schema.js';
-import { badInput, err, ErrorCode, forbidden, notFound, unauthenticated } from '../../../../lib/errors.js';
+import { badInput, err, ErrorCode, notFound, unauthenticated } from '../../../../lib/errors.js';
 import { isUuid, toConnection, type Connection, type PageArgs } from '../../../../lib/graphql/pagination.js';
 import type { PlatformLog } from '../../../../lib/platform-log/index.js';
 import { findUserByEmail, findUsersByIds, insertUser, listUsers, updateUserRole } from '../data/users.repository.js';
@@ -82,12 +83,6 @@ export function createUsersService(deps: UsersServiceDeps) {
         ...(revocation.kind === 'user' ? { userId: revocation.userId } : {}),
       });
     }
-  }
-
-  function requireAdmin(identity: Identity | null): Identity {
-    if (!identity) throw unauthenticated();
-    if (identity.role !== 'ADMIN') throw forbidden('Only an ADMIN can do this');
-    return identity;
   }
 
   return {
@@ -160,11 +155,6 @@ export function createUsersService(deps: UsersServiceDeps) {
       if (familyId === undefined) return false;
       await revoke(sessionRevocation(familyId, accessTokens.ttlSeconds));
       return true;
-    },
-
-    /** May the caller see this user? Themselves, or anyone for an ADMIN. */
-    canSee(identity: Identity | null, userId: string): boolean {
-      return identity !== null && (identity.role === 'ADMIN' || identity.userId === userId);
     },
 
     async listUsers(identity: Identity | null, page: PageArgs): Promise<Connection<UserRow>> {

@@ -1,13 +1,14 @@
 import { GraphQLError } from 'graphql';
 import type { Kysely } from 'kysely';
-import type { Database } from '../db/schema.js';
-import type { Logger } from '../logger.js';
-import type { PlatformLog } from '../platform-log/index.js';
-import type { PubSub } from '../pubsub/index.js';
-import type { JobQueue, ReceivedJob } from '../queue/index.js';
-import { predictionChannel, predictionEvent } from './events.js';
-import type { ModelRunner } from './model-runner.js';
-import { isPredictionJob } from './prediction-job.js';
+import type { Database } from '../../lib/db/schema.js';
+import type { ModelRunner } from '../../lib/inference/model-runner.js';
+import { findServableModels } from '../../lib/inference/servable-model.js';
+import type { Logger } from '../../lib/logger.js';
+import type { PlatformLog } from '../../lib/platform-log/index.js';
+import type { PubSub } from '../../lib/pubsub/index.js';
+import type { JobQueue, ReceivedJob } from '../../lib/queue/index.js';
+import { predictionChannel, predictionEvent } from '../../modules/predictions/events.js';
+import { isPredictionJob } from '../../modules/predictions/prediction-job.js';
 import {
   appendOutputs,
   findPredictionInputs,
@@ -15,8 +16,7 @@ import {
   finishPrediction,
   isCancelRequested,
   startAttempt,
-} from './predictions.repository.js';
-import { findServableModels } from './servable-model.js';
+} from '../../modules/predictions/predictions.repository.js';
 
 export type PredictionWorkerOptions = {
   db: Kysely<Database>;

@@ -1,4 +1,4 @@
-import type { PredictionStatus } from '../db/schema.js';
+import type { PredictionStatus } from '../../lib/db/schema.js';
 
 /** Published on every state or progress change of a prediction, for `predictionProgress`. */
 export type PredictionEvent = {

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database, PredictionRow } from '../db/schema.js';
-import type { PageArgs } from '../graphql/pagination.js';
+import { newestFirstPerParent } from '../../lib/db/pagination.js';
+import type { Database, PredictionRow } from '../../lib/db/schema.js';
+import type { PageArgs } from '../../lib/graphql/pagination.js';
 
 /** A prediction as read for the API and the worker: its row without the (possibly large) inputs. */
 export type PredictionSummary = Omit<PredictionRow, 'inputs'> & { owner_id: string };
@@ -63,37 +64,12 @@ export async function listPredictionsOfModels(
   modelIds: readonly string[],
   page: PageArgs,
 ): Promise<Map<string, PredictionSummary[]>> {
-  const byModel = new Map<string, PredictionSummary[]>(modelIds.map((id) => [id, []]));
-  if (modelIds.length === 0) return byModel;
-  const rows = await db
-    .selectFrom((eb) => {
-      let inner = eb
-        .selectFrom('predictions')
-        .innerJoin('models', 'models.id', 'predictions.model_id')
-        .innerJoin('projects', 'projects.id', 'models.project_id')
-        .select(summaryColumns)
-        .select('projects.user_id as owner_id')
-        .select(
-          sql<number>`row_number() over (partition by predictions.model_id order by predictions.created_at desc, predictions.id desc)`.as(
-            'rank',
-          ),
-        )
-        .where('predictions.model_id', 'in', modelIds);
-      if (page.after) {
-        const { createdAt, id } = page.after;
-        inner = inner.where(({ eb: e, refTuple, tuple }) =>
-          e(refTuple('predictions.created_at', 'predictions.id'), '<', tuple(createdAt, id)),
-        );
-      }
-      return inner.as('ranked');
-    })
-    .selectAll()
-    .where('rank', '<=', page.first + 1)
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .execute();
-  for (const { rank: _rank, ...row } of rows) byModel.get(row.model_id)?.push(row);
-  return byModel;
+  return newestFirstPerParent(db, summaries(db), {
+    parent: 'predictions.model_id',
+    parentIds: modelIds,
+    keyset: ['predictions.created_at', 'predictions.id'],
+    page,
+  });
 }
 
 /**

@@ -1,0 +1,127 @@
+import { z } from 'zod';
+import type { RevocationCheck } from '../../lib/auth/revocations.js';
+import { accessTokenEnvShape, accessTokenKeys } from '../../lib/config/common-env.js';
+import { optionalFlag, positiveInt, type EnvOf } from '../../lib/config/env.js';
+import type { Logger } from '../../lib/logger.js';
+import { createAuthenticator } from './auth.js';
+import { createGateway, gatewayDefaults, type Gateway, type GatewayOptions } from './create-gateway.js';
+import { inflightSharingFlag } from './inflight/sharing.js';
+import { operationLimitsEnvShape, operationLimitsFromEnv } from './limits/env.js';
+import { plannerEnvShape, plannerFromEnv } from './planning/env.js';
+import {
+  clientConnectionEnvShape,
+  clientHttpLimits,
+  drainEnvShape,
+  protectionEnvShape,
+  protectionOptions,
+} from './protection-env.js';
+import { subscriptionEnvShape, subscriptionLimitsFromEnv } from './subscriptions/env.js';
+
+/**
+ * The gateway's settings: what the gateway process and the platform's embedded gateway both read,
+ * so a variable added here reaches both. Process-only ones (PORT, SUPERGRAPH_PATH,
+ * SUBGRAPH_<NAME>_URL) are in env.ts.
+ */
+export const gatewayEnvShape = {
+  ...accessTokenEnvShape,
+  ...protectionEnvShape,
+  ...operationLimitsEnvShape,
+  ...plannerEnvShape,
+  ...subscriptionEnvShape,
+  ...drainEnvShape,
+  ...clientConnectionEnvShape,
+  MAX_BODY_BYTES: positiveInt(1024 * 1024).describe('Largest accepted request body, bytes (413 beyond)'),
+  INTROSPECTION: optionalFlag().meta({ description: 'Schema introspection', shownDefault: 'on unless production' }),
+  GRAPHQL_IDE: optionalFlag().meta({
+    description: 'The in-browser GraphQL IDE on `GET /graphql`',
+    shownDefault: 'follows `INTROSPECTION`',
+  }),
+  SUBGRAPH_CONNECTIONS: positiveInt(gatewayDefaults.subgraphConnections).describe(
+    'Keep-alive connections held open to each subgraph; more concurrent fetches wait for one',
+  ),
+  DEDUPLICATE_INFLIGHT: inflightSharingFlag(gatewayDefaults.deduplicateInflight).describe(
+    'Run identical in-flight queries of the same caller once (whole queries and subgraph fetches; never mutations)',
+  ),
+  QUERY_PLAN_CACHE_MIB: z.coerce
+    .number()
+    .positive()
+    .default(gatewayDefaults.queryPlanCacheMiB)
+    .describe('Approximate size of the query plan cache, MiB'),
+};
+
+export type GatewayEnv = EnvOf<typeof gatewayEnvShape> & { NODE_ENV: string };
+
+export type GatewayConfig = Required<
+  Pick<
+    GatewayOptions,
+    | 'maxBodyBytes'
+    | 'introspection'
+    | 'ide'
+    | 'hideSchemaDetails'
+    | 'protections'
+    | 'operationLimits'
+    | 'planner'
+    | 'subscriptions'
+    | 'http'
+    | 'subgraphConnections'
+    | 'deduplicateInflight'
+    | 'queryPlanCacheMiB'
+  >
+> & {
+  drainTimeoutMs: number;
+  /** How access tokens are verified. */
+  accessTokens: ReturnType<typeof accessTokenKeys>;
+};
+
+/**
+ * Introspection is on outside production unless turned off; the IDE follows it; in production, or
+ * with introspection off, "Did you mean" suggestions and subgraph details are hidden.
+ */
+export function schemaExposure(env: {
+  NODE_ENV: string;
+  INTROSPECTION?: boolean | undefined;
+  GRAPHQL_IDE?: boolean | undefined;
+}) {
+  const introspection = env.INTROSPECTION ?? env.NODE_ENV !== 'production';
+  return {
+    introspection,
+    ide: env.GRAPHQL_IDE ?? introspection,
+    hideSchemaDetails: env.NODE_ENV === 'production' || !introspection,
+  };
+}
+
+export const gatewayConfig = (env: GatewayEnv): GatewayConfig => ({
+  accessTokens: accessTokenKeys(env),
+  maxBodyBytes: env.MAX_BODY_BYTES,
+  ...schemaExposure(env),
+  protections: protectionOptions(env),
+  operationLimits: operationLimitsFromEnv(env),
+  planner: plannerFromEnv(env),
+  subscriptions: subscriptionLimitsFromEnv(env),
+  drainTimeoutMs: env.DRAIN_TIMEOUT_MS,
+  http: clientHttpLimits(env),
+  subgraphConnections: env.SUBGRAPH_CONNECTIONS,
+  deduplicateInflight: env.DEDUPLICATE_INFLIGHT,
+  queryPlanCacheMiB: env.QUERY_PLAN_CACHE_MIB,
+});
+
+/** What the gateway runs on besides its settings. */
+export type GatewayResources = {
+  supergraphSdl: string;
+  /** Subgraph URL overrides by subgraph name; others come from the supergraph. */
+  subgraphUrls: Record<string, string>;
+  internalSecret: string;
+  /** Revoked sessions and users, from the users service; without it tokens live until they expire. */
+  revocations?: RevocationCheck | undefined;
+  logger: Logger;
+};
+
+/** The gateway, as the gateway process and the platform run it. */
+export function composeGateway({
+  accessTokens,
+  internalSecret,
+  revocations,
+  ...options
+}: GatewayConfig & GatewayResources): Promise<Gateway> {
+  return createGateway({ ...options, authenticator: createAuthenticator(accessTokens, internalSecret, revocations) });
+}

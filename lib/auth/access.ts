@@ -1,0 +1,50 @@
+import { forbidden, notFound, unauthenticated } from '../errors.js';
+import type { Identity } from './identity.js';
+
+/*
+ * Who may see what, for every service alike: a USER sees what they own (a user owns themselves),
+ * an ADMIN sees everything. Whatever the caller may not see behaves exactly like what does not
+ * exist (null, an empty page, NOT_FOUND), so nobody learns which ids exist.
+ */
+
+/** The caller; UNAUTHENTICATED without one. */
+export function requireIdentity(identity: Identity | null): Identity {
+  if (!identity) throw unauthenticated();
+  return identity;
+}
+
+/** The caller, when an ADMIN; UNAUTHENTICATED without a caller, FORBIDDEN for a USER. */
+export function requireAdmin(identity: Identity | null): Identity {
+  const caller = requireIdentity(identity);
+  if (caller.role !== 'ADMIN') throw forbidden('Only an ADMIN can do this');
+  return caller;
+}
+
+export function isAdmin(identity: Identity | null): boolean {
+  return identity?.role === 'ADMIN';
+}
+
+/**
+ * May the caller see what `ownerId` owns? The owner or an ADMIN may; nobody may without a caller,
+ * and nobody may see what has no owner (null or undefined: it does not exist).
+ */
+export function isOwnerOrAdmin(identity: Identity | null, ownerId: string | null | undefined): boolean {
+  return identity !== null && ownerId != null && (identity.role === 'ADMIN' || identity.userId === ownerId);
+}
+
+/**
+ * As isOwnerOrAdmin, but throws NOT_FOUND (`<what> not found`), the very error a missing `what`
+ * gets, when the caller may not see it.
+ */
+export function requireOwnerOrAdmin(
+  identity: Identity | null,
+  ownerId: string | null | undefined,
+  what: string,
+): asserts ownerId is string {
+  if (!isOwnerOrAdmin(identity, ownerId)) throw notFound(what);
+}
+
+/** Whose rows a listing shows the caller: undefined for an ADMIN (everyone's), the caller's own otherwise. */
+export function ownerScope(identity: Identity): string | undefined {
+  return identity.role === 'ADMIN' ? undefined : identity.userId;
+}
