@@ -1,8 +1,9 @@
 /**
  * Builds the persisted operation manifest the gateway reads (PERSISTED_OPERATIONS_MANIFEST, and
  * SAFELIST=true to run nothing else) from every client's operations: the README walkthrough's
- * (operations/*.graphql), the CLI's (cli/src/operations.ts) and the IDE's starting document
- * (gateway/ide/src/default-query.ts). Ids are the SHA-256 of each body, as APQ clients compute them.
+ * (operations/*.graphql), the CLI's (cli/src/__generated__/operations.ts, from cli/src/operations/)
+ * and the IDE's starting document (gateway/ide/src/default-query.ts). Ids are the SHA-256 of each
+ * body, as APQ clients compute them.
  *
  *   npm run persisted-operations                 writes operations/manifest.json
  *   npm run persisted-operations -- --check      fails when operations/manifest.json is not current

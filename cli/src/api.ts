@@ -2,7 +2,14 @@ import { createClient, type Client, type FormattedExecutionResult } from 'graphq
 import WebSocket from 'ws';
 import type { CredentialStore, Credentials } from './credentials.js';
 import { CliError, ExitCode } from './errors.js';
-import { LOGIN, LOGOUT, REFRESH_TOKEN, SIGNUP } from './operations.js';
+import {
+  CliLoginDocument,
+  CliLogoutDocument,
+  CliRefreshTokenDocument,
+  CliSignupDocument,
+  type CliSessionFragment,
+  type TypedDocumentString,
+} from './__generated__/operations.js';
 
 type GraphQLErrorJson = { message: string; extensions?: { code?: string } };
 type GraphQLBody<T> = { data?: T | null; errors?: GraphQLErrorJson[] };
@@ -24,17 +31,10 @@ function apiError(errors: readonly GraphQLErrorJson[]): ApiError {
   return new ApiError(code, `${first?.message ?? 'Unknown error'}${code ? ` (${code})` : ''}`);
 }
 
-type AuthPayload = {
-  accessToken: string;
-  refreshToken: string;
-  expiresIn: number;
-  user: { id: string; email: string; role: string };
-};
-
 /** Refresh a little before the access token expires, so it does not expire on the way. */
 const EXPIRY_MARGIN_MS = 30_000;
 
-const credentialsOf = (payload: AuthPayload): Credentials => ({
+const credentialsOf = (payload: CliSessionFragment): Credentials => ({
   email: payload.user.email,
   userId: payload.user.id,
   accessToken: payload.accessToken,
@@ -49,22 +49,32 @@ export type SubscriptionEvents = {
   disconnected?(): void;
 };
 
+/**
+ * One of the CLI's operations as codegen makes it from cli/src/operations/*.graphql: the text sent
+ * (as it is: the persisted operation manifest registers that text), typed with its result and variables.
+ */
+export type Operation<TResult, TVariables> = TypedDocumentString<TResult, TVariables>;
+
 export type Api = {
   /** The GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql. */
   url: string;
   /** A query or mutation as the logged-in user (or anonymously with `auth: false`). */
-  request<T>(query: string, variables?: Record<string, unknown>, options?: { auth?: boolean }): Promise<T>;
+  request<TResult, TVariables>(
+    operation: Operation<TResult, TVariables>,
+    variables: TVariables,
+    options?: { auth?: boolean },
+  ): Promise<TResult>;
   /**
    * Runs a subscription until it completes (resolves) or fails (rejects). A dropped connection is
    * retried with backoff and the subscription resumed; an expired token is refreshed on the way.
    */
-  subscribe<T>(
-    query: string,
-    variables: Record<string, unknown>,
-    onData: (data: T) => void,
+  subscribe<TResult, TVariables extends Record<string, unknown>>(
+    operation: Operation<TResult, TVariables>,
+    variables: TVariables,
+    onData: (data: TResult) => void,
     events?: SubscriptionEvents,
   ): Promise<void>;
-  login(email: string, password: string, signup?: boolean): Promise<AuthPayload['user']>;
+  login(email: string, password: string, signup?: boolean): Promise<CliSessionFragment['user']>;
   logout(): Promise<void>;
   close(): Promise<void>;
 };
@@ -77,7 +87,11 @@ const isCloseEvent = (value: unknown): value is { code: number; reason: string }
   typeof value === 'object' && value !== null && 'code' in value && typeof value.code === 'number';
 
 export function createApi(url: string, store: CredentialStore): Api {
-  async function post<T>(query: string, variables: Record<string, unknown> | undefined, token?: string) {
+  async function post<TResult, TVariables>(
+    operation: Operation<TResult, TVariables>,
+    variables: TVariables,
+    token?: string,
+  ): Promise<GraphQLBody<TResult>> {
     let response: Response;
     try {
       response = await fetch(url, {
@@ -87,7 +101,7 @@ export function createApi(url: string, store: CredentialStore): Api {
           accept: 'application/graphql-response+json, application/json',
           ...(token ? { authorization: `Bearer ${token}` } : {}),
         },
-        body: JSON.stringify({ query, variables }),
+        body: JSON.stringify({ query: operation.toString(), variables }),
       });
     } catch (error) {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
@@ -95,14 +109,17 @@ export function createApi(url: string, store: CredentialStore): Api {
     }
     const text = await response.text();
     try {
-      return JSON.parse(text) as GraphQLBody<T>;
+      return JSON.parse(text) as GraphQLBody<TResult>;
     } catch {
       throw new CliError(`${url} answered ${response.status} without a GraphQL response: is it an ai-code gateway?`);
     }
   }
 
-  async function anonymous<T>(query: string, variables?: Record<string, unknown>): Promise<T> {
-    const body = await post<T>(query, variables);
+  async function anonymous<TResult, TVariables>(
+    operation: Operation<TResult, TVariables>,
+    variables: TVariables,
+  ): Promise<TResult> {
+    const body = await post(operation, variables);
     if (body.errors?.length) throw apiError(body.errors);
     if (!body.data) throw new CliError(`${url} answered without data`);
     return body.data;
@@ -120,7 +137,7 @@ export function createApi(url: string, store: CredentialStore): Api {
       if (!current) throw notLoggedIn();
       if (current.refreshToken !== stale.refreshToken) return current;
       try {
-        const data = await anonymous<{ refreshToken: AuthPayload }>(REFRESH_TOKEN, { token: current.refreshToken });
+        const data = await anonymous(CliRefreshTokenDocument, { token: current.refreshToken });
         const renewed = credentialsOf(data.refreshToken);
         await store.set(url, renewed);
         return renewed;
@@ -139,12 +156,16 @@ export function createApi(url: string, store: CredentialStore): Api {
     return fresh && !forceRefresh ? stored : refresh(stored);
   }
 
-  async function request<T>(query: string, variables?: Record<string, unknown>, options: { auth?: boolean } = {}) {
-    if (options.auth === false) return anonymous<T>(query, variables);
-    let body = await post<T>(query, variables, (await credentials()).accessToken);
+  async function request<TResult, TVariables>(
+    operation: Operation<TResult, TVariables>,
+    variables: TVariables,
+    options: { auth?: boolean } = {},
+  ): Promise<TResult> {
+    if (options.auth === false) return anonymous(operation, variables);
+    let body = await post(operation, variables, (await credentials()).accessToken);
     // Revoked or expired early (a clock off, a secret rotated): one refresh, then the answer stands.
     if (body.errors?.some((e) => e.extensions?.code === 'UNAUTHENTICATED')) {
-      body = await post<T>(query, variables, (await credentials(true)).accessToken);
+      body = await post(operation, variables, (await credentials(true)).accessToken);
     }
     if (body.errors?.length) throw apiError(body.errors);
     if (!body.data) throw new CliError(`${url} answered without data`);
@@ -188,12 +209,16 @@ export function createApi(url: string, store: CredentialStore): Api {
     return ws;
   }
 
-  function subscribeOnce<T>(query: string, variables: Record<string, unknown>, onData: (data: T) => void) {
+  function subscribeOnce<TResult, TVariables extends Record<string, unknown>>(
+    operation: Operation<TResult, TVariables>,
+    variables: TVariables,
+    onData: (data: TResult) => void,
+  ) {
     return new Promise<void>((resolve, reject) => {
-      client().subscribe<T>(
-        { query, variables },
+      client().subscribe<TResult>(
+        { query: operation.toString(), variables },
         {
-          next: (event: FormattedExecutionResult<T>) => {
+          next: (event: FormattedExecutionResult<TResult>) => {
             if (event.errors?.length && !event.data) return reject(apiError(event.errors));
             if (event.data) onData(event.data);
           },
@@ -204,17 +229,17 @@ export function createApi(url: string, store: CredentialStore): Api {
     });
   }
 
-  async function subscribe<T>(
-    query: string,
-    variables: Record<string, unknown>,
-    onData: (data: T) => void,
+  async function subscribe<TResult, TVariables extends Record<string, unknown>>(
+    operation: Operation<TResult, TVariables>,
+    variables: TVariables,
+    onData: (data: TResult) => void,
     events: SubscriptionEvents = {},
   ): Promise<void> {
     listeners.add(events);
     try {
       for (let refreshes = 0; ; refreshes++) {
         try {
-          return await subscribeOnce(query, variables, onData);
+          return await subscribeOnce(operation, variables, onData);
         } catch (error) {
           if (authFailure) throw authFailure;
           // 4401: the token expired while connected (the gateway closes at expiry) or was refused.
@@ -238,25 +263,24 @@ export function createApi(url: string, store: CredentialStore): Api {
     request,
     subscribe,
     login: async (email, password, signup = false) => {
-      const field = signup ? 'signup' : 'login';
-      const data = await anonymous<Record<string, AuthPayload>>(signup ? SIGNUP : LOGIN, {
-        input: { email, password },
-      }).catch((error: unknown) => {
+      const input = { email, password };
+      const payload = await (
+        signup
+          ? anonymous(CliSignupDocument, { input }).then((data) => data.signup)
+          : anonymous(CliLoginDocument, { input }).then((data) => data.login)
+      ).catch((error: unknown) => {
         if (error instanceof ApiError && error.code === 'UNAUTHENTICATED') {
           throw new CliError(`Login failed: ${error.message.replace(/ \(UNAUTHENTICATED\)$/, '')}`, ExitCode.Auth);
         }
         throw error;
       });
-      const payload = data[field]!;
       await store.locked(() => store.set(url, credentialsOf(payload)));
       return payload.user;
     },
     logout: async () => {
       const stored = await store.get(url);
       if (!stored) return;
-      await anonymous(LOGOUT, {
-        token: stored.refreshToken,
-      }).catch(() => undefined);
+      await anonymous(CliLogoutDocument, { token: stored.refreshToken }).catch(() => undefined);
       await store.locked(() => store.delete(url));
     },
     close: async () => {

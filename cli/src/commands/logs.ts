@@ -1,28 +1,19 @@
 import { ApiError } from '../api.js';
 import { stringOption, type Command, type Context, type OptionValues } from '../command.js';
+import {
+  CliLogTailDocument,
+  CliRecentLogsDocument,
+  type CliLogEntryFragment,
+  type LogFilter,
+  type LogLevel,
+} from '../__generated__/operations.js';
 import { CliError, usage } from '../errors.js';
-import { LOG_TAIL, RECENT_LOGS } from '../operations.js';
 import type { Colors } from '../progress.js';
 import { reconnecting } from './predictions.js';
 
-const LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
-type Level = (typeof LEVELS)[number];
-type LogEntry = {
-  id: string;
-  level: Level;
-  message: string;
-  service: string;
-  metadata: unknown;
-  loggedAt: string;
-};
-type LogFilter = {
-  levels?: Level[];
-  service?: string;
-  projectId?: string;
-  predictionId?: string;
-  contains?: string;
-  since?: string;
-};
+// Least severe first: --level shows its level and those after it.
+const LEVELS: readonly LogLevel[] = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
+type LogEntry = CliLogEntryFragment;
 
 export function formatEntry(entry: LogEntry, colors: Colors): string {
   const paint = { DEBUG: colors.dim, INFO: colors.cyan, WARN: colors.yellow, ERROR: colors.red }[entry.level];
@@ -37,7 +28,7 @@ function filterFrom(values: Record<string, unknown>): LogFilter {
   const filter: LogFilter = {};
   const level = typeof values.level === 'string' ? values.level.toUpperCase() : undefined;
   if (level !== undefined) {
-    const index = LEVELS.indexOf(level as Level);
+    const index = LEVELS.indexOf(level as LogLevel);
     if (index < 0) throw usage(`--level must be one of ${LEVELS.join(', ')} (case does not matter)`);
     filter.levels = LEVELS.slice(index);
   }
@@ -72,16 +63,13 @@ async function follow({ api, stdout, stderr, colors }: Context, filter: LogFilte
     stdout.write(formatEntry(entry, colors.out));
   };
   const notices = reconnecting(api, stderr);
-  await api.subscribe<{ logTail: LogEntry }>(LOG_TAIL, { filter }, ({ logTail }) => print(logTail), {
+  await api.subscribe(CliLogTailDocument, { filter }, ({ logTail }) => print(logTail), {
     disconnected: notices.disconnected,
     reconnected: () => {
       notices.reconnected();
       if (!lastLoggedAt) return;
       api
-        .request<{ logs: { nodes: LogEntry[] } }>(RECENT_LOGS, {
-          filter: { ...filter, since: lastLoggedAt },
-          first: 100,
-        })
+        .request(CliRecentLogsDocument, { filter: { ...filter, since: lastLoggedAt }, first: 100 })
         .then(({ logs }) => logs.nodes.reverse().forEach(print))
         .catch((error: Error) =>
           stderr.write(`Could not fetch the entries written while disconnected: ${error.message}\n`),
@@ -127,6 +115,6 @@ async function show(context: Context, values: OptionValues, filter: LogFilter): 
   if (values.follow) return follow(context, filter);
   const limit = Number(stringOption(values, 'limit') ?? 50);
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw usage('--limit must be a whole number from 1 to 100');
-  const { logs } = await context.api.request<{ logs: { nodes: LogEntry[] } }>(RECENT_LOGS, { filter, first: limit });
+  const { logs } = await context.api.request(CliRecentLogsDocument, { filter, first: limit });
   for (const entry of logs.nodes.reverse()) context.stdout.write(formatEntry(entry, context.colors.out));
 }

@@ -5,21 +5,13 @@ import { request as httpsRequest } from 'node:https';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stringOption, type Command } from '../command.js';
+import {
+  CliCompleteModelUploadDocument,
+  CliCreateModelUploadDocument,
+  type CliTensorSpecFragment,
+} from '../__generated__/operations.js';
 import { CliError, usage } from '../errors.js';
-import { COMPLETE_MODEL_UPLOAD, CREATE_MODEL_UPLOAD } from '../operations.js';
 import { createProgress, formatBytes } from '../progress.js';
-
-type TensorSpec = { name: string; type: string; shape: Array<number | null> };
-type Model = {
-  id: string;
-  version: string;
-  status: 'PENDING_UPLOAD' | 'READY' | 'FAILED';
-  sha256: string | null;
-  sizeBytes: number | null;
-  error: string | null;
-  inputs: TensorSpec[];
-  outputs: TensorSpec[];
-};
 
 const readAll = async (response: IncomingMessage): Promise<string> => {
   let text = '';
@@ -92,7 +84,7 @@ async function putFile(url: string, path: string, size: number, onSent: (bytes: 
   }
 }
 
-const signature = (specs: TensorSpec[]): string =>
+const signature = (specs: CliTensorSpecFragment[]): string =>
   specs.map((s) => `${s.name} ${s.type} [${s.shape.map((d) => d ?? 'N').join(', ')}]`).join(', ') || '—';
 
 export const modelCommands: Command[] = [
@@ -116,9 +108,9 @@ signature). Exits 1 when the model is FAILED.`,
           throw new CliError(`Cannot read ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
         },
       );
-      const { createModelUpload: upload } = await api.request<{
-        createModelUpload: { uploadUrl: string; model: { id: string } };
-      }>(CREATE_MODEL_UPLOAD, { input: { projectId, version } });
+      const { createModelUpload: upload } = await api.request(CliCreateModelUploadDocument, {
+        input: { projectId, version },
+      });
 
       const progress = createProgress(stderr, { label: 'Uploading' });
       progress.update(0, size, `0 B of ${formatBytes(size)}`);
@@ -128,7 +120,7 @@ signature). Exits 1 when the model is FAILED.`,
       progress.finish(`${formatBytes(size)} sent`);
 
       stderr.write('Verifying…\n');
-      const { completeModelUpload: model } = await api.request<{ completeModelUpload: Model }>(COMPLETE_MODEL_UPLOAD, {
+      const { completeModelUpload: model } = await api.request(CliCompleteModelUploadDocument, {
         id: upload.model.id,
       });
       const status = model.status === 'READY' ? colors.out.green(model.status) : colors.out.red(model.status);

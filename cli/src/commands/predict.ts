@@ -1,7 +1,7 @@
+import { CliPredictDocument } from '../__generated__/operations.js';
 import { stringOption, type Command } from '../command.js';
 import { usage } from '../errors.js';
 import { jsonInput } from '../json-input.js';
-import { PREDICT } from '../operations.js';
 
 export const predictCommands: Command[] = [
   {
@@ -21,9 +21,7 @@ the same JSON from a file (- for stdin). The outputs are printed as JSON on stdo
         { inline: 'inputs', what: 'the inputs' },
         stdin,
       );
-      const { predict } = await api.request<{
-        predict: { outputs: unknown; durationMs: number; request: { id: string } };
-      }>(PREDICT, { model, inputs });
+      const { predict } = await api.request(CliPredictDocument, { model, inputs });
       stdout.write(`${JSON.stringify(predict.outputs, null, 2)}\n`);
       stderr.write(colors.err.dim(`${predict.durationMs} ms · request ${predict.request.id}\n`));
     },

@@ -1,22 +1,18 @@
+import {
+  CliPredictionProgressDocument,
+  CliStartPredictionDocument,
+  type CliPredictionProgressSubscription,
+  type PredictionStatus,
+} from '../__generated__/operations.js';
 import type { Api } from '../api.js';
 import { stringOption, type Command, type Context } from '../command.js';
 import { CliError, usage } from '../errors.js';
 import { jsonInput } from '../json-input.js';
-import { PREDICTION_PROGRESS, START_PREDICTION } from '../operations.js';
 import { createProgress } from '../progress.js';
 
-type Status = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELED';
-type Prediction = {
-  id: string;
-  status: Status;
-  progress: number;
-  itemsDone: number;
-  itemsTotal: number;
-  error: string | null;
-  model: { version: string; project: { name: string } };
-};
+type Prediction = CliPredictionProgressSubscription['predictionProgress'];
 
-const TERMINAL: ReadonlySet<Status> = new Set(['SUCCEEDED', 'FAILED', 'CANCELED']);
+const TERMINAL: ReadonlySet<PredictionStatus> = new Set(['SUCCEEDED', 'FAILED', 'CANCELED']);
 
 /**
  * Follows a prediction through `predictionProgress` until it ends: a bar on a terminal, a line per
@@ -26,8 +22,8 @@ async function watch({ api, stderr, stdout, colors }: Context, id: string): Prom
   let last: Prediction | undefined;
   let progress: ReturnType<typeof createProgress> | undefined;
   const describe = (p: Prediction) => `${p.itemsDone}/${p.itemsTotal} items`;
-  await api.subscribe<{ predictionProgress: Prediction }>(
-    PREDICTION_PROGRESS,
+  await api.subscribe(
+    CliPredictionProgressDocument,
     { id },
     ({ predictionProgress: p }) => {
       if (!last) stderr.write(`Prediction ${p.id} of ${p.model.project.name} ${p.model.version}\n`);
@@ -78,9 +74,7 @@ follows it as \`predictions watch\` does.`,
         context.stdin,
       );
       if (!Array.isArray(items)) throw usage('The items must be a JSON array of inputs objects');
-      const { startPrediction } = await context.api.request<{ startPrediction: { id: string } }>(START_PREDICTION, {
-        input: { modelId, items },
-      });
+      const { startPrediction } = await context.api.request(CliStartPredictionDocument, { input: { modelId, items } });
       context.stdout.write(`${startPrediction.id}\n`);
       if (values.watch) await watch(context, startPrediction.id);
     },

@@ -1,16 +1,9 @@
+import { CliCreateProjectDocument, CliProjectsDocument, type CliProjectsQuery } from '../__generated__/operations.js';
 import { stringOption, type Command } from '../command.js';
 import { usage } from '../errors.js';
-import { CREATE_PROJECT, PROJECTS } from '../operations.js';
 import { table } from '../table.js';
 
-type Project = {
-  id: string;
-  name: string;
-  description: string | null;
-  createdAt: string;
-  models: { nodes: unknown[] };
-};
-type Page = { projects: { nodes: Project[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } };
+type Project = CliProjectsQuery['projects']['nodes'][number];
 
 export const projectCommands: Command[] = [
   {
@@ -21,7 +14,7 @@ export const projectCommands: Command[] = [
     async run({ api, stdout }) {
       const projects: Project[] = [];
       for (let after: string | null = null; ;) {
-        const page: Page = await api.request<Page>(PROJECTS, { after });
+        const page: CliProjectsQuery = await api.request(CliProjectsDocument, { after });
         projects.push(...page.projects.nodes);
         if (!page.projects.pageInfo.hasNextPage) break;
         after = page.projects.pageInfo.endCursor;
@@ -45,7 +38,7 @@ export const projectCommands: Command[] = [
     options: { description: { type: 'string' } },
     async run({ api, stdout }, values, [name]) {
       if (!name) throw usage('Give the project a name: ai-code projects create <name>');
-      const data = await api.request<{ createProject: { id: string; name: string } }>(CREATE_PROJECT, {
+      const data = await api.request(CliCreateProjectDocument, {
         input: { name, description: stringOption(values, 'description') ?? null },
       });
       stdout.write(`Created project ${data.createProject.name}: ${data.createProject.id}\n`);

@@ -20,15 +20,16 @@ import { operationId, type PersistedOperationManifest } from './manifest.js';
  * - `.graphql` files (or folders of them): each operation is registered on its own, with the
  *   fragments it uses, printed canonically (what a client generated from those files sends);
  * - `.ts`/`.js` modules whose exported strings are documents that a client sends exactly as they
- *   are (the CLI's operations, the IDE's starting document): each string is registered verbatim,
- *   however many operations it holds, since its text is what the gateway sees and hashes.
+ *   are (the CLI's operations as codegen types them, the IDE's starting document): each string is
+ *   registered verbatim, however many operations it holds, since its text is what the gateway sees
+ *   and hashes. A string that holds fragments only is left out: it is sent inside its operations.
  */
 export type ManifestSource = string;
 
 /** Every client's operations: the README walkthrough's, the CLI's and the IDE's starting document. */
 export const clientOperationSources: ManifestSource[] = [
   'operations',
-  'cli/src/operations.ts',
+  'cli/src/__generated__/operations.ts',
   'gateway/ide/src/default-query.ts',
 ].map((source) => join(projectRoot, source));
 
@@ -90,17 +91,22 @@ async function fromModule(path: string): Promise<Operation[]> {
   // By export name: the order of a module namespace's keys differs between loaders.
   const entries = Object.entries(exports).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   for (const [exported, value] of entries) {
-    if (typeof value !== 'string') continue;
+    // Codegen's typed documents (TypedDocumentString) are String objects.
+    if (typeof value !== 'string' && !(value instanceof String)) continue;
+    const text = String(value);
     const where = `${path} (${exported})`;
     let document: DocumentNode;
     try {
-      document = parse(value);
+      document = parse(text);
     } catch (error) {
       throw new Error(`${where}: not a GraphQL document: ${(error as Error).message}`);
     }
     const names = operationNames(document, where);
-    if (names.length === 0) throw new Error(`${where}: holds no operation`);
-    operations.push({ id: operationId(value), name: names.join(', '), body: value });
+    if (names.length === 0) {
+      if (document.definitions.every((d) => d.kind === Kind.FRAGMENT_DEFINITION)) continue;
+      throw new Error(`${where}: holds no operation`);
+    }
+    operations.push({ id: operationId(text), name: names.join(', '), body: text });
   }
   if (operations.length === 0) throw new Error(`${path}: exports no operation`);
   return operations;

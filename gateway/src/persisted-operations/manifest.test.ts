@@ -51,6 +51,21 @@ describe('buildManifest', () => {
     });
   });
 
+  it("registers codegen's typed documents (String objects) by their text, leaving fragments alone out", async () => {
+    const text = 'query One { me { ...F } }\nfragment F on User { id }';
+    const path = await file(
+      'typed.mjs',
+      [
+        'class TypedDocumentString extends String {}',
+        `export const FFragmentDoc = new TypedDocumentString(${JSON.stringify('fragment F on User { id }')});`,
+        `export const OneDocument = new TypedDocumentString(${JSON.stringify(text)});`,
+      ].join('\n'),
+    );
+    expect(await buildManifest([path], apiSchema)).toEqual({
+      operations: [{ id: operationId(text), name: 'One', body: text }],
+    });
+  });
+
   it('refuses what a gateway could not run, naming the source and the operation', async () => {
     const invalid = await file('invalid.graphql', 'query Bad { me { nope } }');
     await expect(buildManifest([invalid], apiSchema)).rejects.toThrow(
