@@ -9,7 +9,10 @@
 //
 // no-foreign-table holds every kysely query and raw `sql` statement to the table ownership map,
 // lib/db/ownership.ts.
-import { readFileSync } from 'node:fs';
+//
+// no-import-cycle refuses an import through which, by any chain of relative imports, a module
+// imports itself.
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import ts from 'typescript';
 
@@ -152,4 +155,111 @@ const foreignTableRule = {
   },
 };
 
-export default { rules: { 'no-layer-crossing': rule, 'no-foreign-table': foreignTableRule } };
+// No import cycles anywhere in the tree: a module that imports, through any chain of relative
+// imports (type-only ones included), back to itself. Neighbours are read from disk with a plain
+// scan of their import and export statements, kept while the file's mtime stays the same.
+// Dynamic import() is left out: it is how a lazy edge is written on purpose.
+
+const STATIC_IMPORT = /^(?:import|export)\b[^;]*?\bfrom\s*['"](\.[^'"]*)['"]|^import\s*['"](\.[^'"]*)['"]/gm;
+/** @type {Map<string, { mtimeMs: number; imports: string[] }>} */
+const scanned = new Map();
+
+/** The file a relative specifier names: `./x.js` is `./x.ts` in TypeScript sources. */
+function resolveImport(file, specifier) {
+  const target = resolve(dirname(file), specifier);
+  const candidates = /\.[cm]?js$/.test(target)
+    ? [target.replace(/js$/, 'ts'), target.replace(/js$/, 'tsx'), target]
+    : [target, `${target}.ts`, `${target}.js`, `${target}/index.ts`, `${target}/index.js`];
+  for (const candidate of candidates) {
+    try {
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not this one
+    }
+  }
+  return null;
+}
+
+/** The files `file` imports statically, resolved; read again only when the file changed. */
+function importsOf(file) {
+  let mtimeMs;
+  try {
+    mtimeMs = statSync(file).mtimeMs;
+  } catch {
+    return [];
+  }
+  const known = scanned.get(file);
+  if (known && known.mtimeMs === mtimeMs) return known.imports;
+  const imports = [];
+  for (const match of readFileSync(file, 'utf8').matchAll(STATIC_IMPORT)) {
+    const target = resolveImport(file, match[1] ?? match[2] ?? '');
+    if (target && !target.includes('/node_modules/')) imports.push(target);
+  }
+  scanned.set(file, { mtimeMs, imports });
+  return imports;
+}
+
+/**
+ * The shortest chain of imports from `start` back to `file` (both included), or null when none
+ * leads back. `neighbours` is asked once per file.
+ * @param {string} file @param {string} start @param {(f: string) => string[]} neighbours
+ * @returns {string[] | null}
+ */
+export function cycleThrough(file, start, neighbours) {
+  /** @type {Map<string, string | null>} */
+  const cameFrom = new Map([[start, null]]);
+  const queue = [start];
+  while (queue.length > 0) {
+    const current = /** @type {string} */ (queue.shift());
+    if (current === file) {
+      const chain = [];
+      for (let at = /** @type {string | null} */ (current); at !== null; at = cameFrom.get(at) ?? null)
+        chain.unshift(at);
+      return chain;
+    }
+    for (const next of neighbours(current)) {
+      if (!cameFrom.has(next)) {
+        cameFrom.set(next, current);
+        queue.push(next);
+      }
+    }
+  }
+  return null;
+}
+
+/** @type {import('eslint').Rule.RuleModule} */
+const noCycle = {
+  meta: { type: 'problem', schema: [] },
+  create(context) {
+    const file = context.filename;
+    // One lint of one file sees one state of the tree: each neighbour is scanned (or its mtime checked) once.
+    const seen = new Map();
+    const neighbours = (f) => {
+      let imports = seen.get(f);
+      if (!imports) {
+        imports = importsOf(f);
+        seen.set(f, imports);
+      }
+      return imports;
+    };
+    const check = (node, source) => {
+      if (typeof source !== 'string' || !source.startsWith('.')) return;
+      const target = resolveImport(file, source);
+      if (!target) return;
+      const chain = cycleThrough(file, target, neighbours);
+      if (chain) {
+        const names = [file, ...chain].map((f) => relative(root, f));
+        context.report({ node, message: `Import cycle: ${names.join(' → ')}` });
+      }
+    };
+    return {
+      ImportDeclaration: (node) => check(node, node.source.value),
+      ExportNamedDeclaration: (node) => node.source && check(node, node.source.value),
+      ExportAllDeclaration: (node) => check(node, node.source.value),
+    };
+  },
+};
+
+export default {
+  rules: { 'no-layer-crossing': rule, 'no-foreign-table': foreignTableRule, 'no-import-cycle': noCycle },
+};

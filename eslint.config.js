@@ -29,5 +29,12 @@ export default tseslint.config(
     files: ['**/env.ts', 'bench/**', 'scripts/**'],
     rules: { 'no-restricted-properties': 'off' },
   },
-  { plugins: { layers }, rules: { 'layers/no-layer-crossing': 'error', 'layers/no-foreign-table': 'error' } },
+  {
+    plugins: { layers },
+    rules: {
+      'layers/no-layer-crossing': 'error',
+      'layers/no-foreign-table': 'error',
+      'layers/no-import-cycle': 'error',
+    },
+  },
 );

@@ -96,6 +96,18 @@ const GATEWAYS: readonly GatewaySpec[] = [
   },
 ];
 
+/**
+ * `--ablation`: ours alone, with its layers of in-flight sharing (gateway/src/inflight/sharing.ts)
+ * all on, each one off, and none, as DEDUPLICATE_INFLIGHT spells them.
+ */
+const ABLATION: Readonly<Record<string, string>> = {
+  all: 'true',
+  'requests off': 'queries,subgraphFetches',
+  'queries off': 'requests,subgraphFetches',
+  'subgraph fetches off': 'requests,queries',
+  none: 'false',
+};
+
 const VARIANTS: Record<VariantKey, string> = {
   identical: 'identical requests',
   distinctAuth: 'distinct Authorization on every request',
@@ -153,15 +165,23 @@ const median = (values: number[]) => {
  */
 export const gatewayBenchmark: Benchmark = {
   name: 'gateway',
-  description: 'federation gateway throughput (deep query over 4 subgraphs): ours vs Hive Gateway vs plain Apollo',
+  description:
+    'federation gateway throughput (deep query over 4 subgraphs): ours vs Hive Gateway vs plain Apollo; --ablation: ours with all, each but one, and none of its layers of in-flight sharing',
   async run(options) {
     const { log } = options;
     const duration = options.duration ?? (options.short ? 3 : 30);
     const warmup = numberArg(options, 'warmup', options.short ? 1 : 5);
     const connections = numberArg(options, 'connections', 50);
     const rounds = numberArg(options, 'rounds', 1);
-    const gateways = listArg(options, 'gateways', ['ours', 'hive', 'apollo'] as const);
-    const variants = listArg(options, 'variants', ['identical', 'distinctAuth'] as const);
+    // --ablation: ours alone, identical requests unless --variants says otherwise, once per setting.
+    const ablation = options.args.ablation !== undefined;
+    const gateways = ablation ? (['ours'] as const) : listArg(options, 'gateways', ['ours', 'hive', 'apollo'] as const);
+    const variants = listArg(
+      options,
+      'variants',
+      ablation ? (['identical'] as const) : (['identical', 'distinctAuth'] as const),
+    );
+    const sharings = ablation ? Object.keys(ABLATION) : [undefined];
     // Diagnostics of our gateway only: --profile writes CPU profiles, --ours-node-flags adds node
     // flags, --ours-env KEY=VALUE,… adds environment.
     const logDir = join(tmpdir(), `bench-gateway-${process.pid}`);
@@ -211,7 +231,14 @@ export const gatewayBenchmark: Benchmark = {
       authorization: nextToken < tokens.length ? tokens[nextToken++]! : signToken(),
     });
 
-    const runs: Array<{ round: number; variant: VariantKey; gateway: GatewayKey; result: Measurement }> = [];
+    const runs: Array<{
+      round: number;
+      variant: VariantKey;
+      gateway: GatewayKey;
+      /** With --ablation: which layers of in-flight sharing were on (ABLATION). */
+      sharing?: string;
+      result: Measurement;
+    }> = [];
     try {
       for (const subgraph of subgraphs) {
         const port = SUBGRAPH_PORTS[subgraph.name.replace('subgraph ', '') as (typeof SUBGRAPH_NAMES)[number]];
@@ -223,26 +250,33 @@ export const gatewayBenchmark: Benchmark = {
       for (let round = 1; round <= rounds; round++) {
         for (const variant of variants) {
           // A different gateway goes first each round, so none always meets a just-warmed machine.
-          const order = gateways.map((_, i) => gateways[(i + round - 1) % gateways.length]!);
-          for (const key of order) {
+          const contestants = gateways.flatMap((key) => sharings.map((sharing) => ({ key, sharing })));
+          const order = contestants.map((_, i) => contestants[(i + round - 1) % contestants.length]!);
+          for (const { key, sharing } of order) {
             const spec = GATEWAYS.find((gateway) => gateway.key === key)!;
+            const label = sharing === undefined ? spec.label : `${spec.label}, sharing ${sharing}`;
             nextToken = 0;
             const gateway = spec.start(
-              join(logDir, `${key}-${variant}-${round}.log`),
-              key === 'ours' ? diagnostics : { nodeFlags: [], env: {} },
+              join(
+                logDir,
+                `${key}-${variant}-${round}${sharing === undefined ? '' : `-${sharing.replace(/ /g, '-')}`}.log`,
+              ),
+              key !== 'ours'
+                ? { nodeFlags: [], env: {} }
+                : sharing === undefined
+                  ? diagnostics
+                  : { ...diagnostics, env: { ...diagnostics.env, DEDUPLICATE_INFLIGHT: ABLATION[sharing]! } },
             );
             try {
               const url = graphqlUrl(key);
               await Promise.race([
-                waitUntil(spec.label, async () => (await post(url, '{"query":"{__typename}"}')).ok),
+                waitUntil(label, async () => (await post(url, '{"query":"{__typename}"}')).ok),
                 gateway.exited,
               ]);
               const check = await post(url, DEEP_QUERY_BODY, variant === 'distinctAuth' ? distinctAuthorization() : {});
               const text = await check.text();
               if (!check.ok || !isExpectedResponse(text)) {
-                throw new Error(
-                  `${spec.label} answered the deep query wrongly (${check.status}): ${text.slice(0, 500)}`,
-                );
+                throw new Error(`${label} answered the deep query wrongly (${check.status}): ${text.slice(0, 500)}`);
               }
               const load = {
                 url,
@@ -251,7 +285,7 @@ export const gatewayBenchmark: Benchmark = {
                 verifyBody: isExpectedResponse,
                 ...(variant === 'distinctAuth' ? { headersPerRequest: distinctAuthorization } : {}),
               };
-              log(`round ${round} · ${VARIANTS[variant]} · ${spec.label}: warm-up ${warmup}s, then ${duration}s`);
+              log(`round ${round} · ${VARIANTS[variant]} · ${label}: warm-up ${warmup}s, then ${duration}s`);
               await runLoad({ ...load, durationSeconds: warmup });
               const loadAverageBefore = round2(loadavg()[0]!);
               const cpuBefore = processUsage(gateway.pid).cpuSeconds;
@@ -268,10 +302,17 @@ export const gatewayBenchmark: Benchmark = {
                 subgraphCpuMsPerRequest: round2(((subgraphCpu() - subgraphCpuBefore) * 1000) / answered),
                 loadAverageBefore,
               };
-              runs.push({ round, variant, gateway: key, result: measurement });
-              log(`  ${formatRow(spec.key, measurement)}`);
+              const run = {
+                round,
+                variant,
+                gateway: key,
+                ...(sharing === undefined ? {} : { sharing }),
+                result: measurement,
+              };
+              runs.push(run);
+              log(`  ${formatRow(sharing ?? spec.key, measurement)}`);
               // Each measurement as it is made, so an interrupted run still leaves its figures.
-              log(`  ${JSON.stringify({ round, variant, gateway: key, result: measurement })}`);
+              log(`  ${JSON.stringify(run)}`);
             } finally {
               await gateway.stop();
             }
@@ -283,45 +324,66 @@ export const gatewayBenchmark: Benchmark = {
     }
 
     const summary: Record<string, unknown> = {};
+    const medianOf = (mine: Measurement[]) => ({
+      requestsPerSecond: median(mine.map((m) => m.requestsPerSecond)),
+      latencyMs: { p50: median(mine.map((m) => m.latencyMs.p50)), p99: median(mine.map((m) => m.latencyMs.p99)) },
+      errors: mine.reduce((sum, m) => sum + m.errors + m.non2xx + m.mismatches, 0),
+      peakRssMiB: Math.max(...mine.map((m) => m.peakRssMiB)),
+      cpuMsPerRequest: median(mine.map((m) => m.cpuMsPerRequest)),
+    });
+    const ratio = (a?: number, b?: number) => (a && b ? round2(a / b) : null);
     for (const variant of variants) {
-      const perGateway: Record<string, unknown> = {};
-      const medians: Partial<Record<GatewayKey, { rps: number; p99: number }>> = {};
-      for (const key of gateways) {
-        const mine = runs.filter((run) => run.variant === variant && run.gateway === key).map((run) => run.result);
-        const rps = median(mine.map((m) => m.requestsPerSecond));
-        const p99 = median(mine.map((m) => m.latencyMs.p99));
-        medians[key] = { rps, p99 };
-        perGateway[key] = {
-          requestsPerSecond: rps,
-          latencyMs: { p50: median(mine.map((m) => m.latencyMs.p50)), p99 },
-          errors: mine.reduce((sum, m) => sum + m.errors + m.non2xx + m.mismatches, 0),
-          peakRssMiB: Math.max(...mine.map((m) => m.peakRssMiB)),
-          cpuMsPerRequest: median(mine.map((m) => m.cpuMsPerRequest)),
+      const results = (pick: (run: (typeof runs)[number]) => boolean) =>
+        runs.filter((run) => run.variant === variant && pick(run)).map((run) => run.result);
+      if (ablation) {
+        // Ours per setting, and its requests per second against all layers on.
+        const perSetting = Object.fromEntries(
+          sharings.map((sharing) => [String(sharing), medianOf(results((run) => run.sharing === sharing))]),
+        );
+        const all = perSetting['all']?.requestsPerSecond;
+        summary[variant] = {
+          ...perSetting,
+          rpsOverAllOn: Object.fromEntries(
+            Object.entries(perSetting).map(([sharing, m]) => [sharing, ratio(m.requestsPerSecond, all)]),
+          ),
         };
+        continue;
       }
-      const ratio = (a?: number, b?: number) => (a && b ? round2(a / b) : null);
+      const perGateway = Object.fromEntries(
+        gateways.map((key) => [key, medianOf(results((run) => run.gateway === key))]),
+      );
+      const rps = (key: GatewayKey) => perGateway[key]?.requestsPerSecond;
+      const p99 = (key: GatewayKey) => perGateway[key]?.latencyMs.p99;
       summary[variant] = {
         ...perGateway,
         ratios: {
-          oursOverHiveRps: ratio(medians.ours?.rps, medians.hive?.rps),
-          oursOverApolloRps: ratio(medians.ours?.rps, medians.apollo?.rps),
-          oursOverHiveP99: ratio(medians.ours?.p99, medians.hive?.p99),
+          oursOverHiveRps: ratio(rps('ours'), rps('hive')),
+          oursOverApolloRps: ratio(rps('ours'), rps('apollo')),
+          oursOverHiveP99: ratio(p99('ours'), p99('hive')),
         },
       };
     }
     log(`logs: ${logDir}${profileDir ? `; CPU profiles of ours: ${profileDir}` : ''}`);
     return {
       machine: describeMachine(),
-      settings: { duration, warmup, connections, rounds, gateways, variants },
+      settings: {
+        duration,
+        warmup,
+        connections,
+        rounds,
+        gateways,
+        variants,
+        ...(ablation ? { ablation: ABLATION } : {}),
+      },
       summary,
       runs,
     };
   },
 };
 
-function formatRow(key: GatewayKey, m: Measurement): string {
+function formatRow(name: string, m: Measurement): string {
   return [
-    key.padEnd(6),
+    name.padEnd(6),
     `${m.requestsPerSecond.toFixed(1).padStart(7)} req/s`,
     `p50 ${String(m.latencyMs.p50).padStart(5)} ms`,
     `p99 ${String(m.latencyMs.p99).padStart(5)} ms`,

@@ -1,7 +1,7 @@
 // @ts-check
 // Bundles the GraphQL IDE (gateway/ide/src) into dist/ide: one script, one stylesheet (fonts and
 // icons inlined), file names hashed by content, and manifest.json naming them for the gateway
-// (gateway/src/ide.ts), each script and stylesheet also precompressed (.br, .gz). Nothing in the
+// (gateway/src/http/ide.ts), each script and stylesheet also precompressed (.br, .gz). Nothing in the
 // bundle loads anything from elsewhere.
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';

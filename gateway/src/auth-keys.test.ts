@@ -4,8 +4,8 @@ import { verifyIdentity } from '../../lib/auth/identity.js';
 import { signAccessToken } from '../../lib/auth/tokens.js';
 import { createAuthenticator } from './auth.js';
 
-// The authenticator verifies and signs with keys it makes once; these pin that it checks exactly
-// what lib/auth does, and that the subgraphs' verifyIdentity accepts what it signs.
+// The authenticator verifies and signs with lib/auth; these pin that it checks exactly what
+// lib/auth does, and that the subgraphs' verifyIdentity accepts what it signs.
 const config = { secret: 's'.repeat(32), issuer: 'ai-code', audience: 'ai-code-api', ttlSeconds: 60 };
 const internalSecret = 'i'.repeat(32);
 const auth = createAuthenticator(config, internalSecret);

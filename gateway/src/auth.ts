@@ -1,13 +1,6 @@
-import { createSecretKey, type KeyObject } from 'node:crypto';
-import jwt from 'jsonwebtoken';
-import {
-  ANONYMOUS_CLAIMS,
-  ANONYMOUS_HEADER_TTL_SECONDS,
-  identityFromClaims,
-  type Identity,
-} from '../../lib/auth/identity.js';
+import { ANONYMOUS_HEADER_TTL_SECONDS, signAnonymous, signIdentity, type Identity } from '../../lib/auth/identity.js';
 import type { RevocationCheck } from '../../lib/auth/revocations.js';
-import type { AccessTokenConfig } from '../../lib/auth/tokens.js';
+import { verifyAccessToken, type AccessTokenConfig } from '../../lib/auth/tokens.js';
 import { err, ErrorCode } from '../../lib/errors.js';
 
 export type Caller = {
@@ -26,44 +19,6 @@ export type Authenticator = {
 };
 
 const MAX_CACHED_TOKENS = 10_000;
-
-/**
- * The HS256 keys are made once. Handed a secret as a string, jsonwebtoken first tries it as a PEM
- * key on every call and builds (and throws away) an error for it, which costs more than the HMAC.
- * The checks are those of lib/auth: verifyAccessToken for tokens, signIdentity's claims for the
- * identity header (auth.test.ts verifies the header with lib's verifyIdentity).
- */
-function verifyAccessTokenWith(
-  key: KeyObject,
-  config: Pick<AccessTokenConfig, 'issuer' | 'audience'>,
-  token: string,
-): Identity | null {
-  try {
-    return identityFromClaims(
-      jwt.verify(token, key, { algorithms: ['HS256'], issuer: config.issuer, audience: config.audience }),
-    );
-  } catch {
-    return null;
-  }
-}
-
-function signIdentityWith(key: KeyObject, identity: Identity): string {
-  return jwt.sign({ sub: identity.userId, role: identity.role, exp: identity.expiresAt }, key, {
-    algorithm: 'HS256',
-    issuer: 'ai-code-gateway',
-    audience: 'ai-code-subgraphs',
-    noTimestamp: true,
-  });
-}
-
-function signAnonymousWith(key: KeyObject, expiresAt: number): string {
-  return jwt.sign({ ...ANONYMOUS_CLAIMS, exp: expiresAt }, key, {
-    algorithm: 'HS256',
-    issuer: 'ai-code-gateway',
-    audience: 'ai-code-subgraphs',
-    noTimestamp: true,
-  });
-}
 
 export const invalidTokenError = () =>
   err(ErrorCode.UNAUTHENTICATED, 'Invalid or expired access token', { http: { status: 401 } });
@@ -87,8 +42,6 @@ export function createAuthenticator(
   revocations?: RevocationCheck,
 ): Authenticator {
   const verified = new Map<string, Caller>();
-  const accessTokenKey = createSecretKey(Buffer.from(config.secret));
-  const identityKey = createSecretKey(Buffer.from(internalSecret));
   // One anonymous header at a time, signed again once half its lifetime is gone.
   let anonymous = { header: '', expiresAt: 0 };
   return {
@@ -96,7 +49,7 @@ export function createAuthenticator(
       const nowSeconds = Math.floor(Date.now() / 1000);
       if (anonymous.expiresAt - nowSeconds < ANONYMOUS_HEADER_TTL_SECONDS / 2) {
         const expiresAt = nowSeconds + ANONYMOUS_HEADER_TTL_SECONDS;
-        anonymous = { header: signAnonymousWith(identityKey, expiresAt), expiresAt };
+        anonymous = { header: signAnonymous(internalSecret, expiresAt), expiresAt };
       }
       return anonymous.header;
     },
@@ -111,9 +64,9 @@ export function createAuthenticator(
         verified.delete(token);
         throw invalidTokenError();
       }
-      const identity = verifyAccessTokenWith(accessTokenKey, config, token);
+      const identity = verifyAccessToken(config, token);
       if (!identity || revocations?.isRevoked(identity)) throw invalidTokenError();
-      const caller = { identity, identityHeader: signIdentityWith(identityKey, identity) };
+      const caller = { identity, identityHeader: signIdentity(internalSecret, identity) };
       if (verified.size >= MAX_CACHED_TOKENS) verified.delete(verified.keys().next().value as string);
       verified.set(token, caller);
       return caller;

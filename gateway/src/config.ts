@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import type { RevocationCheck } from '../../lib/auth/revocations.js';
 import { accessTokenEnvShape, accessTokenKeys } from '../../lib/config/common-env.js';
-import { booleanFlag, optionalFlag, positiveInt, type EnvOf } from '../../lib/config/env.js';
+import { optionalFlag, positiveInt, type EnvOf } from '../../lib/config/env.js';
 import type { Logger } from '../../lib/logger.js';
 import { createAuthenticator } from './auth.js';
 import { createGateway, gatewayDefaults, type Gateway, type GatewayOptions } from './create-gateway.js';
+import { inflightSharingFlag } from './inflight/sharing.js';
 import { operationLimitsEnvShape, operationLimitsFromEnv } from './limits/env.js';
 import { plannerEnvShape, plannerFromEnv } from './planning/env.js';
 import {
@@ -38,7 +39,7 @@ export const gatewayEnvShape = {
   SUBGRAPH_CONNECTIONS: positiveInt(gatewayDefaults.subgraphConnections).describe(
     'Keep-alive connections held open to each subgraph; more concurrent fetches wait for one',
   ),
-  DEDUPLICATE_INFLIGHT: booleanFlag(gatewayDefaults.deduplicateInflight).describe(
+  DEDUPLICATE_INFLIGHT: inflightSharingFlag(gatewayDefaults.deduplicateInflight).describe(
     'Run identical in-flight queries of the same caller once (whole queries and subgraph fetches; never mutations)',
   ),
   QUERY_PLAN_CACHE_MIB: z.coerce

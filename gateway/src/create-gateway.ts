@@ -10,10 +10,11 @@ import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS_PER_IP, type HttpLimit
 import { createHttpMetrics } from '../../lib/http/metrics.js';
 import { createGraphQLWsEndpoint, createServiceServer, type ServiceServer } from '../../lib/http/service-server.js';
 import type { Logger } from '../../lib/logger.js';
-import type { Authenticator, Caller } from './auth.js';
-import { preventCsrf } from './csrf.js';
-import { deduplicateQueries } from './deduplicate-queries.js';
-import { DeduplicatingApolloServer } from './deduplicate-requests.js';
+import type { Authenticator } from './auth.js';
+import type { GatewayContext } from './context.js';
+import { preventCsrf } from './http/csrf.js';
+import { deduplicateQueries } from './inflight/deduplicate-queries.js';
+import { DeduplicatingApolloServer } from './inflight/deduplicate-requests.js';
 import { createDocumentAdmission } from './limits/admission.js';
 import { defaultOperationLimits, type OperationLimits } from './limits/operation-limits.js';
 import {
@@ -24,27 +25,24 @@ import {
 import { createPlannerPool, defaultPlannerPool, type PlannerPoolOptions } from './planning/planner-pool.js';
 import { createPlanCache, createPlanningMetrics, usePlannerPool } from './planning/use-planner-pool.js';
 import { createProtections, type ProtectionOptions } from './protections.js';
-import { refuseUnacceptable, useGraphQLOverHttp } from './graphql-over-http.js';
-import { createGraphQLIde } from './ide.js';
+import { refuseUnacceptable, useGraphQLOverHttp } from './http/graphql-over-http.js';
+import { createGraphQLIde } from './http/ide.js';
 import {
   createSubscriptionServer,
   defaultSubscriptionLimits,
   type SubscriptionLimits,
   type SubscriptionStats,
 } from './subscriptions/subscription-server.js';
-import { createInflight } from './inflight.js';
-import { createSubgraphClient, DEFAULT_CONNECTIONS_PER_SUBGRAPH, type SubgraphAnswer } from './subgraph-client.js';
-import { SubgraphDataSource } from './subgraph-data-source.js';
-import { createUploadProxy } from './upload-proxy.js';
-
-export type GatewayContext = {
-  caller: Caller | null;
-  /**
-   * The client's address (see TRUST_PROXY): of the request over HTTP, of the connection's upgrade
-   * request over WebSocket. Budgets of anonymous and sign-in calls are kept by it.
-   */
-  clientIp: string;
-};
+import { createInflight } from './inflight/inflight.js';
+import { inflightSharing, type InflightSharing } from './inflight/sharing.js';
+import {
+  createSubgraphClient,
+  DEFAULT_CONNECTIONS_PER_SUBGRAPH,
+  type SubgraphAnswer,
+} from './upstream/subgraph-client.js';
+import { readSupergraphDirectives } from './supergraph-directives.js';
+import { SubgraphDataSource } from './upstream/subgraph-data-source.js';
+import { createUploadProxy } from './http/upload-proxy.js';
 
 /** What the options below left unset are (and what SUBGRAPH_CONNECTIONS, DEDUPLICATE_INFLIGHT, QUERY_PLAN_CACHE_MIB default to). */
 export const gatewayDefaults = {
@@ -61,11 +59,11 @@ export type GatewayOptions = {
   logger: Logger;
   maxBodyBytes: number;
   introspection: boolean;
-  /** The GraphQL IDE for browsers on GET /graphql (see ide.ts). @default introspection */
+  /** The GraphQL IDE for browsers on GET /graphql (see http/ide.ts). @default introspection */
   ide?: boolean;
   /** Time allowed for a subgraph to answer a readiness probe. @default 2000 */
   readinessTimeoutMs?: number;
-  /** The subgraph whose `/uploads/…` route receives model uploads. @default 'models' */
+  /** The subgraph whose `/uploads/…` route receives uploads. @default the one the supergraph declares (`@uploadRoute`) */
   uploadsSubgraph?: string;
   /** Limits of subscriptions over WebSocket; each one left out keeps its default. */
   subscriptions?: Partial<SubscriptionLimits>;
@@ -79,10 +77,11 @@ export type GatewayOptions = {
   /** Keep-alive connections held open to each subgraph. @default gatewayDefaults.subgraphConnections */
   subgraphConnections?: number;
   /**
-   * Share in-flight identical work among requests of the same caller: whole queries, and subgraph
-   * fetches of queries. Mutations are never shared. @default true
+   * Share in-flight identical work among requests of the same caller: whole requests, operations,
+   * and subgraph fetches of queries (inflight/sharing.ts), all of them (a boolean) or each layer as
+   * given. Mutations are never shared. @default true
    */
-  deduplicateInflight?: boolean;
+  deduplicateInflight?: boolean | Partial<InflightSharing>;
   /** Approximate size of the query plan cache (plans keyed by operation text and name), MiB. @default 30 */
   queryPlanCacheMiB?: number;
   /** The planner threads operations are planned on, off the event loop (planning/). @default defaultPlannerPool */
@@ -135,12 +134,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const hideSuggestions = options.hideSchemaDetails ?? !options.introspection;
   const formatError = createErrorFormatter(logger, { hideSuggestions, hideInternals: hideSuggestions });
   let updateSupergraph: ((supergraphSdl: string) => void) | undefined;
-  const deduplicate = options.deduplicateInflight ?? gatewayDefaults.deduplicateInflight;
+  const sharing = inflightSharing(options.deduplicateInflight ?? gatewayDefaults.deduplicateInflight);
   const client = createSubgraphClient({
     connectionsPerSubgraph: options.subgraphConnections ?? gatewayDefaults.subgraphConnections,
   });
-  const fetches = deduplicate ? createInflight<SubgraphAnswer>() : undefined;
+  const fetches = sharing.subgraphFetches ? createInflight<SubgraphAnswer>() : undefined;
   const protectionOptions = options.protections ?? {};
+  // What the supergraph declares for the gateway (supergraph-directives.ts), kept as it is updated.
+  let directives = readSupergraphDirectives(options.supergraphSdl);
   const protections = await createProtections(
     {
       ...protectionOptions,
@@ -150,6 +151,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       },
     },
     logger,
+    () => directives.rateLimits,
   );
   disableApolloTelemetry();
   const metrics = createHttpMetrics('gateway');
@@ -187,8 +189,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     queryPlannerConfig: { cache: planCache },
   });
   const apollo = new DeduplicatingApolloServer<GatewayContext>({
-    shareInflightRequests: deduplicate,
-    gateway: deduplicate ? deduplicateQueries(gateway) : gateway,
+    shareInflightRequests: sharing.requests,
+    gateway: sharing.queries ? deduplicateQueries(gateway) : gateway,
     introspection: options.introspection,
     includeStacktraceInErrorResponses: false,
     // The process's own signal handling closes servers in order; Apollo must not race it.
@@ -199,7 +201,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     allowBatchedHttpRequests: false,
     parseOptions: operationParseOptions(operationLimits),
     validationOptions: operationValidationOptions,
-    // preventCsrf (csrf.ts) applies Apollo's rule in front of the handler, but lets API clients GET.
+    // preventCsrf (http/csrf.ts) applies Apollo's rule in front of the handler, but lets API clients GET.
     csrfPrevention: false,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
@@ -232,6 +234,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   });
   // Every supergraph the gateway loads, the first included, whichever way it arrives.
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
+    directives = readSupergraphDirectives(coreSupergraphSdl);
     planner.setSupergraph(coreSupergraphSdl);
     subscriptions.setSupergraph(coreSupergraphSdl);
   });
@@ -279,7 +282,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       ...ide.routes,
       '/uploads/': createUploadProxy(
         () => {
-          const url = subgraphs.get(options.uploadsSubgraph ?? 'models');
+          const name = options.uploadsSubgraph ?? directives.uploadsSubgraph;
+          const url = name === undefined ? undefined : subgraphs.get(name);
           return url ? new URL('/', url).toString() : undefined;
         },
         logger,

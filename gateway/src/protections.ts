@@ -5,7 +5,7 @@ import type { GraphQLError } from 'graphql';
 import type { Redis } from 'ioredis';
 import type { GraphQLRoute } from '../../lib/http/graphql-handler.js';
 import type { Logger } from '../../lib/logger.js';
-import type { GatewayContext } from './create-gateway.js';
+import type { GatewayContext } from './context.js';
 import { createMemoryDocumentCache, createRedisDocumentCache } from './persisted-operations/apq-cache.js';
 import {
   createSafelist,
@@ -15,7 +15,7 @@ import {
   type Safelist,
 } from './persisted-operations/manifest.js';
 import { clientIp } from './rate-limit/client-ip.js';
-import { createRateLimits, type RateLimitConfig } from './rate-limit/rate-limits.js';
+import { createRateLimits, type RateLimitConfig, type RateLimitsOptions } from './rate-limit/rate-limits.js';
 import {
   admitOperation,
   limitRequestsByIp,
@@ -23,7 +23,7 @@ import {
   type AdmittedOperation,
 } from './rate-limit/use-rate-limits.js';
 import { connectGatewayRedis } from './redis.js';
-import { withSubgraphErrors } from './subgraph-errors.js';
+import { withSubgraphErrors } from './upstream/subgraph-errors.js';
 
 export type ProtectionOptions = {
   /** Redis for rate-limit counters and the APQ cache, shared by gateway replicas; in-process when unset. */
@@ -90,8 +90,15 @@ export type Protections = {
   close(): Promise<void>;
 };
 
-/** Rate limits, subgraph timeouts and persisted operations, assembled for createGateway. */
-export async function createProtections(options: ProtectionOptions, logger: Logger): Promise<Protections> {
+/**
+ * Rate limits, subgraph timeouts and persisted operations, assembled for createGateway;
+ * `rateLimitedFields` are the served supergraph's (supergraph-directives.ts).
+ */
+export async function createProtections(
+  options: ProtectionOptions,
+  logger: Logger,
+  rateLimitedFields: RateLimitsOptions['rateLimitedFields'],
+): Promise<Protections> {
   const keyPrefix = options.redisKeyPrefix ?? '';
   // Named after the prefix, so CLIENT LIST tells gateways of different deployments (or tests) apart.
   const connectionName = `gateway${keyPrefix ? `-${keyPrefix.replace(/[^A-Za-z0-9_.:-]/g, '_')}` : ''}`;
@@ -102,6 +109,7 @@ export async function createProtections(options: ProtectionOptions, logger: Logg
     config: { ...(options.rateLimits ?? defaultProtections.rateLimits), keyPrefix: `${keyPrefix}rl` },
     redis,
     logger,
+    rateLimitedFields,
   });
   const trustedProxies = options.trustedProxies ?? defaultProtections.trustedProxies;
   const persisted = options.persistedOperations ?? {};

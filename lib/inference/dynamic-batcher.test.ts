@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../logger.js';
 import { buildIdentityModel, buildLinearModel, buildMlpModel } from '../onnx/build-model.js';
-import { readModelSignature } from '../onnx/signature.js';
+import { readModelSignature } from '../onnx/read-model-signature.js';
 import { createLocalObjectStore } from '../storage/local-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { createDynamicBatcher, type BatchingOptions } from './dynamic-batcher.js';

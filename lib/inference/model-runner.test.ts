@@ -12,7 +12,8 @@ import {
   buildIdentityModel,
   buildSlowModel,
 } from '../onnx/build-model.js';
-import { readModelSignature, type ModelSignature } from '../onnx/signature.js';
+import { readModelSignature } from '../onnx/read-model-signature.js';
+import type { ModelSignature } from '../onnx/signature.js';
 import { createLocalObjectStore } from '../storage/local-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { BatchingOptions } from './dynamic-batcher.js';

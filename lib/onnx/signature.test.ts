@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBrokenModel, buildLinearModel, buildSlowModel } from './build-model.js';
-import { ModelLoadError, readModelSignature } from './signature.js';
+import { readModelSignature } from './read-model-signature.js';
+import { ModelLoadError } from './signature.js';
 
 const { onnx } = onnxProto;
 const { DataType } = onnx.TensorProto;

@@ -1,7 +1,4 @@
-import { access } from 'node:fs/promises';
 import type { InferenceSession } from 'onnxruntime-node';
-import type { ModelSession } from './session-cache.js';
-import { createThreadRuntime, LoadTimeoutError } from './thread-runtime.js';
 
 export type TensorSpec = {
   name: string;
@@ -19,36 +16,6 @@ export type ModelSignature = { inputs: TensorSpec[]; outputs: TensorSpec[] };
 /** The bytes are not a model onnxruntime can serve. The message is meant for the uploader: it names no server path. */
 export class ModelLoadError extends Error {
   override readonly name = 'ModelLoadError';
-}
-
-/** How long readModelSignature waits for a load by default, ms. */
-export const DEFAULT_LOAD_TIMEOUT_MS = 60_000;
-
-/**
- * Loads the model with the serving options, in a thread of its own as it is served, so a model accepted here
- * also loads when served, and reads its inputs and outputs. Throws ModelLoadError when the file is not a
- * loadable model of tensors in and out, or when loading it takes longer than `loadTimeoutMs`.
- */
-export async function readModelSignature(
-  modelPath: string,
-  { loadTimeoutMs = DEFAULT_LOAD_TIMEOUT_MS }: { loadTimeoutMs?: number } = {},
-): Promise<ModelSignature> {
-  // A missing file is the server's fault, not the model's: it must not surface as ModelLoadError.
-  await access(modelPath);
-  let session: ModelSession;
-  try {
-    session = await createThreadRuntime({ loadTimeoutMs, runTimeoutMs: loadTimeoutMs }).open(modelPath);
-  } catch (error) {
-    if (error instanceof LoadTimeoutError) {
-      throw new ModelLoadError(`Loading the model took longer than the limit of ${loadTimeoutMs} ms`, { cause: error });
-    }
-    throw error;
-  }
-  try {
-    return session.signature;
-  } finally {
-    await session.release();
-  }
 }
 
 /** The inputs and outputs of an open session. Throws ModelLoadError when one is not a tensor. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../lib/project-root.js';
-import { IDE_ASSETS_DIR } from '../../gateway/src/ide.js';
+import { IDE_ASSETS_DIR } from '../../gateway/src/http/ide.js';
 import { createProject, uploadModel } from '../helpers/models.js';
 import { signup, startTestPlatform, type Session, type TestPlatform } from '../helpers/platform.js';
 import { until } from '../helpers/wait.js';

@@ -1,6 +1,5 @@
 import { GraphQLError, Lexer, Source, TokenKind } from 'graphql';
 import { err, ErrorCode } from '../../../lib/errors.js';
-import type { OperationLimits } from './operation-limits.js';
 
 /**
  * graphql-js parses by recursive descent, a few stack frames per level of nesting: a document of a
@@ -15,7 +14,7 @@ import type { OperationLimits } from './operation-limits.js';
  */
 export function checkSourceNesting(
   source: string,
-  limits: Pick<OperationLimits, 'maxTokens' | 'maxDepth' | 'maxLiteralDepth'>,
+  limits: { maxTokens: number; maxDepth: number; maxLiteralDepth: number },
 ): GraphQLError | undefined {
   const lexer = new Lexer(new Source(source));
   const maxSelectionNesting = 4 * limits.maxDepth;

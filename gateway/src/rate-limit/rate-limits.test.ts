@@ -8,11 +8,16 @@ import { createLogger } from '../../../lib/logger.js';
 import { projectRoot } from '../../../lib/project-root.js';
 import { loadSupergraph } from '../subscriptions/supergraph.js';
 import { connectGatewayRedis } from '../redis.js';
+import { readSupergraphDirectives } from '../supergraph-directives.js';
 import { clientIp } from './client-ip.js';
 import { createRateLimits, type RateLimitConfig } from './rate-limits.js';
 import { rootFieldCalls } from './root-fields.js';
 
-const { apiSchema: schema } = loadSupergraph(readFileSync(join(projectRoot, 'schema', 'supergraph.graphql'), 'utf8'));
+const supergraphSdl = readFileSync(join(projectRoot, 'schema', 'supergraph.graphql'), 'utf8');
+const { apiSchema: schema } = loadSupergraph(supergraphSdl);
+// The root fields the platform's schema declares @rateLimit (login: auth, per input.email).
+const { rateLimits: declared } = readSupergraphDirectives(supergraphSdl);
+const rateLimitedFields = () => declared;
 
 const logger = createLogger('test', 'silent');
 const config = (auth: number): RateLimitConfig => ({
@@ -67,7 +72,7 @@ describe('clientIp', () => {
 
 describe('rate limits', () => {
   it('count login attempts per IP and per email, case-insensitively', async () => {
-    const limits = createRateLimits({ config: config(3), logger });
+    const limits = createRateLimits({ config: config(3), logger, rateLimitedFields });
     for (let i = 0; i < 3; i++)
       expect(await limits.operation({ ip: 'a', userId: null, fields: login('X@y.io') })).toBeNull();
     expect(await limits.operation({ ip: 'a', userId: null, fields: login('other@y.io') })).toMatchObject({
@@ -84,7 +89,7 @@ describe('rate limits', () => {
   it('keep limiting in process while Redis cannot be reached', async () => {
     const redis = await connectGatewayRedis('redis://127.0.0.1:1', logger, 200);
     try {
-      const limits = createRateLimits({ config: config(2), redis, logger });
+      const limits = createRateLimits({ config: config(2), redis, logger, rateLimitedFields });
       expect(await limits.operation({ ip: 'a', userId: null, fields: login('a@y.io') })).toBeNull();
       expect(await limits.operation({ ip: 'a', userId: null, fields: login('a@y.io') })).toBeNull();
       const refused = await limits.operation({ ip: 'a', userId: null, fields: login('a@y.io') });

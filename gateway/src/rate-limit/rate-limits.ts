@@ -7,6 +7,7 @@ import {
   type RateLimiterStoreAbstract,
 } from 'rate-limiter-flexible';
 import type { Logger } from '../../../lib/logger.js';
+import { argumentKey, type RateLimitedField, type StrictBudget } from '../supergraph-directives.js';
 import type { RootFieldCall } from './root-fields.js';
 
 /** A budget: `points` requests (or calls) per key within a fixed window. */
@@ -17,18 +18,16 @@ export type RateLimitConfig = {
   perIp: RateLimit;
   /** Operations per authenticated user (HTTP and WebSocket). */
   perUser: RateLimit;
-  /** Calls of `login`, `signup` and `refreshToken` per client IP, and of `login` per email (brute force). */
+  /**
+   * Calls of the root fields declared `@rateLimit(budget: "auth")` (sign-in: brute force, token
+   * stuffing) per client IP, and per value of their `per` argument (the email of a login).
+   */
   auth: RateLimit;
-  /** Calls of `predict` and `startPrediction` per user (anonymous callers per IP): they cost compute. */
+  /** Calls of the root fields declared `@rateLimit(budget: "inference")` per user (anonymous callers per IP): they cost compute. */
   inference: RateLimit;
   /** Prefix of the counters' Redis keys: gateways sharing Redis and this prefix share their budgets. @default 'rl' */
   keyPrefix?: string;
 };
-
-/** Root fields guarded against password guessing and token stuffing. */
-export const AUTH_FIELDS: ReadonlySet<string> = new Set(['login', 'signup', 'refreshToken']);
-/** Root fields that run models. */
-export const INFERENCE_FIELDS: ReadonlySet<string> = new Set(['predict', 'startPrediction']);
 
 /** Why a request or operation is refused, and when the client may try again. */
 export type Refusal = { limit: keyof Omit<RateLimitConfig, 'keyPrefix'>; retryAfterSeconds: number };
@@ -48,16 +47,12 @@ export type RateLimitsOptions = {
    */
   redis?: Redis | undefined;
   logger: Logger;
-};
-
-const loginEmail = (args: Record<string, unknown>): string | undefined => {
-  const input = args['input'];
-  const email = typeof input === 'object' && input !== null ? (input as Record<string, unknown>)['email'] : undefined;
-  return typeof email === 'string' ? email.trim().toLowerCase() : undefined;
+  /** The root fields that spend a strict budget, as the served supergraph declares them (supergraph-directives.ts). */
+  rateLimitedFields: () => ReadonlyMap<string, RateLimitedField>;
 };
 
 export function createRateLimits(options: RateLimitsOptions): RateLimits {
-  const { config, redis, logger } = options;
+  const { config, redis, logger, rateLimitedFields } = options;
   const prefix = config.keyPrefix ?? 'rl';
 
   const limiter = (name: string, limit: RateLimit): RateLimiterAbstract => {
@@ -82,8 +77,9 @@ export function createRateLimits(options: RateLimitsOptions): RateLimits {
     perIp: limiter('ip', config.perIp),
     perUser: limiter('user', config.perUser),
     authByIp: limiter('auth-ip', config.auth),
-    authByEmail: limiter('auth-email', config.auth),
+    authByArgument: limiter('auth-arg', config.auth),
     inference: limiter('inference', config.inference),
+    inferenceByArgument: limiter('inference-arg', config.inference),
   };
 
   /** Spends `points` of every budget given; refused when any one of them is spent. */
@@ -115,28 +111,29 @@ export function createRateLimits(options: RateLimitsOptions): RateLimits {
   return {
     request: (ip) => spend([{ limiter: limiters.perIp, key: ip, points: 1, limit: 'perIp' }]),
     operation: ({ ip, userId, fields }) => {
-      const auth = fields.filter((f) => AUTH_FIELDS.has(f.name));
-      const inference = fields.filter((f) => INFERENCE_FIELDS.has(f.name)).length;
-      const emails = new Map<string, number>();
-      for (const field of auth) {
-        const email = field.name === 'login' ? loginEmail(field.args) : undefined;
-        if (email) emails.set(email, (emails.get(email) ?? 0) + 1);
+      const declared = rateLimitedFields();
+      const calls = { auth: 0, inference: 0 };
+      const byArgument = { auth: new Map<string, number>(), inference: new Map<string, number>() };
+      for (const field of fields) {
+        const spends = declared.get(field.name);
+        if (!spends) continue;
+        calls[spends.budget]++;
+        const key = spends.per && argumentKey(field.args, spends.per);
+        if (key) byArgument[spends.budget].set(key, (byArgument[spends.budget].get(key) ?? 0) + 1);
       }
+      const perArgument = (limiter: RateLimiterAbstract, budget: StrictBudget, counts: Map<string, number>) =>
+        [...counts].map(([key, points]) => ({ limiter, key, points, limit: budget }));
       return spend([
         ...(userId ? [{ limiter: limiters.perUser, key: userId, points: 1, limit: 'perUser' as const }] : []),
-        { limiter: limiters.authByIp, key: ip, points: auth.length, limit: 'auth' },
-        ...[...emails].map(([email, points]) => ({
-          limiter: limiters.authByEmail,
-          key: email,
-          points,
-          limit: 'auth' as const,
-        })),
+        { limiter: limiters.authByIp, key: ip, points: calls.auth, limit: 'auth' },
+        ...perArgument(limiters.authByArgument, 'auth', byArgument.auth),
         {
           limiter: limiters.inference,
           key: userId ? `user:${userId}` : `ip:${ip}`,
-          points: inference,
+          points: calls.inference,
           limit: 'inference',
         },
+        ...perArgument(limiters.inferenceByArgument, 'inference', byArgument.inference),
       ]);
     },
   };

@@ -2,7 +2,7 @@ import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import type { DocumentNode, GraphQLError, GraphQLSchema } from 'graphql';
 import { err, ErrorCode } from '../../../lib/errors.js';
 import { refuseRequest, type GraphQLRoute } from '../../../lib/http/graphql-handler.js';
-import type { GatewayContext } from '../create-gateway.js';
+import type { GatewayContext } from '../context.js';
 import { clientIp } from './client-ip.js';
 import type { RateLimits, Refusal } from './rate-limits.js';
 import { rootFieldCalls } from './root-fields.js';

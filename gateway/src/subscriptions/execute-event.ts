@@ -4,7 +4,7 @@ import { executeQueryPlan, type GraphQLDataSource } from '@apollo/gateway';
 // graphql's ESM build for bare 'graphql': a second instance, whose instanceof checks reject theirs.
 import { GraphQLError, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from '../../../lib/logger.js';
-import type { GatewayContext } from '../create-gateway.js';
+import type { GatewayContext } from '../context.js';
 import type { PreparedSubscription, ServedSupergraph } from './supergraph.js';
 
 type RequestContext = Parameters<typeof executeQueryPlan>[2];

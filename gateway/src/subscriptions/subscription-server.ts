@@ -20,7 +20,7 @@ import { withoutSuggestions } from '../../../lib/graphql/format-error.js';
 import { connectionParam, type WebSocketExtra } from '../../../lib/http/service-server.js';
 import type { Logger } from '../../../lib/logger.js';
 import type { Authenticator, Caller } from '../auth.js';
-import type { GatewayContext } from '../create-gateway.js';
+import type { GatewayContext } from '../context.js';
 import type { QueryPlan } from '@apollo/query-planner';
 import type { DocumentAdmission } from '../limits/admission.js';
 import { PlanningRefused } from '../planning/planner-pool.js';
@@ -65,11 +65,6 @@ export type SubscriptionLimits = {
    * than failing each subscription later. @default false
    */
   allowAnonymous: boolean;
-  /**
-   * Root fields that stream a state rather than events: a client joining a shared subscription of
-   * one of these first gets the latest state the others got. @default ['predictionProgress']
-   */
-  replayLatest: readonly string[];
 };
 
 export const defaultSubscriptionLimits: SubscriptionLimits = {
@@ -79,7 +74,6 @@ export const defaultSubscriptionLimits: SubscriptionLimits = {
   maxConnectionsPerIp: 100,
   maxQueuedEvents: 100,
   allowAnonymous: false,
-  replayLatest: ['predictionProgress'],
 };
 
 export type SubscriptionStats = {
@@ -304,7 +298,7 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
       .update(JSON.stringify([caller?.identityHeader ?? '', operationName ?? null, text, stableJson(coercedVariables)]))
       .digest('base64url');
     const root = getOperationAST(document, operationName)?.selectionSet.selections[0];
-    const replayLatest = root?.kind === Kind.FIELD && limits.replayLatest.includes(root.name.value);
+    const replayLatest = root?.kind === Kind.FIELD && operation.supergraph.replayLatest.has(root.name.value);
     const { stream, leaveWith } = openStream(connection, operation.id, callerKey);
     leaveWith(shared.join(key, stream, () => eventSource(operation, prepared), replayLatest));
     return stream;

@@ -2,6 +2,7 @@ import { operationFromDocument, Supergraph, type Schema } from '@apollo/federati
 import { buildOperationContext } from '@apollo/gateway';
 import { QueryPlanner, type QueryPlan, type SubscriptionNode } from '@apollo/query-planner';
 import type { DocumentNode, GraphQLSchema } from 'graphql';
+import { readSupergraphDirectives } from '../supergraph-directives.js';
 
 /**
  * A subscription operation made ready to serve, once per distinct operation text and shared by
@@ -24,6 +25,11 @@ export type PreparedSubscription = {
 export type ServedSupergraph = {
   /** The API schema clients' operations are validated and coerced against. */
   apiSchema: GraphQLSchema;
+  /**
+   * Root fields that stream a state rather than events (declared `@replayLatest`): a client joining a
+   * shared subscription of one of these first gets the latest state the others got.
+   */
+  replayLatest: ReadonlySet<string>;
   /** What @apollo/gateway's executeQueryPlan needs next to a plan. */
   execution: { supergraphSchema: GraphQLSchema; apiSchema: Schema };
   /**
@@ -52,6 +58,7 @@ export function loadSupergraph(supergraphSdl: string, maxCachedPlans = 500): Ser
   const graphqlApiSchema = apiSchema.toGraphQLJSSchema();
   return {
     apiSchema: graphqlApiSchema,
+    replayLatest: readSupergraphDirectives(supergraphSdl).replayLatest,
     execution: { supergraphSchema: supergraph.schema.toGraphQLJSSchema(), apiSchema },
     async prepareSubscription(text, document, operationName, plan) {
       const key = `${operationName ?? ''}\n${text}`;

@@ -263,7 +263,6 @@ export type ResolversTypes = ResolversObject<{
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   InferenceRequest: ResolverTypeWrapper<InferenceRequestParent>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
-  String: ResolverTypeWrapper<Scalars['String']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   InferenceRequestConnection: ResolverTypeWrapper<
     Omit<InferenceRequestConnection, 'nodes'> & { nodes: Array<ResolversTypes['InferenceRequest']> }
@@ -285,6 +284,7 @@ export type ResolversTypes = ResolversObject<{
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   StartPredictionInput: StartPredictionInput;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  String: ResolverTypeWrapper<Scalars['String']['output']>;
 }>;
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -292,7 +292,6 @@ export type ResolversParentTypes = ResolversObject<{
   DateTime: Scalars['DateTime']['output'];
   InferenceRequest: InferenceRequestParent;
   Int: Scalars['Int']['output'];
-  String: Scalars['String']['output'];
   ID: Scalars['ID']['output'];
   InferenceRequestConnection: Omit<InferenceRequestConnection, 'nodes'> & {
     nodes: Array<ResolversParentTypes['InferenceRequest']>;
@@ -309,7 +308,29 @@ export type ResolversParentTypes = ResolversObject<{
   Query: Record<PropertyKey, never>;
   StartPredictionInput: StartPredictionInput;
   Subscription: Record<PropertyKey, never>;
+  String: Scalars['String']['output'];
 }>;
+
+export type RateLimitDirectiveArgs = {
+  budget: Scalars['String']['input'];
+  per?: Maybe<Scalars['String']['input']>;
+};
+
+export type RateLimitDirectiveResolver<
+  Result,
+  Parent,
+  ContextType = Context,
+  Args = RateLimitDirectiveArgs,
+> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type ReplayLatestDirectiveArgs = {};
+
+export type ReplayLatestDirectiveResolver<
+  Result,
+  Parent,
+  ContextType = Context,
+  Args = ReplayLatestDirectiveArgs,
+> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
@@ -476,4 +497,9 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   PredictionConnection?: PredictionConnectionResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
+}>;
+
+export type DirectiveResolvers<ContextType = Context> = ResolversObject<{
+  rateLimit?: RateLimitDirectiveResolver<any, any, ContextType>;
+  replayLatest?: ReplayLatestDirectiveResolver<any, any, ContextType>;
 }>;

@@ -299,6 +299,15 @@ export type ResolversParentTypes = ResolversObject<{
   TensorSpec: TensorSpec;
 }>;
 
+export type UploadRouteDirectiveArgs = {};
+
+export type UploadRouteDirectiveResolver<
+  Result,
+  Parent,
+  ContextType = Context,
+  Args = UploadRouteDirectiveArgs,
+> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
@@ -427,4 +436,8 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   Project?: ProjectResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   TensorSpec?: TensorSpecResolvers<ContextType>;
+}>;
+
+export type DirectiveResolvers<ContextType = Context> = ResolversObject<{
+  uploadRoute?: UploadRouteDirectiveResolver<any, any, ContextType>;
 }>;

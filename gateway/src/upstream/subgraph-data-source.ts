@@ -1,12 +1,11 @@
-import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GraphQLError } from 'graphql';
-import { IDENTITY_HEADER } from '../../lib/auth/identity.js';
-import type { GatewayContext } from './create-gateway.js';
+import { IDENTITY_HEADER } from '../../../lib/auth/identity.js';
+import type { GatewayContext, GatewayDataSource, SubgraphResponse } from '../context.js';
 import { distinctRepresentations, spreadEntities } from './entity-batch.js';
-import type { Inflight } from './inflight.js';
+import type { Inflight } from '../inflight/inflight.js';
 import { subgraphEndpoint, type SubgraphAnswer, type SubgraphClient } from './subgraph-client.js';
 
-type SubgraphResponse = Awaited<ReturnType<GraphQLDataSource['process']>>;
 type CacheHint = { maxAge?: number; scope?: 'PRIVATE' | 'PUBLIC' };
 
 export type SubgraphDataSourceOptions = {
@@ -45,7 +44,7 @@ const QUERY_TEXT = /^\s*(?:query\b|\{)/;
  * the caller's identity as the signed internal header, never any client-set header, and sends each
  * distinct entity representation of a fetch once (entity-batch.ts).
  */
-export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
+export class SubgraphDataSource implements GatewayDataSource {
   readonly url: string;
   readonly #endpoint;
   readonly #client: SubgraphClient;

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { ErrorCode } from '../../lib/errors.js';
-import { refuseRequest, type GraphQLRoute } from '../../lib/http/graphql-handler.js';
+import { ErrorCode } from '../../../lib/errors.js';
+import { refuseRequest, type GraphQLRoute } from '../../../lib/http/graphql-handler.js';
 
 // The content types a page can send cross-site without a CORS preflight (Fetch standard).
 const SIMPLE_CONTENT_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain']);

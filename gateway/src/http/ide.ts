@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
-import { projectRoot } from '../../lib/project-root.js';
-import type { Logger } from '../../lib/logger.js';
-import type { GraphQLRoute } from '../../lib/http/graphql-handler.js';
-import type { RouteHandler } from '../../lib/http/service-server.js';
+import { projectRoot } from '../../../lib/project-root.js';
+import type { Logger } from '../../../lib/logger.js';
+import type { GraphQLRoute } from '../../../lib/http/graphql-handler.js';
+import type { RouteHandler } from '../../../lib/http/service-server.js';
 
 /** Where `npm run build:ide` writes the bundle (see gateway/ide/build.js). */
 export const IDE_ASSETS_DIR = join(projectRoot, 'dist', 'ide');

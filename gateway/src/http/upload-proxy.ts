@@ -1,10 +1,10 @@
 import { Agent, request } from 'node:http';
 import { pipeline, type Transform } from 'node:stream';
-import { IDENTITY_HEADER } from '../../lib/auth/identity.js';
-import { ErrorCode } from '../../lib/errors.js';
-import { BodyTimeoutError, createBodyGuard } from '../../lib/http/body.js';
-import { sendJson, sendsOwnContinue, type RouteHandler } from '../../lib/http/service-server.js';
-import type { Logger } from '../../lib/logger.js';
+import { IDENTITY_HEADER } from '../../../lib/auth/identity.js';
+import { ErrorCode } from '../../../lib/errors.js';
+import { BodyTimeoutError, createBodyGuard } from '../../../lib/http/body.js';
+import { sendJson, sendsOwnContinue, type RouteHandler } from '../../../lib/http/service-server.js';
+import type { Logger } from '../../../lib/logger.js';
 
 // Only what describes the body travels upstream: no cookies, no auth, no hop-by-hop headers.
 const FORWARDED = ['content-type', 'content-length'] as const;

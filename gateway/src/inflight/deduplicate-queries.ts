@@ -1,5 +1,5 @@
 import type { ApolloServerOptionsWithGateway } from '@apollo/server';
-import type { GatewayContext } from './create-gateway.js';
+import type { GatewayContext } from '../context.js';
 import { createInflight, type Inflight } from './inflight.js';
 
 type GatewayInterface = ApolloServerOptionsWithGateway<GatewayContext>['gateway'];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Caller } from './auth.js';
+import type { Caller } from '../auth.js';
 import { deduplicateQueries, type ExecutionResult } from './deduplicate-queries.js';
 
 type Gateway = Parameters<typeof deduplicateQueries>[0];

@@ -1,11 +1,9 @@
-import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GraphQLError } from 'graphql';
-import { err, ErrorCode } from '../../lib/errors.js';
-import type { Logger } from '../../lib/logger.js';
-import type { GatewayContext } from './create-gateway.js';
+import { err, ErrorCode } from '../../../lib/errors.js';
+import type { Logger } from '../../../lib/logger.js';
+import type { GatewayContext, GatewayDataSource, SubgraphResponse } from '../context.js';
 import { SubgraphTimeoutError } from './subgraph-data-source.js';
-
-type SubgraphResponse = Awaited<ReturnType<GraphQLDataSource['process']>>;
 
 const upstreamStatus = (error: GraphQLError): number | undefined => {
   const response = error.extensions['response'] as { status?: unknown } | undefined;
@@ -18,11 +16,7 @@ const upstreamStatus = (error: GraphQLError): number | undefined => {
  * it. @apollo/gateway then nulls the fields that subgraph owns and still sends the rest of the
  * response. Nothing is retried: a mutation the subgraph may have applied must not run twice.
  */
-export function withSubgraphErrors(
-  name: string,
-  source: GraphQLDataSource<GatewayContext>,
-  logger: Logger,
-): GraphQLDataSource<GatewayContext> {
+export function withSubgraphErrors(name: string, source: GatewayDataSource, logger: Logger): GatewayDataSource {
   return {
     async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<SubgraphResponse> {
       try {

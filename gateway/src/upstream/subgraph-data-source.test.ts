@@ -2,10 +2,10 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { IDENTITY_HEADER } from '../../lib/auth/identity.js';
-import type { Caller } from './auth.js';
-import type { GatewayContext } from './create-gateway.js';
-import { createInflight } from './inflight.js';
+import { IDENTITY_HEADER } from '../../../lib/auth/identity.js';
+import type { Caller } from '../auth.js';
+import type { GatewayContext } from '../context.js';
+import { createInflight } from '../inflight/inflight.js';
 import { createSubgraphClient, type SubgraphAnswer } from './subgraph-client.js';
 import { cacheHint, SubgraphDataSource, SubgraphTimeoutError } from './subgraph-data-source.js';
 

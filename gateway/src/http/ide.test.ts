@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brotliCompressSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../lib/logger.js';
+import { createLogger } from '../../../lib/logger.js';
 import { acceptQuality, createGraphQLIde, IDE_ASSETS_PREFIX, wantsIde } from './ide.js';
 
 describe('content negotiation', () => {

@@ -1,8 +1,8 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { getOperationAST } from 'graphql';
-import { badInput, ErrorCode } from '../../lib/errors.js';
-import { negotiateGraphQLResponse } from '../../lib/http/accept.js';
-import { refuseRequest, type GraphQLRoute } from '../../lib/http/graphql-handler.js';
+import { badInput, ErrorCode } from '../../../lib/errors.js';
+import { negotiateGraphQLResponse } from '../../../lib/http/accept.js';
+import { refuseRequest, type GraphQLRoute } from '../../../lib/http/graphql-handler.js';
 
 /**
  * 406 Not Acceptable, before the body is read, for an Accept header that admits neither JSON media
