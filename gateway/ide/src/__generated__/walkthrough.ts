@@ -22,6 +22,8 @@ export const WALKTHROUGH = `# Welcome to the ai-code GraphQL IDE.
 #    "Variables", { "modelId": "…", "id": "<id>" },
 #    and watch it with PredictionProgress.
 # 5. LogTail streams log entries as they are written.
+#    A subscription's response lists its events so
+#    far, newest first; ■ stops it.
 # 6. CreateProject makes a project of your own; the
 #    CLI uploads models into it: ai-code models upload.
 #
