@@ -234,19 +234,18 @@ describe("the README's walkthrough, run in bash against `npm start`'s embedded d
     expect(matchesShown('{"a":2}', '{"a":1…}')).toBe(false);
   });
 
-  it('"The first ten minutes": the CLI as the demo account', async () => {
-    const ran = await runSteps('ten-minutes', readmeSteps(readme, 'The first ten minutes'));
-    expect(
-      ran.filter(problem).map((step) => `README.md:${step.line}`),
-      report(ran),
-    ).toEqual([]);
-  }, 240_000);
-
-  it('"A first walk-through with curl": sign up, project, upload, predict, batch', async () => {
-    const ran = await runSteps('curl', readmeSteps(readme, 'A first walk-through with curl'));
-    expect(
-      ran.filter(problem).map((step) => `README.md:${step.line}`),
-      report(ran),
-    ).toEqual([]);
-  }, 240_000);
+  it.each([
+    ['The first ten minutes', 'the CLI as the demo account'],
+    ['A first walk-through with curl', 'sign up, a project, upload, predict, a batch'],
+  ])(
+    '"%s": %s',
+    async (heading) => {
+      const ran = await runSteps(heading.replace(/\W+/g, '-'), readmeSteps(readme, heading));
+      expect(
+        ran.filter(problem).map((step) => `README.md:${step.line}`),
+        report(ran),
+      ).toEqual([]);
+    },
+    240_000,
+  );
 });
