@@ -71,8 +71,15 @@ function readmeSteps(markdown: string, heading: string): Step[] {
   return steps;
 }
 
-/** Runs of spaces (a table's alignment) count as one; `…` stands for anything. */
-const squeeze = (text: string) => text.replace(/[ \t]+/g, ' ').trim();
+/**
+ * Layout does not count: runs of white space (a table's alignment, line breaks) are one space, and
+ * none around JSON's punctuation (`{"y": [[…]]}` shows pretty-printed JSON too). `…` stands for anything.
+ */
+const squeeze = (text: string) =>
+  text
+    .replace(/\s+/g, ' ')
+    .replace(/ ?([{}[\],:]) ?/g, '$1')
+    .trim();
 function matchesShown(actual: string, shown: string): boolean {
   const pattern = squeeze(shown)
     .split('…')
@@ -232,6 +239,7 @@ describe("the README's walkthrough, run in bash against `npm start`'s embedded d
     ]);
     expect(matchesShown('ID   NAME\n123  demo  x\n', 'ID NAME\n…  demo …')).toBe(true);
     expect(matchesShown('{"a":2}', '{"a":1…}')).toBe(false);
+    expect(matchesShown('{\n  "y": [\n    [\n      -0.1,\n      0.2\n    ]\n  ]\n}\n', '{"y": [[…, …]]}')).toBe(true);
   });
 
   it.each([
