@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,7 +8,9 @@ import { runCli, startCli, type CliResult } from '../helpers/cli.js';
 import { startLogTailGateway, type LogTailGateway } from '../helpers/log-tail-gateway.js';
 import { createProject, LINEAR_MODEL, linear, uploadModel } from '../helpers/models.js';
 import { signup, startTestPlatform, TEST_ADMIN, type Session, type TestPlatform } from '../helpers/platform.js';
+import { testEnv } from '../helpers/env.js';
 import { until } from '../helpers/wait.js';
+import { projectRoot } from '../../lib/project-root.js';
 
 // The `ai-code` CLI as a user runs it: a child process (from sources, through tsx) with pipes for
 // its output, its own config directory, against a running platform.
@@ -66,6 +69,27 @@ describe('login', () => {
     expect((await stat(credentialsPath())).mode & 0o777).toBe(0o600);
     expect((await stat(join(configHome(), 'ai-code'))).mode & 0o777).toBe(0o700);
     expect(await storedSession()).toMatchObject({ email: alice.email, userId: alice.userId });
+  });
+
+  it('on a terminal, shows the email but never a password typed ahead of its prompt', async () => {
+    // util-linux's script(1) runs the CLI on a pseudo-terminal: what it prints is the screen, echo included.
+    const command = `${process.execPath} --import tsx cli/src/main.ts login`;
+    const child = spawn('script', ['-qfec', command, '/dev/null'], {
+      cwd: projectRoot,
+      env: { PATH: testEnv.path, XDG_CONFIG_HOME: configHome(), AI_CODE_URL: t.url },
+    });
+    let screen = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      // Typed as fast as a paste: the password arrives before the CLI has read the email's Enter.
+      if (!screen.includes('Email: ') && (screen += chunk.toString()).includes('Email: ')) {
+        child.stdin.write(`${alice.email}\r${PASSWORD}\r`);
+      } else screen += chunk.toString();
+    });
+    const code = await new Promise((resolve) => child.once('close', resolve));
+    expect(screen).toContain(`Email: ${alice.email}`);
+    expect(screen).toContain(`Logged in to ${t.url} as ${alice.email}`);
+    expect(screen).not.toContain(PASSWORD);
+    expect(code).toBe(0);
   });
 
   it('logs in with flags too', async () => {
@@ -159,7 +183,9 @@ describe('projects and models', () => {
     expect(piped.code).toBe(0);
     expect(Buffer.from(piped.stdout, 'latin1').length).toBeGreaterThan(0);
     expect(createHash('sha256').update(piped.stdout).digest('hex')).toBe(
-      createHash('sha256').update(await readFile(file, 'utf8')).digest('hex'),
+      createHash('sha256')
+        .update(await readFile(file, 'utf8'))
+        .digest('hex'),
     );
 
     const uploaded = await cli(['models', 'upload', file, '--project', projectId, '--version', 'sample']);
@@ -222,14 +248,21 @@ describe('predictions', () => {
   });
 
   it('lists the newest predictions, of all models or of one', async () => {
-    const started = await cli(['predictions', 'start', '--model', modelId, '--items', '[{"x": [[1, 2, 3]]}]', '--watch']);
+    const started = await cli([
+      'predictions',
+      'start',
+      '--model',
+      modelId,
+      '--items',
+      '[{"x": [[1, 2, 3]]}]',
+      '--watch',
+    ]);
     expect(started.code).toBe(0);
     const id = started.stdout.split('\n')[0]!;
     const all = await cli(['predictions', 'list']);
     expect(all.code).toBe(0);
     expect(all.stdout.split('\n')[0]).toMatch(/^ID\s+MODEL\s+STATUS\s+ITEMS\s+CREATED\s+ERROR$/);
     expect(all.stdout.split('\n')[1]).toMatch(new RegExp(`^${id}\\s+vision/linear\\s+SUCCEEDED\\s+1/1\\s+\\S+$`));
-    expect(all.stdout).toMatch(/vision\/linear\s+SUCCEEDED\s+200\/200/);
     const one = await cli(['predictions', 'list', '--model', modelId, '--limit', '1']);
     const words = (line: string | undefined) => line?.split(/\s+/);
     expect(one.stdout.split('\n').slice(1, -1).map(words)).toEqual([words(all.stdout.split('\n')[1])]);

@@ -142,8 +142,11 @@ type ListedModel = CliModelSummaryFragment & { project: string };
 /** Every model of one project, page after page. */
 async function projectModels(api: Api, projectId: string): Promise<ListedModel[]> {
   const models: ListedModel[] = [];
-  for (let after: string | null = null; ; ) {
-    const { project }: CliProjectModelsQuery = await api.request(CliProjectModelsDocument, { project: projectId, after });
+  for (let after: string | null = null; ;) {
+    const { project }: CliProjectModelsQuery = await api.request(CliProjectModelsDocument, {
+      project: projectId,
+      after,
+    });
     if (!project) throw new CliError(`Project ${projectId} not found (or not yours): see ai-code projects`);
     models.push(...project.models.nodes.map((m) => ({ ...m, project: project.name })));
     if (!project.models.pageInfo.hasNextPage) return models;
@@ -154,7 +157,7 @@ async function projectModels(api: Api, projectId: string): Promise<ListedModel[]
 /** Every model of every project of the caller: a project with more than one page is then read alone. */
 async function allModels(api: Api): Promise<ListedModel[]> {
   const models: ListedModel[] = [];
-  for (let after: string | null = null; ; ) {
+  for (let after: string | null = null; ;) {
     const { projects }: CliAllModelsQuery = await api.request(CliAllModelsDocument, { after });
     for (const project of projects.nodes) {
       if (project.models.pageInfo.hasNextPage) models.push(...(await projectModels(api, project.id)));
