@@ -11,7 +11,6 @@ import { promisify } from 'node:util';
 import { brotliCompress, constants, gzip } from 'node:zlib';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const outdir = join(root, 'dist', 'ide');
@@ -40,6 +39,8 @@ if (!process.argv.includes('--force') && (await upToDate())) {
   process.exit(0);
 }
 
+// Only now: the up-to-date check above needs none of it.
+const { build } = await import('esbuild');
 await rm(outdir, { recursive: true, force: true });
 await mkdir(outdir, { recursive: true });
 const result = await build({
