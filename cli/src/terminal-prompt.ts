@@ -2,7 +2,14 @@ import { CliError, ExitCode } from './errors.js';
 import type { OutputStream } from './progress.js';
 
 /** The part of a terminal's stdin the prompts use: process.stdin on a TTY, or a test's stand-in. */
-export type TerminalInput = Pick<NodeJS.ReadStream, 'setRawMode' | 'setEncoding' | 'on' | 'off' | 'resume' | 'pause'>;
+export type TerminalInput = {
+  setRawMode(mode: boolean): unknown;
+  setEncoding(encoding: BufferEncoding): unknown;
+  on(event: 'data', listener: (chunk: string | Buffer) => void): unknown;
+  off(event: 'data', listener: (chunk: string | Buffer) => void): unknown;
+  resume(): unknown;
+  pause(): unknown;
+};
 
 export type TerminalPrompts = {
   /** Writes the prompt and reads one line; a hidden one echoes nothing, not even a placeholder. */
