@@ -12,6 +12,7 @@ ARG NODE_IMAGE=node:22-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 # The CPU binaries of onnxruntime-node are inside its npm package; skip its optional CUDA download.
+# (package.json's allowScripts denies it too, but the npm 10 of the Node images ignores allowScripts.)
 ENV ONNXRUNTIME_NODE_INSTALL=skip
 COPY package.json package-lock.json .npmrc ./
 # Fixes to dependencies, applied by `postinstall` (patch-package); each is explained in patches/README.md.

@@ -1,5 +1,4 @@
-import { createClient, type Client, type FormattedExecutionResult } from 'graphql-ws';
-import WebSocket from 'ws';
+import type { Client, FormattedExecutionResult } from 'graphql-ws';
 import type { CredentialStore, Credentials } from './credentials.js';
 import { CliError, ExitCode } from './errors.js';
 import {
@@ -176,7 +175,10 @@ export function createApi(url: string, store: CredentialStore): Api {
   const listeners = new Set<SubscriptionEvents>();
   let authFailure: unknown;
   let dropped = false;
-  function client(): Client {
+  async function client(): Promise<Client> {
+    if (ws) return ws;
+    // Loaded by the first subscription only: the other commands start without them (a third of the start-up).
+    const [{ createClient }, { default: WebSocket }] = await Promise.all([import('graphql-ws'), import('ws')]);
     ws ??= createClient({
       url: url.replace(/^http/, 'ws'),
       webSocketImpl: WebSocket,
@@ -209,13 +211,14 @@ export function createApi(url: string, store: CredentialStore): Api {
     return ws;
   }
 
-  function subscribeOnce<TResult, TVariables extends Record<string, unknown>>(
+  async function subscribeOnce<TResult, TVariables extends Record<string, unknown>>(
     operation: Operation<TResult, TVariables>,
     variables: TVariables,
     onData: (data: TResult) => void,
   ) {
+    const connection = await client();
     return new Promise<void>((resolve, reject) => {
-      client().subscribe<TResult>(
+      connection.subscribe<TResult>(
         { query: operation.toString(), variables },
         {
           next: (event: FormattedExecutionResult<TResult>) => {

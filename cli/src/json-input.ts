@@ -5,11 +5,17 @@ import { CliError, usage } from './errors.js';
 export async function jsonInput(
   inline: string | undefined,
   file: string | undefined,
-  names: { inline: string; what: string },
+  names: {
+    inline: string;
+    what: string;
+    /** What the JSON should look like, added to the errors about a missing or unreadable value. */
+    format?: string;
+  },
   stdin: NodeJS.ReadStream,
 ): Promise<unknown> {
+  const format = names.format ? `\n\n${names.format}` : '';
   if ((inline === undefined) === (file === undefined))
-    throw usage(`Give ${names.what} with either --${names.inline} or --file`);
+    throw usage(`Give ${names.what} with either --${names.inline} or --file${format}`);
   let text = inline;
   if (file !== undefined) {
     try {
@@ -24,6 +30,6 @@ export async function jsonInput(
   try {
     return JSON.parse(text!) as unknown;
   } catch (error) {
-    throw usage(`${file ?? `--${names.inline}`} is not valid JSON: ${(error as Error).message}`);
+    throw usage(`${file ?? `--${names.inline}`} is not valid JSON: ${(error as Error).message}${format}`);
   }
 }

@@ -1,7 +1,10 @@
-import { loadEnvOrExit } from '../../lib/config/env.js';
-import { runCli } from './cli.js';
-import { readCliEnv } from './env.js';
+import { asksForPassword } from './terminal-prompt.js';
 import { ExitCode } from './errors.js';
+
+// Echo off first, on a terminal about to be asked a password: what is typed while the rest loads
+// is then not shown, and waits for the prompt. (Node restores the terminal's mode on exit.)
+const argv = process.argv.slice(2);
+if (process.stdin.isTTY && asksForPassword(argv)) process.stdin.setRawMode(true);
 
 // Ctrl-C ends the command at once; a progress bar left mid-line gets its line ended first.
 process.once('SIGINT', () => {
@@ -9,8 +12,13 @@ process.once('SIGINT', () => {
   process.exit(ExitCode.Interrupted);
 });
 
+const [{ loadEnvOrExit }, { runCli }, { readCliEnv }] = await Promise.all([
+  import('../../lib/config/env.js'),
+  import('./cli.js'),
+  import('./env.js'),
+]);
 const env = loadEnvOrExit(readCliEnv);
-process.exitCode = await runCli(process.argv.slice(2), env, {
+process.exitCode = await runCli(argv, env, {
   stdout: process.stdout,
   stderr: process.stderr,
   stdin: process.stdin,

@@ -2,7 +2,7 @@
 export type OutputStream = {
   isTTY?: boolean;
   columns?: number;
-  write(chunk: string): unknown;
+  write(chunk: string | Uint8Array): unknown;
 };
 
 export type Colors = Record<'red' | 'yellow' | 'green' | 'cyan' | 'dim' | 'bold', (text: string) => string>;

@@ -3,16 +3,44 @@
 // icons inlined), file names hashed by content, and manifest.json naming them for the gateway
 // (gateway/src/http/ide.ts), each script and stylesheet also precompressed (.br, .gz). Nothing in the
 // bundle loads anything from elsewhere.
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+//
+// Skipped when the bundle is newer than everything it was built from (the inputs esbuild read, this
+// script): `npm start` then starts without rebuilding it. `node gateway/ide/build.js --force` rebuilds.
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { brotliCompress, constants, gzip } from 'node:zlib';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const outdir = join(root, 'dist', 'ide');
+/** The files the last build read, relative to the root: their times decide whether to build again. */
+const inputsFile = join(outdir, 'build-inputs.json');
+const manifestFile = join(outdir, 'manifest.json');
 
+/** Whether the bundle in dist/ide is complete and newer than each of its inputs. */
+async function upToDate() {
+  try {
+    const built = (await stat(manifestFile)).mtimeMs;
+    const manifest = JSON.parse(await readFile(manifestFile, 'utf8'));
+    const inputs = JSON.parse(await readFile(inputsFile, 'utf8'));
+    const sources = [fileURLToPath(import.meta.url), ...inputs.map((input) => join(root, input))];
+    const times = await Promise.all(sources.map(async (file) => (await stat(file)).mtimeMs));
+    await Promise.all(manifest.assets.map((asset) => stat(join(outdir, asset))));
+    return times.every((time) => time <= built);
+  } catch {
+    // Something missing or unreadable: build.
+    return false;
+  }
+}
+
+if (!process.argv.includes('--force') && (await upToDate())) {
+  console.log(`build:ide: ${relative(root, outdir)} is up to date`);
+  process.exit(0);
+}
+
+// Only now: the up-to-date check above needs none of it.
+const { build } = await import('esbuild');
 await rm(outdir, { recursive: true, force: true });
 await mkdir(outdir, { recursive: true });
 const result = await build({
@@ -46,7 +74,9 @@ for (const file of outputs.filter((name) => /\.(js|css)$/.test(name))) {
   await writeFile(join(outdir, `${file}.br`), await promisify(brotliCompress)(bytes, quality));
   await writeFile(join(outdir, `${file}.gz`), await promisify(gzip)(bytes, { level: 9 }));
 }
-await writeFile(join(outdir, 'manifest.json'), `${JSON.stringify({ script, style, assets: outputs }, null, 2)}\n`);
+await writeFile(inputsFile, `${JSON.stringify(Object.keys(result.metafile.inputs), null, 2)}\n`);
+// Last: its time is the build's, and a build cut short leaves none (and is done again).
+await writeFile(manifestFile, `${JSON.stringify({ script, style, assets: outputs }, null, 2)}\n`);
 const size = (file) => (result.metafile.outputs[relative(root, join(outdir, file))]?.bytes ?? 0) / 1024;
 console.log(
   `build:ide: ${relative(root, outdir)}/${script} (${size(script).toFixed(0)} KiB), ${style} (${size(style).toFixed(0)} KiB)`,

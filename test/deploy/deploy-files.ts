@@ -155,3 +155,18 @@ export function quantity(value: string | number): number {
   };
   return Number(match[1]) * (match[2] ? factors[match[2]]! : 1);
 }
+
+/** What compose needs set in .env: it has no default for them, so no deployment runs on a published value. */
+export const COMPOSE_SECRETS = [
+  'JWT_SECRET',
+  'INTERNAL_SECRET',
+  'ADMIN_PASSWORD',
+  'POSTGRES_PASSWORD',
+  'MONGO_PASSWORD',
+  'RABBITMQ_PASSWORD',
+  'MINIO_ROOT_PASSWORD',
+];
+/** Values a deployment would set in .env (long enough for every service that checks them). */
+export const composeSecrets = Object.fromEntries(
+  COMPOSE_SECRETS.map((name) => [name, `test-${name.toLowerCase()}-0123456789abcdef0123456789`]),
+);

@@ -17,7 +17,9 @@ import {
   type EnvContract,
 } from './components.js';
 import {
+  COMPOSE_SECRETS,
   composeEnvironment,
+  composeSecrets,
   composeText,
   dependsOn,
   interpolations,
@@ -72,21 +74,6 @@ function expectSharedSettingsAgree(parsedByProcess: Record<string, Record<string
 
 const envExample = readDotenv(repoPath('.env.example'));
 const ONE_SHOT = 'service_completed_successfully';
-
-/** What compose needs set in .env: it has no default for them, so no deployment runs on a published value. */
-const COMPOSE_SECRETS = [
-  'JWT_SECRET',
-  'INTERNAL_SECRET',
-  'ADMIN_PASSWORD',
-  'POSTGRES_PASSWORD',
-  'MONGO_PASSWORD',
-  'RABBITMQ_PASSWORD',
-  'MINIO_ROOT_PASSWORD',
-];
-/** Values a deployment would set in .env (long enough for every service that checks them). */
-const composeSecrets = Object.fromEntries(
-  COMPOSE_SECRETS.map((name) => [name, `test-${name.toLowerCase()}-0123456789abcdef0123456789`]),
-);
 
 describe('.env.example', () => {
   it('lists exactly the variables docker-compose.yml interpolates, with the same defaults', () => {

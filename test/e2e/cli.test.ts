@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,7 +8,9 @@ import { runCli, startCli, type CliResult } from '../helpers/cli.js';
 import { startLogTailGateway, type LogTailGateway } from '../helpers/log-tail-gateway.js';
 import { createProject, LINEAR_MODEL, linear, uploadModel } from '../helpers/models.js';
 import { signup, startTestPlatform, TEST_ADMIN, type Session, type TestPlatform } from '../helpers/platform.js';
+import { testEnv } from '../helpers/env.js';
 import { until } from '../helpers/wait.js';
+import { projectRoot } from '../../lib/project-root.js';
 
 // The `ai-code` CLI as a user runs it: a child process (from sources, through tsx) with pipes for
 // its output, its own config directory, against a running platform.
@@ -68,6 +71,27 @@ describe('login', () => {
     expect(await storedSession()).toMatchObject({ email: alice.email, userId: alice.userId });
   });
 
+  it('on a terminal, shows the email but never a password typed ahead of its prompt', async () => {
+    // util-linux's script(1) runs the CLI on a pseudo-terminal: what it prints is the screen, echo included.
+    const command = `${process.execPath} --import tsx cli/src/main.ts login`;
+    const child = spawn('script', ['-qfec', command, '/dev/null'], {
+      cwd: projectRoot,
+      env: { PATH: testEnv.path, XDG_CONFIG_HOME: configHome(), AI_CODE_URL: t.url },
+    });
+    let screen = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      // Typed as fast as a paste: the password arrives before the CLI has read the email's Enter.
+      if (!screen.includes('Email: ') && (screen += chunk.toString()).includes('Email: ')) {
+        child.stdin.write(`${alice.email}\r${PASSWORD}\r`);
+      } else screen += chunk.toString();
+    });
+    const code = await new Promise((resolve) => child.once('close', resolve));
+    expect(screen).toContain(`Email: ${alice.email}`);
+    expect(screen).toContain(`Logged in to ${t.url} as ${alice.email}`);
+    expect(screen).not.toContain(PASSWORD);
+    expect(code).toBe(0);
+  });
+
   it('logs in with flags too', async () => {
     const result = await cli(['login', '--email', alice.email, '--password', PASSWORD]);
     expect(result.code).toBe(0);
@@ -126,6 +150,55 @@ describe('projects and models', () => {
     expect(usage.code).toBe(2);
   });
 
+  it('lists the models of a project and of all projects, and shows one with a predict command to try', async () => {
+    const all = await cli(['models', 'list']);
+    expect(all.code).toBe(0);
+    expect(all.stdout.split('\n')[0]).toMatch(/^ID\s+PROJECT\s+VERSION\s+STATUS\s+SIZE\s+CREATED\s+INPUTS$/);
+    const [row] = all.stdout.split('\n').filter((line) => /\bv1\b/.test(line));
+    expect(row).toMatch(/^\S+\s+vision\s+v1\s+READY\s+\d+ B\s+\S+\s+x float32 \[N, 3\]$/);
+    const id = row!.split(/\s+/)[0]!;
+    const ofProject = await cli(['models', 'list', '--project', projectId]);
+    expect(ofProject.stdout).toContain(row);
+
+    const shown = await cli(['models', 'show', id]);
+    expect(shown.code).toBe(0);
+    expectPlain(shown);
+    expect(shown.stdout).toMatch(new RegExp(`^Model ${id} \\(version v1\\): READY$`, 'm'));
+    expect(shown.stdout).toContain(`project  vision (${projectId})`);
+    expect(shown.stdout).toContain('inputs   x float32 [N, 3]');
+    expect(shown.stdout).toContain(`try      ai-code predict --model ${id} --inputs '{"x":[[0,0,0]]}'`);
+
+    const unknown = await cli(['models', 'show', '00000000-0000-0000-0000-000000000000']);
+    expect(unknown).toMatchObject({ code: 1, stderr: expect.stringContaining('not found') });
+    const bare = await cli(['models']);
+    expect(bare).toMatchObject({ code: 2, stderr: expect.stringMatching(/needs a subcommand: .*list.*show.*sample/) });
+  });
+
+  it('writes a sample model, to a file or to stdout, that uploads READY with the demo model’s signature', async () => {
+    const file = join(home, 'sample.onnx');
+    const written = await cli(['models', 'sample', '--out', file]);
+    expect(written.code).toBe(0);
+    expect(written.stderr).toContain(`Wrote ${file}`);
+    const piped = await cli(['models', 'sample']);
+    expect(piped.code).toBe(0);
+    expect(Buffer.from(piped.stdout, 'latin1').length).toBeGreaterThan(0);
+    expect(createHash('sha256').update(piped.stdout).digest('hex')).toBe(
+      createHash('sha256')
+        .update(await readFile(file, 'utf8'))
+        .digest('hex'),
+    );
+
+    const uploaded = await cli(['models', 'upload', file, '--project', projectId, '--version', 'sample']);
+    expect(uploaded.code).toBe(0);
+    expect(uploaded.stdout).toContain('inputs   x float32 [N, 4]');
+    expect(uploaded.stdout).toContain('outputs  y float32 [N, 3]');
+    const id = /^Model (\S+)/.exec(uploaded.stdout)![1]!;
+    // The README's and the demo banner's inputs.
+    const predicted = await cli(['predict', '--model', id, '--inputs', '{"x": [[0.1, 0.2, 0.3, 0.4]]}']);
+    expect(predicted.code).toBe(0);
+    expect(JSON.parse(predicted.stdout).y[0]).toHaveLength(3);
+  });
+
   it('reports a file over the limit with the refusal, though the gateway closes without reading it', async () => {
     // Larger than the test platform's MAX_MODEL_BYTES (4 MiB), and than what socket buffers absorb.
     const huge = join(home, 'huge.onnx');
@@ -172,6 +245,38 @@ describe('predictions', () => {
     expect(watched.stdout).toBe('SUCCEEDED 200/200 items\n');
     // The platform's worker may be done before the watch begins: the first event is then the last.
     expect(watched.stderr).toMatch(new RegExp(`^Prediction ${id} of vision linear\n`));
+  });
+
+  it('lists the newest predictions, of all models or of one', async () => {
+    const started = await cli([
+      'predictions',
+      'start',
+      '--model',
+      modelId,
+      '--items',
+      '[{"x": [[1, 2, 3]]}]',
+      '--watch',
+    ]);
+    expect(started.code).toBe(0);
+    const id = started.stdout.split('\n')[0]!;
+    const all = await cli(['predictions', 'list']);
+    expect(all.code).toBe(0);
+    expect(all.stdout.split('\n')[0]).toMatch(/^ID\s+MODEL\s+STATUS\s+ITEMS\s+CREATED\s+ERROR$/);
+    expect(all.stdout.split('\n')[1]).toMatch(new RegExp(`^${id}\\s+vision/linear\\s+SUCCEEDED\\s+1/1\\s+\\S+$`));
+    const one = await cli(['predictions', 'list', '--model', modelId, '--limit', '1']);
+    const words = (line: string | undefined) => line?.split(/\s+/);
+    expect(one.stdout.split('\n').slice(1, -1).map(words)).toEqual([words(all.stdout.split('\n')[1])]);
+    expect((await cli(['predictions', 'list', '--limit', '0'])).code).toBe(2);
+  });
+
+  it('shows what items look like where a newcomer gives none, or not an array', async () => {
+    const none = await cli(['predictions', 'start', '--model', modelId]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('Give the items with either --items or --file');
+    expect(none.stderr).toContain('[{"x": [[0.1, 0.2, 0.3, 0.4]]}, {"x": [[0.5, 0.6, 0.7, 0.8]]}]');
+    const notArray = await cli(['predictions', 'start', '--model', modelId, '--items', '{"x": [[1, 2, 3]]}']);
+    expect(notArray.code).toBe(2);
+    expect(notArray.stderr).toContain('one inputs object per item');
   });
 
   it('watch exits 1 for a prediction that does not exist (or is not yours)', async () => {

@@ -176,6 +176,96 @@ export type CliCompleteModelUploadMutation = {
 
 export type CliTensorSpecFragment = { name: string; type: string; shape: Array<number | null> };
 
+export type CliModelSummaryFragment = {
+  id: string;
+  version: string;
+  status: ModelStatus;
+  sizeBytes: number | null;
+  createdAt: string;
+  inputs: Array<{ name: string; type: string; shape: Array<number | null> }>;
+};
+
+export type CliModelPageFragment = {
+  nodes: Array<{
+    id: string;
+    version: string;
+    status: ModelStatus;
+    sizeBytes: number | null;
+    createdAt: string;
+    inputs: Array<{ name: string; type: string; shape: Array<number | null> }>;
+  }>;
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+};
+
+export type CliProjectModelsQueryVariables = Exact<{
+  project: string | number;
+  after?: string | null | undefined;
+}>;
+
+export type CliProjectModelsQuery = {
+  project: {
+    id: string;
+    name: string;
+    models: {
+      nodes: Array<{
+        id: string;
+        version: string;
+        status: ModelStatus;
+        sizeBytes: number | null;
+        createdAt: string;
+        inputs: Array<{ name: string; type: string; shape: Array<number | null> }>;
+      }>;
+      pageInfo: { hasNextPage: boolean; endCursor: string | null };
+    };
+  } | null;
+};
+
+export type CliAllModelsQueryVariables = Exact<{
+  after?: string | null | undefined;
+}>;
+
+export type CliAllModelsQuery = {
+  projects: {
+    nodes: Array<{
+      id: string;
+      name: string;
+      models: {
+        nodes: Array<{
+          id: string;
+          version: string;
+          status: ModelStatus;
+          sizeBytes: number | null;
+          createdAt: string;
+          inputs: Array<{ name: string; type: string; shape: Array<number | null> }>;
+        }>;
+        pageInfo: { hasNextPage: boolean; endCursor: string | null };
+      };
+    }>;
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  };
+};
+
+export type CliModelQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+export type CliModelQuery = {
+  model: {
+    id: string;
+    version: string;
+    status: ModelStatus;
+    storagePath: string;
+    sizeBytes: number | null;
+    sha256: string | null;
+    error: string | null;
+    metrics: unknown;
+    createdAt: string;
+    project: { id: string; name: string };
+    inputs: Array<{ name: string; type: string; shape: Array<number | null> }>;
+    outputs: Array<{ name: string; type: string; shape: Array<number | null> }>;
+  } | null;
+};
+
 export type CliPredictMutationVariables = Exact<{
   model: string | number;
   inputs: unknown;
@@ -204,6 +294,69 @@ export type CliPredictionProgressSubscription = {
     itemsTotal: number;
     error: string | null;
     model: { version: string; project: { name: string } };
+  };
+};
+
+export type CliPredictionSummaryFragment = {
+  id: string;
+  status: PredictionStatus;
+  itemsDone: number;
+  itemsTotal: number;
+  error: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+};
+
+export type CliModelPredictionsQueryVariables = Exact<{
+  model: string | number;
+  first?: number | null | undefined;
+}>;
+
+export type CliModelPredictionsQuery = {
+  model: {
+    id: string;
+    version: string;
+    project: { name: string };
+    predictions: {
+      nodes: Array<{
+        id: string;
+        status: PredictionStatus;
+        itemsDone: number;
+        itemsTotal: number;
+        error: string | null;
+        createdAt: string;
+        finishedAt: string | null;
+      }>;
+    };
+  } | null;
+};
+
+export type CliRecentPredictionsQueryVariables = Exact<{
+  first?: number | null | undefined;
+}>;
+
+export type CliRecentPredictionsQuery = {
+  projects: {
+    nodes: Array<{
+      name: string;
+      models: {
+        nodes: Array<{
+          id: string;
+          version: string;
+          predictions: {
+            nodes: Array<{
+              id: string;
+              status: PredictionStatus;
+              itemsDone: number;
+              itemsTotal: number;
+              error: string | null;
+              createdAt: string;
+              finishedAt: string | null;
+            }>;
+          };
+        }>;
+      };
+    }>;
   };
 };
 
@@ -286,6 +439,67 @@ export const CliTensorSpecFragmentDoc = new TypedDocumentString(
     `,
   { fragmentName: 'CliTensorSpec' },
 ) as unknown as TypedDocumentString<CliTensorSpecFragment, unknown>;
+export const CliModelSummaryFragmentDoc = new TypedDocumentString(
+  `
+    fragment CliModelSummary on Model {
+  id
+  version
+  status
+  sizeBytes
+  createdAt
+  inputs {
+    ...CliTensorSpec
+  }
+}
+    fragment CliTensorSpec on TensorSpec {
+  name
+  type
+  shape
+}`,
+  { fragmentName: 'CliModelSummary' },
+) as unknown as TypedDocumentString<CliModelSummaryFragment, unknown>;
+export const CliModelPageFragmentDoc = new TypedDocumentString(
+  `
+    fragment CliModelPage on ModelConnection {
+  nodes {
+    ...CliModelSummary
+  }
+  pageInfo {
+    hasNextPage
+    endCursor
+  }
+}
+    fragment CliTensorSpec on TensorSpec {
+  name
+  type
+  shape
+}
+fragment CliModelSummary on Model {
+  id
+  version
+  status
+  sizeBytes
+  createdAt
+  inputs {
+    ...CliTensorSpec
+  }
+}`,
+  { fragmentName: 'CliModelPage' },
+) as unknown as TypedDocumentString<CliModelPageFragment, unknown>;
+export const CliPredictionSummaryFragmentDoc = new TypedDocumentString(
+  `
+    fragment CliPredictionSummary on Prediction {
+  id
+  status
+  itemsDone
+  itemsTotal
+  error
+  createdAt
+  finishedAt
+}
+    `,
+  { fragmentName: 'CliPredictionSummary' },
+) as unknown as TypedDocumentString<CliPredictionSummaryFragment, unknown>;
 export const CliLoginDocument = new TypedDocumentString(`
     mutation CliLogin($input: LoginInput!) {
   login(input: $input) {
@@ -402,6 +616,109 @@ export const CliCompleteModelUploadDocument = new TypedDocumentString(`
   type
   shape
 }`) as unknown as TypedDocumentString<CliCompleteModelUploadMutation, CliCompleteModelUploadMutationVariables>;
+export const CliProjectModelsDocument = new TypedDocumentString(`
+    query CliProjectModels($project: ID!, $after: String) {
+  project(id: $project) {
+    id
+    name
+    models(first: 100, after: $after) {
+      ...CliModelPage
+    }
+  }
+}
+    fragment CliTensorSpec on TensorSpec {
+  name
+  type
+  shape
+}
+fragment CliModelSummary on Model {
+  id
+  version
+  status
+  sizeBytes
+  createdAt
+  inputs {
+    ...CliTensorSpec
+  }
+}
+fragment CliModelPage on ModelConnection {
+  nodes {
+    ...CliModelSummary
+  }
+  pageInfo {
+    hasNextPage
+    endCursor
+  }
+}`) as unknown as TypedDocumentString<CliProjectModelsQuery, CliProjectModelsQueryVariables>;
+export const CliAllModelsDocument = new TypedDocumentString(`
+    query CliAllModels($after: String) {
+  projects(first: 100, after: $after) {
+    nodes {
+      id
+      name
+      models(first: 100) {
+        ...CliModelPage
+      }
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+  }
+}
+    fragment CliTensorSpec on TensorSpec {
+  name
+  type
+  shape
+}
+fragment CliModelSummary on Model {
+  id
+  version
+  status
+  sizeBytes
+  createdAt
+  inputs {
+    ...CliTensorSpec
+  }
+}
+fragment CliModelPage on ModelConnection {
+  nodes {
+    ...CliModelSummary
+  }
+  pageInfo {
+    hasNextPage
+    endCursor
+  }
+}`) as unknown as TypedDocumentString<CliAllModelsQuery, CliAllModelsQueryVariables>;
+export const CliModelDocument = new TypedDocumentString(`
+    query CliModel($id: ID!) {
+  model(id: $id) {
+    id
+    version
+    status
+    storagePath
+    sizeBytes
+    sha256
+    error
+    metrics
+    createdAt
+    project {
+      id
+      name
+    }
+    inputs {
+      ...CliTensorSpec
+    }
+    outputs {
+      ...CliTensorSpec
+    }
+  }
+}
+    fragment CliTensorSpec on TensorSpec {
+  name
+  type
+  shape
+}`) as unknown as TypedDocumentString<CliModelQuery, CliModelQueryVariables>;
 export const CliPredictDocument = new TypedDocumentString(`
     mutation CliPredict($model: ID!, $inputs: JSON!) {
   predict(modelId: $model, inputs: $inputs) {
@@ -440,6 +757,58 @@ export const CliPredictionProgressDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<CliPredictionProgressSubscription, CliPredictionProgressSubscriptionVariables>;
+export const CliModelPredictionsDocument = new TypedDocumentString(`
+    query CliModelPredictions($model: ID!, $first: Int) {
+  model(id: $model) {
+    id
+    version
+    project {
+      name
+    }
+    predictions(first: $first) {
+      nodes {
+        ...CliPredictionSummary
+      }
+    }
+  }
+}
+    fragment CliPredictionSummary on Prediction {
+  id
+  status
+  itemsDone
+  itemsTotal
+  error
+  createdAt
+  finishedAt
+}`) as unknown as TypedDocumentString<CliModelPredictionsQuery, CliModelPredictionsQueryVariables>;
+export const CliRecentPredictionsDocument = new TypedDocumentString(`
+    query CliRecentPredictions($first: Int) {
+  projects(first: 100) {
+    nodes {
+      name
+      models(first: 100) {
+        nodes {
+          id
+          version
+          predictions(first: $first) {
+            nodes {
+              ...CliPredictionSummary
+            }
+          }
+        }
+      }
+    }
+  }
+}
+    fragment CliPredictionSummary on Prediction {
+  id
+  status
+  itemsDone
+  itemsTotal
+  error
+  createdAt
+  finishedAt
+}`) as unknown as TypedDocumentString<CliRecentPredictionsQuery, CliRecentPredictionsQueryVariables>;
 export const CliProjectsDocument = new TypedDocumentString(`
     query CliProjects($after: String) {
   projects(first: 100, after: $after) {

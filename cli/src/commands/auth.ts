@@ -1,40 +1,7 @@
 import { createInterface } from 'node:readline/promises';
-import type { Command, Context } from '../command.js';
-import { CliError, ExitCode, usage } from '../errors.js';
-import { stringOption } from '../command.js';
-
-/** Reads a line without echoing it, for passwords on a terminal. */
-function readHidden(context: Context, prompt: string): Promise<string> {
-  const { stdin, stderr } = context;
-  stderr.write(prompt);
-  return new Promise((resolve, reject) => {
-    let value = '';
-    stdin.setRawMode(true);
-    stdin.resume();
-    stdin.setEncoding('utf8');
-    const onData = (chunk: string) => {
-      for (const char of chunk) {
-        if (char === '\r' || char === '\n' || char === '\u0004') {
-          done();
-          return resolve(value);
-        }
-        if (char === '\u0003') {
-          done();
-          return reject(new CliError('Interrupted', ExitCode.Interrupted));
-        }
-        if (char === '\u007f' || char === '\b') value = value.slice(0, -1);
-        else value += char;
-      }
-    };
-    const done = () => {
-      stdin.off('data', onData);
-      stdin.setRawMode(false);
-      stdin.pause();
-      stderr.write('\n');
-    };
-    stdin.on('data', onData);
-  });
-}
+import { stringOption, type Command, type Context } from '../command.js';
+import { usage } from '../errors.js';
+import { createTerminalPrompts } from '../terminal-prompt.js';
 
 /**
  * Email and password from the flags, else asked for on a terminal, else read as lines from stdin
@@ -44,12 +11,13 @@ function readHidden(context: Context, prompt: string): Promise<string> {
 async function credentialsFrom(context: Context, email?: string, password?: string) {
   if (email !== undefined && password !== undefined) return { email, password };
   if (context.stdin.isTTY) {
-    if (email === undefined) {
-      const rl = createInterface({ input: context.stdin, output: context.stderr as NodeJS.WritableStream });
-      email = (await rl.question('Email: ')).trim();
-      rl.close();
+    const prompts = createTerminalPrompts(context.stdin, context.stderr);
+    try {
+      email ??= (await prompts.ask('Email: ')).trim();
+      return { email, password: password ?? (await prompts.ask('Password: ', { hidden: true })) };
+    } finally {
+      prompts.close();
     }
-    return { email, password: password ?? (await readHidden(context, 'Password: ')) };
   }
   const lines: string[] = [];
   for await (const line of createInterface({ input: context.stdin })) lines.push(line);

@@ -6,12 +6,21 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stringOption, type Command } from '../command.js';
 import {
+  CliAllModelsDocument,
   CliCompleteModelUploadDocument,
   CliCreateModelUploadDocument,
+  CliModelDocument,
+  CliProjectModelsDocument,
+  type CliAllModelsQuery,
+  type CliModelSummaryFragment,
+  type CliProjectModelsQuery,
   type CliTensorSpecFragment,
 } from '../__generated__/operations.js';
+import type { Api } from '../api.js';
 import { CliError, usage } from '../errors.js';
-import { createProgress, formatBytes } from '../progress.js';
+import { createProgress, formatBytes, type Colors } from '../progress.js';
+import { sampleModelCommand } from './sample-model.js';
+import { table } from '../table.js';
 
 const readAll = async (response: IncomingMessage): Promise<string> => {
   let text = '';
@@ -87,7 +96,136 @@ async function putFile(url: string, path: string, size: number, onSent: (bytes: 
 const signature = (specs: CliTensorSpecFragment[]): string =>
   specs.map((s) => `${s.name} ${s.type} [${s.shape.map((d) => d ?? 'N').join(', ')}]`).join(', ') || '—';
 
+type ModelDetails = {
+  id: string;
+  version: string;
+  status: string;
+  sha256: string | null;
+  sizeBytes: number | null;
+  error: string | null;
+  inputs: CliTensorSpecFragment[];
+  outputs: CliTensorSpecFragment[];
+};
+
+/** A model as `models upload` and `models show` print it: its status, then a line per detail. */
+const describeModel = (model: ModelDetails, colors: Colors, more: Array<[string, string]> = []): string =>
+  [
+    `Model ${model.id} (version ${model.version}): ${(model.status === 'READY' ? colors.green : colors.red)(model.status)}`,
+    ...[
+      ...more,
+      ['sha256', model.sha256 ?? '—'],
+      ['size', model.sizeBytes === null ? '—' : formatBytes(model.sizeBytes)],
+      ['inputs', signature(model.inputs)],
+      ['outputs', signature(model.outputs)],
+      ...(model.error ? [['error', model.error]] : []),
+    ].map(([name, value]) => `  ${name!.padEnd(8)} ${value}`),
+    '',
+  ].join('\n');
+
+/** Zeros in each input's shape (a dynamic dimension as 1): inputs a model of that signature accepts. */
+function exampleInputs(inputs: CliTensorSpecFragment[]): string | undefined {
+  const zero: Record<string, unknown> = { string: '', bool: false };
+  const tensor = (shape: number[], value: unknown): unknown =>
+    shape.length === 0 ? value : Array.from({ length: shape[0]! }, () => tensor(shape.slice(1), value));
+  const example: Record<string, unknown> = {};
+  for (const input of inputs) {
+    const shape = input.shape.map((d) => d ?? 1);
+    // A large example helps nobody: only small tensors are spelled out.
+    if (shape.reduce((a, b) => a * b, 1) > 16) return undefined;
+    example[input.name] = tensor(shape, zero[input.type] ?? 0);
+  }
+  return inputs.length > 0 ? JSON.stringify(example) : undefined;
+}
+
+type ListedModel = CliModelSummaryFragment & { project: string };
+
+/** Every model of one project, page after page. */
+async function projectModels(api: Api, projectId: string): Promise<ListedModel[]> {
+  const models: ListedModel[] = [];
+  for (let after: string | null = null; ;) {
+    const { project }: CliProjectModelsQuery = await api.request(CliProjectModelsDocument, {
+      project: projectId,
+      after,
+    });
+    if (!project) throw new CliError(`Project ${projectId} not found (or not yours): see ai-code projects`);
+    models.push(...project.models.nodes.map((m) => ({ ...m, project: project.name })));
+    if (!project.models.pageInfo.hasNextPage) return models;
+    after = project.models.pageInfo.endCursor;
+  }
+}
+
+/** Every model of every project of the caller: a project with more than one page is then read alone. */
+async function allModels(api: Api): Promise<ListedModel[]> {
+  const models: ListedModel[] = [];
+  for (let after: string | null = null; ;) {
+    const { projects }: CliAllModelsQuery = await api.request(CliAllModelsDocument, { after });
+    for (const project of projects.nodes) {
+      if (project.models.pageInfo.hasNextPage) models.push(...(await projectModels(api, project.id)));
+      else models.push(...project.models.nodes.map((m) => ({ ...m, project: project.name })));
+    }
+    if (!projects.pageInfo.hasNextPage) return models;
+    after = projects.pageInfo.endCursor;
+  }
+}
+
 export const modelCommands: Command[] = [
+  {
+    path: ['models', 'list'],
+    summary: 'List the models of a project, or of all your projects',
+    usage: `models list [--project PROJECT_ID]
+
+One line per model: its id (for predict, models show and predictions start), project, version,
+status, size, inputs and when it was uploaded; newest first within each project.`,
+    options: { project: { type: 'string' } },
+    async run({ api, stdout }, values) {
+      const projectId = stringOption(values, 'project');
+      const models = projectId ? await projectModels(api, projectId) : await allModels(api);
+      if (models.length === 0) {
+        stdout.write(
+          'No models yet: ai-code models upload <file> --project PROJECT_ID --version VERSION\n' +
+            '(ai-code models sample --out model.onnx writes a small model to try)\n',
+        );
+        return;
+      }
+      stdout.write(
+        table(
+          ['ID', 'PROJECT', 'VERSION', 'STATUS', 'SIZE', 'CREATED', 'INPUTS'],
+          models.map((m) => [
+            m.id,
+            m.project,
+            m.version,
+            m.status,
+            m.sizeBytes === null ? '—' : formatBytes(m.sizeBytes),
+            m.createdAt,
+            signature(m.inputs),
+          ]),
+        ),
+      );
+    },
+  },
+  {
+    path: ['models', 'show'],
+    summary: 'Show a model: status, checksum, signature, metrics',
+    usage: `models show <model-id>
+
+Prints the model's details and, when its inputs are small, a predict command to try it with.`,
+    options: {},
+    async run({ api, stdout, colors }, _values, [id]) {
+      if (!id) throw usage('Give the model: ai-code models show <model-id> (ids: ai-code models list)');
+      const { model } = await api.request(CliModelDocument, { id });
+      if (!model) throw new CliError(`Model ${id} not found (or not yours): see ai-code models list`);
+      const example = model.status === 'READY' ? exampleInputs(model.inputs) : undefined;
+      stdout.write(
+        describeModel(model, colors.out, [
+          ['project', `${model.project.name} (${model.project.id})`],
+          ['created', model.createdAt],
+          ['stored', model.storagePath],
+          ...(model.metrics ? [['metrics', JSON.stringify(model.metrics)] as [string, string]] : []),
+        ]),
+      );
+      if (example) stdout.write(`  try      ai-code predict --model ${model.id} --inputs '${example}'\n`);
+    },
+  },
   {
     path: ['models', 'upload'],
     summary: 'Upload an ONNX model into a project and verify it',
@@ -123,20 +261,10 @@ signature). Exits 1 when the model is FAILED.`,
       const { completeModelUpload: model } = await api.request(CliCompleteModelUploadDocument, {
         id: upload.model.id,
       });
-      const status = model.status === 'READY' ? colors.out.green(model.status) : colors.out.red(model.status);
-      stdout.write(
-        [
-          `Model ${model.id} (version ${model.version}): ${status}`,
-          `  sha256   ${model.sha256 ?? '—'}`,
-          `  size     ${model.sizeBytes === null ? '—' : formatBytes(model.sizeBytes)}`,
-          `  inputs   ${signature(model.inputs)}`,
-          `  outputs  ${signature(model.outputs)}`,
-          ...(model.error ? [`  error    ${model.error}`] : []),
-          '',
-        ].join('\n'),
-      );
+      stdout.write(describeModel(model, colors.out));
       if (model.status !== 'READY')
         throw new CliError(`The model is ${model.status}: ${model.error ?? 'no reason given'}`);
     },
   },
+  sampleModelCommand,
 ];
