@@ -14,7 +14,9 @@ import { GENEROUS_RATE_LIMITS, TEST_INTERNAL_SECRET, TEST_JWT, type TestPlatform
 export async function startGateway(
   t: TestPlatform,
   port = 0,
-  options: Partial<Pick<GatewayOptions, 'drainTimeoutMs' | 'logger' | 'authenticator'>> = {},
+  options: Partial<
+    Pick<GatewayOptions, 'drainTimeoutMs' | 'logger' | 'authenticator' | 'corsOrigins' | 'protections'>
+  > = {},
 ): Promise<{ gateway: Gateway; base: string }> {
   const gateway = await createGateway({
     supergraphSdl: readFileSync(join(projectRoot, 'schema', 'supergraph.graphql'), 'utf8'),
