@@ -1,7 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gatewayConfig } from '../../gateway/src/config.js';
 import type { Gateway } from '../../gateway/src/create-gateway.js';
+import { parseGatewayEnv } from '../../gateway/src/env.js';
+import { createLogger } from '../../lib/logger.js';
+import { platformConfig } from '../../platform/src/config.js';
+import { parsePlatformEnv } from '../../platform/src/env.js';
 import { startGateway } from '../helpers/gateway.js';
-import { GENEROUS_RATE_LIMITS, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import {
+  GENEROUS_RATE_LIMITS,
+  startTestPlatform,
+  TEST_INTERNAL_SECRET,
+  TEST_JWT,
+  type TestPlatform,
+} from '../helpers/platform.js';
 import { tryUpgrade } from '../helpers/ws.js';
 
 // CORS through a real gateway (CORS_ORIGINS as rest.md says), as a browser app on another origin
@@ -42,6 +53,19 @@ const post = (origin: string, body: string, headers: Record<string, string> = {}
   });
 
 describe('CORS on the gateway', () => {
+  it('is configured by CORS_ORIGINS, in the gateway process and the platform alike', () => {
+    const CORS_ORIGINS = `${APP}, ${VITE}/`;
+    const secrets = { JWT_SECRET: TEST_JWT.secret, INTERNAL_SECRET: TEST_INTERNAL_SECRET };
+    expect(gatewayConfig(parseGatewayEnv({ ...secrets, CORS_ORIGINS })).corsOrigins).toEqual([APP, VITE]);
+    const platform = platformConfig(
+      parsePlatformEnv({ CORS_ORIGINS }),
+      { jwtSecret: TEST_JWT.secret, internalSecret: TEST_INTERNAL_SECRET },
+      (service) => createLogger(service, 'silent'),
+    );
+    expect(platform.gateway.corsOrigins).toEqual([APP, VITE]);
+    expect(gatewayConfig(parseGatewayEnv(secrets)).corsOrigins).toEqual([]);
+  });
+
   it('answers preflights of listed origins, on /graphql and the upload route alike, with no CSRF error', async () => {
     const graphql = await preflight(
       '/graphql',

@@ -77,7 +77,11 @@ function varyOn(res: ServerResponse, field: string): void {
   }
 }
 
-/** The request's Host (or, behind a proxy that rewrites it, the host the client asked for). */
+/**
+ * The request's Host (or, behind a proxy that rewrites it, the host the client asked for).
+ * Trusting X-Forwarded-Host is safe here: the Origin check keeps out pages in browsers, which
+ * cannot set that header; a client that is not a browser can send any Origin anyway.
+ */
 function requestedHosts(req: IncomingMessage): string[] {
   const hosts = [req.headers.host];
   const forwarded = req.headers['x-forwarded-host'];
