@@ -3,11 +3,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../gateway/src/create-gateway.js';
 import { projectRoot } from '../../lib/project-root.js';
 import { startPredictionWorker, type PredictionWorker } from '../../worker/src/prediction-worker.js';
+import { CHROMIUM, launchChromium } from '../helpers/browser.js';
 import { startGateway } from '../helpers/gateway.js';
 import { createProject, linear, uploadModel } from '../helpers/models.js';
 import { signup, startTestPlatform, workerOptions, type Session, type TestPlatform } from '../helpers/platform.js';
@@ -16,8 +17,6 @@ import { until } from '../helpers/wait.js';
 // A frontend on an origin of its own (a Vite dev server, a CDN) using the published Apollo Client in
 // real headless Chromium: the gateway lists its origin (CORS_ORIGINS) and it works end to end,
 // subscriptions included; the very same page served from an origin not listed is refused.
-
-const CHROMIUM = '/usr/bin/chromium';
 
 /** Serves the app (its page and its bundle) on a port of its own: an origin of its own. */
 async function serveApp(bundle: () => string): Promise<{ server: Server; origin: string }> {
@@ -63,26 +62,6 @@ let modelId: string;
 let worker: PredictionWorker | undefined;
 let bundle = '';
 
-beforeAll(async () => {
-  [listed, unlisted] = await Promise.all([serveApp(() => bundle), serveApp(() => bundle)]);
-  // The worker starts once the page's subscriptions are open, so that none of their events is missed.
-  t = await startTestPlatform({ worker: false });
-  const started = await startGateway(t, 0, { corsOrigins: [listed.origin] });
-  gateway = started.gateway;
-  gatewayUrl = `${started.base}/graphql`;
-  bundle = await bundleApp(gatewayUrl);
-  // A demo-like account, signed up through the API; the page logs in with its password.
-  alice = await signup(t, undefined, PASSWORD);
-  projectId = await createProject(t, alice, 'frontend');
-  modelId = (await uploadModel(t, alice, projectId, 'v1')).id;
-}, 120_000);
-afterAll(async () => {
-  await worker?.stop();
-  await gateway?.close();
-  await t?.close();
-  await Promise.all([listed, unlisted].map(({ server }) => new Promise((resolve) => server?.close(resolve))));
-});
-
 describe.skipIf(!existsSync(CHROMIUM))(
   `Apollo Client in headless Chromium on another origin (skipped when ${CHROMIUM} is missing)`,
   () => {
@@ -90,21 +69,26 @@ describe.skipIf(!existsSync(CHROMIUM))(
     const consoleLines: string[] = [];
 
     beforeAll(async () => {
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
+      browser = await launchChromium();
+      [listed, unlisted] = await Promise.all([serveApp(() => bundle), serveApp(() => bundle)]);
+      // The worker starts once the page's subscriptions are open, so that none of their events is missed.
+      t = await startTestPlatform({ worker: false });
+      const started = await startGateway(t, 0, { corsOrigins: [listed.origin] });
+      gateway = started.gateway;
+      gatewayUrl = `${started.base}/graphql`;
+      bundle = await bundleApp(gatewayUrl);
+      // A demo-like account, signed up through the API; the page logs in with its password.
+      alice = await signup(t, undefined, PASSWORD);
+      projectId = await createProject(t, alice, 'frontend');
+      modelId = (await uploadModel(t, alice, projectId, 'v1')).id;
+    }, 120_000);
+    afterAll(async () => {
+      await browser?.close();
+      await worker?.stop();
+      await gateway?.close();
+      await t?.close();
+      await Promise.all([listed, unlisted].map(({ server }) => new Promise((resolve) => server?.close(resolve))));
     });
-    afterAll(() => browser?.close());
 
     /** A fresh page of the app from `origin`, its Apollo Client started (`websocket`: with a GraphQLWsLink). */
     async function openApp(origin: string, websocket: boolean): Promise<Page> {
