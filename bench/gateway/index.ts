@@ -98,13 +98,17 @@ const GATEWAYS: readonly GatewaySpec[] = [
 
 /**
  * `--ablation`: ours alone, with its layers of in-flight sharing (gateway/src/inflight/sharing.ts)
- * all on, each one off, and none, as DEDUPLICATE_INFLIGHT spells them.
+ * all on, each one off, each one alone, and none, as DEDUPLICATE_INFLIGHT spells them: what a layer
+ * adds to the others, and what it does by itself.
  */
 const ABLATION: Readonly<Record<string, string>> = {
   all: 'true',
   'requests off': 'queries,subgraphFetches',
   'queries off': 'requests,subgraphFetches',
   'subgraph fetches off': 'requests,queries',
+  'requests only': 'requests',
+  'queries only': 'queries',
+  'subgraph fetches only': 'subgraphFetches',
   none: 'false',
 };
 
@@ -166,7 +170,7 @@ const median = (values: number[]) => {
 export const gatewayBenchmark: Benchmark = {
   name: 'gateway',
   description:
-    'federation gateway throughput (deep query over 4 subgraphs): ours vs Hive Gateway vs plain Apollo; --ablation: ours with all, each but one, and none of its layers of in-flight sharing',
+    'federation gateway throughput (deep query over 4 subgraphs): ours vs Hive Gateway vs plain Apollo; --ablation: ours with all, each but one, each alone, and none of its layers of in-flight sharing',
   async run(options) {
     const { log } = options;
     const duration = options.duration ?? (options.short ? 3 : 30);

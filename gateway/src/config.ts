@@ -41,7 +41,7 @@ export const gatewayEnvShape = {
     'Keep-alive connections held open to each subgraph; more concurrent fetches wait for one',
   ),
   DEDUPLICATE_INFLIGHT: inflightSharingFlag(gatewayDefaults.deduplicateInflight).describe(
-    'Run identical in-flight queries of the same caller once (whole queries and subgraph fetches; never mutations)',
+    'Share identical in-flight work of the same caller (never mutations): `true`, `false`, or the layers to keep on of `requests,queries,subgraphFetches`',
   ),
   CORS_ORIGINS: corsOriginsSetting().meta({
     description:

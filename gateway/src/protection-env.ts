@@ -17,10 +17,12 @@ export const protectionEnvShape = {
   RATE_LIMIT_PER_USER: positiveInt(perUser.points).describe('Operations per signed-in user per window'),
   RATE_LIMIT_PER_USER_WINDOW: positiveInt(perUser.windowSeconds).describe('Window of `RATE_LIMIT_PER_USER`, seconds'),
   RATE_LIMIT_AUTH: positiveInt(auth.points).describe(
-    '`login`/`signup`/`refreshToken` calls per client IP, and `login` calls per email, per window',
+    'Calls of root fields declared `@rateLimit(budget: "auth")` (`login`, `signup`, `refreshToken`) per client IP, and per the directive\'s `per` argument (`login`: the email), per window',
   ),
   RATE_LIMIT_AUTH_WINDOW: positiveInt(auth.windowSeconds).describe('Window of `RATE_LIMIT_AUTH`, seconds'),
-  RATE_LIMIT_INFERENCE: positiveInt(inference.points).describe('`predict`/`startPrediction` calls per user per window'),
+  RATE_LIMIT_INFERENCE: positiveInt(inference.points).describe(
+    'Calls of root fields declared `@rateLimit(budget: "inference")` (`predict`, `startPrediction`) per user per window',
+  ),
   RATE_LIMIT_INFERENCE_WINDOW: positiveInt(inference.windowSeconds).describe(
     'Window of `RATE_LIMIT_INFERENCE`, seconds',
   ),

@@ -20,6 +20,9 @@ import {
   type RouteHandler,
   type ServiceServer,
 } from '../http/service-server.js';
+import type { Kysely } from 'kysely';
+import { pingDatabase } from '../db/connect.js';
+import type { Database } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import { projectRoot } from '../project-root.js';
 import { createSubgraphSubscriptionServer } from './subscription-server.js';
@@ -48,6 +51,28 @@ export type CreateSubgraphOptions<TContext extends object> = {
   /** The service's metrics, when it registers its own besides HTTP's. @default createHttpMetrics(name) */
   metrics?: HttpMetrics;
 };
+
+/** What every subgraph of the platform runs on, whoever composes it (its own process or the platform). */
+export type SubgraphBase = {
+  db: Kysely<Database>;
+  logger: Logger;
+  /** Verifies the identity header the gateway signs. */
+  internalSecret: string;
+  production: boolean;
+  /** The service's metrics, when its process registers more in their registry (the platform log sink's). */
+  metrics?: HttpMetrics | undefined;
+};
+
+/** createSubgraphServer's options that follow from the base: logging, identity, metrics, readiness of its database. */
+export function subgraphServerBase(base: SubgraphBase) {
+  return {
+    logger: base.logger,
+    internalSecret: base.internalSecret,
+    production: base.production,
+    ...(base.metrics ? { metrics: base.metrics } : {}),
+    readiness: () => pingDatabase(base.db),
+  };
+}
 
 /**
  * `_service { sdl }` hands out the subgraph's whole SDL, introspection or not. Nothing reads it from

@@ -230,7 +230,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
         ...config.logs,
         pubsub,
         logger: config.logger('logs'),
-        httpMetrics: logsHttpMetrics,
+        metrics: logsHttpMetrics,
       }),
     };
 

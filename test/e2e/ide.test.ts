@@ -20,6 +20,7 @@ const ARTIFACTS = join(projectRoot, 'test-results');
 let t: TestPlatform;
 let alice: Session;
 let predictionId: string;
+let modelId: string;
 
 beforeAll(async () => {
   // `npm run build` makes the bundle; a bare `npm test` gets it here.
@@ -30,6 +31,7 @@ beforeAll(async () => {
   t = await startTestPlatform();
   alice = await signup(t);
   const model = await uploadModel(t, alice, await createProject(t, alice, 'vision'), 'v1');
+  modelId = model.id;
   const started = await t.gql({
     query: 'mutation ($input: StartPredictionInput!) { startPrediction(input: $input) { id } }',
     token: alice.accessToken,
@@ -130,7 +132,7 @@ describe.skipIf(!existsSync(CHROMIUM))(
       // Evaluated in the page (as text: this test's own types have no DOM).
       page.evaluate<string>("document.querySelector('.graphiql-response .CodeMirror')?.CodeMirror?.getValue() ?? ''");
 
-    it('loads with the walkthrough, runs a query with the Authorization header, and streams a subscription', async () => {
+    it('loads with the walkthrough, hints at signing in, runs a query with the Authorization header, and lists subscription events', async () => {
       await mkdir(ARTIFACTS, { recursive: true });
       try {
         await useTheIde();
@@ -138,7 +140,8 @@ describe.skipIf(!existsSync(CHROMIUM))(
         await page.screenshot({ path: join(ARTIFACTS, 'ide.png') });
       }
       const gateway = new URL(t.url);
-      expect(sockets).toEqual([`ws://${gateway.host}${gateway.pathname}`]);
+      // Each subscription here opens one (graphql-ws closes a connection left idle), all to the gateway.
+      expect([...new Set(sockets)]).toEqual([`ws://${gateway.host}${gateway.pathname}`]);
       expect(outside).toEqual([]);
       expect(problems).toEqual([]);
     }, 60_000);
@@ -152,20 +155,53 @@ describe.skipIf(!existsSync(CHROMIUM))(
       await schemaLoaded;
       expect(await page.textContent('.graphiql-query-editor')).toContain('Welcome to the ai-code GraphQL IDE');
 
+      // Without a token `me` is null, which says nothing by itself: the IDE says what to do.
+      await run('query Me { me { email } }', 'Me');
+      await until(async () => (await responseText()).includes('null'), 'the anonymous result', 15_000);
+      expect(JSON.parse(await responseText())).toEqual({ data: { me: null } });
+      expect(await page.getByRole('status').textContent()).toMatch(
+        /^"me" answered null and no Authorization header was sent: .*run Login, then paste \{"Authorization": "Bearer <accessToken>"\} into Headers/,
+      );
+
+      await page.screenshot({ path: join(ARTIFACTS, 'ide-sign-in-hint.png') });
+
       await page.getByRole('button', { name: 'Headers' }).click();
       await typeInto('.graphiql-editor-tool', `{"Authorization": "Bearer ${alice.accessToken}"}`);
       await run('query Me { me { email } }', 'Me');
       await until(async () => (await responseText()).includes(alice.email), 'the query result', 15_000);
       expect(JSON.parse(await responseText())).toEqual({ data: { me: { email: alice.email } } });
+      expect(await page.locator('.ai-code-hint').count()).toBe(0);
 
       await run(
         `subscription Progress { predictionProgress(id: "${predictionId}") { status itemsDone model { project { name } } } }`,
         'Progress',
       );
       await until(async () => (await responseText()).includes('SUCCEEDED'), 'the subscription event', 15_000);
+      // A subscription's response is the running list of its events, newest first.
       expect(JSON.parse(await responseText())).toEqual({
-        data: { predictionProgress: { status: 'SUCCEEDED', itemsDone: 2, model: { project: { name: 'vision' } } } },
+        received: 1,
+        newestFirst: [
+          {
+            data: { predictionProgress: { status: 'SUCCEEDED', itemsDone: 2, model: { project: { name: 'vision' } } } },
+          },
+        ],
       });
+
+      // Every event stays on screen, not just the latest: a batch's log lines, as they are written.
+      await run('subscription Tail { logTail { message } }', 'Tail');
+      await until(() => t.platform.gateway.subscriptionStats().subscriptions >= 1, 'LogTail to be open');
+      await t.gql({
+        query: 'mutation ($input: StartPredictionInput!) { startPrediction(input: $input) { id } }',
+        token: alice.accessToken,
+        variables: { input: { modelId, items: [{ x: [[1, 2, 3]] }] } },
+      });
+      await until(async () => (await responseText()).includes('Batch prediction SUCCEEDED'), 'the log lines', 15_000);
+      const tail = JSON.parse(await responseText()) as { received: number; newestFirst: unknown[] };
+      expect(tail.newestFirst[0]).toEqual({ data: { logTail: { message: 'Batch prediction SUCCEEDED' } } });
+      expect(tail.newestFirst).toContainEqual({ data: { logTail: { message: 'Batch prediction running: 1 items' } } });
+      expect(tail.received).toBe(tail.newestFirst.length);
+      expect(tail.received).toBeGreaterThanOrEqual(3);
+      await page.click('.graphiql-execute-button'); // ■ stops it.
 
       // Dialogs add a <style> element at run time: allowed by the page's nonce, not by 'unsafe-inline'.
       await page.getByRole('button', { name: /settings/i }).click();

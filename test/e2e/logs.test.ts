@@ -25,7 +25,7 @@ import { TEST_INTERNAL_SECRET } from '../helpers/platform.js';
 import { insertPrediction, insertProject, insertUser } from '../helpers/rows.js';
 import { until } from '../helpers/wait.js';
 
-// The logs subgraph on its own (the platform does not run it yet): called over HTTP and graphql-ws
+// The logs subgraph on its own, outside the platform: called over HTTP and graphql-ws
 // with the identity header the gateway would sign, fed by the platform log through a real sink,
 // over Redis pub/sub as across processes (a publisher and a subscriber connection of their own).
 

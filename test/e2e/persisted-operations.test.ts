@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { getIntrospectionQuery, type GraphQLFormattedError } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_QUERY } from '../../gateway/ide/src/default-query.js';
+import { DEMO_ACCOUNT } from '../../platform/src/demo.js';
 import { operationId, type PersistedOperationManifest } from '../../gateway/src/persisted-operations/manifest.js';
 import { projectRoot } from '../../lib/project-root.js';
 import { runCli, startCli, type CliResult } from '../helpers/cli.js';
@@ -32,12 +33,14 @@ async function post(url: string, body: Record<string, unknown>, token?: string) 
 }
 
 /** Signs up through the README walkthrough's registered Signup, sent by id, as a safelisted client does. */
-async function signupRegistered(t: TestPlatform) {
+async function signupRegistered(
+  t: TestPlatform,
+  { email, password } = { email: `safelist-${randomUUID()}@example.com`, password: 'correct horse battery' },
+) {
   const registered = manifest.operations.find((o) => o.name === 'Signup')!;
-  const email = `safelist-${randomUUID()}@example.com`;
   const res = await post(t.url, {
     extensions: { persistedQuery: { version: 1, sha256Hash: registered.id } },
-    variables: { input: { email, password: 'correct horse battery' } },
+    variables: { input: { email, password } },
   });
   expect(codes(res)).toEqual([]);
   return { email, accessToken: res.data?.signup.accessToken as string };
@@ -160,6 +163,8 @@ describe("the IDE's starting document on a safelisted gateway", () => {
   it('runs operation by operation, as the ▶ button sends it (the whole document and a name)', async () => {
     const signedUp = await run('Signup');
     expect(codes(signedUp)).toEqual([]);
+    // Login is the demo account's, which `npm start` creates; here it is signed up first.
+    await signupRegistered(safelisted, DEMO_ACCOUNT);
     const login = await run('Login');
     expect(login.data?.login.accessToken).toEqual(expect.any(String));
     const token = signedUp.data?.signup.accessToken as string;
@@ -175,6 +180,9 @@ describe("the IDE's starting document on a safelisted gateway", () => {
       items: [{ x: [[1, 2, 3]] }],
     });
     expect(codes(noModel)).toEqual(['NOT_FOUND']);
+    expect(codes(await run('Predict', token, { modelId: '00000000-0000-0000-0000-000000000000' }))).toEqual([
+      'NOT_FOUND',
+    ]);
 
     // Its subscriptions go over WebSocket, the whole document again with the operation's name.
     const client = wsClient(safelisted.url, { token });

@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 import { Registry } from 'prom-client';
-import { createAuthenticator } from '../../gateway/src/auth.js';
-import { createGateway, type Gateway } from '../../gateway/src/create-gateway.js';
+import type { Gateway } from '../../gateway/src/create-gateway.js';
 import { connectDatabase } from '../../lib/db/connect.js';
 import { createPostgresDocumentStore } from '../../lib/docstore/index.js';
 import { createLogger } from '../../lib/logger.js';
@@ -13,6 +12,7 @@ import { projectRoot } from '../../lib/project-root.js';
 import { createMemoryPubSub } from '../../lib/pubsub/index.js';
 import { createLogsSubgraph } from '../../subgraphs/logs/src/server.js';
 import { createTestDatabase } from './database.js';
+import { createTestGateway } from './gateway.js';
 import { testEnv } from './env.js';
 import { insertUser } from './rows.js';
 import { signToken, TEST_SECRETS } from './subscription-subgraphs.js';
@@ -67,14 +67,7 @@ export async function startLogTailGateway(): Promise<LogTailGateway> {
   const supergraphSdl = composed.supergraphSdl;
 
   const startGateway = async (port: number): Promise<{ gateway: Gateway; url: string }> => {
-    const gateway = await createGateway({
-      supergraphSdl,
-      subgraphUrls: {},
-      authenticator: createAuthenticator(TEST_SECRETS.jwt, TEST_SECRETS.internal),
-      logger: createLogger('gateway', testEnv.logLevel),
-      maxBodyBytes: 1024 * 1024,
-      introspection: true,
-    });
+    const gateway = await createTestGateway({ supergraphSdl, secrets: TEST_SECRETS });
     return { gateway, url: `${await gateway.listen(port, '127.0.0.1')}/graphql` };
   };
   let current = await startGateway(0);

@@ -9,12 +9,12 @@ import { notFound, unauthenticated } from '../../lib/errors.js';
 import type { ServiceServer } from '../../lib/http/service-server.js';
 import { createLogger } from '../../lib/logger.js';
 import { createSubgraphServer } from '../../lib/subgraph/create-subgraph.js';
-import { createAuthenticator } from '../../gateway/src/auth.js';
 import { GENEROUS_RATE_LIMITS, GENEROUS_SUBSCRIPTION_SHARES } from './platform.js';
-import { createGateway, type Gateway } from '../../gateway/src/create-gateway.js';
+import type { Gateway } from '../../gateway/src/create-gateway.js';
 import type { ProtectionOptions } from '../../gateway/src/protections.js';
 import type { SubscriptionLimits } from '../../gateway/src/subscriptions/subscription-server.js';
 import { testEnv } from './env.js';
+import { createTestGateway } from './gateway.js';
 
 /**
  * Two small subgraphs that exist only for the subscription tests: `ticks` owns the Subscription
@@ -231,13 +231,9 @@ export async function startSubscriptionSubgraphs(): Promise<SubscriptionSubgraph
     labelLookups: (id) => lookups.get(id) ?? 0,
     composeSupergraph,
     async startGateway(limits = {}, protections = {}) {
-      const gateway = await createGateway({
+      const gateway = await createTestGateway({
         supergraphSdl,
-        subgraphUrls: {},
-        authenticator: createAuthenticator(TEST_SECRETS.jwt, TEST_SECRETS.internal),
-        logger: createLogger('gateway', testEnv.logLevel),
-        maxBodyBytes: 1024 * 1024,
-        introspection: true,
+        secrets: TEST_SECRETS,
         // Tests open a thousand subscriptions as one user: shares and rate limits are not what most test.
         subscriptions: { ...GENEROUS_SUBSCRIPTION_SHARES, ...limits },
         protections: { rateLimits: GENEROUS_RATE_LIMITS, ...protections },

@@ -1,13 +1,12 @@
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
-import { createAuthenticator } from '../../gateway/src/auth.js';
-import { createGateway, type Gateway, type GatewayOptions } from '../../gateway/src/create-gateway.js';
+import type { Gateway, GatewayOptions } from '../../gateway/src/create-gateway.js';
 import type { Identity } from '../../lib/auth/identity.js';
 import type { RouteHandler } from '../../lib/http/service-server.js';
 import { createLogger } from '../../lib/logger.js';
 import { createSubgraphServer } from '../../lib/subgraph/create-subgraph.js';
 import { testEnv } from './env.js';
-import { GENEROUS_RATE_LIMITS } from './platform.js';
+import { createTestGateway } from './gateway.js';
 import { TEST_SECRETS } from './subscription-subgraphs.js';
 
 export type TestSubgraph = {
@@ -45,16 +44,7 @@ export async function startTestSubgraph(
   return {
     supergraphSdl,
     async startGateway(options = {}) {
-      const gateway = await createGateway({
-        supergraphSdl,
-        subgraphUrls: {},
-        authenticator: createAuthenticator(TEST_SECRETS.jwt, TEST_SECRETS.internal),
-        logger: createLogger('gateway', testEnv.logLevel),
-        maxBodyBytes: 1024 * 1024,
-        introspection: true,
-        protections: { rateLimits: GENEROUS_RATE_LIMITS },
-        ...options,
-      });
+      const gateway = await createTestGateway({ supergraphSdl, secrets: TEST_SECRETS, ...options });
       gateways.push(gateway);
       return { gateway, base: await gateway.listen(0, '127.0.0.1') };
     },

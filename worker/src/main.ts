@@ -1,33 +1,25 @@
 import { objectStoreConfig, queueConfig } from '../../lib/config/common-env.js';
 import { loadEnvOrExit } from '../../lib/config/env.js';
-import { openDatabase } from '../../lib/db/open.js';
 import { pingDatabase } from '../../lib/db/connect.js';
-import { createHttpMetrics } from '../../lib/http/metrics.js';
 import { createServiceServer } from '../../lib/http/service-server.js';
-import { startPredictionWorker } from './prediction-worker.js';
 import { createInferenceRuntime } from '../../lib/inference/runtime.js';
 import { inferenceSettings } from '../../lib/inference/settings.js';
-import { createLogger } from '../../lib/logger.js';
-import { openPlatformLog } from '../../lib/platform-log/open.js';
 import { closeInOrder, stopOnSignals } from '../../lib/process/lifecycle.js';
+import { openServiceProcess } from '../../lib/process/service-process.js';
 import { createPubSub } from '../../lib/pubsub/index.js';
 import { createJobQueue } from '../../lib/queue/index.js';
 import { createObjectStore } from '../../lib/storage/create-object-store.js';
 import { readWorkerEnv } from './env.js';
-import { PRIVATE_UMASK } from '../../lib/storage/private-files.js';
+import { startPredictionWorker } from './prediction-worker.js';
 
 // The batch prediction worker: consumes jobs, runs them in chunks, records progress and results.
 const env = loadEnvOrExit(readWorkerEnv);
-// Whatever this process writes under DATA_DIR (PGlite's files too) is its owner's alone.
-process.umask(PRIVATE_UMASK);
-const logger = createLogger('worker', env.LOG_LEVEL);
-const database = await openDatabase(env, logger);
+const service = await openServiceProcess('worker', env);
+const { logger, database, metrics, events } = service;
 const store = await createObjectStore(objectStoreConfig(env));
 const pubsub = await createPubSub({ redisUrl: env.REDIS_URL, logger });
 const queue = await createJobQueue({ ...queueConfig(env), logger });
 const settings = inferenceSettings(env);
-const metrics = createHttpMetrics('worker');
-const central = await openPlatformLog({ service: 'worker', logger, db: database.db, env, registry: metrics.registry });
 const { runner } = createInferenceRuntime({
   store,
   dataDir: env.DATA_DIR,
@@ -41,7 +33,7 @@ const worker = await startPredictionWorker({
   runner,
   pubsub,
   logger,
-  events: central.events,
+  events,
   ...settings.worker,
 });
 const health = createServiceServer({
@@ -56,7 +48,8 @@ const health = createServiceServer({
 const url = await health.listen(env.PORT, env.HOST);
 logger.info({ health: url, queue: queue.kind }, 'worker consuming prediction jobs');
 process.stdout.write(`worker ready (health at ${url})\n`);
-// First stop taking jobs and let the running chunks finish; an interrupted job is redelivered and resumes.
+// First stop taking jobs and let the running chunks finish; an interrupted job is redelivered and
+// resumes. The platform log closes after them, so it flushes their last entries.
 stopOnSignals(logger, () =>
-  closeInOrder([{ close: () => worker.stop() }, central, health, runner, queue, pubsub, store, database]),
+  closeInOrder([{ close: () => worker.stop() }, health, runner, queue, pubsub, store, service]),
 );

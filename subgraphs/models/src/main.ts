@@ -1,24 +1,14 @@
 import { documentStoreConfig, objectStoreConfig, serviceConfig } from '../../../lib/config/common-env.js';
 import { loadEnvOrExit } from '../../../lib/config/env.js';
-import { openDatabase } from '../../../lib/db/open.js';
 import { createDocumentStore } from '../../../lib/docstore/index.js';
-import { createHttpMetrics } from '../../../lib/http/metrics.js';
-import { createLogger } from '../../../lib/logger.js';
-import { openPlatformLog } from '../../../lib/platform-log/open.js';
-import { closeInOrder, stopOnSignals } from '../../../lib/process/lifecycle.js';
+import { openServiceProcess } from '../../../lib/process/service-process.js';
 import { createObjectStore } from '../../../lib/storage/create-object-store.js';
 import { modelsConfig } from './config.js';
 import { readModelsEnv } from './env.js';
 import { createModelsSubgraph } from './server.js';
-import { PRIVATE_UMASK } from '../../../lib/storage/private-files.js';
 
 const env = loadEnvOrExit(readModelsEnv);
-// Whatever this process writes under DATA_DIR (PGlite's files too) is its owner's alone.
-process.umask(PRIVATE_UMASK);
-const logger = createLogger('models', env.LOG_LEVEL);
-const database = await openDatabase(env, logger);
-const metrics = createHttpMetrics('models');
-const central = await openPlatformLog({ service: 'models', logger, db: database.db, env, registry: metrics.registry });
+const { logger, database, metrics, events, serve } = await openServiceProcess('models', env);
 const store = await createObjectStore(objectStoreConfig(env));
 const documents = await createDocumentStore({ ...documentStoreConfig(env), db: database.db });
 const subgraph = await createModelsSubgraph({
@@ -28,11 +18,10 @@ const subgraph = await createModelsSubgraph({
   store,
   documents,
   logger,
-  events: central.events,
+  events,
   metrics,
   // A gateway on its default port of this machine, unless PUBLIC_URL says where it is.
   gatewayUrl: () => 'http://127.0.0.1:4000',
 });
-const url = await subgraph.listen(env.PORT, env.HOST);
+const url = await serve(subgraph, [documents, store]);
 logger.info({ url: `${url}/graphql` }, 'models subgraph listening');
-stopOnSignals(logger, () => closeInOrder([subgraph, central, documents, store, database]));

@@ -1,30 +1,19 @@
-import type { Kysely } from 'kysely';
-import { pingDatabase } from '../../../lib/db/connect.js';
-import type { Database } from '../../../lib/db/schema.js';
 import type { DocumentStore } from '../../../lib/docstore/index.js';
 import type { ServiceServer } from '../../../lib/http/service-server.js';
 import type { HttpLimits, UploadPace } from '../../../lib/http/limits.js';
-import type { HttpMetrics } from '../../../lib/http/metrics.js';
-import type { Logger } from '../../../lib/logger.js';
 import type { PlatformLog } from '../../../lib/platform-log/index.js';
 import type { ObjectStore } from '../../../lib/storage/object-store.js';
-import { createSubgraphServer } from '../../../lib/subgraph/create-subgraph.js';
+import { createSubgraphServer, subgraphServerBase, type SubgraphBase } from '../../../lib/subgraph/create-subgraph.js';
 import { createContext } from './context.js';
 import { createModelsService } from './domain/models.service.js';
 import { createUploadUrlSigner, UPLOAD_PATH } from './domain/upload-url.js';
 import { createResolvers } from './resolvers.js';
 import { createUploadRoute } from './upload-route.js';
 
-export type ModelsSubgraphDeps = {
-  db: Kysely<Database>;
+export type ModelsSubgraphDeps = SubgraphBase & {
   store: ObjectStore;
   documents: DocumentStore;
-  logger: Logger;
   events: PlatformLog;
-  /** The service's metrics registry, when the process registers more (the log sink's). */
-  metrics?: HttpMetrics;
-  internalSecret: string;
-  production: boolean;
   /** The platform's public base URL, where upload URLs point (PUBLIC_URL). @default gatewayUrl() */
   publicUrl?: string | undefined;
   /** The address of the gateway in front, once it listens. */
@@ -48,12 +37,8 @@ export async function createModelsSubgraph(deps: ModelsSubgraphDeps): Promise<Se
   return createSubgraphServer({
     name: 'models',
     resolvers: createResolvers(models),
-    logger: deps.logger,
-    internalSecret: deps.internalSecret,
-    ...(deps.metrics ? { metrics: deps.metrics } : {}),
-    production: deps.production,
+    ...subgraphServerBase(deps),
     createContext: (identity) => createContext(deps.db, models, identity),
-    readiness: () => pingDatabase(deps.db),
     ...(deps.http ? { limits: deps.http } : {}),
     routes: {
       [UPLOAD_PATH]: createUploadRoute(models, deps.logger, {

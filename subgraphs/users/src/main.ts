@@ -5,23 +5,13 @@ import {
 } from '../../../lib/auth/revocations.js';
 import { serviceConfig } from '../../../lib/config/common-env.js';
 import { loadEnvOrExit } from '../../../lib/config/env.js';
-import { openDatabase } from '../../../lib/db/open.js';
-import { createHttpMetrics } from '../../../lib/http/metrics.js';
-import { createLogger } from '../../../lib/logger.js';
-import { openPlatformLog } from '../../../lib/platform-log/open.js';
-import { closeInOrder, stopOnSignals } from '../../../lib/process/lifecycle.js';
+import { openServiceProcess } from '../../../lib/process/service-process.js';
 import { usersConfig } from './config.js';
 import { readUsersEnv } from './env.js';
 import { createUsersSubgraph } from './server.js';
-import { PRIVATE_UMASK } from '../../../lib/storage/private-files.js';
 
 const env = loadEnvOrExit(readUsersEnv);
-// Whatever this process writes under DATA_DIR (PGlite's files too) is its owner's alone.
-process.umask(PRIVATE_UMASK);
-const logger = createLogger('users', env.LOG_LEVEL);
-const database = await openDatabase(env, logger);
-const metrics = createHttpMetrics('users');
-const central = await openPlatformLog({ service: 'users', logger, db: database.db, env, registry: metrics.registry });
+const { logger, database, metrics, events, serve } = await openServiceProcess('users', env);
 // Gateways in other processes learn of revocations through Redis; without it they cannot, and
 // access tokens outlive logout and role changes until they expire (ACCESS_TOKEN_TTL).
 const revocations: RevocationFeed = env.REDIS_URL
@@ -33,10 +23,9 @@ const subgraph = await createUsersSubgraph({
   ...usersConfig(env),
   db: database.db,
   logger,
-  events: central.events,
+  events,
   metrics,
   revocations,
 });
-const url = await subgraph.listen(env.PORT, env.HOST);
+const url = await serve(subgraph, [revocations]);
 logger.info({ url: `${url}/graphql` }, 'users subgraph listening');
-stopOnSignals(logger, () => closeInOrder([subgraph, revocations, central, database]));

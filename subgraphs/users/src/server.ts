@@ -1,29 +1,18 @@
-import type { Kysely } from 'kysely';
 import type { RevocationFeed } from '../../../lib/auth/revocations.js';
 import type { AccessTokenConfig } from '../../../lib/auth/tokens.js';
-import { pingDatabase } from '../../../lib/db/connect.js';
-import type { Database } from '../../../lib/db/schema.js';
 import type { ServiceServer } from '../../../lib/http/service-server.js';
-import type { HttpMetrics } from '../../../lib/http/metrics.js';
-import type { Logger } from '../../../lib/logger.js';
 import type { PlatformLog } from '../../../lib/platform-log/index.js';
-import { createSubgraphServer } from '../../../lib/subgraph/create-subgraph.js';
+import { createSubgraphServer, subgraphServerBase, type SubgraphBase } from '../../../lib/subgraph/create-subgraph.js';
 import { createContext } from './context.js';
 import { createUsersService, type UsersService } from './domain/users.service.js';
 import { createResolvers } from './resolvers.js';
 
-export type UsersSubgraphDeps = {
-  db: Kysely<Database>;
-  logger: Logger;
+export type UsersSubgraphDeps = SubgraphBase & {
   events: PlatformLog;
-  /** The service's metrics registry, when the process registers more (the log sink's). */
-  metrics?: HttpMetrics;
   accessTokens: AccessTokenConfig;
   refreshTokenTtlSeconds: number;
   /** Where logout, refresh-token reuse and role changes revoke access tokens for the gateways. */
   revocations: RevocationFeed;
-  internalSecret: string;
-  production: boolean;
   /** An ADMIN account created at start when it does not exist (ADMIN_EMAIL, ADMIN_PASSWORD). */
   admin?: { email: string; password: string } | undefined;
 };
@@ -36,12 +25,8 @@ export async function createUsersSubgraph(deps: UsersSubgraphDeps): Promise<User
   const server = await createSubgraphServer({
     name: 'users',
     resolvers: createResolvers(users),
-    logger: deps.logger,
-    internalSecret: deps.internalSecret,
-    ...(deps.metrics ? { metrics: deps.metrics } : {}),
-    production: deps.production,
+    ...subgraphServerBase(deps),
     createContext: (identity) => createContext(deps.db, identity),
-    readiness: () => pingDatabase(deps.db),
   });
   return { ...server, users };
 }

@@ -4,22 +4,38 @@ export const WALKTHROUGH = `# Welcome to the ai-code GraphQL IDE.
 # Run an operation with the ▶ button (or Ctrl-Enter
 # with the cursor inside it), from top to bottom:
 #
-# 1. Signup (or Login) and copy the accessToken.
+# 1. Login as the demo account the start banner
+#    prints (or Signup for one of your own), and
+#    copy the accessToken.
 # 2. Open "Headers" below and paste:
 #      { "Authorization": "Bearer <accessToken>" }
 #    Every request sends it, and subscriptions send
 #    it in the WebSocket's connection_init. Tokens
 #    live 15 minutes; RefreshToken gives a new pair
 #    (each refresh token works once).
-# 3. Me, CreateProject and Projects: your account
-#    and projects.
-# 4. Upload a model (the CLI does it: ai-code models
-#    upload), run StartPrediction, then watch it
-#    with PredictionProgress: put its id in
-#    "Variables" as { "id": "…" }.
+# 3. Me, then Projects: your projects and their
+#    models. Put the demo model's id in "Variables":
+#      { "modelId": "<id>" }
+# 4. Predict runs the model at once (its input x
+#    has the shape [N, 4]). StartPrediction runs a
+#    batch in the background: add its id to
+#    "Variables", { "modelId": "…", "id": "<id>" },
+#    and watch it with PredictionProgress.
 # 5. LogTail streams log entries as they are written.
+#    A subscription's response lists its events so
+#    far, newest first; ■ stops it.
+# 6. CreateProject makes a project of your own; the
+#    CLI uploads models into it: ai-code models upload.
 #
 # "Docs" (top left) shows the whole schema.
+
+mutation Login {
+  login(input: { email: "demo@example.com", password: "ai-code-demo" }) {
+    accessToken
+    refreshToken
+    expiresIn
+  }
+}
 
 mutation Signup {
   signup(input: { email: "you@example.com", password: "correct horse battery" }) {
@@ -30,24 +46,12 @@ mutation Signup {
   }
 }
 
-mutation Login {
-  login(input: { email: "you@example.com", password: "correct horse battery" }) {
-    accessToken
-    refreshToken
-    expiresIn
-  }
-}
-
 mutation RefreshToken($refreshToken: String!) {
   refreshToken(refreshToken: $refreshToken) { accessToken refreshToken expiresIn }
 }
 
 query Me {
   me { id email role createdAt }
-}
-
-mutation CreateProject {
-  createProject(input: { name: "vision", description: "image models" }) { id name createdAt }
 }
 
 query Projects {
@@ -61,8 +65,14 @@ query Projects {
   }
 }
 
-mutation StartPrediction($modelId: ID!, $items: [JSON!]!) {
-  startPrediction(input: { modelId: $modelId, items: $items }) { id status itemsTotal }
+mutation Predict($modelId: ID!) {
+  predict(modelId: $modelId, inputs: { x: [[0.1, 0.2, 0.3, 0.4]] }) { outputs durationMs }
+}
+
+mutation StartPrediction($modelId: ID!) {
+  startPrediction(
+    input: { modelId: $modelId, items: [{ x: [[0.1, 0.2, 0.3, 0.4]] }, { x: [[0.5, 0.6, 0.7, 0.8]] }] }
+  ) { id status itemsTotal }
 }
 
 subscription PredictionProgress($id: ID!) {
@@ -72,6 +82,7 @@ subscription PredictionProgress($id: ID!) {
     progress
     itemsDone
     itemsTotal
+    outputs
     error
     model { version project { name } }
   }
@@ -79,5 +90,9 @@ subscription PredictionProgress($id: ID!) {
 
 subscription LogTail {
   logTail(filter: { levels: [INFO, WARN, ERROR] }) { loggedAt level service message }
+}
+
+mutation CreateProject {
+  createProject(input: { name: "vision", description: "image models" }) { id name createdAt }
 }
 `;

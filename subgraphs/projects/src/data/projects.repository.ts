@@ -53,7 +53,6 @@ export async function deleteProject(db: Kysely<Database>, id: string): Promise<b
   return result.numDeletedRows > 0n;
 }
 
-/** Ids of a project's models: their documents and files go with the project. */
 /**
  * The log entries that go with the project: its own, and those of its models' predictions (both
  * cascade with it), for the copies kept in the document store.
