@@ -5,6 +5,7 @@ import { optionalFlag, positiveInt, type EnvOf } from '../../lib/config/env.js';
 import type { Logger } from '../../lib/logger.js';
 import { createAuthenticator } from './auth.js';
 import { createGateway, gatewayDefaults, type Gateway, type GatewayOptions } from './create-gateway.js';
+import { corsOriginsSetting } from './http/cors.js';
 import { inflightSharingFlag } from './inflight/sharing.js';
 import { operationLimitsEnvShape, operationLimitsFromEnv } from './limits/env.js';
 import { plannerEnvShape, plannerFromEnv } from './planning/env.js';
@@ -42,6 +43,11 @@ export const gatewayEnvShape = {
   DEDUPLICATE_INFLIGHT: inflightSharingFlag(gatewayDefaults.deduplicateInflight).describe(
     'Share identical in-flight work of the same caller (never mutations): `true`, `false`, or the layers to keep on of `requests,queries,subgraphFetches`',
   ),
+  CORS_ORIGINS: corsOriginsSetting().meta({
+    description:
+      'Origins of browser apps allowed to call the API, comma-separated and exact (`https://app.example.com,http://localhost:5173`); WebSockets from other pages’ origins are refused',
+    shownDefault: 'none (no cross-origin access)',
+  }),
   QUERY_PLAN_CACHE_MIB: z.coerce
     .number()
     .positive()
@@ -66,6 +72,7 @@ export type GatewayConfig = Required<
     | 'subgraphConnections'
     | 'deduplicateInflight'
     | 'queryPlanCacheMiB'
+    | 'corsOrigins'
   >
 > & {
   drainTimeoutMs: number;
@@ -103,6 +110,7 @@ export const gatewayConfig = (env: GatewayEnv): GatewayConfig => ({
   subgraphConnections: env.SUBGRAPH_CONNECTIONS,
   deduplicateInflight: env.DEDUPLICATE_INFLIGHT,
   queryPlanCacheMiB: env.QUERY_PLAN_CACHE_MIB,
+  corsOrigins: env.CORS_ORIGINS,
 });
 
 /** What the gateway runs on besides its settings. */

@@ -12,6 +12,7 @@ import { createGraphQLWsEndpoint, createServiceServer, type ServiceServer } from
 import type { Logger } from '../../lib/logger.js';
 import type { Authenticator } from './auth.js';
 import type { GatewayContext } from './context.js';
+import { createCors } from './http/cors.js';
 import { preventCsrf } from './http/csrf.js';
 import { deduplicateQueries } from './inflight/deduplicate-queries.js';
 import { DeduplicatingApolloServer } from './inflight/deduplicate-requests.js';
@@ -95,6 +96,8 @@ export type GatewayOptions = {
    * addresses in errors' extensions (production). @default !introspection
    */
   hideSchemaDetails?: boolean;
+  /** Origins of browser apps allowed to call the gateway (http/cors.ts). @default none */
+  corsOrigins?: readonly string[];
 };
 
 export type Gateway = ServiceServer & {
@@ -260,6 +263,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     metrics,
     ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
     limits,
+    crossOrigin: createCors(options.corsOrigins ?? []),
     graphql: protections.limitRequests(
       ide.negotiate(
         refuseUnacceptable(

@@ -33,6 +33,8 @@ export type ServiceServerOptions = {
   routes?: Record<string, RouteHandler>;
   /** Serves WebSocket upgrades of `/graphql`; without it every upgrade is refused. */
   websocket?: WebSocketEndpoint;
+  /** What browsers on other origins may do (the gateway's CORS); without it, nothing is checked or added. */
+  crossOrigin?: CrossOriginPolicy;
   /**
    * When given, every request but /healthz, /readyz and /metrics must pass it, or is answered 401
    * UNAUTHENTICATED with nothing run (subgraphs: only the gateway's signed header gets in).
@@ -57,6 +59,20 @@ const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** Default of ServiceServerOptions.drainTimeoutMs. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+
+/**
+ * Requests from browsers on other origins, judged before any route sees them, so that one policy
+ * covers every route (and preflights never meet a route's own checks, such as CSRF prevention).
+ */
+export type CrossOriginPolicy = {
+  /**
+   * Sets the headers this request's answer carries for its origin, whatever the route answers
+   * (errors included); returns true when it answered the request itself (a preflight).
+   */
+  handle(req: IncomingMessage, res: ServerResponse): boolean;
+  /** Whether a WebSocket upgrade may go ahead; refused ones are answered 403 before the handshake. */
+  admitsUpgrade(req: IncomingMessage): boolean;
+};
 
 /** Something that takes over upgraded `/graphql` connections (see createGraphQLWsEndpoint). */
 export type WebSocketEndpoint = {
@@ -97,6 +113,7 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
   let closing: Promise<void> | undefined;
 
   async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<string> {
+    if (options.crossOrigin?.handle(req, res)) return 'preflight';
     if (options.authorize && !PROBES.has(url.pathname) && !options.authorize(req)) {
       // The body is not read: the connection closes after the answer instead of being reused.
       res.shouldKeepAlive = false;
@@ -180,6 +197,16 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://internal');
     if (url.pathname === '/graphql' && options.websocket) {
+      if (options.crossOrigin && !options.crossOrigin.admitsUpgrade(req)) {
+        logger.debug({ origin: req.headers.origin }, 'websocket refused: origin not allowed');
+        refuseUpgrade(
+          socket,
+          '403 Forbidden',
+          ErrorCode.FORBIDDEN,
+          'Pages on this origin may not open WebSockets here',
+        );
+        return;
+      }
       options.websocket.handleUpgrade(req, socket, head);
       return;
     }
@@ -224,6 +251,21 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
       clearTimeout(cut);
     }
   }
+}
+
+/** Answers an upgrade request with an HTTP error (a GraphQL error body) instead of a WebSocket, and closes. */
+function refuseUpgrade(
+  socket: Duplex,
+  status: string,
+  code: ErrorCode,
+  message: string,
+  extensions: Record<string, unknown> = {},
+): void {
+  const body = JSON.stringify({ errors: [{ message, extensions: { code, ...extensions } }] });
+  socket.end(
+    `HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
 
 /**
@@ -405,17 +447,12 @@ export function createGraphQLWsEndpoint(
       const clientIp = options.clientIp?.(req) ?? req.socket.remoteAddress ?? 'unknown';
       const open = perIp.get(clientIp) ?? 0;
       if (open >= maxPerIp) {
-        const body = JSON.stringify({
-          errors: [
-            {
-              message: `Too many WebSocket connections from this address (at most ${maxPerIp})`,
-              extensions: { code: ErrorCode.RATE_LIMITED, limit: maxPerIp, scope: 'address' },
-            },
-          ],
-        });
-        socket.end(
-          `HTTP/1.1 429 Too Many Requests\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\n` +
-            `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        refuseUpgrade(
+          socket,
+          '429 Too Many Requests',
+          ErrorCode.RATE_LIMITED,
+          `Too many WebSocket connections from this address (at most ${maxPerIp})`,
+          { limit: maxPerIp, scope: 'address' },
         );
         return;
       }

@@ -2,10 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../lib/project-root.js';
 import { IDE_ASSETS_DIR } from '../../gateway/src/http/ide.js';
+import { CHROMIUM, launchChromium } from '../helpers/browser.js';
 import { createProject, uploadModel } from '../helpers/models.js';
 import { signup, startTestPlatform, type Session, type TestPlatform } from '../helpers/platform.js';
 import { until } from '../helpers/wait.js';
@@ -13,7 +14,6 @@ import { until } from '../helpers/wait.js';
 // The GraphQL IDE the gateway serves at GET /graphql, in a real (headless) browser that may reach
 // nothing but this machine's loopback: it must work offline and behind firewalls.
 
-const CHROMIUM = '/usr/bin/chromium';
 const BROWSER = 'Mozilla/5.0 Chrome text/html';
 const ARTIFACTS = join(projectRoot, 'test-results');
 
@@ -90,19 +90,7 @@ describe.skipIf(!existsSync(CHROMIUM))(
     const problems: string[] = [];
 
     beforeAll(async () => {
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
+      browser = await launchChromium();
       const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, userAgent: BROWSER });
       // Nothing but loopback: any other request is refused, and remembered to fail the test.
       await context.route('**/*', (route) => {

@@ -35,7 +35,9 @@ export function createTestGateway({
 export async function startGateway(
   t: TestPlatform,
   port = 0,
-  options: Partial<Pick<GatewayOptions, 'drainTimeoutMs' | 'logger' | 'authenticator'>> = {},
+  options: Partial<
+    Pick<GatewayOptions, 'drainTimeoutMs' | 'logger' | 'authenticator' | 'corsOrigins' | 'protections'>
+  > = {},
 ): Promise<{ gateway: Gateway; base: string }> {
   const gateway = await createTestGateway({
     supergraphSdl: readFileSync(join(projectRoot, 'schema', 'supergraph.graphql'), 'utf8'),
