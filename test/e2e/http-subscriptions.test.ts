@@ -2,7 +2,7 @@ import { ApolloClient, HttpLink, InMemoryCache, gql as apolloGql } from '@apollo
 import { createClient as createSseClient } from 'graphql-sse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPredictionWorker, type PredictionWorker } from '../../worker/src/prediction-worker.js';
-import { createProject, uploadModel } from '../helpers/models.js';
+import { createProject, startPrediction, uploadModel } from '../helpers/models.js';
 import { signup, startTestPlatform, type Session, type TestPlatform, workerOptions } from '../helpers/platform.js';
 import { until } from '../helpers/wait.js';
 import { subscribe as wsSubscribe, wsClient, type Event } from '../helpers/ws.js';
@@ -13,7 +13,6 @@ import { subscribe as wsSubscribe, wsClient, type Event } from '../helpers/ws.js
 // `__typename` is selected outright: Apollo Client adds it, and identical operations share.
 const PROGRESS = 'subscription ($id: ID!) { predictionProgress(id: $id) { status progress itemsDone __typename } }';
 const TAIL = `subscription ($filter: LogFilter) { logTail(filter: $filter) { message service __typename } }`;
-const START = 'mutation ($input: StartPredictionInput!) { startPrediction(input: $input) { id } }';
 const MULTIPART_ACCEPT = 'multipart/mixed;subscriptionSpec="1.0", application/json';
 const MAX_PER_USER = 3;
 
@@ -35,15 +34,6 @@ afterAll(async () => {
   for (const worker of workers) await worker.stop();
   if (!closed) await t?.close();
 });
-
-async function startPrediction(items: number): Promise<string> {
-  const res = await t.gql({
-    query: START,
-    token: alice.accessToken,
-    variables: { input: { modelId, items: Array.from({ length: items }, (_, i) => ({ x: [[i, 0, 1]] })) } },
-  });
-  return res.data?.startPrediction.id;
-}
 
 const runWorker = async () => void workers.push(await startPredictionWorker(workerOptions(t, { chunkSize: 20 })));
 /** So that predictions started next stay queued (their streams stay open). */
@@ -134,7 +124,7 @@ const progress = (event: Event | undefined) =>
 
 describe('subscriptions over HTTP', () => {
   it('graphql-sse and Apollo Client (multipart) each receive predictionProgress to its end; SSE, multipart and WebSocket share one upstream subscription', async () => {
-    const id = await startPrediction(100);
+    const id = await startPrediction(t, alice, modelId, 100);
     const sse = sseSubscribe(alice.accessToken, PROGRESS, { id });
     const apollo = apolloSubscribe(alice.accessToken, PROGRESS, { id });
     const ws = wsClient(t.url, { token: alice.accessToken });
@@ -172,7 +162,7 @@ describe('subscriptions over HTTP', () => {
     const apollo = apolloSubscribe(alice.accessToken, TAIL, { filter });
     await until(() => stats().subscriptions === 2, 'the subscriptions');
     expect(stats().upstreamSubscriptions).toBe(1);
-    await startPrediction(10);
+    await startPrediction(t, alice, modelId, 10);
     const finished = (events: Event[]) =>
       events.some((e) => JSON.stringify(e.data).includes('Batch prediction SUCCEEDED'));
     await until(() => finished(sse.events) && finished(apollo.events), 'the finished line', 20_000);
@@ -183,46 +173,41 @@ describe('subscriptions over HTTP', () => {
     expect(await gauge('upstream')).toBe(0);
   });
 
-  it('SSE: the wire format, headers for proxies, and a client that goes away releases its subscription', async () => {
-    await stopWorkers();
-    const id = await startPrediction(5);
-    const controller = new AbortController();
-    const res = await post(
-      'text/event-stream',
-      { query: PROGRESS, variables: { id } },
-      alice.accessToken,
-      controller.signal,
-    );
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
-    expect(res.headers.get('cache-control')).toBe('no-cache');
-    expect(res.headers.get('x-accel-buffering')).toBe('no');
-    const text = await readUntil(res, (received) => received.includes('event: next'));
-    expect(text).toMatch(/^:\n\nevent: next\ndata: \{"data":\{"predictionProgress":\{"status":"[A-Z]+"/);
-    expect(stats()).toMatchObject({ connections: 1, subscriptions: 1, upstreamSubscriptions: 1 });
-    controller.abort();
-    await until(() => stats().connections === 0 && stats().upstreamSubscriptions === 0, 'the stream released');
-  });
+  it.each([
+    {
+      protocol: 'SSE',
+      accept: 'text/event-stream',
+      contentType: 'text/event-stream; charset=utf-8',
+      hasEvent: (text: string) => text.includes('event: next'),
+      first: /^:\n\nevent: next\ndata: \{"data":\{"predictionProgress":\{"status":"[A-Z]+"/,
+    },
+    {
+      protocol: 'multipart',
+      accept: MULTIPART_ACCEPT,
+      contentType: 'multipart/mixed; boundary="graphql"; subscriptionSpec="1.0"',
+      hasEvent: (text: string) => text.split('--graphql').length > 2,
+      first:
+        /^\r\n--graphql\r\ncontent-type: application\/json\r\n\r\n\{"payload":\{"data":\{"predictionProgress":\{"status":"[A-Z]+".*\}\r\n--graphql$/,
+    },
+  ])(
+    '$protocol: the wire format, headers for proxies, and a client that goes away releases its subscription',
+    async ({ accept, contentType, hasEvent, first }) => {
+      await stopWorkers();
+      const id = await startPrediction(t, alice, modelId, 5);
+      const controller = new AbortController();
+      const res = await post(accept, { query: PROGRESS, variables: { id } }, alice.accessToken, controller.signal);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe(contentType);
+      expect(res.headers.get('cache-control')).toBe('no-cache');
+      expect(res.headers.get('x-accel-buffering')).toBe('no');
+      expect(await readUntil(res, hasEvent)).toMatch(first);
+      expect(stats()).toMatchObject({ connections: 1, subscriptions: 1, upstreamSubscriptions: 1 });
+      controller.abort();
+      await until(() => stats().connections === 0 && stats().upstreamSubscriptions === 0, 'the stream released');
+    },
+  );
 
-  it('multipart: the wire format, and a query sent with the multipart Accept answers JSON', async () => {
-    const id = await startPrediction(5);
-    const controller = new AbortController();
-    const res = await post(
-      MULTIPART_ACCEPT,
-      { query: PROGRESS, variables: { id } },
-      alice.accessToken,
-      controller.signal,
-    );
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toBe('multipart/mixed; boundary="graphql"; subscriptionSpec="1.0"');
-    expect(res.headers.get('x-accel-buffering')).toBe('no');
-    const text = await readUntil(res, (received) => received.split('--graphql').length > 2);
-    expect(text).toMatch(
-      /^\r\n--graphql\r\ncontent-type: application\/json\r\n\r\n\{"payload":\{"data":\{"predictionProgress":\{"status":"[A-Z]+".*\}\r\n--graphql$/,
-    );
-    controller.abort();
-    await until(() => stats().connections === 0 && stats().upstreamSubscriptions === 0, 'the stream released');
-
+  it('a query sent with the multipart Accept answers JSON', async () => {
     const query = await post(MULTIPART_ACCEPT, { query: '{ me { email } }' });
     expect(query.headers.get('content-type')).toMatch(/^application\/json/);
     expect(await query.json()).toEqual({ data: { me: { email: alice.email } } });
@@ -307,7 +292,7 @@ describe('subscriptions over HTTP', () => {
 
   it("the gateway's drain ends open streams at once: SSE without `complete` (clients retry), multipart with an error part", async () => {
     await stopWorkers();
-    const id = await startPrediction(5);
+    const id = await startPrediction(t, alice, modelId, 5);
     const sse = await post('text/event-stream', { query: PROGRESS, variables: { id } });
     const multipart = await post(MULTIPART_ACCEPT, { query: PROGRESS, variables: { id } });
     await until(() => stats().subscriptions === 2, 'the subscriptions');
