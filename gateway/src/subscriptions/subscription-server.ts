@@ -183,7 +183,7 @@ export type SubscriptionServer = {
 /** One client connection, whatever its transport. */
 export type Connection = {
   transport: ClientTransport;
-  /** The connection_init credential, authenticated again at every subscribe. */
+  /** Its credential (connection_init's, or an HTTP stream's Authorization header), authenticated again at every subscribe. */
   authorization: string | undefined;
   /** Closes the connection when its access token expires. */
   expiry: NodeJS.Timeout | undefined;
