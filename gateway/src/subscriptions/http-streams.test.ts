@@ -6,7 +6,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../lib/logger.js';
 import type { ClientStream } from './client-stream.js';
 import { createHttpStreams, streamProtocolOf, type HttpStreams } from './http-streams.js';
-import type { ClientTransport, Connection, Operation, SubscriptionConnections } from './subscription-server.js';
+import type {
+  ClientTransport,
+  Connection,
+  Operation,
+  OperationPayload,
+  SubscriptionConnections,
+} from './subscription-server.js';
 
 describe('streamProtocolOf', () => {
   it.each([
@@ -33,13 +39,21 @@ describe('streamProtocolOf', () => {
  * the HTTP framing, heartbeats and endings are judged on here (the real core: test/e2e).
  */
 function oneStreamCore() {
-  const opened: { stream?: ClientStream; transport?: ClientTransport; disconnected: boolean } = { disconnected: false };
+  const opened: {
+    stream?: ClientStream;
+    transport?: ClientTransport;
+    payload?: OperationPayload;
+    disconnected: boolean;
+  } = { disconnected: false };
   const core: SubscriptionConnections = {
     connect: (transport) => {
       opened.transport = transport;
       return { transport } as unknown as Connection;
     },
-    prepare: () => ({ type: OperationTypeNode.SUBSCRIPTION }) as Operation,
+    prepare: (_connection, _id, payload) => {
+      opened.payload = payload;
+      return { type: OperationTypeNode.SUBSCRIPTION } as Operation;
+    },
     subscribe: async () => {
       opened.stream = opened.transport!.openStream('', { maxUnsent: 10, onOverflow: () => {}, onDone: () => {} });
       return opened.stream;
@@ -68,7 +82,10 @@ async function serve(core: SubscriptionConnections, heartbeatMs = 12_000): Promi
     bodyTimeoutMs: 1000,
     heartbeatMs,
   });
-  const server = createServer((req, res) => void http.serve(streamProtocolOf(req.headers.accept)!, req, res, ''));
+  const server = createServer(
+    (req, res) =>
+      void http.serve(streamProtocolOf(req.headers.accept)!, req, res, new URL(req.url!, 'http://x').search.slice(1)),
+  );
   running.push({ server, streams: http });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
@@ -146,5 +163,26 @@ describe('createHttpStreams', () => {
     expect(left.status).toBe(200);
     controller.abort();
     await expect.poll(() => leaving.opened.disconnected).toBe(true);
+  });
+
+  it('takes the operation from a GET query string too, and refuses a body that is not JSON before streaming', async () => {
+    const { core, opened } = oneStreamCore();
+    const url = await serve(core);
+    const variables = encodeURIComponent(JSON.stringify({ id: '1' }));
+    const get = await fetch(`${url}?query=${encodeURIComponent('subscription { s }')}&variables=${variables}`, {
+      headers: { accept: 'text/event-stream', authorization: 'Bearer x' },
+    });
+    expect(get.status).toBe(200);
+    expect(opened.payload).toEqual({ query: 'subscription { s }', variables: { id: '1' } });
+    opened.stream!.end();
+    expect(await get.text()).toBe(':\n\nevent: complete\ndata:\n\n');
+
+    const form = await fetch(url, {
+      method: 'POST',
+      headers: { accept: 'text/event-stream', 'content-type': 'text/plain', authorization: 'Bearer x' },
+      body: 'query=subscription { s }',
+    });
+    expect(form.status).toBe(415);
+    expect((await form.json()).errors[0].extensions.code).toBe('BAD_USER_INPUT');
   });
 });
