@@ -44,6 +44,7 @@ import {
 import { readSupergraphDirectives } from './supergraph-directives.js';
 import { SubgraphDataSource } from './upstream/subgraph-data-source.js';
 import { createUploadProxy } from './http/upload-proxy.js';
+import { createHttpStreams } from './subscriptions/http-streams.js';
 
 /** What the options below left unset are (and what SUBGRAPH_CONNECTIONS, DEDUPLICATE_INFLIGHT, QUERY_PLAN_CACHE_MIB default to). */
 export const gatewayDefaults = {
@@ -258,6 +259,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const ide = createGraphQLIde({ logger, enabled: options.ide ?? options.introspection });
   const limits = { maxConnectionsPerIp: DEFAULT_MAX_CONNECTIONS_PER_IP, ...options.http };
   const bodyTimeoutMs = limits.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+  // Subscriptions over SSE and multipart HTTP: the same connections as over WebSocket.
+  const streams = createHttpStreams({
+    connections: subscriptions.connections,
+    logger,
+    clientIp: protections.clientIp,
+    maxBodyBytes: options.maxBodyBytes,
+    bodyTimeoutMs,
+  });
   const service = createServiceServer({
     logger,
     metrics,
@@ -279,6 +288,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
               }),
             }),
           ),
+          streams,
         ),
       ),
     ),
@@ -319,6 +329,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
     subscriptionStats: () => subscriptions.stats(),
     close: async () => {
+      // Streams end first: the drain would otherwise wait for them (they never finish on their own).
+      streams.close();
       await service.close();
       await subscriptions.close();
       await apollo.stop();

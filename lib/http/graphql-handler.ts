@@ -77,6 +77,35 @@ function bytesOf(body: { string: string }): Buffer {
 const queryOfBody = (body: unknown): unknown =>
   typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as { query?: unknown }).query : undefined;
 
+/**
+ * A request's body, at most `maxBodyBytes` and whole within `bodyTimeoutMs` however it trickles
+ * in; undefined once a body too large (413) or too slow (408) has been answered.
+ */
+export async function readRequestBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  maxBodyBytes: number,
+  bodyTimeoutMs: number,
+): Promise<string | undefined> {
+  try {
+    return await readBody(req, maxBodyBytes, bodyTimeoutMs, bodyTimeoutMs);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) {
+      const drained = await drainRequest(req, DRAIN_CAP_BYTES, { idleTimeoutMs: bodyTimeoutMs });
+      if (!drained) res.setHeader('connection', 'close');
+      sendGraphQLError(res, ErrorCode.PAYLOAD_TOO_LARGE, error.message, { limit: error.limit });
+      return undefined;
+    }
+    if (error instanceof BodyTimeoutError) {
+      // The rest of the body may never come: answer, and close rather than wait for it.
+      res.setHeader('connection', 'close');
+      sendGraphQLError(res, ErrorCode.REQUEST_TIMEOUT, error.message, { timeoutMs: bodyTimeoutMs });
+      return undefined;
+    }
+    throw error;
+  }
+}
+
 /** Connects node:http to Apollo Server's transport-neutral `executeHTTPGraphQLRequest`. */
 export function createGraphQLHandler<TContext extends BaseContext>(options: GraphQLHandlerOptions<TContext>) {
   const { apollo, context, maxBodyBytes } = options;
@@ -84,23 +113,8 @@ export function createGraphQLHandler<TContext extends BaseContext>(options: Grap
   return async (req: IncomingMessage, res: ServerResponse, search: string): Promise<void> => {
     let body: unknown = undefined;
     if (req.method === 'POST') {
-      let raw: string;
-      try {
-        // At most MAX_BODY_BYTES: whole within the body timeout too, however it trickles in.
-        raw = await readBody(req, maxBodyBytes, bodyTimeoutMs, bodyTimeoutMs);
-      } catch (error) {
-        if (error instanceof BodyTooLargeError) {
-          const drained = await drainRequest(req, DRAIN_CAP_BYTES, { idleTimeoutMs: bodyTimeoutMs });
-          if (!drained) res.setHeader('connection', 'close');
-          return sendGraphQLError(res, ErrorCode.PAYLOAD_TOO_LARGE, error.message, { limit: error.limit });
-        }
-        if (error instanceof BodyTimeoutError) {
-          // The rest of the body may never come: answer, and close rather than wait for it.
-          res.setHeader('connection', 'close');
-          return sendGraphQLError(res, ErrorCode.REQUEST_TIMEOUT, error.message, { timeoutMs: bodyTimeoutMs });
-        }
-        throw error;
-      }
+      const raw = await readRequestBody(req, res, maxBodyBytes, bodyTimeoutMs);
+      if (raw === undefined) return;
       const contentType = req.headers['content-type'] ?? '';
       if (contentType.includes('application/json') || contentType.includes('application/graphql-response+json')) {
         try {

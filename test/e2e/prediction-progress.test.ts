@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPredictionWorker, type PredictionWorker } from '../../worker/src/prediction-worker.js';
-import { createProject, uploadModel } from '../helpers/models.js';
+import { createProject, startPrediction as startBatch, uploadModel } from '../helpers/models.js';
 import { signup, startTestPlatform, type Session, type TestPlatform, workerOptions } from '../helpers/platform.js';
 import { until } from '../helpers/wait.js';
 import { closeOf, codesOf, subscribe, wsClient } from '../helpers/ws.js';
@@ -9,7 +9,6 @@ import { closeOf, codesOf, subscribe, wsClient } from '../helpers/ws.js';
 // once the subscribers are in place, so every state is seen.
 const PROGRESS = `subscription ($id: ID!) { predictionProgress(id: $id) {
   status progress itemsDone model { version project { name owner { email } } } } }`;
-const START = 'mutation ($input: StartPredictionInput!) { startPrediction(input: $input) { id } }';
 
 let t: TestPlatform;
 let alice: Session;
@@ -27,14 +26,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function startPrediction(items: number): Promise<string> {
-  const res = await t.gql({
-    query: START,
-    token: alice.accessToken,
-    variables: { input: { modelId, items: Array.from({ length: items }, (_, i) => ({ x: [[i, 0, 1]] })) } },
-  });
-  return res.data?.startPrediction.id;
-}
+const startPrediction = (items: number) => startBatch(t, alice, modelId, items);
 
 async function runWorker(): Promise<void> {
   workers.push(await startPredictionWorker(workerOptions(t, { chunkSize: 20 })));

@@ -48,3 +48,19 @@ export async function uploadModel(
   });
   return completed.data?.completeModelUpload;
 }
+
+/** Starts a batch prediction of `items` rows of the linear model's input (`[[i, 0, 1]]`); returns its id. */
+export async function startPrediction(
+  t: TestPlatform,
+  session: Session,
+  modelId: string,
+  items: number,
+): Promise<string> {
+  const res = await t.gql({
+    query: 'mutation ($input: StartPredictionInput!) { startPrediction(input: $input) { id } }',
+    token: session.accessToken,
+    variables: { input: { modelId, items: Array.from({ length: items }, (_, i) => ({ x: [[i, 0, 1]] })) } },
+  });
+  if (!res.data?.startPrediction) throw new Error(JSON.stringify(res.errors));
+  return res.data.startPrediction.id as string;
+}

@@ -3,15 +3,24 @@ import { getOperationAST } from 'graphql';
 import { badInput, ErrorCode } from '../../../lib/errors.js';
 import { negotiateGraphQLResponse } from '../../../lib/http/accept.js';
 import { refuseRequest, type GraphQLRoute } from '../../../lib/http/graphql-handler.js';
+import { streamProtocolOf, type HttpStreams } from '../subscriptions/http-streams.js';
+import { preventCsrf } from './csrf.js';
 
 /**
  * 406 Not Acceptable, before the body is read, for an Accept header that admits neither JSON media
  * type (the spec's recommended answer). Apollo Server finds out only once it has the result to
  * encode: it would run the operation, a mutation included, and then answer 406. The gateway never
- * answers in parts (multipart/mixed): Apollo Gateway's results are always single.
+ * answers in parts (multipart/mixed) for incremental delivery: Apollo Gateway's results are always
+ * single. Streams go to `streams` first: `text/event-stream` (GraphQL over SSE) and Apollo's
+ * multipart subscriptions (`multipart/mixed;subscriptionSpec=…`), under the same CSRF rule.
  */
-export function refuseUnacceptable(graphql: GraphQLRoute): GraphQLRoute {
+export function refuseUnacceptable(graphql: GraphQLRoute, streams?: HttpStreams): GraphQLRoute {
+  const stream = preventCsrf(async (req, res, search) => {
+    const protocol = streamProtocolOf(req.headers.accept);
+    if (protocol && streams) await streams.serve(protocol, req, res, search);
+  });
   return async (req, res, search) => {
+    if (streams && streamProtocolOf(req.headers.accept)) return stream(req, res, search);
     if (negotiateGraphQLResponse(req.headers.accept)) return graphql(req, res, search);
     return refuseRequest(
       req,
@@ -61,7 +70,7 @@ export function useGraphQLOverHttp<TContext extends BaseContext>(): ApolloServer
           // Apollo Gateway's executor throws on one (a 500): subscriptions have a transport of their own.
           if (operation.operation === 'subscription' && request.http) {
             throw badInput(
-              'Subscriptions are served over WebSocket (graphql-transport-ws) on this same path, not over plain HTTP',
+              'Subscriptions are served over WebSocket (graphql-transport-ws), SSE (Accept: text/event-stream) and multipart (Accept: multipart/mixed;subscriptionSpec="1.0") on this same path, not as one JSON response',
               { http: { status: 400 } },
             );
           }

@@ -1,6 +1,6 @@
 import { parseMessage } from 'graphql-ws';
 import { describe, expect, it, vi } from 'vitest';
-import { createClientStream, type StreamSocket } from './client-stream.js';
+import { createClientStream, graphqlWsNext, type StreamSocket } from './client-stream.js';
 
 /** A socket that records what is sent and flushes (calls back) only when the test says so. */
 function fakeSocket() {
@@ -20,7 +20,11 @@ function fakeSocket() {
 const streamOn = (socket: StreamSocket, maxUnsent = 3) => {
   const onOverflow = vi.fn();
   const onDone = vi.fn();
-  return { stream: createClientStream({ socket, id: 'sub "1"', maxUnsent, onOverflow, onDone }), onOverflow, onDone };
+  return {
+    stream: createClientStream({ socket, frame: graphqlWsNext('sub "1"'), maxUnsent, onOverflow, onDone }),
+    onOverflow,
+    onDone,
+  };
 };
 
 describe('createClientStream', () => {

@@ -1,7 +1,7 @@
 import type { FormattedExecutionResult } from 'graphql-ws';
 import type { Subscriber } from './shared-subscriptions.js';
 
-/** The part of a `ws` WebSocket a stream writes to. */
+/** The part of a `ws` WebSocket (or of an HTTP response, adapted) a stream writes to. */
 export type StreamSocket = {
   readonly readyState: number;
   readonly OPEN: number;
@@ -9,11 +9,12 @@ export type StreamSocket = {
 };
 
 /**
- * One client subscription. Its events go straight to the client's WebSocket as graphql-ws `next`
- * messages, the payload serialized once per event for every subscriber sharing it (the caller
- * passes that JSON), which is what makes fan-out to thousands of clients cheap. graphql-ws
+ * One client subscription. Its events go straight to the client's socket (a WebSocket, or the
+ * response of an HTTP stream) framed by the transport (graphql-ws `next` messages, SSE events,
+ * multipart parts), the payload serialized once per event for every subscriber sharing it (the
+ * caller passes that JSON), which is what makes fan-out to thousands of clients cheap. graphql-ws
  * iterates the stream only to learn when it ends, and then sends `complete` itself, after the
- * events already written.
+ * events already written; the HTTP transports do the same with their own ending.
  *
  * A client that does not read lets its messages pile up unsent (the kernel's buffers full, then
  * `ws`'s): past `maxUnsent` messages not yet handed to the kernel, `onOverflow` is called instead
@@ -21,21 +22,30 @@ export type StreamSocket = {
  */
 export type ClientStream = Subscriber & AsyncIterableIterator<never> & { return(): Promise<IteratorResult<never>> };
 
-export type ClientStreamOptions = {
-  socket: StreamSocket;
-  /** The graphql-ws subscription id the client chose. */
-  id: string;
+/** What the subscription server hands a transport to open a client stream with. */
+export type StreamHooks = {
   maxUnsent: number;
   onOverflow(): void;
   /** Called once, when the stream takes no more events: ended, returned or overflowed. */
   onDone(): void;
 };
 
+export type ClientStreamOptions = StreamHooks & {
+  socket: StreamSocket;
+  /** One event's message around its JSON (graphql-ws: a `next` message of the client's subscription id). */
+  frame(json: string): string;
+};
+
+/** The graphql-ws `next` message of subscription `id`, around an event's JSON. */
+export function graphqlWsNext(id: string): (json: string) => string {
+  const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  return (json) => `${prefix}${json}}`;
+}
+
 const finished: IteratorResult<never> = { done: true, value: undefined };
 
 export function createClientStream(options: ClientStreamOptions): ClientStream {
-  const { socket, maxUnsent } = options;
-  const prefix = `{"id":${JSON.stringify(options.id)},"type":"next","payload":`;
+  const { socket, maxUnsent, frame } = options;
   let unsent = 0;
   let done = false;
   let waiting: ((result: IteratorResult<never>) => void) | null = null;
@@ -60,7 +70,7 @@ export function createClientStream(options: ClientStreamOptions): ClientStream {
         return;
       }
       unsent++;
-      socket.send(`${prefix}${json}}`, sent);
+      socket.send(frame(json), sent);
     },
     end: finish,
     next() {

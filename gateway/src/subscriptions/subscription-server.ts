@@ -14,6 +14,7 @@ import {
   validate,
   type DocumentNode,
   type ExecutionResult,
+  type OperationTypeNode,
 } from 'graphql';
 import { err, ErrorCode } from '../../../lib/errors.js';
 import { withoutSuggestions } from '../../../lib/graphql/format-error.js';
@@ -29,7 +30,7 @@ import { checkVariables } from '../limits/input-limits.js';
 import { notInSafelist, type Safelist } from '../persisted-operations/manifest.js';
 import type { AdmittedOperation } from '../rate-limit/use-rate-limits.js';
 import { SubscriptionCloseCode, subscriptionCloseReason } from './close-codes.js';
-import { createClientStream, type ClientStream } from './client-stream.js';
+import { createClientStream, graphqlWsNext, type ClientStream, type StreamHooks } from './client-stream.js';
 import { createEventExecutor, type ErrorFormatter } from './execute-event.js';
 import { createSharedSubscriptions, type SubscriptionSource } from './shared-subscriptions.js';
 import { loadSupergraph, type PreparedSubscription, type ServedSupergraph } from './supergraph.js';
@@ -77,7 +78,7 @@ export const defaultSubscriptionLimits: SubscriptionLimits = {
 };
 
 export type SubscriptionStats = {
-  /** Open client WebSocket connections. */
+  /** Open client connections: WebSockets, and HTTP requests streaming an operation (SSE, multipart). */
   connections: number;
   /** Open client subscriptions. */
   subscriptions: number;
@@ -118,8 +119,57 @@ export type SubscriptionServerOptions = {
   formatError: ErrorFormatter;
 };
 
+/**
+ * A transport's side of one client connection: a WebSocket, or one HTTP request streaming one
+ * operation (http-streams.ts).
+ */
+export type ClientTransport = {
+  /** The client's address (see TRUST_PROXY): an anonymous caller's subscriptions count per address. */
+  clientIp: string;
+  /** The stream the events of the connection's subscription `id` are written to. */
+  openStream(id: string, hooks: StreamHooks): ClientStream;
+  /**
+   * Ends the connection for a reason of the gateway's (its subscriptions ended already): a
+   * WebSocket closes with this code and reason, an HTTP stream ends as its protocol allows.
+   */
+  close(code: number, reason: string): void;
+};
+
+/** An operation as a client sends it (graphql-ws `subscribe` payload, GraphQL over HTTP body). */
+export type OperationPayload = {
+  query: string;
+  variables?: Record<string, unknown> | null | undefined;
+  operationName?: string | null | undefined;
+};
+
+/** Why a connection was refused: no credential (and anonymous callers are not served), or a bad one. */
+export type ConnectRefusal = 'token-missing' | 'token-invalid';
+
+/**
+ * The transport-neutral core of the subscription server, which graphql-ws (below) and the HTTP
+ * streams (http-streams.ts) are thin adapters over: one authentication, one admission pipeline,
+ * one set of caps, one sharing of upstream subscriptions, whatever the client speaks.
+ */
+export type SubscriptionConnections = {
+  /** Authenticates a new connection with its credential (connection_init's, or the Authorization header). */
+  connect(transport: ClientTransport, authorization: unknown): Connection | ConnectRefusal;
+  /**
+   * Admits an operation (document limits, parse, safelist, validation, variables, operation
+   * limits) against the served supergraph: the operation to run, or the errors refusing it.
+   */
+  prepare(connection: Connection, id: string, payload: OperationPayload): Operation | readonly GraphQLError[];
+  /** Caps, rate limits and planning, then joins the shared subscription: the client's stream, or why not. */
+  subscribe(operation: Operation): Promise<ClientStream | GraphQLError>;
+  /** Runs a query or mutation the way HTTP runs it (Apollo Server). */
+  execute(operation: Operation): Promise<FormattedExecutionResult>;
+  /** The transport's connection is gone: ends its subscriptions, releasing their upstreams. */
+  disconnect(connection: Connection): void;
+};
+
 export type SubscriptionServer = {
   graphqlWs: GraphQLWsServer<WebSocketExtra>;
+  /** The core, for transports other than graphql-ws. */
+  connections: SubscriptionConnections;
   /**
    * Serves a supergraph. Replacing one closes every connection that has subscriptions open with
    * 4000 SUPERGRAPH_CHANGED: their plans belong to the old supergraph, and clients resubscribe.
@@ -130,9 +180,10 @@ export type SubscriptionServer = {
   close(): Promise<void>;
 };
 
-type Connection = {
-  extra: WebSocketExtra;
-  /** The connection_init credential, authenticated again at every subscribe. */
+/** One client connection, whatever its transport. */
+export type Connection = {
+  transport: ClientTransport;
+  /** Its credential (connection_init's, or an HTTP stream's Authorization header), authenticated again at every subscribe. */
   authorization: string | undefined;
   /** Closes the connection when its access token expires. */
   expiry: NodeJS.Timeout | undefined;
@@ -143,8 +194,10 @@ type Connection = {
 // setTimeout's longest delay; a later expiry is waited for in steps.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** What onSubscribe hands on to subscribe/execute, in `contextValue` (graphql-ws passes nothing else). */
-type Operation = {
+/** An admitted operation (graphql-ws: what onSubscribe hands on to subscribe/execute, in `contextValue`). */
+export type Operation = {
+  /** Subscriptions are shared and streamed; queries and mutations run once. */
+  readonly type: OperationTypeNode;
   connection: Connection;
   /** The subscription id the client chose. */
   id: string;
@@ -176,7 +229,7 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
   let subscriptionCount = 0;
   /** Open subscriptions by caller: `user:<id>`, or `ip:<address>` for anonymous connections. */
   const perCaller = new Map<string, number>();
-  const connections = new Map<WebSocketExtra, Connection>();
+  const connections = new Set<Connection>();
   const shared = createSharedSubscriptions({ logger, maxPendingEvents: limits.maxQueuedEvents });
   const upstreams = createUpstreamPool({
     url: options.subgraphUrl,
@@ -189,7 +242,7 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
     connection.dropped = true;
     clearTimeout(connection.expiry);
     for (const subscription of [...connection.subscriptions]) void subscription.return();
-    connection.extra.socket.close(code, reason);
+    connection.transport.close(code, reason);
   }
 
   /**
@@ -197,7 +250,7 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
    * the connections authenticated with one close with 4401 too, as at expiry.
    */
   const stopWatchingRevocations = authenticator.onRevoked(() => {
-    for (const connection of connections.values()) {
+    for (const connection of connections) {
       if (connection.dropped || connection.authorization === undefined) continue;
       try {
         authenticator.authenticate(connection.authorization);
@@ -245,17 +298,15 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
     return undefined;
   }
 
-  async function subscribe(
-    operation: Operation,
-  ): Promise<AsyncIterable<FormattedExecutionResult> | FormattedExecutionResult> {
+  async function subscribe(operation: Operation): Promise<ClientStream | GraphQLError> {
     const { connection, caller, document, operationName, coercedVariables } = operation;
-    const { clientIp } = connection.extra;
+    const { clientIp } = connection.transport;
     const userId = caller?.identity.userId ?? null;
     const callerKey = userId ? `user:${userId}` : `ip:${clientIp}`;
     // Checked before the budget is charged (a refusal costs none of it), and again after: other
     // subscribes may have taken the last places meanwhile.
     const full = overCap(connection, callerKey);
-    if (full) return formatted(full);
+    if (full) return full;
     const refused = await options.admitOperation?.({
       clientIp,
       userId,
@@ -264,32 +315,28 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
       operationName,
       variables: coercedVariables,
     });
-    if (refused) return formatted(refused);
+    if (refused) return refused;
     const fullNow = overCap(connection, callerKey);
-    if (fullNow) return formatted(fullNow);
+    if (fullNow) return fullNow;
     const text = print(document);
     let prepared: PreparedSubscription;
     try {
       prepared = await operation.supergraph.prepareSubscription(text, document, operationName, options.plan);
     } catch (error) {
       if (error instanceof PlanningRefused) {
-        return formatted(
-          err(
-            ErrorCode.QUERY_PLANNING_TIMEOUT,
-            `The gateway could not plan this subscription within ${error.limitMs} ms`,
-            {
-              limit: error.limitMs,
-            },
-          ),
+        return err(
+          ErrorCode.QUERY_PLANNING_TIMEOUT,
+          `The gateway could not plan this subscription within ${error.limitMs} ms`,
+          { limit: error.limitMs },
         );
       }
       logger.error({ err: error }, 'could not plan a subscription');
-      return formatted(err(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error'));
+      return err(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
     }
     // The plan may have taken a while: the connection may have closed or filled up meanwhile.
-    if (connection.dropped) return formatted(err(ErrorCode.BAD_USER_INPUT, 'The connection is closing'));
+    if (connection.dropped) return err(ErrorCode.BAD_USER_INPUT, 'The connection is closing');
     const fullAfterPlanning = overCap(connection, callerKey);
-    if (fullAfterPlanning) return formatted(fullAfterPlanning);
+    if (fullAfterPlanning) return fullAfterPlanning;
 
     // By signed identity, which names the token's expiry too: everyone sharing an upstream
     // subscription (and its entity fetches, made with one identity) holds the same token. Hashed:
@@ -311,9 +358,7 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
    */
   function openStream(connection: Connection, id: string, callerKey: string) {
     let leave = () => {};
-    const stream: ClientStream = createClientStream({
-      socket: connection.extra.socket,
-      id,
+    const stream: ClientStream = connection.transport.openStream(id, {
       maxUnsent: limits.maxQueuedEvents,
       onOverflow: () => {
         logger.warn({ limit: limits.maxQueuedEvents }, 'dropping a client that does not keep up with its events');
@@ -366,131 +411,108 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
     };
   }
 
-  const graphqlWs = makeServer<Record<string, unknown> | undefined, WebSocketExtra>({
-    onConnect: (ctx) => {
-      // 4401 rather than graphql-ws's 4403 for `false`: the client should get a new token, not give up.
-      const refuse = () => {
-        ctx.extra.socket.close(CloseCode.Unauthorized, 'Invalid or expired access token');
-        return false;
-      };
-      const authorization = connectionParam(ctx.connectionParams, 'authorization');
-      if (authorization === undefined && !limits.allowAnonymous) {
-        ctx.extra.socket.close(
-          CloseCode.Unauthorized,
-          'Authentication required: send { "Authorization": "Bearer <accessToken>" } in connection_init',
-        );
-        return false;
-      }
-      if (authorization !== undefined && typeof authorization !== 'string') return refuse();
-      let caller: Caller | null;
-      try {
-        caller = authenticator.authenticate(authorization);
-      } catch {
-        return refuse();
-      }
-      const connection: Connection = {
-        extra: ctx.extra,
-        authorization,
-        expiry: undefined,
-        subscriptions: new Set(),
-        dropped: false,
-      };
-      connections.set(ctx.extra, connection);
-      if (caller) closeAtExpiry(connection, caller);
-      return true;
-    },
-    onSubscribe: (ctx, id, payload) => {
-      const connection = connections.get(ctx.extra);
-      if (!connection || !supergraph) return [err(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error')];
-      let caller: Caller | null;
-      try {
-        caller = authenticator.authenticate(connection.authorization);
-      } catch {
-        // The token expired since connection_init (the connection is about to close for it).
-        return [err(ErrorCode.UNAUTHENTICATED, 'The access token has expired: connect again with a new one')];
-      }
-      const admitted = options.admission.admit(payload.query);
-      if (admitted?.error) return [admitted.error];
-      let document: DocumentNode;
-      try {
-        document = admitted?.document ?? parse(payload.query);
-      } catch (error) {
-        return [err(ErrorCode.GRAPHQL_PARSE_FAILED, (error as Error).message)];
-      }
-      if (options.safelist && !options.safelist.allows(payload.query, document)) return [notInSafelist()];
-      const invalid = validate(supergraph.apiSchema, document, undefined, { maxErrors: MAX_VALIDATION_ERRORS });
-      if (invalid.length > 0) return invalid.map((error) => withCode(error, ErrorCode.GRAPHQL_VALIDATION_FAILED));
-      const operationName = payload.operationName ?? undefined;
-      const definition = getOperationAST(document, operationName);
-      if (!definition) {
-        return [err(ErrorCode.BAD_USER_INPUT, 'Unable to identify the operation to run: name it with operationName')];
-      }
-      const variables = payload.variables ?? undefined;
-      const tooDeep = checkVariables(document, variables, options.operationLimits);
-      if (tooDeep) return [tooDeep];
-      const coerced = getVariableValues(supergraph.apiSchema, definition.variableDefinitions ?? [], variables ?? {});
-      if (coerced.errors) return coerced.errors.map((error) => withCode(error, ErrorCode.BAD_USER_INPUT));
-      const exceeded = checkOperationLimits(
-        options.operationLimits,
-        supergraph.apiSchema,
-        document,
-        operationName,
-        coerced.coerced,
-      );
-      if (exceeded) return [exceeded];
-      const operation: Operation = {
-        connection,
-        id,
-        caller,
-        supergraph,
-        document,
-        source: payload.query,
-        operationName,
-        variables,
-        coercedVariables: coerced.coerced,
-      };
-      return { schema: supergraph.apiSchema, document, operationName, contextValue: operation };
-    },
-    subscribe: (args) => {
-      const stream = subscribe(args.contextValue as Operation);
-      // graphql-ws keeps these arguments for as long as the subscription runs, and nothing needs
-      // them once it is planned and joined: let the operation's AST (its tokens and locations, a
-      // few KB) go, which is most of what an idle subscription would otherwise hold.
-      args.document = RELEASED;
-      args.contextValue = undefined;
-      return stream as Promise<AsyncIterable<ExecutionResult>>;
-    },
-    execute: async (args) => {
-      const { source, variables, operationName, caller, connection } = args.contextValue as Operation;
-      // The connection's address: sign-in attempts over the socket count per address, as over HTTP.
-      const result = await options.executeOperation(
-        { query: source, ...(variables ? { variables } : {}), ...(operationName ? { operationName } : {}) },
-        { caller, clientIp: connection.extra.clientIp },
-      );
-      return result as ExecutionResult;
-    },
-    // Everything subscribe and execute produce is formatted already (errors masked once per
-    // event, however many subscribers share it): send it as it is.
-    onNext: (_ctx, _id, _payload, _args, result) => result as FormattedExecutionResult,
-    onClose: (ctx) => {
-      const connection = connections.get(ctx.extra);
-      if (!connection) return;
-      connections.delete(ctx.extra);
-      connection.dropped = true;
-      clearTimeout(connection.expiry);
-      for (const subscription of [...connection.subscriptions]) void subscription.return();
-    },
-  });
+  function connect(transport: ClientTransport, authorization: unknown): Connection | ConnectRefusal {
+    if (authorization === undefined && !limits.allowAnonymous) return 'token-missing';
+    if (authorization !== undefined && typeof authorization !== 'string') return 'token-invalid';
+    let caller: Caller | null;
+    try {
+      caller = authenticator.authenticate(authorization);
+    } catch {
+      return 'token-invalid';
+    }
+    const connection: Connection = {
+      transport,
+      authorization,
+      expiry: undefined,
+      subscriptions: new Set(),
+      dropped: false,
+    };
+    connections.add(connection);
+    if (caller) closeAtExpiry(connection, caller);
+    return connection;
+  }
+
+  function prepare(connection: Connection, id: string, payload: OperationPayload): Operation | readonly GraphQLError[] {
+    if (!supergraph) return [err(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error')];
+    let caller: Caller | null;
+    try {
+      caller = authenticator.authenticate(connection.authorization);
+    } catch {
+      // The token expired since the connection opened (the connection is about to close for it).
+      return [err(ErrorCode.UNAUTHENTICATED, 'The access token has expired: connect again with a new one')];
+    }
+    const admitted = options.admission.admit(payload.query);
+    if (admitted?.error) return [admitted.error];
+    let document: DocumentNode;
+    try {
+      document = admitted?.document ?? parse(payload.query);
+    } catch (error) {
+      return [err(ErrorCode.GRAPHQL_PARSE_FAILED, (error as Error).message)];
+    }
+    if (options.safelist && !options.safelist.allows(payload.query, document)) return [notInSafelist()];
+    const invalid = validate(supergraph.apiSchema, document, undefined, { maxErrors: MAX_VALIDATION_ERRORS });
+    if (invalid.length > 0) return invalid.map((error) => withCode(error, ErrorCode.GRAPHQL_VALIDATION_FAILED));
+    const operationName = payload.operationName ?? undefined;
+    const definition = getOperationAST(document, operationName);
+    if (!definition) {
+      return [err(ErrorCode.BAD_USER_INPUT, 'Unable to identify the operation to run: name it with operationName')];
+    }
+    const variables = payload.variables ?? undefined;
+    const tooDeep = checkVariables(document, variables, options.operationLimits);
+    if (tooDeep) return [tooDeep];
+    const coerced = getVariableValues(supergraph.apiSchema, definition.variableDefinitions ?? [], variables ?? {});
+    if (coerced.errors) return coerced.errors.map((error) => withCode(error, ErrorCode.BAD_USER_INPUT));
+    const exceeded = checkOperationLimits(
+      options.operationLimits,
+      supergraph.apiSchema,
+      document,
+      operationName,
+      coerced.coerced,
+    );
+    if (exceeded) return [exceeded];
+    return {
+      type: definition.operation,
+      connection,
+      id,
+      caller,
+      supergraph,
+      document,
+      source: payload.query,
+      operationName,
+      variables,
+      coercedVariables: coerced.coerced,
+    };
+  }
+
+  async function execute(operation: Operation): Promise<FormattedExecutionResult> {
+    const { source, variables, operationName, caller, connection } = operation;
+    // The connection's address: sign-in attempts over the socket count per address, as over HTTP.
+    return options.executeOperation(
+      { query: source, ...(variables ? { variables } : {}), ...(operationName ? { operationName } : {}) },
+      { caller, clientIp: connection.transport.clientIp },
+    );
+  }
+
+  function disconnect(connection: Connection): void {
+    connections.delete(connection);
+    connection.dropped = true;
+    clearTimeout(connection.expiry);
+    for (const subscription of [...connection.subscriptions]) void subscription.return();
+  }
+
+  const core: SubscriptionConnections = { connect, prepare, subscribe, execute, disconnect };
+  const graphqlWs = serveGraphQLWs(core);
 
   return {
     graphqlWs,
+    connections: core,
     setSupergraph(supergraphSdl) {
       const previous = supergraph;
       supergraph = loadSupergraph(supergraphSdl);
       if (!previous) return;
       shared.clear();
       const reason = subscriptionCloseReason[SubscriptionCloseCode.SupergraphChanged];
-      for (const connection of connections.values()) {
+      for (const connection of connections) {
         if (connection.subscriptions.size > 0) drop(connection, SubscriptionCloseCode.SupergraphChanged, reason);
       }
     },
@@ -506,6 +528,67 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
       await upstreams.close();
     },
   };
+}
+
+/** graphql-ws over the core: a WebSocket is one connection, authenticated at connection_init. */
+function serveGraphQLWs(core: SubscriptionConnections): GraphQLWsServer<WebSocketExtra> {
+  const connections = new Map<WebSocketExtra, Connection>();
+  return makeServer<Record<string, unknown> | undefined, WebSocketExtra>({
+    onConnect: (ctx) => {
+      const { socket, clientIp } = ctx.extra;
+      const connection = core.connect(
+        {
+          clientIp,
+          openStream: (id, hooks) => createClientStream({ socket, frame: graphqlWsNext(id), ...hooks }),
+          close: (code, reason) => socket.close(code, reason),
+        },
+        connectionParam(ctx.connectionParams, 'authorization'),
+      );
+      // 4401 rather than graphql-ws's 4403 for `false`: the client should get a new token, not give up.
+      if (connection === 'token-missing') {
+        socket.close(
+          CloseCode.Unauthorized,
+          'Authentication required: send { "Authorization": "Bearer <accessToken>" } in connection_init',
+        );
+        return false;
+      }
+      if (connection === 'token-invalid') {
+        socket.close(CloseCode.Unauthorized, 'Invalid or expired access token');
+        return false;
+      }
+      connections.set(ctx.extra, connection);
+      return true;
+    },
+    onSubscribe: (ctx, id, payload) => {
+      const connection = connections.get(ctx.extra);
+      if (!connection) return [err(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error')];
+      const operation = core.prepare(connection, id, payload);
+      if (!('type' in operation)) return [...operation];
+      const { supergraph, document, operationName } = operation;
+      return { schema: supergraph.apiSchema, document, operationName, contextValue: operation };
+    },
+    subscribe: (args) => {
+      const stream = core
+        .subscribe(args.contextValue as Operation)
+        .then((result) => (result instanceof GraphQLError ? formatted(result) : result));
+      // graphql-ws keeps these arguments for as long as the subscription runs, and nothing needs
+      // them once it is planned and joined: let the operation's AST (its tokens and locations, a
+      // few KB) go, which is most of what an idle subscription would otherwise hold.
+      args.document = RELEASED;
+      args.contextValue = undefined;
+      return stream as Promise<AsyncIterable<ExecutionResult>>;
+    },
+    execute: async (args) => (await core.execute(args.contextValue as Operation)) as ExecutionResult,
+    // Everything subscribe and execute produce is formatted already (errors masked once per
+    // event, however many subscribers share it): send it as it is.
+    onNext: (_ctx, _id, _payload, _args, result) => result as FormattedExecutionResult,
+    onClose: (ctx) => {
+      const connection = connections.get(ctx.extra);
+      if (!connection) return;
+      connections.delete(ctx.extra);
+      core.disconnect(connection);
+    },
+  });
 }
 
 // The error's nodes give it its locations again.
