@@ -188,9 +188,7 @@ describe.skipIf(!existsSync(CHROMIUM))(
       await page.close();
     }, 30_000);
 
-    // Enabled once POST /graphql serves Apollo's multipart subscription protocol (the other half of
-    // issue 14, built beside this one): until then the gateway refuses subscriptions over HTTP.
-    it.skip('with an HttpLink alone, receives logTail and predictionProgress over multipart HTTP', async () => {
+    it('with an HttpLink alone, receives logTail and predictionProgress over multipart HTTP', async () => {
       const page = await openApp(listed.origin, false);
       await call(page, `login(${JSON.stringify(alice.email)}, ${JSON.stringify(PASSWORD)})`);
       await call(page, `subscribe('logs', ${JSON.stringify(LOGS)}, ${JSON.stringify({ filter: { projectId } })})`);

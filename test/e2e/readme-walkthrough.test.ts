@@ -81,7 +81,9 @@ const squeeze = (text: string) =>
     .replace(/ ?([{}[\],:]) ?/g, '$1')
     .trim();
 function matchesShown(actual: string, shown: string): boolean {
+  // `…` may stand for nothing at all, white space around it included.
   const pattern = squeeze(shown)
+    .replace(/ ?… ?/g, '…')
     .split('…')
     .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
     .join('[\\s\\S]*?');
@@ -236,6 +238,7 @@ describe("the README's walkthrough, run in bash against `npm start`'s embedded d
     ]);
     expect(matchesShown('ID   NAME\n123  demo  x\n', 'ID NAME\n…  demo …')).toBe(true);
     expect(matchesShown('{"a":2}', '{"a":1…}')).toBe(false);
+    expect(matchesShown('data:{"a":1}\n\nevent:complete', 'data: {"a":…}…\nevent: complete')).toBe(true);
     expect(matchesShown('{\n  "y": [\n    [\n      -0.1,\n      0.2\n    ]\n  ]\n}\n', '{"y": [[…, …]]}')).toBe(true);
   });
 
