@@ -1,7 +1,4 @@
 import { executeQueryPlan, type GraphQLDataSource } from '@apollo/gateway';
-// graphql's CommonJS entry, named outright: it is the instance the @apollo packages and graphql-ws
-// build and check schemas and errors with. A bundler-style resolver (vitest's) would otherwise pick
-// graphql's ESM build for bare 'graphql': a second instance, whose instanceof checks reject theirs.
 import { GraphQLError, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from '../../../lib/logger.js';
 import type { GatewayContext } from '../context.js';

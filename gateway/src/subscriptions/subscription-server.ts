@@ -1,9 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { GraphQLDataSource } from '@apollo/gateway';
 import { CloseCode, makeServer, type FormattedExecutionResult, type Server as GraphQLWsServer } from 'graphql-ws';
-// graphql's CommonJS entry, named outright: it is the instance the @apollo packages and graphql-ws
-// build and check schemas and errors with. A bundler-style resolver (vitest's) would otherwise pick
-// graphql's ESM build for bare 'graphql': a second instance, whose instanceof checks reject theirs.
 import {
   getOperationAST,
   Kind,
