@@ -6,7 +6,6 @@ import { createInferenceRuntime } from '../../lib/inference/runtime.js';
 import { inferenceSettings } from '../../lib/inference/settings.js';
 import { closeInOrder, stopOnSignals } from '../../lib/process/lifecycle.js';
 import { openServiceProcess } from '../../lib/process/service-process.js';
-import { createPubSub } from '../../lib/pubsub/index.js';
 import { createJobQueue } from '../../lib/queue/index.js';
 import { createObjectStore } from '../../lib/storage/create-object-store.js';
 import { readWorkerEnv } from './env.js';
@@ -15,9 +14,8 @@ import { startPredictionWorker } from './prediction-worker.js';
 // The batch prediction worker: consumes jobs, runs them in chunks, records progress and results.
 const env = loadEnvOrExit(readWorkerEnv);
 const service = await openServiceProcess('worker', env);
-const { logger, database, metrics, events } = service;
+const { logger, database, pubsub, metrics, events } = service;
 const store = await createObjectStore(objectStoreConfig(env));
-const pubsub = await createPubSub({ redisUrl: env.REDIS_URL, logger });
 const queue = await createJobQueue({ ...queueConfig(env), logger });
 const settings = inferenceSettings(env);
 const { runner } = createInferenceRuntime({
@@ -50,6 +48,4 @@ logger.info({ health: url, queue: queue.kind }, 'worker consuming prediction job
 process.stdout.write(`worker ready (health at ${url})\n`);
 // First stop taking jobs and let the running chunks finish; an interrupted job is redelivered and
 // resumes. The platform log closes after them, so it flushes their last entries.
-stopOnSignals(logger, () =>
-  closeInOrder([{ close: () => worker.stop() }, health, runner, queue, pubsub, store, service]),
-);
+stopOnSignals(logger, () => closeInOrder([{ close: () => worker.stop() }, health, runner, queue, store, service]));

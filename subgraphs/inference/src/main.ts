@@ -4,16 +4,14 @@ import { createResultCache } from '../../../lib/cache/result-cache.js';
 import { createInferenceRuntime } from '../../../lib/inference/runtime.js';
 import { inferenceSettings } from '../../../lib/inference/settings.js';
 import { openServiceProcess } from '../../../lib/process/service-process.js';
-import { createPubSub } from '../../../lib/pubsub/index.js';
 import { createJobQueue } from '../../../lib/queue/index.js';
 import { createObjectStore } from '../../../lib/storage/create-object-store.js';
 import { readInferenceEnv } from './env.js';
 import { createInferenceSubgraph } from './server.js';
 
 const env = loadEnvOrExit(readInferenceEnv);
-const { logger, database, metrics: httpMetrics, events, serve } = await openServiceProcess('inference', env);
+const { logger, database, pubsub, metrics: httpMetrics, events, serve } = await openServiceProcess('inference', env);
 const store = await createObjectStore(objectStoreConfig(env));
-const pubsub = await createPubSub({ redisUrl: env.REDIS_URL, logger });
 const queue = await createJobQueue({ ...queueConfig(env), logger });
 const settings = inferenceSettings(env);
 const cache = createResultCache({
@@ -42,5 +40,5 @@ const subgraph = await createInferenceSubgraph({
   predictLimits: settings.predictLimits,
   batchLimits: settings.batchLimits,
 });
-const url = await serve(subgraph, [runner, cache, queue, pubsub, store]);
+const url = await serve(subgraph, [runner, cache, queue, store]);
 logger.info({ url: `${url}/graphql` }, 'inference subgraph listening');

@@ -1,6 +1,5 @@
-import { documentStoreConfig, objectStoreConfig, serviceConfig } from '../../../lib/config/common-env.js';
+import { objectStoreConfig, serviceConfig } from '../../../lib/config/common-env.js';
 import { loadEnvOrExit } from '../../../lib/config/env.js';
-import { createDocumentStore } from '../../../lib/docstore/index.js';
 import { openServiceProcess } from '../../../lib/process/service-process.js';
 import { createObjectStore } from '../../../lib/storage/create-object-store.js';
 import { modelsConfig } from './config.js';
@@ -8,9 +7,8 @@ import { readModelsEnv } from './env.js';
 import { createModelsSubgraph } from './server.js';
 
 const env = loadEnvOrExit(readModelsEnv);
-const { logger, database, metrics, events, serve } = await openServiceProcess('models', env);
+const { logger, database, documents, metrics, events, serve } = await openServiceProcess('models', env);
 const store = await createObjectStore(objectStoreConfig(env));
-const documents = await createDocumentStore({ ...documentStoreConfig(env), db: database.db });
 const subgraph = await createModelsSubgraph({
   ...serviceConfig(env),
   ...modelsConfig(env),
@@ -23,5 +21,5 @@ const subgraph = await createModelsSubgraph({
   // A gateway on its default port of this machine, unless PUBLIC_URL says where it is.
   gatewayUrl: () => 'http://127.0.0.1:4000',
 });
-const url = await serve(subgraph, [documents, store]);
+const url = await serve(subgraph, [store]);
 logger.info({ url: `${url}/graphql` }, 'models subgraph listening');

@@ -1,6 +1,5 @@
-import { documentStoreConfig, objectStoreConfig, serviceConfig } from '../../../lib/config/common-env.js';
+import { objectStoreConfig, serviceConfig } from '../../../lib/config/common-env.js';
 import { loadEnvOrExit } from '../../../lib/config/env.js';
-import { createDocumentStore } from '../../../lib/docstore/index.js';
 import { openServiceProcess } from '../../../lib/process/service-process.js';
 import { createObjectStore } from '../../../lib/storage/create-object-store.js';
 import { projectsConfig } from './config.js';
@@ -8,9 +7,8 @@ import { readProjectsEnv } from './env.js';
 import { createProjectsSubgraph } from './server.js';
 
 const env = loadEnvOrExit(readProjectsEnv);
-const { logger, database, metrics, events, serve } = await openServiceProcess('projects', env);
+const { logger, database, documents, metrics, events, serve } = await openServiceProcess('projects', env);
 const store = await createObjectStore(objectStoreConfig(env));
-const documents = await createDocumentStore({ ...documentStoreConfig(env), db: database.db });
 const subgraph = await createProjectsSubgraph({
   ...serviceConfig(env),
   ...projectsConfig(env),
@@ -21,5 +19,5 @@ const subgraph = await createProjectsSubgraph({
   events,
   metrics,
 });
-const url = await serve(subgraph, [documents, store]);
+const url = await serve(subgraph, [store]);
 logger.info({ url: `${url}/graphql` }, 'projects subgraph listening');
