@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { ApolloGateway, type GraphQLDataSource } from '@apollo/gateway';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { Gauge } from 'prom-client';
@@ -43,6 +44,7 @@ import {
 } from './upstream/subgraph-client.js';
 import { readSupergraphDirectives } from './supergraph-directives.js';
 import { SubgraphDataSource } from './upstream/subgraph-data-source.js';
+import { createOperationDoor } from './http/operation-door.js';
 import { createUploadProxy } from './http/upload-proxy.js';
 import { createHttpStreams } from './subscriptions/http-streams.js';
 
@@ -267,6 +269,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     maxBodyBytes: options.maxBodyBytes,
     bodyTimeoutMs,
   });
+  const context = async (req: IncomingMessage): Promise<GatewayContext> => ({
+    caller: authenticator.authenticate(req.headers.authorization),
+    clientIp: protections.clientIp(req),
+  });
+  const admit = (query: string) => admission.admit(query)?.error;
+  // The doors beside /graphql (REST, the inference protocol) run their operations through this.
+  const door = createOperationDoor({ apollo, context, admit });
+  void door;
   const service = createServiceServer({
     logger,
     metrics,
@@ -281,11 +291,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
               apollo,
               maxBodyBytes: options.maxBodyBytes,
               bodyTimeoutMs,
-              admit: (query) => admission.admit(query)?.error,
-              context: async (req) => ({
-                caller: authenticator.authenticate(req.headers.authorization),
-                clientIp: protections.clientIp(req),
-              }),
+              admit,
+              context,
             }),
           ),
           streams,
