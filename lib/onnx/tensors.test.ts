@@ -179,9 +179,17 @@ describe('toInputTensors refuses', () => {
   });
 
   it('element types without a JSON form', () => {
-    expect(rejected({ h: [1] }, { name: 'h', type: 'float16', shape: [1] })).toBe(
-      "Input 'h' expects float16 values of shape [1]: float16 tensors cannot be sent as JSON",
+    expect(rejected({ q: [1] }, { name: 'q', type: 'int4', shape: [1] })).toBe(
+      "Input 'q' expects int4 values of shape [1]: int4 tensors cannot be sent as JSON",
     );
+  });
+
+  it('numbers beyond float16 range, or not numbers, for float16', () => {
+    const h: TensorSpec = { name: 'h', type: 'float16', shape: [null] };
+    expect(rejected({ h: [1, 65520] }, h)).toBe(
+      "Input 'h' expects float16 values of shape [N]: h[1] is 65520, expected finite numbers within float16 range (±65504)",
+    );
+    expect(rejected({ h: ['1'] }, h)).toMatch(/h\[0\] is the string "1", expected finite numbers/);
   });
 
   it('nesting deeper than MAX_RANK where any shape is allowed', () => {
@@ -302,9 +310,15 @@ describe('fromOutputTensors', () => {
     });
   });
 
+  it('gives float16 as the exact values of the halves', () => {
+    expect(fromOutputTensors({ h: new Tensor('float16', Uint16Array.from([0x3c00, 0x2e66, 0xfbff]), [3]) })).toEqual({
+      h: [1, 0.0999755859375, -65504],
+    });
+  });
+
   it('refuses element types without a JSON form', () => {
-    expect(() => fromOutputTensors({ h: new Tensor('float16', new Uint16Array(1), [1]) })).toThrow(
-      new TypeError('float16 tensors have no JSON form'),
+    expect(() => fromOutputTensors({ q: new Tensor('int4', new Uint8Array(1), [2]) })).toThrow(
+      new TypeError('int4 tensors have no JSON form'),
     );
   });
 });
@@ -355,6 +369,10 @@ describe('round trips through onnxruntime', () => {
     bool: [
       [true, false, true],
       [false, false, true],
+    ],
+    float16: [
+      [0.5, -65504, 0.0999755859375],
+      [2 ** -24, 0, 1024],
     ],
     string: [
       ['a', '', 'ü ✓'],

@@ -1,6 +1,7 @@
 import type { GraphQLError } from 'graphql';
 import { Tensor } from 'onnxruntime-node';
 import { badInput, err, ErrorCode } from '../errors.js';
+import { fromFloat16Bits, toFloat16Bits } from './float16.js';
 import type { ModelSignature, TensorSpec } from './signature.js';
 
 /** Tensors keyed by name: a session's feeds or its results. */
@@ -11,8 +12,9 @@ export type TensorLimits = {
   maxElements: number;
 };
 
-/** Element types that travel as JSON. float16 and the 4-bit types have no JSON form here (yet). */
+/** Element types that travel as JSON. The 4-bit types have no JSON form here (yet). */
 export const JSON_TENSOR_TYPES = [
+  'float16',
   'float32',
   'float64',
   'int8',
@@ -100,6 +102,27 @@ const float32Codec: Codec = {
   reader: (data) => (index) => (data as Float32Array)[index],
 };
 
+/** float16 data are the halves' bits (onnxruntime's form); JSON numbers are rounded to the nearest half. */
+const float16Codec: Codec = {
+  expected: 'finite numbers within float16 range (±65504)',
+  writer(length) {
+    const data = new Uint16Array(length);
+    return {
+      data,
+      put(index, value) {
+        if (typeof value !== 'number' || !Number.isFinite(value)) return false;
+        const bits = toFloat16Bits(value);
+        // Exponent all ones: beyond the largest half.
+        if ((bits & 0x7c00) === 0x7c00) return false;
+        data[index] = bits;
+        return true;
+      },
+    };
+  },
+  // The exact half as a double: 0.1 comes back as 0.0999755859375.
+  reader: (data) => (index) => fromFloat16Bits((data as Uint16Array)[index] ?? 0),
+};
+
 const float64Codec: Codec = {
   expected: 'finite numbers',
   writer(length) {
@@ -184,6 +207,7 @@ const stringCodec: Codec = {
 };
 
 const codecs: Record<JsonTensorType, Codec> = {
+  float16: float16Codec,
   float32: float32Codec,
   float64: float64Codec,
   int8: integerCodec(Int8Array, -128, 127),
@@ -354,9 +378,9 @@ export function toInputTensors(inputs: unknown, signature: readonly TensorSpec[]
 // tensors → JSON
 
 /**
- * A tensor as nested arrays (a scalar as its value). float32 elements are the exact float32 values as JS
- * numbers; int64/uint64 are numbers while exact (|n| ≤ 2^53 - 1), else decimal strings; bool are booleans.
- * @throws TypeError for element types without a JSON form (float16, 4-bit).
+ * A tensor as nested arrays (a scalar as its value). float32 and float16 elements are their exact values as
+ * JS numbers; int64/uint64 are numbers while exact (|n| ≤ 2^53 - 1), else decimal strings; bool are booleans.
+ * @throws TypeError for element types without a JSON form (4-bit).
  */
 export function toNestedArray(tensor: Tensor): unknown {
   if (!isJsonTensorType(tensor.type)) throw new TypeError(`${tensor.type} tensors have no JSON form`);
