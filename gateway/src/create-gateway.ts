@@ -45,6 +45,7 @@ import {
 import { readSupergraphDirectives } from './supergraph-directives.js';
 import { SubgraphDataSource } from './upstream/subgraph-data-source.js';
 import { createOperationDoor } from './http/operation-door.js';
+import { createOipRoute } from './oip/route.js';
 import { createUploadProxy } from './http/upload-proxy.js';
 import { createHttpStreams } from './subscriptions/http-streams.js';
 
@@ -276,7 +277,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const admit = (query: string) => admission.admit(query)?.error;
   // The doors beside /graphql (REST, the inference protocol) run their operations through this.
   const door = createOperationDoor({ apollo, context, admit });
-  void door;
+  const readiness = async () => {
+    if (subgraphs.size === 0) return false;
+    const probes = [...subgraphs.values()].map((url) =>
+      subgraphAnswers(url, options.readinessTimeoutMs ?? 2000, authenticator.anonymousHeader()),
+    );
+    return (await Promise.all(probes)).every(Boolean);
+  };
   const service = createServiceServer({
     logger,
     metrics,
@@ -312,14 +319,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         // Uploads are authorized by their signed URL; the header only gets them past the subgraph's door.
         () => authenticator.anonymousHeader(),
       ),
+      // The Open Inference Protocol (KServe V2): `/v2` and everything under it.
+      '/v2': createOipRoute({
+        door,
+        readiness,
+        maxBodyBytes: options.maxBodyBytes,
+        bodyTimeoutMs,
+        admitRequest: protections.admitRequest,
+        logger,
+      }),
     },
-    readiness: async () => {
-      if (subgraphs.size === 0) return false;
-      const probes = [...subgraphs.values()].map((url) =>
-        subgraphAnswers(url, options.readinessTimeoutMs ?? 2000, authenticator.anonymousHeader()),
-      );
-      return (await Promise.all(probes)).every(Boolean);
-    },
+    readiness,
     websocket: createGraphQLWsEndpoint(subscriptions.graphqlWs, {
       logger,
       maxPayload: options.maxBodyBytes,

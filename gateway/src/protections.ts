@@ -73,6 +73,11 @@ export type Protections = {
   persistedQueries: PersistedQueryOptions;
   /** The per-IP budget in front of /graphql. */
   limitRequests(graphql: GraphQLRoute): GraphQLRoute;
+  /**
+   * Charges a request of another door (/v2) to the same per-IP budget: null when admitted, else the seconds
+   * after which to retry (the door answers 429 in its own form).
+   */
+  admitRequest(req: IncomingMessage): Promise<number | null>;
   clientIp(req: IncomingMessage): string;
   /**
    * Charges a subscription (run without Apollo Server, so its plugins never see it) to the same
@@ -128,6 +133,7 @@ export async function createProtections(
       ttl: persisted.ttlSeconds ?? defaultProtections.apqTtlSeconds,
     },
     limitRequests: (graphql) => limitRequestsByIp(rateLimits, trustedProxies, graphql),
+    admitRequest: async (req) => (await rateLimits.request(clientIp(req, trustedProxies)))?.retryAfterSeconds ?? null,
     clientIp: (req) => clientIp(req, trustedProxies),
     admitOperation: (operation) => admitOperation(rateLimits, operation),
     subgraphTimeoutMs: (name) =>

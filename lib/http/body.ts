@@ -30,12 +30,22 @@ export class BodyTimeoutError extends Error {
  * with `totalTimeoutMs`, so does one not whole by then (a body dripped a byte at a time is progress,
  * yet a bounded body that takes longer than this is an attack on the connection, not a request).
  */
-export function readBody(
+export async function readBody(
   req: IncomingMessage,
   limit: number,
   idleTimeoutMs?: number,
   totalTimeoutMs?: number,
 ): Promise<string> {
+  return (await readBodyBytes(req, limit, idleTimeoutMs, totalTimeoutMs)).toString('utf8');
+}
+
+/** readBody's bytes, for bodies that are not all text (the inference protocol's binary tensor data). */
+export function readBodyBytes(
+  req: IncomingMessage,
+  limit: number,
+  idleTimeoutMs?: number,
+  totalTimeoutMs?: number,
+): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(new BodyTooLargeError(limit));
   return new Promise((resolve, reject) => {
@@ -71,7 +81,7 @@ export function readBody(
     };
     const onEnd = () => {
       cleanup();
-      resolve(Buffer.concat(chunks).toString('utf8'));
+      resolve(Buffer.concat(chunks));
     };
     const onError = (error: Error) => {
       cleanup();

@@ -26,11 +26,15 @@ import { operationId, type PersistedOperationManifest } from './manifest.js';
  */
 export type ManifestSource = string;
 
-/** Every client's operations: the README walkthrough's, the CLI's and the IDE's starting document. */
+/**
+ * Every client's operations: the README walkthrough's, the CLI's, the IDE's starting document, and those the
+ * gateway's own doors run for their requests (the Open Inference Protocol's).
+ */
 export const clientOperationSources: ManifestSource[] = [
   'operations',
   'cli/src/__generated__/operations.ts',
   'gateway/ide/src/default-query.ts',
+  'gateway/src/oip/operations.ts',
 ].map((source) => join(projectRoot, source));
 
 /** Where `npm run persisted-operations` writes their manifest (and the Docker image ships it). */
