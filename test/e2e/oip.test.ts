@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toFloat16Bits, fromFloat16Bits } from '../../lib/onnx/float16.js';
@@ -577,7 +579,14 @@ describe('rate limits', () => {
   let model: string;
   beforeAll(async () => {
     limited = await startTestPlatform({
-      gatewayProtections: { rateLimits: { ...GENEROUS_RATE_LIMITS, inference: { points: 2, windowSeconds: 60 } } },
+      gatewayProtections: {
+        rateLimits: {
+          ...GENEROUS_RATE_LIMITS,
+          inference: { points: 2, windowSeconds: 60 },
+          // The setup's few GraphQL requests and the tests' below fit; a loop of requests does not.
+          perIp: { points: 40, windowSeconds: 60 },
+        },
+      },
     });
     carol = await signup(limited);
     model = (await uploadModel(limited, carol, await createProject(limited, carol), '1')).id;
@@ -599,6 +608,75 @@ describe('rate limits', () => {
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(await refused.json()).toEqual({ error: expect.stringMatching(/^Too many predictions; retry after \d+ s$/) });
+  });
+
+  it("charges every request to the address's budget, as /graphql does", async () => {
+    let answer: Response | undefined;
+    for (let i = 0; i < 50; i++) {
+      answer = await fetch(new URL(`/v2/models/${model}`, limited.url), {
+        headers: { authorization: `Bearer ${carol.accessToken}` },
+      });
+      if (answer.status !== 200) break;
+    }
+    expect(answer?.status).toBe(429);
+    expect(Number(answer?.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await answer?.json()).toEqual({
+      error: expect.stringMatching(/^Too many requests from this address; retry after \d+ s$/),
+    });
+  });
+});
+
+describe('safelisted gateway', () => {
+  let safe: TestPlatform;
+  let dir: string;
+  const manifest = JSON.parse(readFileSync(join(projectRoot, 'operations', 'manifest.json'), 'utf8')) as {
+    operations: { name: string; body: string }[];
+  };
+  /** A registered operation of the README walkthrough, sent as a safelisted client sends it. */
+  async function registered(name: string, variables: Record<string, unknown>, token?: string) {
+    const body = manifest.operations.find((operation) => operation.name === name)!.body;
+    const res = await safe.gql({ query: body, variables, ...(token ? { token } : {}) });
+    expect(res.errors).toBeUndefined();
+    return res.data!;
+  }
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'oip-manifest-'));
+    const manifestPath = join(dir, 'manifest.json');
+    await writeFile(manifestPath, JSON.stringify(manifest));
+    safe = await startTestPlatform({
+      gatewayProtections: { rateLimits: GENEROUS_RATE_LIMITS, persistedOperations: { manifestPath, safelist: true } },
+    });
+  });
+  afterAll(async () => {
+    await safe?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("admits the door's own operations (registered in the committed manifest)", async () => {
+    const email = `oip-${randomUUID()}@example.com`;
+    const { signup: session } = await registered('Signup', { input: { email, password: 'correct horse battery' } });
+    const token = session.accessToken as string;
+    const { createProject: project } = await registered('CreateProject', { input: { name: 'p' } }, token);
+    const { createModelUpload: upload } = await registered(
+      'CreateModelUpload',
+      { input: { projectId: project.id, version: '1' } },
+      token,
+    );
+    expect((await fetch(upload.uploadUrl, { method: 'PUT', body: Buffer.from(LINEAR_MODEL) })).ok).toBe(true);
+    await registered('CompleteModelUpload', { modelId: upload.model.id }, token);
+    // An unregistered operation is refused: the safelist is on.
+    const refused = await safe.gql({ query: '{ me { id } }', token });
+    expect(refused.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_NOT_IN_LIST');
+
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const metadata = await fetch(new URL(`/v2/models/${upload.model.id}`, safe.url), { headers });
+    expect(metadata.status).toBe(200);
+    const infer = await fetch(new URL(`/v2/models/${upload.model.id}/infer`, safe.url), {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ inputs: [{ name: 'x', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }] }),
+    });
+    expect(await infer.json()).toMatchObject({ outputs: [{ name: 'y', data: linear([1, 2, 3]) }] });
   });
 });
 
