@@ -726,7 +726,11 @@ describe.skipIf(!HAS_MODEL_BY_REF)('model references: <projectId>.<reference>', 
   it("answers 404 for an unknown reference and for someone else's project", async () => {
     expect((await oip(`/v2/models/${projectId}.nope`)).status).toBe(404);
     expect((await oip(`/v2/models/${projectId}.clf`, { token: bob.accessToken })).status).toBe(404);
-    expect((await oip(`/v2/models/${projectId}.clf:9/infer`, { body: { inputs: [] } })).status).toBe(400);
+    expect((await oip(`/v2/models/${projectId}.clf:9`)).status).toBe(404);
+    expect(await oip(`/v2/models/${projectId}.clf@production/versions/2`)).toMatchObject({
+      status: 400,
+      json: { error: expect.stringContaining('names a version already') },
+    });
   });
 });
 
