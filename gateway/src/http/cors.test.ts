@@ -87,7 +87,8 @@ describe('createCors', () => {
         'access-control-allow-methods': 'POST',
         'access-control-allow-headers':
           'accept, authorization, content-type, apollo-require-preflight, x-apollo-operation-name, ' +
-          'apollographql-client-name, apollographql-client-version, traceparent, tracestate',
+          'apollographql-client-name, apollographql-client-version, traceparent, tracestate, ' +
+          'inference-header-content-length',
         'access-control-max-age': '7200',
         vary: 'Origin, Access-Control-Request-Method',
       });
@@ -113,7 +114,7 @@ describe('createCors', () => {
     expect(ok.status).toBe(200);
     expect(corsHeaders(ok)).toEqual({
       'access-control-allow-origin': APP,
-      'access-control-expose-headers': 'retry-after',
+      'access-control-expose-headers': 'retry-after, inference-header-content-length',
       vary: 'Origin',
     });
     const csrf = await fetch(`${listed.base}/graphql`, { method: 'POST', headers: { origin: APP }, body: 'x' });

@@ -7,7 +7,7 @@ export const CORS_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
 /**
  * The request headers a page on a listed origin may send: what Apollo Client, graphql-sse, the
- * GraphQL IDE and trace propagation send. `accept` is listed too: browsers send Apollo's multipart
+ * GraphQL IDE, trace propagation and inference protocol clients (binary tensor data) send. `accept` is listed too: browsers send Apollo's multipart
  * subscription Accept (`subscriptionSpec="1.0"`, a quote) only after a preflight that allows it.
  */
 export const CORS_ALLOWED_HEADERS = [
@@ -20,10 +20,14 @@ export const CORS_ALLOWED_HEADERS = [
   'apollographql-client-version',
   'traceparent',
   'tracestate',
+  'inference-header-content-length',
 ] as const;
 
-/** Response headers a page may read besides the safelisted ones: when to retry a 429 or 503. */
-export const CORS_EXPOSED_HEADERS = ['retry-after'] as const;
+/**
+ * Response headers a page may read besides the safelisted ones: when to retry a 429 or 503, and where an
+ * inference protocol answer's binary tensor data starts.
+ */
+export const CORS_EXPOSED_HEADERS = ['retry-after', 'inference-header-content-length'] as const;
 
 /** How long a browser may reuse a preflight's answer, seconds (Chromium caps it at 7200). */
 export const CORS_MAX_AGE_SECONDS = 7200;
