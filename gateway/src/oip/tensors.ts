@@ -1,7 +1,7 @@
 import { fromFloat16Bits, toFloat16Bits } from '../../../lib/onnx/float16.js';
 import { formatShape } from '../../../lib/onnx/tensors.js';
 import type { ModelSignature, TensorSpec } from '../../../lib/onnx/signature.js';
-import { ELEMENT_BYTES, isOipDatatype, oipDatatype, OIP_DATATYPES, type OipDatatype } from './datatypes.js';
+import { ELEMENT_BYTES, isOipDatatype, oipDatatype, OIP_DATATYPES, oipShape, type OipDatatype } from './datatypes.js';
 
 /** A request the protocol refuses: answered `{"error": message}` with `status`. */
 export class OipError extends Error {
@@ -182,7 +182,7 @@ export function toPredictInputs(request: InferRequest, inputs: readonly TensorSp
     }
     if (!fits(input.shape, spec)) {
       throw badRequest(
-        `${where} has shape [${input.shape.join(', ')}], the model expects ${formatShape(spec.shape.map((d) => d ?? -1))}`,
+        `${where} has shape [${input.shape.join(', ')}], the model expects ${formatShape(oipShape(spec.shape))}`,
       );
     }
     const count = elementCount(input.shape);
@@ -434,7 +434,7 @@ export function oipModelMetadata(name: string, version: string, signature: Model
   const tensor = (spec: TensorSpec) => ({
     name: spec.name,
     datatype: oipDatatype(spec.type),
-    shape: spec.shape.map((dim) => dim ?? -1),
+    shape: oipShape(spec.shape),
   });
   return {
     name,
