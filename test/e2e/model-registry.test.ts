@@ -291,6 +291,21 @@ describe('named models, aliases, references and tags', () => {
       expect((request.output as { y: number[][] }).y).toEqual([expected[request.model_id]]);
   });
 
+  it('concurrent moves of one alias leave it on exactly one version', async () => {
+    const moves = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        as(alice).gql(SET_ALIAS, { id: ids[i % 2 === 0 ? 'clf:v1' : 'clf:v2'], alias: 'canary' }),
+      ),
+    );
+    for (const move of moves) expect(move.errors).toBeUndefined();
+    const rows = (await aliasRows()).filter((row) => row.name === 'clf' && row.alias === 'canary');
+    expect(rows).toHaveLength(1);
+    const holders = [];
+    for (const key of ['clf:v1', 'clf:v2']) if ((await aliasesOf(ids[key]!)).includes('canary')) holders.push(ids[key]);
+    expect(holders).toEqual([rows[0]!.model_id]);
+    expect((await byRef('clf@canary'))?.id).toBe(rows[0]!.model_id);
+  });
+
   it("someone else's models: NOT_FOUND for every mutation, null by reference, nothing changed", async () => {
     const id = ids['clf:v1']!;
     const snapshot = async () => ({
