@@ -149,7 +149,7 @@ export function createModelsService(deps: ModelsServiceDeps) {
   }
 
   const conflict = (name: string) =>
-    err(ErrorCode.CONFLICT, `This project already has a version with this name of model "${name}"`, {
+    err(ErrorCode.CONFLICT, `Model "${name}" of this project already has a version with this name`, {
       argument: 'version',
     });
   const isDuplicate = (error: unknown) => isUniqueViolation(error, 'models_project_id_name_version_key');
