@@ -71,6 +71,11 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
   return constraint === undefined || e.constraint === constraint || String(e.message).includes(constraint);
 }
 
+/** Whether `error` is PostgreSQL's foreign_key_violation (a referenced row is missing). */
+export function isForeignKeyViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23503';
+}
+
 /** Readiness probe: the database answers a trivial query. */
 export async function pingDatabase(db: Kysely<Database>): Promise<boolean> {
   await sql`select 1`.execute(db);

@@ -34,6 +34,7 @@ export const tableOwners = {
   refresh_tokens: 'users',
   projects: 'projects',
   models: 'models',
+  model_aliases: 'models',
   inference_requests: 'inference',
   predictions: 'predictions',
   logs: 'logs',
@@ -61,11 +62,14 @@ export const crossReads: readonly CrossRead[] = [
   },
   {
     path: 'subgraphs/models/src/data/models.repository.ts',
-    tables: ['projects'],
+    tables: ['projects', 'predictions', 'logs'],
     why:
       "A model is visible through its project's owner. Every read joins the owner in the same query (a page of " +
       "models for many projects stays one query), and createModel checks the project's owner before inserting: " +
-      'a mutation argument, where no Project entity reference from the projects subgraph exists to carry it.',
+      'a mutation argument, where no Project entity reference from the projects subgraph exists to carry it. ' +
+      'deleteModel, like deleteProject, checks under the row lock that none of its predictions is QUEUED or ' +
+      "RUNNING and reads the ids of its predictions' log entries (whose document-store copies it removes) in the " +
+      'same transaction that deletes the row: federation cannot ask another subgraph in the middle of a mutation.',
   },
   {
     path: 'subgraphs/logs/src/data/owners.repository.ts',

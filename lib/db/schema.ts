@@ -56,6 +56,8 @@ export type TensorSpecJson = { name: string; type: string; shape: Array<number |
 export interface ModelsTable {
   id: string;
   project_id: string;
+  /** The model's name within its project, a slug (0008_model_registry; older rows are `default`). */
+  name: ColumnType<string, string | undefined, string>;
   version: string;
   status: ModelStatus;
   storage_key: string;
@@ -67,7 +69,18 @@ export interface ModelsTable {
   error: string | null;
   upload_expires_at: Date | null;
   upload_claimed_at: Date | null;
+  /** Free-form labels: a JSON object of strings (checked by the models service). */
+  tags: ColumnType<Record<string, string>, string | undefined, string>;
   created_at: CreatedAt;
+}
+
+/** An alias of a model name (0008_model_registry): points at one version of that name. */
+export interface ModelAliasesTable {
+  project_id: string;
+  name: string;
+  alias: string;
+  model_id: string;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
 }
 
 export type PredictionStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELED';
@@ -130,6 +143,7 @@ export interface Database {
   projects: ProjectsTable;
   documents: DocumentsTable;
   models: ModelsTable;
+  model_aliases: ModelAliasesTable;
   inference_requests: InferenceRequestsTable;
   predictions: PredictionsTable;
   logs: LogsTable;

@@ -55,3 +55,33 @@ export function createPageLoader<T>(list: ListPerParent<T>): DataLoader<ParentPa
     { cacheKeyFn: parentPageKey },
   );
 }
+
+/** One page of one parent's rows that meet a filter (a project's models of one name…). */
+export type FilteredPageKey<F> = ParentPageKey & { filter: F };
+
+/**
+ * Pages of many parents under a filter, as createPageLoader does without one: keys asking for the
+ * same page under the same filter (by `filterKey`, a canonical spelling) share one `list`.
+ */
+export function createFilteredPageLoader<T, F>(
+  list: (parentIds: string[], page: PageArgs, filter: F) => Promise<Map<string, T[]>>,
+  filterKey: (filter: F) => string,
+): DataLoader<FilteredPageKey<F>, T[], string> {
+  const groupKey = (key: FilteredPageKey<F>) => `${pageKey(key.page)}|${filterKey(key.filter)}`;
+  const cacheKey = (key: FilteredPageKey<F>) => `${groupKey(key)}|${key.parentId}`;
+  return new DataLoader(
+    async (keys) => {
+      const groups = new Map<string, FilteredPageKey<F>[]>();
+      for (const key of keys) groups.set(groupKey(key), [...(groups.get(groupKey(key)) ?? []), key]);
+      const pages = new Map<string, T[]>();
+      for (const group of groups.values()) {
+        const first = group[0]!;
+        const parentIds = [...new Set(group.map((key) => key.parentId).filter(isUuid))];
+        const rows = await list(parentIds, first.page, first.filter);
+        for (const key of group) pages.set(cacheKey(key), rows.get(key.parentId) ?? []);
+      }
+      return keys.map((key) => pages.get(cacheKey(key)) ?? []);
+    },
+    { cacheKeyFn: cacheKey },
+  );
+}

@@ -93,7 +93,12 @@ function segment(id: string): string {
 
 /** Key of a model's ONNX file. */
 export function modelKey(projectId: string, modelId: string): string {
-  return `${projectPrefix(projectId)}models/${segment(modelId)}/model.onnx`;
+  return `${modelPrefix(projectId, modelId)}model.onnx`;
+}
+
+/** Prefix of every object of one model (its file), for deletePrefix when the model goes. */
+export function modelPrefix(projectId: string, modelId: string): string {
+  return `${projectPrefix(projectId)}models/${segment(modelId)}/`;
 }
 
 /** Prefix of every object of a project, for deletePrefix when the project goes. */

@@ -153,9 +153,11 @@ describe('projects and models', () => {
   it('lists the models of a project and of all projects, and shows one with a predict command to try', async () => {
     const all = await cli(['models', 'list']);
     expect(all.code).toBe(0);
-    expect(all.stdout.split('\n')[0]).toMatch(/^ID\s+PROJECT\s+VERSION\s+STATUS\s+SIZE\s+CREATED\s+INPUTS$/);
+    expect(all.stdout.split('\n')[0]).toMatch(
+      /^ID\s+PROJECT\s+NAME\s+VERSION\s+ALIASES\s+STATUS\s+SIZE\s+CREATED\s+INPUTS$/,
+    );
     const [row] = all.stdout.split('\n').filter((line) => /\bv1\b/.test(line));
-    expect(row).toMatch(/^\S+\s+vision\s+v1\s+READY\s+\d+ B\s+\S+\s+x float32 \[N, 3\]$/);
+    expect(row).toMatch(/^\S+\s+vision\s+default\s+v1\s+—\s+READY\s+\d+ B\s+\S+\s+x float32 \[N, 3\]$/);
     const id = row!.split(/\s+/)[0]!;
     const ofProject = await cli(['models', 'list', '--project', projectId]);
     expect(ofProject.stdout).toContain(row);
@@ -164,6 +166,8 @@ describe('projects and models', () => {
     expect(shown.code).toBe(0);
     expectPlain(shown);
     expect(shown.stdout).toMatch(new RegExp(`^Model ${id} \\(version v1\\): READY$`, 'm'));
+    expect(shown.stdout).toContain('name     default');
+    expect(shown.stdout).toContain('aliases  —');
     expect(shown.stdout).toContain(`project  vision (${projectId})`);
     expect(shown.stdout).toContain('inputs   x float32 [N, 3]');
     expect(shown.stdout).toContain(`try      ai-code predict --model ${id} --inputs '{"x":[[0,0,0]]}'`);
@@ -198,6 +202,51 @@ describe('projects and models', () => {
     expect(predicted.code).toBe(0);
     expect(JSON.parse(predicted.stdout).y[0]).toHaveLength(3);
   });
+
+  it('uploads under a name, moves an alias onto it, shows both, and deletes the version', async () => {
+    const uploaded = await cli([
+      'models',
+      'upload',
+      modelFile,
+      '--project',
+      projectId,
+      '--version',
+      'v1',
+      '--name',
+      'clf',
+    ]);
+    expect(uploaded.code).toBe(0);
+    expect(uploaded.stdout).toContain('name     clf');
+    const id = /^Model (\S+)/.exec(uploaded.stdout)![1]!;
+    const badName = await cli([
+      'models',
+      'upload',
+      modelFile,
+      '--project',
+      projectId,
+      '--version',
+      'v2',
+      '--name',
+      'Bad Name',
+    ]);
+    expect(badName).toMatchObject({ code: 1, stderr: expect.stringContaining('must be a slug') });
+
+    const aliased = await cli(['models', 'alias', id, 'production']);
+    expect(aliased).toMatchObject({ code: 0, stdout: `clf@production now points at model ${id} (version v1)\n` });
+    const listed = await cli(['models', 'list', '--project', projectId]);
+    expect(listed.stdout).toMatch(new RegExp(`^${id}\\s+vision\\s+clf\\s+v1\\s+production\\s+READY`, 'm'));
+    expect((await cli(['models', 'show', id])).stdout).toContain('aliases  production');
+    const removed = await cli(['models', 'alias', id, 'production', '--remove']);
+    expect(removed).toMatchObject({ code: 0, stdout: `Removed alias production from model ${id} (clf:v1)\n` });
+    expect(await cli(['models', 'alias', id])).toMatchObject({ code: 2 });
+
+    expect(await cli(['models', 'delete', id])).toMatchObject({ code: 0, stdout: `Deleted model ${id}\n` });
+    expect(await cli(['models', 'show', id])).toMatchObject({ code: 1, stderr: expect.stringContaining('not found') });
+    const again = await cli(['models', 'delete', id]);
+    expect(again).toMatchObject({ code: 1, stderr: expect.stringContaining('NOT_FOUND') });
+    expect(await cli(['models', 'delete'])).toMatchObject({ code: 2 });
+    // A dozen CLI processes, each a Node start-up.
+  }, 120_000);
 
   it('reports a file over the limit with the refusal, though the gateway closes without reading it', async () => {
     // Larger than the test platform's MAX_MODEL_BYTES (4 MiB), and than what socket buffers absorb.

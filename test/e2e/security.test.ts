@@ -421,6 +421,11 @@ describe('IDOR: another user’s id behaves exactly like a random one', () => {
     ['User', 'query ($id: ID!) { user(id: $id) { id email } }', () => alice.userId],
     ['Project', 'query ($id: ID!) { project(id: $id) { id name } }', () => ids.project],
     ['Model', 'query ($id: ID!) { model(id: $id) { id version } }', () => ids.model],
+    [
+      'Model by reference',
+      'query ($id: ID!) { modelByRef(projectId: $id, ref: "default") { id version } }',
+      () => ids.project,
+    ],
     ['Prediction', 'query ($id: ID!) { prediction(id: $id) { id status } }', () => ids.prediction],
     [
       'InferenceRequest (through Model.inferenceRequests)',
@@ -453,6 +458,10 @@ describe('IDOR: another user’s id behaves exactly like a random one', () => {
     ],
     ['recordModelMetrics', 'mutation ($id: ID!) { recordModelMetrics(modelId: $id, metrics: {a: 1}) { id } }'],
     ['completeModelUpload', 'mutation ($id: ID!) { completeModelUpload(modelId: $id) { id } }'],
+    ['setModelAlias', 'mutation ($id: ID!) { setModelAlias(modelId: $id, alias: "production") { id } }'],
+    ['removeModelAlias', 'mutation ($id: ID!) { removeModelAlias(modelId: $id, alias: "production") { id } }'],
+    ['setModelTags', 'mutation ($id: ID!) { setModelTags(modelId: $id, tags: {owner: "bob"}) { id } }'],
+    ['deleteModel', 'mutation ($id: ID!) { deleteModel(id: $id) }'],
   ])('%s with a model', async (_name, query) => {
     const res = await asBob(query, ids.model);
     expect(codes(res)).toEqual(['NOT_FOUND']);

@@ -31,11 +31,12 @@ export async function uploadModel(
   projectId: string,
   version: string,
   bytes: Uint8Array = LINEAR_MODEL,
+  name?: string,
 ): Promise<{ id: string; status: string }> {
   const created = await t.gql({
     query: `mutation ($input: CreateModelUploadInput!) { createModelUpload(input: $input) { uploadUrl model { id } } }`,
     token: session.accessToken,
-    variables: { input: { projectId, version } },
+    variables: { input: { projectId, version, ...(name === undefined ? {} : { name }) } },
   });
   const upload = created.data?.createModelUpload;
   if (!upload) throw new Error(JSON.stringify(created.errors));

@@ -6,6 +6,8 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
 export type CreateModelUploadInput = {
+  /** Default "default". A slug (see Model.name). */
+  name?: string | null | undefined;
   projectId: string | number;
   version: string;
 };
@@ -164,6 +166,7 @@ export type CliCompleteModelUploadMutationVariables = Exact<{
 export type CliCompleteModelUploadMutation = {
   completeModelUpload: {
     id: string;
+    name: string;
     version: string;
     status: ModelStatus;
     sha256: string | null;
@@ -178,7 +181,9 @@ export type CliTensorSpecFragment = { name: string; type: string; shape: Array<n
 
 export type CliModelSummaryFragment = {
   id: string;
+  name: string;
   version: string;
+  aliases: Array<string>;
   status: ModelStatus;
   sizeBytes: number | null;
   createdAt: string;
@@ -188,7 +193,9 @@ export type CliModelSummaryFragment = {
 export type CliModelPageFragment = {
   nodes: Array<{
     id: string;
+    name: string;
     version: string;
+    aliases: Array<string>;
     status: ModelStatus;
     sizeBytes: number | null;
     createdAt: string;
@@ -209,7 +216,9 @@ export type CliProjectModelsQuery = {
     models: {
       nodes: Array<{
         id: string;
+        name: string;
         version: string;
+        aliases: Array<string>;
         status: ModelStatus;
         sizeBytes: number | null;
         createdAt: string;
@@ -232,7 +241,9 @@ export type CliAllModelsQuery = {
       models: {
         nodes: Array<{
           id: string;
+          name: string;
           version: string;
+          aliases: Array<string>;
           status: ModelStatus;
           sizeBytes: number | null;
           createdAt: string;
@@ -252,7 +263,10 @@ export type CliModelQueryVariables = Exact<{
 export type CliModelQuery = {
   model: {
     id: string;
+    name: string;
     version: string;
+    aliases: Array<string>;
+    tags: unknown;
     status: ModelStatus;
     storagePath: string;
     sizeBytes: number | null;
@@ -264,6 +278,30 @@ export type CliModelQuery = {
     inputs: Array<{ name: string; type: string; shape: Array<number | null> }>;
     outputs: Array<{ name: string; type: string; shape: Array<number | null> }>;
   } | null;
+};
+
+export type CliDeleteModelMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+export type CliDeleteModelMutation = { deleteModel: boolean };
+
+export type CliSetModelAliasMutationVariables = Exact<{
+  id: string | number;
+  alias: string;
+}>;
+
+export type CliSetModelAliasMutation = {
+  setModelAlias: { id: string; name: string; version: string; aliases: Array<string> };
+};
+
+export type CliRemoveModelAliasMutationVariables = Exact<{
+  id: string | number;
+  alias: string;
+}>;
+
+export type CliRemoveModelAliasMutation = {
+  removeModelAlias: { id: string; name: string; version: string; aliases: Array<string> };
 };
 
 export type CliPredictMutationVariables = Exact<{
@@ -443,7 +481,9 @@ export const CliModelSummaryFragmentDoc = new TypedDocumentString(
   `
     fragment CliModelSummary on Model {
   id
+  name
   version
+  aliases
   status
   sizeBytes
   createdAt
@@ -476,7 +516,9 @@ export const CliModelPageFragmentDoc = new TypedDocumentString(
 }
 fragment CliModelSummary on Model {
   id
+  name
   version
+  aliases
   status
   sizeBytes
   createdAt
@@ -598,6 +640,7 @@ export const CliCompleteModelUploadDocument = new TypedDocumentString(`
     mutation CliCompleteModelUpload($id: ID!) {
   completeModelUpload(modelId: $id) {
     id
+    name
     version
     status
     sha256
@@ -633,7 +676,9 @@ export const CliProjectModelsDocument = new TypedDocumentString(`
 }
 fragment CliModelSummary on Model {
   id
+  name
   version
+  aliases
   status
   sizeBytes
   createdAt
@@ -673,7 +718,9 @@ export const CliAllModelsDocument = new TypedDocumentString(`
 }
 fragment CliModelSummary on Model {
   id
+  name
   version
+  aliases
   status
   sizeBytes
   createdAt
@@ -694,7 +741,10 @@ export const CliModelDocument = new TypedDocumentString(`
     query CliModel($id: ID!) {
   model(id: $id) {
     id
+    name
     version
+    aliases
+    tags
     status
     storagePath
     sizeBytes
@@ -719,6 +769,31 @@ export const CliModelDocument = new TypedDocumentString(`
   type
   shape
 }`) as unknown as TypedDocumentString<CliModelQuery, CliModelQueryVariables>;
+export const CliDeleteModelDocument = new TypedDocumentString(`
+    mutation CliDeleteModel($id: ID!) {
+  deleteModel(id: $id)
+}
+    `) as unknown as TypedDocumentString<CliDeleteModelMutation, CliDeleteModelMutationVariables>;
+export const CliSetModelAliasDocument = new TypedDocumentString(`
+    mutation CliSetModelAlias($id: ID!, $alias: String!) {
+  setModelAlias(modelId: $id, alias: $alias) {
+    id
+    name
+    version
+    aliases
+  }
+}
+    `) as unknown as TypedDocumentString<CliSetModelAliasMutation, CliSetModelAliasMutationVariables>;
+export const CliRemoveModelAliasDocument = new TypedDocumentString(`
+    mutation CliRemoveModelAlias($id: ID!, $alias: String!) {
+  removeModelAlias(modelId: $id, alias: $alias) {
+    id
+    name
+    version
+    aliases
+  }
+}
+    `) as unknown as TypedDocumentString<CliRemoveModelAliasMutation, CliRemoveModelAliasMutationVariables>;
 export const CliPredictDocument = new TypedDocumentString(`
     mutation CliPredict($model: ID!, $inputs: JSON!) {
   predict(modelId: $model, inputs: $inputs) {

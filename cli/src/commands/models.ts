@@ -9,8 +9,11 @@ import {
   CliAllModelsDocument,
   CliCompleteModelUploadDocument,
   CliCreateModelUploadDocument,
+  CliDeleteModelDocument,
   CliModelDocument,
   CliProjectModelsDocument,
+  CliRemoveModelAliasDocument,
+  CliSetModelAliasDocument,
   type CliAllModelsQuery,
   type CliModelSummaryFragment,
   type CliProjectModelsQuery,
@@ -98,6 +101,7 @@ const signature = (specs: CliTensorSpecFragment[]): string =>
 
 type ModelDetails = {
   id: string;
+  name: string;
   version: string;
   status: string;
   sha256: string | null;
@@ -112,6 +116,7 @@ const describeModel = (model: ModelDetails, colors: Colors, more: Array<[string,
   [
     `Model ${model.id} (version ${model.version}): ${(model.status === 'READY' ? colors.green : colors.red)(model.status)}`,
     ...[
+      ['name', model.name],
       ...more,
       ['sha256', model.sha256 ?? '—'],
       ['size', model.sizeBytes === null ? '—' : formatBytes(model.sizeBytes)],
@@ -136,6 +141,9 @@ function exampleInputs(inputs: CliTensorSpecFragment[]): string | undefined {
   }
   return inputs.length > 0 ? JSON.stringify(example) : undefined;
 }
+
+const isEmpty = (value: unknown): boolean =>
+  value === null || value === undefined || (typeof value === 'object' && Object.keys(value).length === 0);
 
 type ListedModel = CliModelSummaryFragment & { project: string };
 
@@ -174,8 +182,8 @@ export const modelCommands: Command[] = [
     summary: 'List the models of a project, or of all your projects',
     usage: `models list [--project PROJECT_ID]
 
-One line per model: its id (for predict, models show and predictions start), project, version,
-status, size, inputs and when it was uploaded; newest first within each project.`,
+One line per model: its id (for predict, models show and predictions start), project, name,
+version, aliases, status, size, inputs and when it was uploaded; newest first within each project.`,
     options: { project: { type: 'string' } },
     async run({ api, stdout }, values) {
       const projectId = stringOption(values, 'project');
@@ -189,11 +197,13 @@ status, size, inputs and when it was uploaded; newest first within each project.
       }
       stdout.write(
         table(
-          ['ID', 'PROJECT', 'VERSION', 'STATUS', 'SIZE', 'CREATED', 'INPUTS'],
+          ['ID', 'PROJECT', 'NAME', 'VERSION', 'ALIASES', 'STATUS', 'SIZE', 'CREATED', 'INPUTS'],
           models.map((m) => [
             m.id,
             m.project,
+            m.name,
             m.version,
+            m.aliases.join(',') || '—',
             m.status,
             m.sizeBytes === null ? '—' : formatBytes(m.sizeBytes),
             m.createdAt,
@@ -217,6 +227,8 @@ Prints the model's details and, when its inputs are small, a predict command to 
       const example = model.status === 'READY' ? exampleInputs(model.inputs) : undefined;
       stdout.write(
         describeModel(model, colors.out, [
+          ['aliases', model.aliases.join(', ') || '—'],
+          ...(isEmpty(model.tags) ? [] : [['tags', JSON.stringify(model.tags)] as [string, string]]),
           ['project', `${model.project.name} (${model.project.id})`],
           ['created', model.createdAt],
           ['stored', model.storagePath],
@@ -229,16 +241,17 @@ Prints the model's details and, when its inputs are small, a predict command to 
   {
     path: ['models', 'upload'],
     summary: 'Upload an ONNX model into a project and verify it',
-    usage: `models upload <file> --project PROJECT_ID --version VERSION
+    usage: `models upload <file> --project PROJECT_ID --version VERSION [--name NAME]
 
 Streams the file to the platform with a progress bar, then has it verified (checksum, loadable,
-signature). Exits 1 when the model is FAILED.`,
-    options: { project: { type: 'string' }, version: { type: 'string' } },
+signature). The version belongs to the model NAME (default "default"). Exits 1 when the model is FAILED.`,
+    options: { project: { type: 'string' }, version: { type: 'string' }, name: { type: 'string' } },
     async run({ api, stdout, stderr, colors }, values, [file]) {
       const projectId = stringOption(values, 'project');
       const version = stringOption(values, 'version');
+      const name = stringOption(values, 'name');
       if (!file || !projectId || !version) {
-        throw usage('Usage: ai-code models upload <file> --project PROJECT_ID --version VERSION');
+        throw usage('Usage: ai-code models upload <file> --project PROJECT_ID --version VERSION [--name NAME]');
       }
       const size = await stat(file).then(
         (s) => (s.isFile() ? s.size : Promise.reject(new Error('not a file'))),
@@ -247,7 +260,7 @@ signature). Exits 1 when the model is FAILED.`,
         },
       );
       const { createModelUpload: upload } = await api.request(CliCreateModelUploadDocument, {
-        input: { projectId, version },
+        input: { projectId, version, ...(name === undefined ? {} : { name }) },
       });
 
       const progress = createProgress(stderr, { label: 'Uploading' });
@@ -264,6 +277,41 @@ signature). Exits 1 when the model is FAILED.`,
       stdout.write(describeModel(model, colors.out));
       if (model.status !== 'READY')
         throw new CliError(`The model is ${model.status}: ${model.error ?? 'no reason given'}`);
+    },
+  },
+  {
+    path: ['models', 'alias'],
+    summary: 'Point an alias (production, staging…) at a model version, or remove it',
+    usage: `models alias <model-id> <alias> [--remove]
+
+Points the alias at this version of its model name, moving it off the version that held it in
+the same step; with --remove, takes it off this version. "ai-code predict" and the other doors then
+reach the version as <name>@<alias>.`,
+    options: { remove: { type: 'boolean' } },
+    async run({ api, stdout }, values, [id, alias]) {
+      if (!id || !alias) throw usage('Usage: ai-code models alias <model-id> <alias> [--remove]');
+      if (values.remove === true) {
+        const { removeModelAlias: model } = await api.request(CliRemoveModelAliasDocument, { id, alias });
+        stdout.write(`Removed alias ${alias} from model ${model.id} (${model.name}:${model.version})\n`);
+        return;
+      }
+      const { setModelAlias: model } = await api.request(CliSetModelAliasDocument, { id, alias });
+      stdout.write(`${model.name}@${alias} now points at model ${model.id} (version ${model.version})\n`);
+    },
+  },
+  {
+    path: ['models', 'delete'],
+    summary: 'Delete a model version with its file, metrics and history',
+    usage: `models delete <model-id>
+
+Deletes the version with its stored file, its metrics and its history (inference requests,
+finished predictions); its aliases go with it. Refused while one of its predictions is queued or
+running.`,
+    options: {},
+    async run({ api, stdout }, _values, [id]) {
+      if (!id) throw usage('Give the model: ai-code models delete <model-id> (ids: ai-code models list)');
+      await api.request(CliDeleteModelDocument, { id });
+      stdout.write(`Deleted model ${id}\n`);
     },
   },
   sampleModelCommand,

@@ -76,6 +76,21 @@ describe('NUL characters', () => {
   });
 });
 
+describe('numbers too large for a double', () => {
+  it('are refused in literals with BAD_USER_INPUT (planning could not write them back)', () => {
+    for (const literal of [`1${'0'.repeat(400)}`, '1e400', '-1e309']) {
+      const refusal = checkLiterals(parse(`{ f(x: {a: [${literal}]}) }`), defaultInputLimits);
+      expect(refusal?.extensions, literal).toEqual({ code: 'BAD_USER_INPUT' });
+      expect(refusal?.message).toBe(
+        'The number literal at line 1, column 13 is too large: numbers must fit a double (at most about 1.8e308)',
+      );
+    }
+    expect(
+      checkLiterals(parse('{ f(x: [1e308, -1.7e308, 12345678901234567890]) }'), defaultInputLimits),
+    ).toBeUndefined();
+  });
+});
+
 describe('measureVariables', () => {
   it('refuses variables nested past the bound, without walking all of them', () => {
     let deep: unknown = 1;

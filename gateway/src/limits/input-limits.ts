@@ -36,6 +36,11 @@ export type InputMeasures = {
   values: number;
   /** Where a string holding U+0000 was found ("$input.name", "line 1, column 12"), if one was. */
   nul?: string | undefined;
+  /**
+   * Where a number literal too large for a double (1e400, 400 digits) was found, if one was: as a
+   * JSON value it would be Infinity, which query planning cannot write back into a subgraph's query.
+   */
+  infinite?: string | undefined;
 };
 
 const literalMeasures = new WeakMap<DocumentNode, InputMeasures>();
@@ -63,11 +68,19 @@ export function measureLiterals(document: DocumentNode, limits: InputLimits): In
     return enterValue();
   };
   const leaveNesting = () => void depth--;
+  const enterNumber = (node: { value: string; loc?: { startToken: { line: number; column: number } } | undefined }) => {
+    if (!Number.isFinite(Number(node.value))) {
+      const at = node.loc?.startToken;
+      measures.infinite = at ? `the number literal at line ${at.line}, column ${at.column}` : 'a number literal';
+      return BREAK;
+    }
+    return enterValue();
+  };
   visit(document as ASTNode, {
     ListValue: { enter: enterNesting, leave: leaveNesting },
     ObjectValue: { enter: enterNesting, leave: leaveNesting },
-    IntValue: enterValue,
-    FloatValue: enterValue,
+    IntValue: (node) => enterNumber(node),
+    FloatValue: (node) => enterNumber(node),
     StringValue: (node) => {
       if (hasNul(node.value)) {
         const at = node.loc?.startToken;
@@ -152,6 +165,12 @@ function inputLimitError(
   limits: InputLimits,
   where: string,
 ): GraphQLError | undefined {
+  if (measures.infinite) {
+    return err(
+      ErrorCode.BAD_USER_INPUT,
+      `${capitalized(measures.infinite)} is too large: numbers must fit a double (at most about 1.8e308)`,
+    );
+  }
   if (measures.nul) {
     return err(
       ErrorCode.BAD_USER_INPUT,

@@ -9,12 +9,17 @@ export function createResolvers(models: ModelsService): Resolvers {
     ...scalarResolvers,
     Query: {
       model: (_, { id }, { identity }) => models.findVisible(identity, id),
+      modelByRef: (_, { projectId, ref }, { identity }) => models.findByRef(identity, projectId, ref),
     },
     Mutation: {
       createModelUpload: (_, { input }, { identity }) => models.createUpload(identity, input),
       completeModelUpload: (_, { modelId }, { identity }) => models.completeUpload(identity, modelId),
       registerModel: (_, { input }, { identity }) => models.register(identity, input),
       recordModelMetrics: (_, { modelId, metrics }, { identity }) => models.recordMetrics(identity, modelId, metrics),
+      setModelAlias: (_, { modelId, alias }, { identity }) => models.setAlias(identity, modelId, alias),
+      removeModelAlias: (_, { modelId, alias }, { identity }) => models.removeAlias(identity, modelId, alias),
+      setModelTags: (_, { modelId, tags }, { identity }) => models.setTags(identity, modelId, tags),
+      deleteModel: (_, { id }, { identity }) => models.delete(identity, id),
     },
     Model: {
       __resolveReference: async ({ id }, { identity, modelById }) => {
@@ -22,6 +27,7 @@ export function createResolvers(models: ModelsService): Resolvers {
         return model && isOwnerOrAdmin(identity, model.owner_id) ? model : null;
       },
       project: (model) => ({ id: model.project_id }),
+      aliases: (model, _, { aliasesOfModel }) => aliasesOfModel.load(model.id),
       // From the key, not the stored URI: rows of older versions hold the server's absolute path.
       storagePath: (model) => models.storagePathOf(model),
       sizeBytes: (model) => model.size_bytes,
@@ -29,9 +35,10 @@ export function createResolvers(models: ModelsService): Resolvers {
       createdAt: (model) => model.created_at,
     },
     Project: {
-      models: async ({ id }, args, { modelsOfProject }) => {
+      models: async ({ id }, { filter, ...args }, { modelsOfProject }) => {
         const page = pageArgs(args);
-        return toConnection(await modelsOfProject.load({ parentId: id, page }), page.first);
+        const rows = await modelsOfProject.load({ parentId: id, page, filter: models.validFilter(filter) });
+        return toConnection(rows, page.first);
       },
     },
   };

@@ -22,18 +22,27 @@ export type Scalars = {
 };
 
 export type CreateModelUploadInput = {
+  /** Default "default". A slug (see Model.name). */
+  name?: InputMaybe<Scalars['String']['input']>;
   projectId: Scalars['ID']['input'];
   version: Scalars['String']['input'];
 };
 
 export type Model = {
   __typename?: 'Model';
+  /** Aliases pointing at this version, e.g. ["production"], sorted. */
+  aliases: Array<Scalars['String']['output']>;
   createdAt: Scalars['DateTime']['output'];
   error?: Maybe<Scalars['String']['output']>;
   id: Scalars['ID']['output'];
   inputs: Array<TensorSpec>;
   /** Experiment results and metrics recorded for this model (document store). */
   metrics?: Maybe<Scalars['JSON']['output']>;
+  /**
+   * The model's name within its project (default "default"): a slug of lowercase letters, digits,
+   * '-', '_' and '.', starting with a letter or digit, at most 63 characters.
+   */
+  name: Scalars['String']['output'];
   outputs: Array<TensorSpec>;
   project: Project;
   /** Hex SHA-256 of the model file. */
@@ -46,7 +55,9 @@ export type Model = {
    * the platform's data directory). registerModel takes it back.
    */
   storagePath: Scalars['String']['output'];
-  /** Unique within its project. */
+  /** Free-form key/value labels: a JSON object of strings ({} when none). */
+  tags?: Maybe<Scalars['JSON']['output']>;
+  /** Unique within its project and name. */
   version: Scalars['String']['output'];
 };
 
@@ -56,6 +67,15 @@ export type ModelConnection = {
   pageInfo: PageInfo;
 };
 
+/** Conditions on a project's models; a model is listed when it meets all of the given ones. */
+export type ModelFilter = {
+  /** Only versions of this name. */
+  name?: InputMaybe<Scalars['String']['input']>;
+  status?: InputMaybe<ModelStatus>;
+  /** Every one of these tag conditions. */
+  tags?: InputMaybe<Array<ModelTagFilter>>;
+};
+
 export type ModelStatus =
   /** The uploaded bytes are not a loadable model; see Model.error. */
   | 'FAILED'
@@ -63,6 +83,12 @@ export type ModelStatus =
   | 'PENDING_UPLOAD'
   /** Stored, checksummed and loadable: ready to serve predictions. */
   | 'READY';
+
+/** One tag condition: the model's tags hold `key`, with exactly `value` when it is given. */
+export type ModelTagFilter = {
+  key: Scalars['String']['input'];
+  value?: InputMaybe<Scalars['String']['input']>;
+};
 
 export type ModelUpload = {
   __typename?: 'ModelUpload';
@@ -77,9 +103,29 @@ export type Mutation = {
   /** Verifies the uploaded bytes (checksum, loadable, signature) and marks the model READY or FAILED. */
   completeModelUpload: Model;
   createModelUpload: ModelUpload;
+  /**
+   * Deletes the version with its stored file and documents (metrics); its aliases go with it. Like
+   * deleteProject, it also removes the version's history: its inference requests, its finished
+   * predictions and their log entries (an InferenceRequest or Prediction always has its model).
+   * CONFLICT while one of its predictions is QUEUED or RUNNING (cancel it first), and then nothing
+   * changes. The project's other log entries about the model stay.
+   */
+  deleteModel: Scalars['Boolean']['output'];
   /** Merges the given metrics into Model.metrics. */
   recordModelMetrics: Model;
   registerModel: Model;
+  /** Removes the alias from this version; an alias pointing elsewhere (or nowhere) is left as it is. */
+  removeModelAlias: Model;
+  /**
+   * Points the alias (a slug, e.g. production or staging) at this version, moving it off any other
+   * version of the same name in the same step. Only a READY version can carry an alias.
+   */
+  setModelAlias: Model;
+  /**
+   * Replaces Model.tags: a JSON object of at most 50 string values, keys 1 to 64 characters,
+   * values at most 256 characters.
+   */
+  setModelTags: Model;
 };
 
 export type MutationCompleteModelUploadArgs = {
@@ -88,6 +134,10 @@ export type MutationCompleteModelUploadArgs = {
 
 export type MutationCreateModelUploadArgs = {
   input: CreateModelUploadInput;
+};
+
+export type MutationDeleteModelArgs = {
+  id: Scalars['ID']['input'];
 };
 
 export type MutationRecordModelMetricsArgs = {
@@ -99,6 +149,21 @@ export type MutationRegisterModelArgs = {
   input: RegisterModelInput;
 };
 
+export type MutationRemoveModelAliasArgs = {
+  alias: Scalars['String']['input'];
+  modelId: Scalars['ID']['input'];
+};
+
+export type MutationSetModelAliasArgs = {
+  alias: Scalars['String']['input'];
+  modelId: Scalars['ID']['input'];
+};
+
+export type MutationSetModelTagsArgs = {
+  modelId: Scalars['ID']['input'];
+  tags: Scalars['JSON']['input'];
+};
+
 export type PageInfo = {
   __typename?: 'PageInfo';
   endCursor?: Maybe<Scalars['String']['output']>;
@@ -108,25 +173,41 @@ export type PageInfo = {
 export type Project = {
   __typename?: 'Project';
   id: Scalars['ID']['output'];
-  /** The project's models, newest first. */
+  /** The project's models (every version of every name), newest first; `filter` narrows them. */
   models: ModelConnection;
 };
 
 export type ProjectModelsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<ModelFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 export type Query = {
   __typename?: 'Query';
   model?: Maybe<Model>;
+  /**
+   * A model by reference within a project: "name@alias" (the version the alias points at),
+   * "name:version" (that version, whatever its status), or "name" alone (the version its production
+   * alias points at, else its newest READY version). A reference that is none of these is
+   * BAD_USER_INPUT; a project or model that is missing or not the caller's is null. Resolve once and
+   * use the id: predict(modelId) then runs that one version however the alias moves meanwhile.
+   */
+  modelByRef?: Maybe<Model>;
 };
 
 export type QueryModelArgs = {
   id: Scalars['ID']['input'];
 };
 
+export type QueryModelByRefArgs = {
+  projectId: Scalars['ID']['input'];
+  ref: Scalars['String']['input'];
+};
+
 export type RegisterModelInput = {
+  /** Default "default". A slug (see Model.name). */
+  name?: InputMaybe<Scalars['String']['input']>;
   projectId: Scalars['ID']['input'];
   /**
    * An object that already exists in the platform's storage, as Model.storagePath names it:
@@ -259,18 +340,20 @@ export type FederationReferenceTypes = ResolversObject<{
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
   CreateModelUploadInput: CreateModelUploadInput;
-  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   Model: ResolverTypeWrapper<ModelParent>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   ModelConnection: ResolverTypeWrapper<Omit<ModelConnection, 'nodes'> & { nodes: Array<ResolversTypes['Model']> }>;
+  ModelFilter: ModelFilter;
   ModelStatus: ModelStatus;
+  ModelTagFilter: ModelTagFilter;
   ModelUpload: ResolverTypeWrapper<Omit<ModelUpload, 'model'> & { model: ResolversTypes['Model'] }>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
-  PageInfo: ResolverTypeWrapper<PageInfo>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  PageInfo: ResolverTypeWrapper<PageInfo>;
   Project: ResolverTypeWrapper<ProjectParent>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -281,17 +364,19 @@ export type ResolversTypes = ResolversObject<{
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = ResolversObject<{
   CreateModelUploadInput: CreateModelUploadInput;
-  ID: Scalars['ID']['output'];
   String: Scalars['String']['output'];
+  ID: Scalars['ID']['output'];
   DateTime: Scalars['DateTime']['output'];
   JSON: Scalars['JSON']['output'];
   Model: ModelParent;
   Float: Scalars['Float']['output'];
   ModelConnection: Omit<ModelConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['Model']> };
+  ModelFilter: ModelFilter;
+  ModelTagFilter: ModelTagFilter;
   ModelUpload: Omit<ModelUpload, 'model'> & { model: ResolversParentTypes['Model'] };
   Mutation: Record<PropertyKey, never>;
-  PageInfo: PageInfo;
   Boolean: Scalars['Boolean']['output'];
+  PageInfo: PageInfo;
   Project: ProjectParent;
   Int: Scalars['Int']['output'];
   Query: Record<PropertyKey, never>;
@@ -326,17 +411,20 @@ export type ModelResolvers<
     FederationReferenceType,
     ContextType
   >;
+  aliases?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   inputs?: Resolver<Array<ResolversTypes['TensorSpec']>, ParentType, ContextType>;
   metrics?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   outputs?: Resolver<Array<ResolversTypes['TensorSpec']>, ParentType, ContextType>;
   project?: Resolver<ResolversTypes['Project'], ParentType, ContextType>;
   sha256?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   sizeBytes?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['ModelStatus'], ParentType, ContextType>;
   storagePath?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  tags?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
   version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
@@ -373,6 +461,12 @@ export type MutationResolvers<
     ContextType,
     RequireFields<MutationCreateModelUploadArgs, 'input'>
   >;
+  deleteModel?: Resolver<
+    ResolversTypes['Boolean'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationDeleteModelArgs, 'id'>
+  >;
   recordModelMetrics?: Resolver<
     ResolversTypes['Model'],
     ParentType,
@@ -384,6 +478,24 @@ export type MutationResolvers<
     ParentType,
     ContextType,
     RequireFields<MutationRegisterModelArgs, 'input'>
+  >;
+  removeModelAlias?: Resolver<
+    ResolversTypes['Model'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationRemoveModelAliasArgs, 'alias' | 'modelId'>
+  >;
+  setModelAlias?: Resolver<
+    ResolversTypes['Model'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationSetModelAliasArgs, 'alias' | 'modelId'>
+  >;
+  setModelTags?: Resolver<
+    ResolversTypes['Model'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationSetModelTagsArgs, 'modelId' | 'tags'>
   >;
 }>;
 
@@ -414,6 +526,12 @@ export type QueryResolvers<
   ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query'],
 > = ResolversObject<{
   model?: Resolver<Maybe<ResolversTypes['Model']>, ParentType, ContextType, RequireFields<QueryModelArgs, 'id'>>;
+  modelByRef?: Resolver<
+    Maybe<ResolversTypes['Model']>,
+    ParentType,
+    ContextType,
+    RequireFields<QueryModelByRefArgs, 'projectId' | 'ref'>
+  >;
 }>;
 
 export type TensorSpecResolvers<

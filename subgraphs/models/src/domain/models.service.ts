@@ -3,8 +3,8 @@ import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import { isOwnerOrAdmin, requireIdentity, requireOwnerOrAdmin } from '../../../../lib/auth/access.js';
 import type { Identity } from '../../../../lib/auth/identity.js';
-import { isUniqueViolation } from '../../../../lib/db/connect.js';
-import type { Database, ModelRow } from '../../../../lib/db/schema.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../../../../lib/db/connect.js';
+import type { Database, ModelRow, ModelStatus } from '../../../../lib/db/schema.js';
 import { Collections } from '../../../../lib/docstore/collections.js';
 import type { DocumentStore, JsonObject } from '../../../../lib/docstore/index.js';
 import { badInput, err, ErrorCode, notFound } from '../../../../lib/errors.js';
@@ -12,6 +12,7 @@ import { isUuid } from '../../../../lib/graphql/pagination.js';
 import type { PlatformLog } from '../../../../lib/platform-log/index.js';
 import {
   modelKey,
+  modelPrefix,
   ObjectTooLargeError,
   projectPrefix,
   type ObjectStore,
@@ -19,7 +20,11 @@ import {
 import { validText } from '../../../../lib/validation.js';
 import type { ModelParent } from '../data/mappers.js';
 import {
+  deleteAlias,
   deleteModel,
+  deleteModelUnlessBusy,
+  findAliasesOfModels,
+  findModelByRef,
   findModelByVersion,
   claimUpload,
   findModelsByIds,
@@ -28,7 +33,11 @@ import {
   recordVerification,
   releaseUpload,
   renewUpload,
+  updateTags,
+  upsertAlias,
+  type ModelFilter,
 } from '../data/models.repository.js';
+import { parseModelRef, PRODUCTION_ALIAS, validName, validSlug, validTags, type TagFilter } from './model-ref.js';
 import { uploadUrl, type UploadUrlSigner } from './upload-url.js';
 import { verifyStoredModel } from './verify-model.js';
 
@@ -67,6 +76,8 @@ export function importable(key: string, projectId: string): boolean {
 }
 
 const VERSION = { argument: 'version', min: 1, max: 64 } as const;
+/** Document ids per delete call. */
+const DELETE_BATCH = 1000;
 
 export type UploadRequest = {
   modelId: string;
@@ -137,26 +148,36 @@ export function createModelsService(deps: ModelsServiceDeps) {
     };
   }
 
-  const conflict = () =>
-    err(ErrorCode.CONFLICT, 'This project already has a model with this version', { argument: 'version' });
+  const conflict = (name: string) =>
+    err(ErrorCode.CONFLICT, `Model "${name}" of this project already has a version with this name`, {
+      argument: 'version',
+    });
+  const isDuplicate = (error: unknown) => isUniqueViolation(error, 'models_project_id_name_version_key');
+
+  /** The project's owner if the caller may see the project; undefined otherwise, as for a missing one. */
+  async function visibleProjectOwner(identity: Identity, projectId: string): Promise<string | undefined> {
+    const owner = isUuid(projectId) ? await findProjectOwner(db, projectId) : undefined;
+    return owner !== undefined && isOwnerOrAdmin(identity, owner) ? owner : undefined;
+  }
 
   return {
     findVisible,
 
-    async createUpload(identity: Identity | null, input: { projectId: string; version: string }) {
+    async createUpload(identity: Identity | null, input: { projectId: string; name?: string | null; version: string }) {
       const caller = requireIdentity(identity);
+      const name = validName(input.name);
       const version = validText(input.version, VERSION);
       const owner = await requireProject(caller, input.projectId);
       let expiresAt = uploadWindow();
-      const existing = await findModelByVersion(db, input.projectId, version);
+      const existing = await findModelByVersion(db, input.projectId, name, version);
       if (existing) {
-        if (existing.status !== 'PENDING_UPLOAD') throw conflict();
+        if (existing.status !== 'PENDING_UPLOAD') throw conflict(name);
         // A version still waiting for its bytes gets a fresh URL, and the old one stops working:
         // the expiry is what tells them apart, so the new one must differ even within a second.
         const previous = existing.upload_expires_at?.getTime() ?? 0;
         if (expiresAt.getTime() <= previous) expiresAt = new Date(previous + 1000);
         const renewed = await renewUpload(db, existing.id, expiresAt);
-        if (!renewed) throw conflict();
+        if (!renewed) throw conflict(name);
         return toUpload(renewed, owner, expiresAt);
       }
       const id = randomUUID();
@@ -165,6 +186,7 @@ export function createModelsService(deps: ModelsServiceDeps) {
         const model = await insertModel(db, {
           id,
           project_id: input.projectId,
+          name,
           version,
           status: 'PENDING_UPLOAD',
           storage_key: key,
@@ -173,7 +195,7 @@ export function createModelsService(deps: ModelsServiceDeps) {
         });
         return toUpload(model, owner, expiresAt);
       } catch (error) {
-        if (isUniqueViolation(error, 'models_project_id_version_key')) throw conflict();
+        if (isDuplicate(error)) throw conflict(name);
         throw error;
       }
     },
@@ -196,8 +218,12 @@ export function createModelsService(deps: ModelsServiceDeps) {
     },
 
     /** Registers an object already in the platform's storage: it is copied into the model's own key and verified. */
-    async register(identity: Identity | null, input: { projectId: string; version: string; storagePath: string }) {
+    async register(
+      identity: Identity | null,
+      input: { projectId: string; name?: string | null; version: string; storagePath: string },
+    ) {
       const caller = requireIdentity(identity);
+      const name = validName(input.name);
       const version = validText(input.version, VERSION);
       await requireProject(caller, input.projectId);
       const source = store.keyFromUri(input.storagePath);
@@ -217,13 +243,14 @@ export function createModelsService(deps: ModelsServiceDeps) {
         model = await insertModel(db, {
           id,
           project_id: input.projectId,
+          name,
           version,
           status: 'PENDING_UPLOAD',
           storage_key: key,
           storage_path: store.uriFor(key),
         });
       } catch (error) {
-        if (isUniqueViolation(error, 'models_project_id_version_key')) throw conflict();
+        if (isDuplicate(error)) throw conflict(name);
         throw error;
       }
       try {
@@ -304,6 +331,113 @@ export function createModelsService(deps: ModelsServiceDeps) {
 
     async metricsOf(modelIds: readonly string[]): Promise<Map<string, JsonObject>> {
       return documents.getMany(Collections.modelMetrics, modelIds);
+    },
+
+    /** A listing's filter, checked: a name that is no slug names no model, and is told so. */
+    validFilter(
+      filter: { name?: string | null; status?: ModelStatus | null; tags?: TagFilter[] | null } | null | undefined,
+    ): ModelFilter {
+      if (!filter) return {};
+      const name = filter.name == null ? null : validSlug(filter.name, 'filter.name');
+      for (const tag of filter.tags ?? []) {
+        if (tag.key.length === 0) throw badInput('`filter.tags` keys must not be empty', { argument: 'filter.tags' });
+      }
+      return { name, status: filter.status ?? null, tags: filter.tags ?? [] };
+    },
+
+    async aliasesOf(modelIds: readonly string[]): Promise<Map<string, string[]>> {
+      return findAliasesOfModels(db, modelIds);
+    },
+
+    /**
+     * The model a reference names in the project (model-ref.ts says how references read), or null
+     * when the project or the model is missing or not the caller's. A malformed reference is
+     * BAD_USER_INPUT whoever asks: its syntax tells nothing about what exists. The answer is one
+     * version, read in one statement: a caller that then predicts with its id uses that version
+     * for the whole call, wherever the alias moves meanwhile.
+     */
+    async findByRef(identity: Identity | null, projectId: string, ref: string): Promise<ModelParent | null> {
+      const parsed = parseModelRef(ref);
+      if (!identity || !(await visibleProjectOwner(identity, projectId))) return null;
+      return (await findModelByRef(db, projectId, parsed, PRODUCTION_ALIAS)) ?? null;
+    },
+
+    /** Points the alias at this version, moving it off any other version of the same name at once. */
+    async setAlias(identity: Identity | null, modelId: string, alias: string): Promise<ModelParent> {
+      requireIdentity(identity);
+      const slug = validSlug(alias, 'alias');
+      const model = await requireModel(identity, modelId);
+      if (model.status !== 'READY') {
+        throw badInput(
+          `Model ${model.name}:${model.version} is ${model.status}, not READY: only a READY version can carry an alias`,
+          { argument: 'modelId' },
+        );
+      }
+      try {
+        await upsertAlias(db, model, slug);
+      } catch (error) {
+        // Deleted meanwhile.
+        if (isForeignKeyViolation(error)) throw notFound('Model');
+        throw error;
+      }
+      events.info(`Model ${model.name}@${slug} now points at version ${model.version}`, {
+        event: 'model.alias_set',
+        modelId: model.id,
+        projectId: model.project_id,
+        alias: slug,
+      });
+      return model;
+    },
+
+    async removeAlias(identity: Identity | null, modelId: string, alias: string): Promise<ModelParent> {
+      requireIdentity(identity);
+      const slug = validSlug(alias, 'alias');
+      const model = await requireModel(identity, modelId);
+      await deleteAlias(db, model.id, slug);
+      return model;
+    },
+
+    async setTags(identity: Identity | null, modelId: string, tags: unknown): Promise<ModelParent> {
+      requireIdentity(identity);
+      const valid = validTags(tags);
+      const model = await requireModel(identity, modelId);
+      if (!(await updateTags(db, model.id, valid))) throw notFound('Model');
+      return { ...model, tags: valid };
+    },
+
+    /**
+     * Deletes one version: its file, its documents and its row (whose foreign keys take its
+     * aliases and history along), unless one of its predictions is QUEUED or RUNNING (CONFLICT,
+     * nothing changed). The file goes under the row's lock, before the row; the documents right
+     * after it (a document store may be the same single-connection database): should that fail,
+     * what is left is documents keyed by ids nothing names any more, never a row without its file.
+     */
+    async delete(identity: Identity | null, id: string): Promise<boolean> {
+      requireIdentity(identity);
+      const model = await requireModel(identity, id);
+      const deletion = await deleteModelUnlessBusy(db, model.id, async () => {
+        await store.delete(model.storage_key);
+        await store.deletePrefix(modelPrefix(model.project_id, model.id));
+      });
+      if (deletion.outcome === 'missing') throw notFound('Model');
+      if (deletion.outcome === 'busy') {
+        throw err(
+          ErrorCode.CONFLICT,
+          `Model ${model.name}:${model.version} has a prediction QUEUED or RUNNING: cancel it or let it finish, then delete the model`,
+          { argument: 'id' },
+        );
+      }
+      await documents.delete(Collections.modelMetrics, [model.id]);
+      const logIds = deletion.predictionLogIds;
+      for (let start = 0; start < logIds.length; start += DELETE_BATCH) {
+        await documents.delete(Collections.logs, logIds.slice(start, start + DELETE_BATCH));
+      }
+      events.info(`Model ${model.name}:${model.version} deleted`, {
+        event: 'model.deleted',
+        deletedModelId: model.id,
+        projectId: model.project_id,
+      });
+      return true;
     },
   };
 }
