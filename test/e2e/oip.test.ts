@@ -17,11 +17,6 @@ import {
   type TestPlatform,
 } from '../helpers/platform.js';
 
-/** Whether the served supergraph has Query.modelByRef (the model registry): `<projectId>.<reference>` names. */
-const HAS_MODEL_BY_REF = readFileSync(join(projectRoot, 'schema', 'supergraph.graphql'), 'utf8').includes(
-  'modelByRef(',
-);
-
 let t: TestPlatform;
 let alice: Session;
 let bob: Session;
@@ -680,7 +675,7 @@ describe('safelisted gateway', () => {
   });
 });
 
-describe.skipIf(!HAS_MODEL_BY_REF)('model references: <projectId>.<reference>', () => {
+describe('model references: <projectId>.<reference>', () => {
   let v1: string;
   let v2: string;
   beforeAll(async () => {
@@ -730,15 +725,6 @@ describe.skipIf(!HAS_MODEL_BY_REF)('model references: <projectId>.<reference>', 
     expect(await oip(`/v2/models/${projectId}.clf@production/versions/2`)).toMatchObject({
       status: 400,
       json: { error: expect.stringContaining('names a version already') },
-    });
-  });
-});
-
-describe.skipIf(HAS_MODEL_BY_REF)('model references before Query.modelByRef exists', () => {
-  it('answers 404 naming model ids as the way to name models', async () => {
-    expect(await oip(`/v2/models/${projectId}.clf`)).toMatchObject({
-      status: 404,
-      json: { error: expect.stringContaining('name models by their id') },
     });
   });
 });

@@ -8,6 +8,11 @@ export const OIP_MODEL = `query OipModel($id: ID!) {
   model(id: $id) { id version status inputs { name type shape } outputs { name type shape } }
 }`;
 
+/** A model's id, version, status and signature, by reference: `name`, `name@alias` or `name:version`. */
+export const OIP_MODEL_BY_REF = `query OipModelByRef($projectId: ID!, $ref: String!) {
+  modelByRef(projectId: $projectId, ref: $ref) { id version status inputs { name type shape } outputs { name type shape } }
+}`;
+
 /** One infer: a predict, recorded, authorized and limited like any other. */
 export const OIP_INFER = `mutation OipInfer($modelId: ID!, $inputs: JSON!) {
   predict(modelId: $modelId, inputs: $inputs) { outputs }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { errorCatalog, isKnownErrorCode, ErrorCode } from '../../../lib/errors.js';
+import { errorCatalog, isKnownErrorCode } from '../../../lib/errors.js';
 import { BodyTimeoutError, BodyTooLargeError, readBodyBytes } from '../../../lib/http/body.js';
 import { drainRequest } from '../../../lib/http/drain.js';
 import type { RouteHandler } from '../../../lib/http/service-server.js';
@@ -9,8 +9,7 @@ import type { Logger } from '../../../lib/logger.js';
 import type { ModelSignature } from '../../../lib/onnx/signature.js';
 import { projectRoot } from '../../../lib/project-root.js';
 import type { DoorResult, OperationDoor } from '../http/operation-door.js';
-import { OIP_INFER, OIP_MODEL } from './operations.js';
-import { OIP_MODEL_BY_REF } from './ref-operations.js';
+import { OIP_INFER, OIP_MODEL, OIP_MODEL_BY_REF } from './operations.js';
 import {
   OipError,
   oipModelMetadata,
@@ -137,11 +136,6 @@ export function createOipRoute(options: OipRouteOptions): RouteHandler {
         operationName: 'OipModelByRef',
         variables: { projectId: name.slice(0, dot), ref },
       });
-      const code = answer.result.errors?.[0]?.extensions?.code;
-      if (code === ErrorCode.GRAPHQL_VALIDATION_FAILED || code === ErrorCode.PERSISTED_QUERY_NOT_IN_LIST) {
-        // The supergraph has no Query.modelByRef (yet): only model ids name models here.
-        throw new OipError(404, `Model ${JSON.stringify(name)} not found: name models by their id`);
-      }
     } else {
       answer = await door(req, { query: OIP_MODEL, operationName: 'OipModel', variables: { id: name } });
     }
