@@ -27,7 +27,6 @@ afterAll(async () => {
   await hooks?.close();
   await t?.close();
   await deleteQueueTopology(queueName);
-  await deleteQueueTopology(`${queueName}-webhooks`);
 });
 
 function startWorker(): Promise<RunningProcess> {
