@@ -1,3 +1,4 @@
+import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../lib/logger.js';
 import { webhookSettings } from '../../lib/webhooks/settings.js';
@@ -21,6 +22,7 @@ let modelId: string;
 let options: PredictionWorkerOptions;
 let hooks: WebhookReceiver;
 let sender: WebhookWorker | undefined;
+let registry: Registry;
 
 const settings = {
   ...webhookSettings({
@@ -53,12 +55,14 @@ afterAll(async () => {
 function startSender(): Promise<WebhookWorker> {
   const logger = createLogger('worker', 'silent');
   const queue = t.platform.webhookQueue;
+  registry = new Registry();
   const webhooks = createWebhookSender({
     db: t.platform.database.db,
     queue,
     logger,
     events: t.platform.events('worker'),
     settings,
+    registry,
   });
   return startWebhookWorker(webhooks, { queue, logger, settings });
 }
@@ -115,6 +119,8 @@ describe('webhook outbox', () => {
     ).toEqual(rows.map((row) => row.id).sort());
     for (const request of received(id)) verifyWebhook(secret, request);
     await until(async () => (await outbox(id)).every((row) => row.succeeded), 'every delivery recorded');
+    const counted = await registry.getSingleMetric('webhook_deliveries_total')!.get();
+    expect(counted.values).toEqual([{ labels: { outcome: 'succeeded' }, value: rows.length }]);
   });
 
   it('a prediction that fails completes with FAILED and its error', async () => {
