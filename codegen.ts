@@ -8,7 +8,7 @@ const subgraphs: Record<string, string[]> = {
   users: ['User'],
   projects: ['User', 'Project'],
   models: ['Model', 'Project'],
-  inference: ['Model', 'InferenceRequest', 'Prediction'],
+  inference: ['Model', 'InferenceRequest', 'Prediction', 'WebhookDelivery'],
   logs: ['LogEntry'],
 };
 

@@ -137,7 +137,7 @@ export const queueEnvShape = {
     .string()
     .regex(/^[A-Za-z0-9._-]{1,200}$/, 'letters, digits, dot, dash and underscore only')
     .default('predictions')
-    .describe('The broker queue batch jobs go through'),
+    .describe('The broker queue batch jobs go through; webhook attempts go through `<name>-webhooks`'),
   QUEUE_MAX_DELIVERIES: z.coerce
     .number()
     .int()
@@ -152,6 +152,12 @@ export const queueConfig = (env: EnvOf<typeof queueEnvShape>) => ({
   amqpUrl: env.AMQP_URL,
   queue: env.QUEUE_NAME,
   maxDeliveries: env.QUEUE_MAX_DELIVERIES,
+});
+
+/** The queue of webhook attempts: the prediction jobs' broker, a queue of its own named after theirs. */
+export const webhookQueueConfig = (config: ReturnType<typeof queueConfig>) => ({
+  ...config,
+  queue: `${config.queue}-webhooks`,
 });
 
 /** Loading a model (at upload, to verify it, and to serve it). */

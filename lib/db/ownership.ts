@@ -39,6 +39,8 @@ export const tableOwners = {
   predictions: 'predictions',
   logs: 'logs',
   documents: 'docstore',
+  webhook_signing_secrets: 'projects',
+  webhook_deliveries: 'predictions',
 } as const satisfies Record<TableName, ModuleName>;
 
 /** A read of another module's tables that neither federation nor an event can replace. */
@@ -102,6 +104,14 @@ export const crossReads: readonly CrossRead[] = [
     why:
       "A prediction is visible through its model's project owner: every summary carries it from the same " +
       'query (DataLoader batches by id, a page per model), so authorizing costs no extra round trip.',
+  },
+  {
+    path: 'modules/predictions/webhook-deliveries.repository.ts',
+    tables: ['models', 'webhook_signing_secrets'],
+    why:
+      "Each delivery attempt is signed with its project's current secret (a rotation applies at once, to retries " +
+      'too), read in the query that claims the attempt. The worker has no gateway to ask the projects subgraph ' +
+      'through, and carrying the secret in the job or the outbox row would keep signing with a rotated-out one.',
   },
   {
     path: 'platform/src/',

@@ -114,6 +114,41 @@ export interface PredictionsTable {
   created_at: CreatedAt;
   started_at: Date | null;
   finished_at: Date | null;
+  /** Where the prediction's events are POSTed (0009_webhooks); null: no webhook. */
+  webhook_url: ColumnType<string | null, string | null | undefined, never>;
+  /** The events sent there. */
+  webhook_events: ColumnType<WebhookEventName[] | null, string | null | undefined, never>;
+}
+
+export type WebhookEventName = 'STARTED' | 'PROGRESS' | 'COMPLETED';
+
+/** A project's webhook signing secret (0009_webhooks), owned by the projects module. */
+export interface WebhookSigningSecretsTable {
+  project_id: string;
+  /** `whsec_<base64>`: stored as such, since signing needs it. */
+  secret: string;
+  created_at: CreatedAt;
+}
+
+/**
+ * One event of a prediction to deliver to its webhook (0009_webhooks): the outbox, written with
+ * the state change that causes it. Pending while `next_attempt_at` is set.
+ */
+export interface WebhookDeliveriesTable {
+  /** The `webhook-id` header, the same on every attempt. */
+  id: string;
+  prediction_id: string;
+  event: WebhookEventName;
+  /** The exact body every attempt sends. */
+  payload: string;
+  attempts: ColumnType<number, number | undefined, number>;
+  succeeded: ColumnType<boolean, boolean | undefined, boolean>;
+  last_status: number | null;
+  last_error: string | null;
+  last_attempt_at: Date | null;
+  next_attempt_at: Date | null;
+  gave_up_at: Date | null;
+  created_at: CreatedAt;
 }
 
 export type LogEntryLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -147,6 +182,8 @@ export interface Database {
   inference_requests: InferenceRequestsTable;
   predictions: PredictionsTable;
   logs: LogsTable;
+  webhook_signing_secrets: WebhookSigningSecretsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -159,4 +196,5 @@ export type NewModel = Insertable<ModelsTable>;
 export type InferenceRequestRow = Selectable<InferenceRequestsTable>;
 export type PredictionRow = Selectable<PredictionsTable>;
 export type LogRow = Selectable<LogsTable>;
+export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
 export type ProjectUpdate = Updateable<ProjectsTable>;

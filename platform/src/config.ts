@@ -1,6 +1,7 @@
 import { objectStoreConfig, serviceConfig } from '../../lib/config/common-env.js';
 import { inferenceSettings } from '../../lib/inference/settings.js';
 import type { Logger } from '../../lib/logger.js';
+import { webhookSettings } from '../../lib/webhooks/settings.js';
 import { gatewayConfig } from '../../gateway/src/config.js';
 import { logsConfig } from '../../subgraphs/logs/src/config.js';
 import { modelsConfig } from '../../subgraphs/models/src/config.js';
@@ -42,6 +43,7 @@ export function platformConfig(
     projects: projectsConfig(resolved),
     models: modelsConfig(resolved),
     inference: inferenceSettings(resolved),
+    webhooks: webhookSettings(resolved),
     logs: logsConfig(resolved),
     logger,
   };

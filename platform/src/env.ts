@@ -11,6 +11,7 @@ import {
 } from '../../lib/config/common-env.js';
 import { httpPort, mergeEnvShapes, optionalFlag, parseEnv, port, type EnvSource } from '../../lib/config/env.js';
 import { inferenceEnvShape } from '../../lib/inference/settings.js';
+import { webhookEnvShape } from '../../lib/webhooks/settings.js';
 import { gatewayEnvShape } from '../../gateway/src/config.js';
 import { logsEnvShape } from '../../subgraphs/logs/src/config.js';
 import { modelsEnvShape } from '../../subgraphs/models/src/config.js';
@@ -46,6 +47,7 @@ export const platformEnvSchema = z
       projectsEnvShape,
       modelsEnvShape,
       inferenceEnvShape,
+      webhookEnvShape,
       logsEnvShape,
     ),
     // After the spread: the key keeps its place among the access token's variables, with this schema.

@@ -17,6 +17,12 @@ import { startPredictionWorker, type PredictionWorker } from '../../worker/src/p
 import type { ModelRunner } from '../../lib/inference/model-runner.js';
 import { createInferenceRuntime } from '../../lib/inference/runtime.js';
 import type { InferenceSettings } from '../../lib/inference/settings.js';
+import type { WebhookSettings } from '../../lib/webhooks/settings.js';
+import {
+  createWebhookSender,
+  startWebhookWorker,
+  type WebhookWorker,
+} from '../../modules/predictions/webhook-sender.js';
 import type { Logger } from '../../lib/logger.js';
 import { createLogSink, createPlatformLog, type PlatformLog } from '../../lib/platform-log/index.js';
 import { closeInOrder } from '../../lib/process/lifecycle.js';
@@ -75,6 +81,8 @@ export type PlatformConfig = {
   models: ModelsConfig;
   /** The inference service's and the worker's (one model runtime serves both). */
   inference: InferenceSettings;
+  /** Delivering webhooks (the worker), and checking their URLs (the inference service). */
+  webhooks: WebhookSettings;
   logs: LogsConfig;
   /** Run a batch prediction worker in this process too. @default true */
   worker?: boolean;
@@ -96,6 +104,8 @@ export type Platform = {
   /** Where the users subgraph revokes access tokens, and the gateway learns of it. */
   revocations: RevocationFeed;
   queue: JobQueue;
+  /** The queue of webhook attempts. */
+  webhookQueue: JobQueue;
   runner: ModelRunner;
   /** A service's platform log, writing to this platform's central log. */
   events(service: string): PlatformLog;
@@ -152,6 +162,13 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
       logger: log,
     });
     resources.unshift(queue);
+    const webhookQueue = await createJobQueue({
+      amqpUrl: config.amqpUrl,
+      queue: `${config.queueName ?? 'predictions'}-webhooks`,
+      maxDeliveries: config.queueMaxDeliveries,
+      logger: log,
+    });
+    resources.unshift(webhookQueue);
     const cache = createResultCache({
       ...config.inference.resultCache,
       redisUrl: config.redisUrl,
@@ -224,6 +241,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
         events: events('inference'),
         predictLimits: config.inference.predictLimits,
         batchLimits: config.inference.batchLimits,
+        webhooks: { allowPrivate: config.webhooks.allowPrivate },
       }),
       logs: await createLogsSubgraph({
         ...common,
@@ -255,6 +273,15 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
     gatewayAddress.url = gatewayBase;
     started.push(gateway);
 
+    const workerLogger = config.logger('worker');
+    const webhooks = createWebhookSender({
+      db: database.db,
+      queue: webhookQueue,
+      logger: workerLogger,
+      events: events('worker'),
+      settings: config.webhooks,
+      registry: inferenceHttpMetrics.registry,
+    });
     const worker: PredictionWorker | undefined =
       config.worker === false
         ? undefined
@@ -263,10 +290,15 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
             queue,
             runner,
             pubsub,
-            logger: config.logger('worker'),
+            logger: workerLogger,
             events: events('worker'),
+            webhooks,
             ...config.inference.worker,
           });
+    const webhookWorker: WebhookWorker | undefined =
+      config.worker === false
+        ? undefined
+        : await startWebhookWorker(webhooks, { queue: webhookQueue, logger: workerLogger, settings: config.webhooks });
 
     return {
       url: `${gatewayBase}/graphql`,
@@ -277,13 +309,20 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
       pubsub,
       revocations: revocationFeed,
       queue,
+      webhookQueue,
       runner,
       events,
       isEmpty: async () => !(await database.db.selectFrom('users').select('id').limit(1).executeTakeFirst()),
       users,
       // Gateway first so no new work reaches the subgraphs, then the subgraphs and the worker
       // (its running chunks finish), then the stores.
-      close: () => closeInOrder([...started.reverse(), worker && { close: () => worker.stop() }, ...resources]),
+      close: () =>
+        closeInOrder([
+          ...started.reverse(),
+          worker && { close: () => worker.stop() },
+          webhookWorker && { close: () => webhookWorker.stop() },
+          ...resources,
+        ]),
     };
   } catch (error) {
     for (const server of started.reverse()) await server.close().catch(() => undefined);

@@ -13,6 +13,7 @@ import { DEFAULT_UPLOAD_PACE, type HttpLimits, type UploadPace } from '../../lib
 import type { PredictionWorkerOptions } from '../../worker/src/prediction-worker.js';
 import { inferenceEnvShape, inferenceSettings, type InferenceSettings } from '../../lib/inference/settings.js';
 import { createLogger } from '../../lib/logger.js';
+import type { WebhookSettings } from '../../lib/webhooks/settings.js';
 import { platformConfig } from '../../platform/src/config.js';
 import { parsePlatformEnv } from '../../platform/src/env.js';
 import { startPlatform, type Platform, type PlatformConfig } from '../../platform/src/start-platform.js';
@@ -57,6 +58,8 @@ export type TestPlatformOptions = Pick<
   uploadPace: UploadPace;
   planner: Partial<GatewayConfig['planner']>;
   operationLimits: Partial<OperationLimits>;
+  /** How webhooks are checked and delivered (WEBHOOK_* settings); the defaults, unless set. */
+  webhooks: Partial<WebhookSettings>;
 };
 
 /**
@@ -87,6 +90,7 @@ export async function startTestPlatform(overrides: Partial<TestPlatformOptions> 
       uploadPace: DEFAULT_UPLOAD_PACE,
       planner: {},
       operationLimits: {},
+      webhooks: {},
     } satisfies TestPlatformOptions,
     overrides,
   );
@@ -135,6 +139,7 @@ export async function startTestPlatform(overrides: Partial<TestPlatformOptions> 
       modelLoadTimeoutMs: options.inference.sessions.loadTimeoutMs,
     },
     inference: options.inference,
+    webhooks: { ...base.webhooks, ...options.webhooks },
     onQuery: (event) => {
       if (event.level === 'query') statements.push(event.query.sql);
     },

@@ -9,6 +9,7 @@ import {
 } from '../../lib/config/common-env.js';
 import { httpPort, parseEnv, type EnvSource } from '../../lib/config/env.js';
 import { inferenceEnvShape } from '../../lib/inference/settings.js';
+import { webhookEnvShape } from '../../lib/webhooks/settings.js';
 
 /** The worker's environment; its own settings are lib/inference/settings.ts's, shared with the inference service. */
 export const workerEnvSchema = z.object({
@@ -21,6 +22,7 @@ export const workerEnvSchema = z.object({
   ...centralLogEnvShape,
   ...queueEnvShape,
   ...inferenceEnvShape,
+  ...webhookEnvShape,
 });
 
 export const parseWorkerEnv = (source: EnvSource) => parseEnv(workerEnvSchema, source);

@@ -1,4 +1,4 @@
-import { objectStoreConfig, queueConfig } from '../../lib/config/common-env.js';
+import { objectStoreConfig, queueConfig, webhookQueueConfig } from '../../lib/config/common-env.js';
 import { loadEnvOrExit } from '../../lib/config/env.js';
 import { pingDatabase } from '../../lib/db/connect.js';
 import { createServiceServer } from '../../lib/http/service-server.js';
@@ -8,6 +8,8 @@ import { closeInOrder, stopOnSignals } from '../../lib/process/lifecycle.js';
 import { openServiceProcess } from '../../lib/process/service-process.js';
 import { createJobQueue } from '../../lib/queue/index.js';
 import { createObjectStore } from '../../lib/storage/create-object-store.js';
+import { webhookSettings } from '../../lib/webhooks/settings.js';
+import { createWebhookSender, startWebhookWorker } from '../../modules/predictions/webhook-sender.js';
 import { readWorkerEnv } from './env.js';
 import { startPredictionWorker } from './prediction-worker.js';
 
@@ -17,6 +19,21 @@ const service = await openServiceProcess('worker', env);
 const { logger, database, pubsub, metrics, events } = service;
 const store = await createObjectStore(objectStoreConfig(env));
 const queue = await createJobQueue({ ...queueConfig(env), logger });
+// Webhook attempts go through a queue of their own, beside the prediction jobs'.
+const webhookQueue = await createJobQueue({ ...webhookQueueConfig(queueConfig(env)), logger });
+const webhooks = createWebhookSender({
+  db: database.db,
+  queue: webhookQueue,
+  logger,
+  events,
+  settings: webhookSettings(env),
+  registry: metrics.registry,
+});
+const webhookWorker = await startWebhookWorker(webhooks, {
+  queue: webhookQueue,
+  logger,
+  settings: webhookSettings(env),
+});
 const settings = inferenceSettings(env);
 const { runner } = createInferenceRuntime({
   store,
@@ -32,6 +49,7 @@ const worker = await startPredictionWorker({
   pubsub,
   logger,
   events,
+  webhooks,
   ...settings.worker,
 });
 const health = createServiceServer({
@@ -48,4 +66,15 @@ logger.info({ health: url, queue: queue.kind }, 'worker consuming prediction job
 process.stdout.write(`worker ready (health at ${url})\n`);
 // First stop taking jobs and let the running chunks finish; an interrupted job is redelivered and
 // resumes. The platform log closes after them, so it flushes their last entries.
-stopOnSignals(logger, () => closeInOrder([{ close: () => worker.stop() }, health, runner, queue, store, service]));
+stopOnSignals(logger, () =>
+  closeInOrder([
+    { close: () => worker.stop() },
+    { close: () => webhookWorker.stop() },
+    health,
+    runner,
+    queue,
+    webhookQueue,
+    store,
+    service,
+  ]),
+);

@@ -17,6 +17,7 @@ import {
   isCancelRequested,
   startAttempt,
 } from '../../modules/predictions/predictions.repository.js';
+import type { WebhookSender } from '../../modules/predictions/webhook-sender.js';
 
 export type PredictionWorkerOptions = {
   db: Kysely<Database>;
@@ -35,6 +36,11 @@ export type PredictionWorkerOptions = {
   maxElements: number;
   /** Most output elements of one item: an item over it fails the prediction. */
   maxOutputElements: number;
+  /**
+   * Sends the webhook deliveries each state change writes, at once. Without it they wait in the
+   * outbox for a webhook worker's sweep.
+   */
+  webhooks?: Pick<WebhookSender, 'dispatch'> | undefined;
 };
 
 export type PredictionWorker = { stop(): Promise<void> };
@@ -46,6 +52,7 @@ export type PredictionWorker = { stop(): Promise<void> };
  */
 export async function runPrediction(options: PredictionWorkerOptions, predictionId: string): Promise<void> {
   const { db, runner, pubsub, events } = options;
+  const dispatch = (written: { deliveries: string[] }) => options.webhooks?.dispatch(written.deliveries);
   // Every entry is linked to the prediction (and, once known, its project): its owner can tail them.
   let links: { predictionId: string; projectId?: string } = { predictionId };
   const publish = async () => {
@@ -53,7 +60,9 @@ export async function runPrediction(options: PredictionWorkerOptions, prediction
     if (row) await pubsub.publish(predictionChannel(predictionId), predictionEvent(row));
   };
   const finish = async (outcome: Parameters<typeof finishPrediction>[2]) => {
-    if (await finishPrediction(db, predictionId, outcome)) {
+    const finished = await finishPrediction(db, predictionId, outcome);
+    if (finished) {
+      await dispatch(finished);
       await publish();
       const detail = outcome.status === 'FAILED' ? `: ${outcome.error}` : '';
       (outcome.status === 'FAILED' ? events.error : events.info)(`Batch prediction ${outcome.status}${detail}`, {
@@ -66,6 +75,7 @@ export async function runPrediction(options: PredictionWorkerOptions, prediction
 
   const prediction = await startAttempt(db, predictionId);
   if (!prediction) return; // finished, canceled while queued, or deleted: nothing to do
+  await dispatch(prediction);
   if (prediction.attempts > options.maxAttempts) {
     return finish({ status: 'FAILED', error: `The job failed ${options.maxAttempts} times in a row; giving up` });
   }
@@ -109,10 +119,12 @@ export async function runPrediction(options: PredictionWorkerOptions, prediction
         error: `Items ${done}-${done + chunk.length - 1}: ${(error as Error).message}`,
       });
     }
-    if (!(await appendOutputs(db, predictionId, done, outputs))) {
+    const appended = await appendOutputs(db, predictionId, done, outputs);
+    if (!appended) {
       events.info('Batch prediction moved on elsewhere (canceled or taken over); this worker stops', links);
       return;
     }
+    await dispatch(appended);
     done += outputs.length;
     await publish();
     events.debug(`${done} of ${prediction.items_total} items done`, { ...links, event: 'prediction.progress' });
@@ -143,8 +155,10 @@ export async function startPredictionWorker(options: PredictionWorkerOptions): P
         status: 'FAILED',
         error: 'The job could not be processed after repeated attempts',
       });
-      if (failed)
+      if (failed) {
+        await options.webhooks?.dispatch(failed.deliveries);
         logger.warn({ predictionId: dead.body.predictionId, reason: dead.reason }, 'dead-lettered prediction failed');
+      }
     }
   };
   const consumer = await queue.consume(handle, { prefetch: options.concurrency });

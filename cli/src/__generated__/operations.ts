@@ -48,6 +48,8 @@ export type ModelStatus =
   /** Stored, checksummed and loadable: ready to serve predictions. */
   | 'READY';
 
+export type PredictionEvent = 'COMPLETED' | 'PROGRESS' | 'STARTED';
+
 export type PredictionStatus = 'CANCELED' | 'FAILED' | 'QUEUED' | 'RUNNING' | 'SUCCEEDED';
 
 export type Role = 'ADMIN' | 'USER';
@@ -62,6 +64,15 @@ export type StartPredictionInput = {
   /** Each item is one inputs object, as for Mutation.predict. */
   items: Array<unknown>;
   modelId: string | number;
+  /** Where to POST this prediction's events, signed (rest.md, Webhooks). */
+  webhook?: WebhookInput | null | undefined;
+};
+
+export type WebhookInput = {
+  /** Default: all. */
+  events?: Array<PredictionEvent> | null | undefined;
+  /** https URL (http and private addresses only where the deployment allows them). */
+  url: string;
 };
 
 export type CliSessionFragment = {

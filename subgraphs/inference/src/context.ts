@@ -1,13 +1,14 @@
 import type DataLoader from 'dataloader';
 import type { Kysely } from 'kysely';
 import type { Identity } from '../../../lib/auth/identity.js';
-import type { Database, InferenceRequestRow } from '../../../lib/db/schema.js';
+import type { Database, InferenceRequestRow, WebhookDeliveryRow } from '../../../lib/db/schema.js';
 import { createByIdLoader, createPageLoader, type ParentPageKey } from '../../../lib/graphql/loaders.js';
 import {
   findPredictionsByIds,
   listPredictionsOfModels,
   type PredictionSummary,
 } from '../../../modules/predictions/predictions.repository.js';
+import { listDeliveriesOfPredictions } from '../../../modules/predictions/webhook-deliveries.repository.js';
 import { findServableModels, type ServableModel } from '../../../lib/inference/servable-model.js';
 import { listInferenceRequestsOfModels } from './data/inference-requests.repository.js';
 
@@ -19,6 +20,8 @@ export type Context = {
   /** Inference requests and predictions by model (the parent). */
   inferenceRequestsOfModel: DataLoader<ParentPageKey, InferenceRequestRow[], string>;
   predictionsOfModel: DataLoader<ParentPageKey, PredictionSummary[], string>;
+  /** Webhook deliveries by prediction (the parent, already authorized). */
+  deliveriesOfPrediction: DataLoader<ParentPageKey, WebhookDeliveryRow[], string>;
 };
 
 export function createContext(db: Kysely<Database>, identity: Identity | null): Context {
@@ -28,5 +31,6 @@ export function createContext(db: Kysely<Database>, identity: Identity | null): 
     predictionById: createByIdLoader((ids) => findPredictionsByIds(db, ids)),
     inferenceRequestsOfModel: createPageLoader((ids, page) => listInferenceRequestsOfModels(db, ids, page)),
     predictionsOfModel: createPageLoader((ids, page) => listPredictionsOfModels(db, ids, page)),
+    deliveriesOfPrediction: createPageLoader((ids, page) => listDeliveriesOfPredictions(db, ids, page)),
   };
 }

@@ -67,6 +67,15 @@ export function createResolvers(predict: PredictService, predictions: Prediction
       createdAt: (prediction) => prediction.created_at,
       startedAt: (prediction) => prediction.started_at,
       finishedAt: (prediction) => prediction.finished_at,
+      // The parent is a prediction the caller may see (every path to one authorizes it).
+      webhookDeliveries: async ({ id }, args, { deliveriesOfPrediction }) => {
+        const page = pageArgs(args);
+        return toConnection(await deliveriesOfPrediction.load({ parentId: id, page }), page.first);
+      },
+    },
+    WebhookDelivery: {
+      lastStatus: (delivery) => delivery.last_status,
+      lastAttemptAt: (delivery) => delivery.last_attempt_at,
     },
   };
 }

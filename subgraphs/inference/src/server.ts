@@ -6,6 +6,7 @@ import type { ModelRunner } from '../../../lib/inference/model-runner.js';
 import type { PlatformLog } from '../../../lib/platform-log/index.js';
 import type { PubSub } from '../../../lib/pubsub/index.js';
 import type { JobQueue } from '../../../lib/queue/index.js';
+import type { DestinationPolicy } from '../../../lib/webhooks/destination.js';
 import { createSubgraphServer, subgraphServerBase, type SubgraphBase } from '../../../lib/subgraph/create-subgraph.js';
 import { createContext } from './context.js';
 import { createPredictService, type PredictLimits } from './domain/predict.service.js';
@@ -23,11 +24,18 @@ export type InferenceSubgraphDeps = Omit<SubgraphBase, 'metrics'> & {
   events: PlatformLog;
   predictLimits: PredictLimits;
   batchLimits: BatchLimits;
+  /** WEBHOOK_ALLOW_PRIVATE: what startPrediction accepts as a webhook URL. */
+  webhooks: DestinationPolicy;
 };
 
 export async function createInferenceSubgraph(deps: InferenceSubgraphDeps): Promise<ServiceServer> {
   const predict = createPredictService({ ...deps, limits: deps.predictLimits });
-  const predictions = createPredictionsService({ ...deps, predict, limits: deps.batchLimits });
+  const predictions = createPredictionsService({
+    ...deps,
+    predict,
+    limits: deps.batchLimits,
+    webhookPolicy: deps.webhooks,
+  });
   return createSubgraphServer({
     name: 'inference',
     resolvers: createResolvers(predict, predictions),

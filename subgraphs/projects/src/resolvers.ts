@@ -10,11 +10,13 @@ export function createResolvers(projects: ProjectsService): Resolvers {
     Query: {
       project: (_, { id }, { identity }) => projects.findVisible(identity, id),
       projects: (_, args, { identity }) => projects.list(identity, pageArgs(args)),
+      webhookSigningSecret: (_, { projectId }, { identity }) => projects.signingSecret(identity, projectId),
     },
     Mutation: {
       createProject: (_, { input }, { identity }) => projects.create(identity, input),
       updateProject: (_, { id, input }, { identity }) => projects.update(identity, id, input),
       deleteProject: (_, { id }, { identity }) => projects.delete(identity, id),
+      rotateWebhookSigningSecret: (_, { projectId }, { identity }) => projects.rotateSigningSecret(identity, projectId),
     },
     Project: {
       __resolveReference: async ({ id }, { identity, projectById }) => {

@@ -23,6 +23,13 @@ import { isUuid } from '../../../../lib/graphql/pagination.js';
 import type { PlatformLog } from '../../../../lib/platform-log/index.js';
 import type { PubSub, Subscription } from '../../../../lib/pubsub/index.js';
 import type { JobQueue } from '../../../../lib/queue/index.js';
+import type { WebhookEventName } from '../../../../lib/db/schema.js';
+import {
+  checkWebhookUrl,
+  RefusedDestinationError,
+  type DestinationPolicy,
+} from '../../../../lib/webhooks/destination.js';
+import { WEBHOOK_EVENTS } from '../../../../modules/predictions/webhook-events.js';
 import type { PredictService } from './predict.service.js';
 
 export type BatchLimits = {
@@ -43,7 +50,38 @@ export type PredictionsServiceDeps = {
   /** Platform events (job logs): stdout and the central log. */
   events: PlatformLog;
   limits: BatchLimits;
+  /** Which webhook destinations startPrediction accepts (the worker checks again after DNS). */
+  webhookPolicy: DestinationPolicy;
 };
+
+export type WebhookRequest = { url: string; events?: readonly WebhookEventName[] | null };
+
+/**
+ * A webhook as startPrediction stores it: a URL that is not obviously refused (its scheme, a
+ * literal address; the name's addresses are checked at each delivery) and its events (all when
+ * none are named).
+ * @throws BAD_USER_INPUT
+ */
+export function validWebhook(
+  webhook: WebhookRequest,
+  policy: DestinationPolicy,
+): { url: string; events: WebhookEventName[] } {
+  try {
+    checkWebhookUrl(webhook.url, policy);
+  } catch (error) {
+    if (error instanceof RefusedDestinationError) {
+      throw badInput(error.message, { argument: 'input.webhook.url' });
+    }
+    throw error;
+  }
+  if (webhook.events?.length === 0) {
+    throw badInput('`webhook.events` names at least one event; leave it out for all of them', {
+      argument: 'input.webhook.events',
+    });
+  }
+  const events = webhook.events ?? WEBHOOK_EVENTS;
+  return { url: webhook.url, events: WEBHOOK_EVENTS.filter((event) => events.includes(event)) };
+}
 
 export type PredictionsService = ReturnType<typeof createPredictionsService>;
 
@@ -101,7 +139,10 @@ export function createPredictionsService(deps: PredictionsServiceDeps) {
     findVisible,
 
     /** Validates every item up front, records the prediction QUEUED and hands it to the workers. */
-    async start(identity: Identity | null, input: { modelId: string; items: unknown[] }): Promise<PredictionSummary> {
+    async start(
+      identity: Identity | null,
+      input: { modelId: string; items: unknown[]; webhook?: WebhookRequest | null },
+    ): Promise<PredictionSummary> {
       const model = await deps.predict.requireModel(identity, input.modelId);
       if (model.status !== 'READY') {
         throw badInput(`Model ${model.version} is ${model.status}, not READY: it cannot serve predictions yet`, {
@@ -133,8 +174,10 @@ export function createPredictionsService(deps: PredictionsServiceDeps) {
         }
       });
 
+      const webhook = input.webhook ? validWebhook(input.webhook, deps.webhookPolicy) : undefined;
+
       const id = randomUUID();
-      await insertPrediction(db, { id, modelId: model.id, userId: identity!.userId, inputs: items });
+      await insertPrediction(db, { id, modelId: model.id, userId: identity!.userId, inputs: items, webhook });
       // Read back before enqueueing: the answer is the prediction as queued, whatever a fast worker does next.
       const prediction = await reload(id);
       await pubsub.publish(predictionChannel(id), predictionEvent(prediction));

@@ -29,6 +29,8 @@ export type Mutation = {
   createProject: Project;
   /** Deletes the project with its models, their stored files, and their history. */
   deleteProject: Scalars['Boolean']['output'];
+  /** A new webhook signing secret for the project; the old one stops signing at once. */
+  rotateWebhookSigningSecret: Scalars['String']['output'];
   updateProject: Project;
 };
 
@@ -38,6 +40,10 @@ export type MutationCreateProjectArgs = {
 
 export type MutationDeleteProjectArgs = {
   id: Scalars['ID']['input'];
+};
+
+export type MutationRotateWebhookSigningSecretArgs = {
+  projectId: Scalars['ID']['input'];
 };
 
 export type MutationUpdateProjectArgs = {
@@ -71,6 +77,8 @@ export type Query = {
   project?: Maybe<Project>;
   /** The caller's projects (all projects for ADMIN). */
   projects: ProjectConnection;
+  /** The project's webhook signing secret (whsec_...); its owner or ADMIN only. */
+  webhookSigningSecret: Scalars['String']['output'];
 };
 
 export type QueryProjectArgs = {
@@ -80,6 +88,10 @@ export type QueryProjectArgs = {
 export type QueryProjectsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type QueryWebhookSigningSecretArgs = {
+  projectId: Scalars['ID']['input'];
 };
 
 export type UpdateProjectInput = {
@@ -92,11 +104,17 @@ export type User = {
   id: Scalars['ID']['output'];
   /** The user's projects, newest first; empty unless the caller is that user or an ADMIN. */
   projects: ProjectConnection;
+  /** The project's webhook signing secret (whsec_...); its owner or ADMIN only. */
+  webhookSigningSecret: Scalars['String']['output'];
 };
 
 export type UserProjectsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type UserWebhookSigningSecretArgs = {
+  projectId: Scalars['ID']['input'];
 };
 
 export type WithIndex<TObject> = TObject & Record<string, any>;
@@ -265,6 +283,12 @@ export type MutationResolvers<
     ContextType,
     RequireFields<MutationDeleteProjectArgs, 'id'>
   >;
+  rotateWebhookSigningSecret?: Resolver<
+    ResolversTypes['String'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationRotateWebhookSigningSecretArgs, 'projectId'>
+  >;
   updateProject?: Resolver<
     ResolversTypes['Project'],
     ParentType,
@@ -312,6 +336,12 @@ export type QueryResolvers<
 > = ResolversObject<{
   project?: Resolver<Maybe<ResolversTypes['Project']>, ParentType, ContextType, RequireFields<QueryProjectArgs, 'id'>>;
   projects?: Resolver<ResolversTypes['ProjectConnection'], ParentType, ContextType, Partial<QueryProjectsArgs>>;
+  webhookSigningSecret?: Resolver<
+    ResolversTypes['String'],
+    ParentType,
+    ContextType,
+    RequireFields<QueryWebhookSigningSecretArgs, 'projectId'>
+  >;
 }>;
 
 export type UserResolvers<
@@ -326,6 +356,12 @@ export type UserResolvers<
   >;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   projects?: Resolver<ResolversTypes['ProjectConnection'], ParentType, ContextType, Partial<UserProjectsArgs>>;
+  webhookSigningSecret?: Resolver<
+    ResolversTypes['String'],
+    ParentType,
+    ContextType,
+    RequireFields<UserWebhookSigningSecretArgs, 'projectId'>
+  >;
 }>;
 
 export type Resolvers<ContextType = Context> = ResolversObject<{

@@ -36,8 +36,45 @@ export async function listProjectsOfOwners(
   });
 }
 
-export async function insertProject(db: Kysely<Database>, project: NewProject): Promise<ProjectRow> {
-  return db.insertInto('projects').values(project).returningAll().executeTakeFirstOrThrow();
+/** Inserts the project with its webhook signing secret. */
+export async function insertProject(
+  db: Kysely<Database>,
+  project: NewProject & { id: string },
+  signingSecret: string,
+): Promise<ProjectRow> {
+  return db.transaction().execute(async (trx) => {
+    const row = await trx.insertInto('projects').values(project).returningAll().executeTakeFirstOrThrow();
+    await trx.insertInto('webhook_signing_secrets').values({ project_id: project.id, secret: signingSecret }).execute();
+    return row;
+  });
+}
+
+/** The project's signing secret, `candidate` stored first if it has none (a project from before them). */
+export async function findOrCreateSigningSecret(
+  db: Kysely<Database>,
+  projectId: string,
+  candidate: string,
+): Promise<string> {
+  await db
+    .insertInto('webhook_signing_secrets')
+    .values({ project_id: projectId, secret: candidate })
+    .onConflict((oc) => oc.column('project_id').doNothing())
+    .execute();
+  const row = await db
+    .selectFrom('webhook_signing_secrets')
+    .select('secret')
+    .where('project_id', '=', projectId)
+    .executeTakeFirstOrThrow();
+  return row.secret;
+}
+
+/** Replaces the project's signing secret: every signature from now on is made with `secret`. */
+export async function replaceSigningSecret(db: Kysely<Database>, projectId: string, secret: string): Promise<void> {
+  await db
+    .insertInto('webhook_signing_secrets')
+    .values({ project_id: projectId, secret })
+    .onConflict((oc) => oc.column('project_id').doUpdateSet({ secret }))
+    .execute();
 }
 
 export async function updateProject(

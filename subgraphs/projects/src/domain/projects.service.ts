@@ -10,13 +10,16 @@ import { isUuid, toConnection, type Connection, type PageArgs } from '../../../.
 import type { PlatformLog } from '../../../../lib/platform-log/index.js';
 import { projectPrefix, type ObjectStore } from '../../../../lib/storage/object-store.js';
 import { validText } from '../../../../lib/validation.js';
+import { newSigningSecret } from '../../../../lib/webhooks/signature.js';
 import {
   deleteProject,
   findLogIdsOfProject,
   findModelIdsOfProject,
+  findOrCreateSigningSecret,
   findProjectsByIds,
   insertProject,
   listProjects,
+  replaceSigningSecret,
   updateProject,
 } from '../data/projects.repository.js';
 
@@ -54,12 +57,16 @@ export function createProjectsService({ db, events, store, documents }: Projects
 
     async create(identity: Identity | null, input: { name: string; description?: string | null }): Promise<ProjectRow> {
       const caller = requireIdentity(identity);
-      const project = await insertProject(db, {
-        id: randomUUID(),
-        user_id: caller.userId,
-        name: validText(input.name, NAME),
-        description: input.description == null ? null : validText(input.description, DESCRIPTION),
-      });
+      const project = await insertProject(
+        db,
+        {
+          id: randomUUID(),
+          user_id: caller.userId,
+          name: validText(input.name, NAME),
+          description: input.description == null ? null : validText(input.description, DESCRIPTION),
+        },
+        newSigningSecret(),
+      );
       events.info(`Project ${project.name} created`, { event: 'project.created', projectId: project.id });
       return project;
     },
@@ -83,6 +90,27 @@ export function createProjectsService({ db, events, store, documents }: Projects
       const updated = await updateProject(db, id, changes);
       if (!updated) throw notFound('Project');
       return updated;
+    },
+
+    /** The project's webhook signing secret (rest.md, Webhooks): its owner's or an ADMIN's to read. */
+    async signingSecret(identity: Identity | null, projectId: string): Promise<string> {
+      requireIdentity(identity);
+      if (!(await findVisible(identity, projectId))) throw notFound('Project');
+      return findOrCreateSigningSecret(db, projectId, newSigningSecret());
+    },
+
+    /** A new signing secret: the old one signs nothing from now on, retries of earlier events included. */
+    async rotateSigningSecret(identity: Identity | null, projectId: string): Promise<string> {
+      requireIdentity(identity);
+      const project = await findVisible(identity, projectId);
+      if (!project) throw notFound('Project');
+      const secret = newSigningSecret();
+      await replaceSigningSecret(db, projectId, secret);
+      events.info(`Webhook signing secret of project ${project.name} rotated`, {
+        event: 'project.webhook_secret_rotated',
+        projectId,
+      });
+      return secret;
     },
 
     /**
