@@ -6,6 +6,7 @@ import * as m0003 from './migrations/0003_models.js';
 import * as m0004 from './migrations/0004_inference.js';
 import * as m0005 from './migrations/0005_logs.js';
 import * as m0006 from './migrations/0006_logs_owner.js';
+import * as m0007 from './migrations/0007_api_keys.js';
 
 /** Every migration, in order. Listed statically so they work from sources and from the build alike. */
 const migrations: Record<string, Migration> = {
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   '0004_inference': m0004,
   '0005_logs': m0005,
   '0006_logs_owner': m0006,
+  '0007_api_keys': m0007,
 };
 
 export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {

@@ -32,6 +32,7 @@ export type ModuleName = keyof typeof modules;
 export const tableOwners = {
   users: 'users',
   refresh_tokens: 'users',
+  api_keys: 'users',
   projects: 'projects',
   models: 'models',
   inference_requests: 'inference',
@@ -98,6 +99,13 @@ export const crossReads: readonly CrossRead[] = [
     why:
       "A prediction is visible through its model's project owner: every summary carries it from the same " +
       'query (DataLoader batches by id, a page per model), so authorizing costs no extra round trip.',
+  },
+  {
+    path: 'subgraphs/users/src/data/api-keys.repository.ts',
+    tables: ['projects'],
+    why:
+      'createApiKey limits a key to a project the caller may see: a mutation argument checked before the insert, ' +
+      'where no Project entity reference from the projects subgraph exists to carry the owner (as createModel).',
   },
   {
     path: 'platform/src/',
