@@ -135,9 +135,8 @@ export function createAuthenticator(
     if (cached && cached.until > Date.now()) {
       if (!cached.caller) throw invalidKeyError();
       const { identity } = cached.caller;
-      if (identity.expiresAt <= Date.now() / 1000) throw invalidKeyError();
-      if (!revocations?.isRevoked(identity)) return cached.caller;
-      // Revoked (the key), or its owner's role changed: ask again.
+      if (identity.expiresAt > Date.now() / 1000 && !revocations?.isRevoked(identity)) return cached.caller;
+      // Expired, revoked, or its owner's role changed: ask again (the users service records a refusal).
     }
     keys.delete(secretHash);
     let pending = resolving.get(secretHash);
@@ -151,7 +150,7 @@ export function createAuthenticator(
     } catch {
       throw err(ErrorCode.INTERNAL_SERVER_ERROR, 'The API key could not be checked; try again');
     }
-    if (!caller || revocations?.isRevoked(caller.identity)) {
+    if (!caller || caller.identity.expiresAt <= Date.now() / 1000 || revocations?.isRevoked(caller.identity)) {
       // A revocation that arrived while resolving, or a resolution made just before a role change.
       if (caller) keys.delete(secretHash);
       throw invalidKeyError();

@@ -106,6 +106,8 @@ export function readSubgraphSdl(name: string): string {
   return readFileSync(join(projectRoot, 'schema', `${name}.graphql`), 'utf8');
 }
 
+const CONTEXT_IDENTITY = Symbol('identity');
+
 /**
  * API keys' scopes, enforced where the data lives (not by the gateway alone): every mutation field
  * of the schema checks the caller's key against the scope it needs (lib/auth/api-keys.ts
@@ -156,14 +158,15 @@ export async function createSubgraphServer<TContext extends object>(
     typeDefs: typeof typeDefs === 'string' ? parse(typeDefs) : typeDefs,
     resolvers: options.resolvers as GraphQLResolverMap<unknown>,
   });
-  // Each context remembers whom it was made for, so the scope check finds the caller whatever the context's shape.
-  const identities = new WeakMap<object, Identity | null>();
-  const createContext = (identity: Identity | null): TContext => {
-    const context = options.createContext(identity);
-    identities.set(context, identity);
-    return context;
-  };
-  enforceApiKeyScopes(schema, (context) => identities.get(context as object), options.events);
+  // Each context carries whom it was made for, so the scope check finds the caller whatever the
+  // context's shape: under a symbol, which Apollo Server's shallow copy of the context keeps.
+  const createContext = (identity: Identity | null): TContext =>
+    Object.assign(options.createContext(identity), { [CONTEXT_IDENTITY]: identity });
+  enforceApiKeyScopes(
+    schema,
+    (context) => (context as { [CONTEXT_IDENTITY]?: Identity | null } | undefined)?.[CONTEXT_IDENTITY],
+    options.events,
+  );
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   // Production hides the schema's shape: no "Did you mean …?" guesses, no federation SDL.
   const formatError = createErrorFormatter(options.logger, { hideSuggestions: options.production });

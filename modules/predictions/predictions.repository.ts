@@ -4,7 +4,7 @@ import type { Database, PredictionRow } from '../../lib/db/schema.js';
 import type { PageArgs } from '../../lib/graphql/pagination.js';
 
 /** A prediction as read for the API and the worker: its row without the (possibly large) inputs. */
-export type PredictionSummary = Omit<PredictionRow, 'inputs'> & { owner_id: string };
+export type PredictionSummary = Omit<PredictionRow, 'inputs'> & { owner_id: string; project_id: string };
 
 // Inputs are read only by the worker; every other read leaves them out.
 const summaryColumns = [
@@ -29,7 +29,7 @@ const summaries = (db: Kysely<Database>) =>
     .innerJoin('models', 'models.id', 'predictions.model_id')
     .innerJoin('projects', 'projects.id', 'models.project_id')
     .select(summaryColumns)
-    .select('projects.user_id as owner_id');
+    .select(['projects.user_id as owner_id', 'models.project_id as project_id']);
 
 export async function findPredictionsByIds(db: Kysely<Database>, ids: readonly string[]): Promise<PredictionSummary[]> {
   if (ids.length === 0) return [];

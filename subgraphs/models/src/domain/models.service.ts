@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
-import { isOwnerOrAdmin, requireIdentity, requireOwnerOrAdmin } from '../../../../lib/auth/access.js';
+import { isOwnerOrAdminInProject, requireIdentity, requireOwnerOrAdminInProject } from '../../../../lib/auth/access.js';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import { isUniqueViolation } from '../../../../lib/db/connect.js';
 import type { Database, ModelRow } from '../../../../lib/db/schema.js';
@@ -87,14 +87,14 @@ export function createModelsService(deps: ModelsServiceDeps) {
   /** The project, if the caller may see it; otherwise NOT_FOUND, exactly as for a missing one. */
   async function requireProject(identity: Identity, projectId: string): Promise<string> {
     const owner = isUuid(projectId) ? await findProjectOwner(db, projectId) : undefined;
-    requireOwnerOrAdmin(identity, owner, 'Project');
+    requireOwnerOrAdminInProject(identity, owner, projectId, 'Project');
     return owner;
   }
 
   async function findVisible(identity: Identity | null, id: string): Promise<ModelParent | null> {
     if (!identity || !isUuid(id)) return null;
     const [model] = await findModelsByIds(db, [id]);
-    return model && isOwnerOrAdmin(identity, model.owner_id) ? model : null;
+    return model && isOwnerOrAdminInProject(identity, model.owner_id, model.project_id) ? model : null;
   }
 
   async function requireModel(identity: Identity | null, id: string): Promise<ModelParent> {

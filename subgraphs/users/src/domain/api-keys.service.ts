@@ -165,7 +165,8 @@ export function createApiKeysService({ db, events, revocations }: ApiKeysService
         role: key.owner_role,
         scopes: key.scopes,
         projectId: key.project_id,
-        expiresAt: key.expires_at ? Math.floor(key.expires_at.getTime() / 1000) : null,
+        // Fractional: refused from the very millisecond it expires.
+        expiresAt: key.expires_at ? key.expires_at.getTime() / 1000 : null,
       };
     },
   };
