@@ -20,7 +20,7 @@ afterAll(async () => {
 describe('0006_logs_owner', () => {
   it("fills in the reader of every entry written before it, by the links' owners", async () => {
     const { db } = connection;
-    expect(await migrateTo(db, '0005_logs')).toEqual(['0006_logs_owner']);
+    expect(await migrateTo(db, '0005_logs')).toEqual(['0007_api_keys', '0006_logs_owner']);
     const [alice, bob] = [await insertUser(db), await insertUser(db)];
     const [aliceProject, bobProject] = [await insertProject(db, alice), await insertProject(db, bob)];
     const alicePrediction = await insertPrediction(db, aliceProject, alice);
@@ -44,7 +44,7 @@ describe('0006_logs_owner', () => {
       );
     }
 
-    expect(await migrateToLatest(db)).toEqual(['0006_logs_owner']);
+    expect(await migrateToLatest(db)).toEqual(['0006_logs_owner', '0007_api_keys']);
     const rows = await db.selectFrom('logs').select(['message', 'owner_id']).execute();
     expect(Object.fromEntries(rows.map((row) => [row.message, row.owner_id]))).toEqual({
       project: alice,
