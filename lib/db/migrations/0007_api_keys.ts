@@ -12,7 +12,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('user_id', 'uuid', (c) => c.notNull().references('users.id').onDelete('cascade'))
     .addColumn('name', 'text', (c) => c.notNull().check(sql`char_length(name) between 1 and 100`))
     .addColumn('prefix', 'text', (c) => c.notNull())
-    .addColumn('secret_hash', 'text', (c) => c.notNull().unique().check(sql`secret_hash ~ '^[0-9a-f]{64}$'`))
+    .addColumn('secret_hash', 'text', (c) =>
+      c
+        .notNull()
+        .unique()
+        .check(sql`secret_hash ~ '^[0-9a-f]{64}$'`),
+    )
     .addColumn('scopes', 'jsonb', (c) => c.notNull())
     .addColumn('project_id', 'uuid', (c) => c.references('projects.id').onDelete('cascade'))
     .addColumn('expires_at', sql`timestamptz(3)`)

@@ -46,7 +46,12 @@ export async function findApiKeyById(db: Kysely<Database>, id: string): Promise<
 
 /** Marks the key revoked (once: a revoked key keeps its first revokedAt); the row as it is now. */
 export async function revokeApiKey(db: Kysely<Database>, id: string): Promise<ApiKeyRow | undefined> {
-  await db.updateTable('api_keys').set({ revoked_at: new Date() }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+  await db
+    .updateTable('api_keys')
+    .set({ revoked_at: new Date() })
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .execute();
   return findApiKeyById(db, id);
 }
 
@@ -81,4 +86,3 @@ export async function findProjectOwner(db: Kysely<Database>, projectId: string):
   const row = await db.selectFrom('projects').select('user_id').where('id', '=', projectId).executeTakeFirst();
   return row?.user_id;
 }
-
