@@ -5,7 +5,7 @@ import type { CodegenConfig } from '@graphql-codegen/cli';
  * each subgraph's resolvers receive as parent of an object type (see its data/mappers.ts).
  */
 const subgraphs: Record<string, string[]> = {
-  users: ['User'],
+  users: ['User', 'ApiKey'],
   projects: ['User', 'Project'],
   models: ['Model', 'Project'],
   inference: ['Model', 'InferenceRequest', 'Prediction', 'WebhookDelivery'],

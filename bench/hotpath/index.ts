@@ -99,10 +99,10 @@ export const hotpathBenchmark: Benchmark = {
         const gatewayPid = gateway.pid;
         const authorization = { authorization: `Bearer ${setup.accessToken}` };
         const identity = {
-          [IDENTITY_HEADER]: createAuthenticator(
+          [IDENTITY_HEADER]: (await createAuthenticator(
             { secret: secrets.jwtSecret, issuer: 'ai-code', audience: 'ai-code-api' },
             secrets.internalSecret,
-          ).authenticate(authorization.authorization)!.identityHeader,
+          ).authenticate(authorization.authorization))!.identityHeader,
         };
         const predictBody = () =>
           JSON.stringify({ query: PREDICT, variables: { m: setup.mlpModelId, x: { x: [nextRow()] } } });

@@ -85,7 +85,14 @@ const backoff = (retries: number): Promise<void> =>
 const isCloseEvent = (value: unknown): value is { code: number; reason: string } =>
   typeof value === 'object' && value !== null && 'code' in value && typeof value.code === 'number';
 
-export function createApi(url: string, store: CredentialStore): Api {
+/**
+ * The gateway at `url`, as the login kept in `store`, or, with `apiKey`, as that API key (sent as
+ * the bearer token on every request and WebSocket; nothing to refresh).
+ */
+export function createApi(url: string, store: CredentialStore, options: { apiKey?: string | undefined } = {}): Api {
+  const { apiKey } = options;
+  const keyRefused = () =>
+    new CliError(`The API key was refused by ${url}: revoked, expired or unknown`, ExitCode.Auth);
   async function post<TResult, TVariables>(
     operation: Operation<TResult, TVariables>,
     variables: TVariables,
@@ -161,6 +168,13 @@ export function createApi(url: string, store: CredentialStore): Api {
     options: { auth?: boolean } = {},
   ): Promise<TResult> {
     if (options.auth === false) return anonymous(operation, variables);
+    if (apiKey !== undefined) {
+      const answer = await post(operation, variables, apiKey);
+      if (answer.errors?.some((e) => e.extensions?.code === 'UNAUTHENTICATED')) throw keyRefused();
+      if (answer.errors?.length) throw apiError(answer.errors);
+      if (!answer.data) throw new CliError(`${url} answered without data`);
+      return answer.data;
+    }
     let body = await post(operation, variables, (await credentials()).accessToken);
     // Revoked or expired early (a clock off, a secret rotated): one refresh, then the answer stands.
     if (body.errors?.some((e) => e.extensions?.code === 'UNAUTHENTICATED')) {
@@ -189,7 +203,7 @@ export function createApi(url: string, store: CredentialStore): Api {
       retryWait: backoff,
       connectionParams: async () => {
         try {
-          return { Authorization: `Bearer ${(await credentials()).accessToken}` };
+          return { Authorization: `Bearer ${apiKey ?? (await credentials()).accessToken}` };
         } catch (error) {
           authFailure = error;
           throw error;
@@ -245,6 +259,7 @@ export function createApi(url: string, store: CredentialStore): Api {
           return await subscribeOnce(operation, variables, onData);
         } catch (error) {
           if (authFailure) throw authFailure;
+          if (apiKey !== undefined && isCloseEvent(error) && error.code === 4401) throw keyRefused();
           // 4401: the token expired while connected (the gateway closes at expiry) or was refused.
           if (isCloseEvent(error) && error.code === 4401 && refreshes < 3) {
             await credentials(true);

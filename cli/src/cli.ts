@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createApi } from './api.js';
 import type { Command, Context } from './command.js';
 import { authCommands } from './commands/auth.js';
+import { keyCommands } from './commands/keys.js';
 import { logCommands } from './commands/logs.js';
 import { modelCommands } from './commands/models.js';
 import { predictCommands } from './commands/predict.js';
@@ -19,16 +20,19 @@ export const COMMANDS: Command[] = [
   ...predictCommands,
   ...predictionCommands,
   ...logCommands,
+  ...keyCommands,
 ];
 
 const GLOBAL_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   url: { type: 'string' },
+  'api-key': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 
 const GLOBAL_HELP = `Global options:
-  --url URL    the gateway's GraphQL endpoint (else $AI_CODE_URL, else ${DEFAULT_URL})
-  -h, --help   help on a command`;
+  --url URL          the gateway's GraphQL endpoint (else $AI_CODE_URL, else ${DEFAULT_URL})
+  --api-key SECRET   act with this API key (aic_…) instead of the login (else $AI_CODE_API_KEY)
+  -h, --help         help on a command`;
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.path.join(' ').length));
@@ -98,7 +102,9 @@ export async function runCli(argv: string[], env: CliEnv, io: Io): Promise<numbe
     const url = (typeof parsed.values.url === 'string' ? parsed.values.url : undefined) ?? env.url ?? DEFAULT_URL;
     if (!/^https?:\/\/[^/]/.test(url)) throw usage(`--url must be an http:// or https:// URL, not ${url}`);
     context = {
-      api: createApi(url, createCredentialStore(env.configDir)),
+      api: createApi(url, createCredentialStore(env.configDir), {
+        apiKey: (typeof parsed.values['api-key'] === 'string' ? parsed.values['api-key'] : undefined) ?? env.apiKey,
+      }),
       stdout: io.stdout,
       stderr: io.stderr,
       colors: { out: colorOf(io.stdout), err: errColors },

@@ -8,6 +8,8 @@ export const DEFAULT_URL = 'http://127.0.0.1:4000/graphql';
 const cliEnvSchema = z.object({
   /** The gateway's GraphQL endpoint; `--url` overrides it. */
   AI_CODE_URL: httpUrl().optional(),
+  /** An API key (aic_…) the CLI acts with instead of a login; `--api-key` overrides it. */
+  AI_CODE_API_KEY: z.string().startsWith('aic_', 'must be an API key (aic_…)').optional(),
   /** Base of the config directory (XDG Base Directory spec); ~/.config when unset. */
   XDG_CONFIG_HOME: z.string().optional(),
   /** Any value turns colors off (https://no-color.org). */
@@ -18,6 +20,8 @@ const cliEnvSchema = z.object({
 
 export type CliEnv = {
   url: string | undefined;
+  /** An API key to act with instead of the stored login. */
+  apiKey: string | undefined;
   /** The folder holding credentials.json. */
   configDir: string;
   /** Colors: true or false when the environment decides, undefined to follow the terminal. */
@@ -29,6 +33,7 @@ export function parseCliEnv(source: EnvSource): CliEnv {
   const forced = env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
   return {
     url: env.AI_CODE_URL,
+    apiKey: env.AI_CODE_API_KEY,
     configDir: join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'ai-code'),
     color: env.NO_COLOR !== undefined ? false : forced ? true : undefined,
   };

@@ -12,9 +12,9 @@ const auth = createAuthenticator(config, internalSecret);
 const user = { id: 'u1', role: 'USER' as const };
 
 describe('authenticator keys', () => {
-  it('signs an identity header with the claims the subgraphs check', () => {
+  it('signs an identity header with the claims the subgraphs check', async () => {
     const token = signAccessToken(config, user);
-    const caller = auth.authenticate(`Bearer ${token}`)!;
+    const caller = (await auth.authenticate(`Bearer ${token}`))!;
     const { exp, iat } = jwt.decode(token) as { exp: number; iat: number };
     expect(caller.identity).toEqual({ userId: 'u1', role: 'USER', expiresAt: exp, issuedAt: iat });
     // What the subgraphs need: the gateway alone checks revocations (sid, iat).
@@ -45,7 +45,7 @@ describe('authenticator keys', () => {
       'an unsigned token',
       jwt.sign({ role: 'USER', sub: 'u1', iss: config.issuer, aud: config.audience }, '', { algorithm: 'none' }),
     ],
-  ])('refuses %s', (_, token) => {
-    expect(() => auth.authenticate(`Bearer ${token}`)).toThrow('Invalid or expired access token');
+  ])('refuses %s', async (_, token) => {
+    await expect(auth.authenticate(`Bearer ${token}`)).rejects.toThrow('Invalid or expired access token');
   });
 });

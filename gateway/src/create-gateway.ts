@@ -11,6 +11,7 @@ import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS_PER_IP, type HttpLimit
 import { createHttpMetrics } from '../../lib/http/metrics.js';
 import { createGraphQLWsEndpoint, createServiceServer, type ServiceServer } from '../../lib/http/service-server.js';
 import type { Logger } from '../../lib/logger.js';
+import { API_KEYS_SUBGRAPH, createApiKeyLookup } from './api-keys.js';
 import type { Authenticator } from './auth.js';
 import type { GatewayContext } from './context.js';
 import { createCors } from './http/cors.js';
@@ -218,6 +219,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       usePlannerPool<GatewayContext>({ pool: planner, cache: planCache, metrics: planningMetrics, logger }),
     ],
   });
+  // API keys are resolved by the users service, wherever the supergraph (or an override) puts it.
+  authenticator.useApiKeyLookup(
+    createApiKeyLookup({
+      usersUrl: () => subgraphs.get(API_KEYS_SUBGRAPH) ?? options.subgraphUrls[API_KEYS_SUBGRAPH],
+      identityHeader: () => authenticator.anonymousHeader(),
+    }),
+  );
   const admission = createDocumentAdmission(operationLimits);
   const subscriptionLimits = { ...defaultSubscriptionLimits, ...options.subscriptions };
   const subscriptions = createSubscriptionServer({
@@ -271,7 +279,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     bodyTimeoutMs,
   });
   const context = async (req: IncomingMessage): Promise<GatewayContext> => ({
-    caller: authenticator.authenticate(req.headers.authorization),
+    caller: await authenticator.authenticate(req.headers.authorization),
     clientIp: protections.clientIp(req),
   });
   const admit = (query: string) => admission.admit(query)?.error;

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { isAdmin, isOwnerOrAdmin, ownerScope, requireAdmin, requireIdentity, requireOwnerOrAdmin } from './access.js';
+import {
+  isAdmin,
+  isOwnerOrAdmin,
+  isOwnerOrAdminInProject,
+  ownerScope,
+  requireAdmin,
+  requireIdentity,
+  requireOwnerOrAdmin,
+  requireOwnerOrAdminInProject,
+  requireUnrestricted,
+} from './access.js';
 import type { Identity } from './identity.js';
 
 const expiresAt = Date.now() / 1000 + 60;
@@ -49,5 +59,22 @@ describe('access', () => {
     expect(ownerScope(alice)).toBe('alice');
     expect(ownerScope(admin)).toBeUndefined();
     expect([isAdmin(admin), isAdmin(alice), isAdmin(null)]).toEqual([true, false, false]);
+  });
+});
+
+describe('a key limited to one project', () => {
+  const key = { userId: 'u1', role: 'USER' as const, expiresAt: 0, apiKeyId: 'k1', scopes: [], projectId: 'p1' };
+  const admin = { ...key, role: 'ADMIN' as const };
+
+  it('sees its own project only, however much its owner may see', () => {
+    expect(isOwnerOrAdminInProject(key, 'u1', 'p1')).toBe(true);
+    expect(isOwnerOrAdminInProject(key, 'u1', 'p2')).toBe(false);
+    expect(isOwnerOrAdminInProject(key, 'u1', null)).toBe(false);
+    expect(isOwnerOrAdminInProject(admin, 'u2', 'p2')).toBe(false);
+    expect(isOwnerOrAdminInProject(admin, 'u2', 'p1')).toBe(true);
+    expect(isOwnerOrAdminInProject({ ...key, projectId: undefined }, 'u1', 'p2')).toBe(true);
+    expect(() => requireOwnerOrAdminInProject(key, 'u1', 'p2', 'Model')).toThrow('Model not found');
+    expect(() => requireUnrestricted(key)).toThrow('limited to one project');
+    expect(requireUnrestricted({ ...key, projectId: undefined })).toBeDefined();
   });
 });

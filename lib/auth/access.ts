@@ -48,3 +48,44 @@ export function requireOwnerOrAdmin(
 export function ownerScope(identity: Identity): string | undefined {
   return identity.role === 'ADMIN' ? undefined : identity.userId;
 }
+
+/*
+ * API keys limited to one project (Identity.projectId): such a caller sees nothing of any other
+ * project, exactly as if it were not theirs (null, an empty page, NOT_FOUND).
+ */
+
+/** The one project the caller is limited to (an API key's), or undefined when not limited. */
+export function projectRestriction(identity: Identity | null): string | undefined {
+  return identity?.projectId;
+}
+
+/** May the caller see what belongs to `projectId` as far as a key's project limit goes? */
+export function isWithinProject(identity: Identity | null, projectId: string | null | undefined): boolean {
+  const only = projectRestriction(identity);
+  return only === undefined || (projectId != null && projectId === only);
+}
+
+/** isOwnerOrAdmin, and within the caller's project when it is limited to one. */
+export function isOwnerOrAdminInProject(
+  identity: Identity | null,
+  ownerId: string | null | undefined,
+  projectId: string | null | undefined,
+): boolean {
+  return isOwnerOrAdmin(identity, ownerId) && isWithinProject(identity, projectId);
+}
+
+/** As isOwnerOrAdminInProject, throwing NOT_FOUND (`<what> not found`) when not. */
+export function requireOwnerOrAdminInProject(
+  identity: Identity | null,
+  ownerId: string | null | undefined,
+  projectId: string | null | undefined,
+  what: string,
+): asserts ownerId is string {
+  if (!isOwnerOrAdminInProject(identity, ownerId, projectId)) throw notFound(what);
+}
+
+/** For what reaches beyond one project (creating a project): FORBIDDEN to a caller limited to one. */
+export function requireUnrestricted(identity: Identity): Identity {
+  if (projectRestriction(identity) !== undefined) throw forbidden('This API key is limited to one project');
+  return identity;
+}

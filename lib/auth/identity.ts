@@ -1,6 +1,6 @@
 import jwt, { type JwtPayload } from 'jsonwebtoken';
 import { secretKey } from './secret-key.js';
-import type { Role } from '../db/schema.js';
+import type { ApiKeyScope, Role } from '../db/schema.js';
 
 /** Who is calling, as the gateway established it from a verified access token. */
 export type Identity = {
@@ -15,6 +15,16 @@ export type Identity = {
   sessionId?: string;
   /** Unix seconds at which the access token was issued (`iat`), for "issued before a role change". */
   issuedAt?: number;
+  /**
+   * Set when the caller authenticated with an API key (not an access token): the key's id. The
+   * identity is then the key's owner (with the owner's current role) narrowed by `scopes` and
+   * `projectId`; `expiresAt` is when the gateway's resolution of the key stops being trusted.
+   */
+  apiKeyId?: string;
+  /** What the API key may do (lib/auth/api-key-scopes.ts); absent for an access token (everything). */
+  scopes?: ApiKeyScope[];
+  /** The one project an API key is limited to: nothing of any other project is visible. */
+  projectId?: string;
 };
 
 /**
@@ -30,7 +40,14 @@ const AUDIENCE = 'ai-code-subgraphs';
 const ALGORITHM = 'HS256' as const;
 
 export function signIdentity(internalSecret: string, identity: Identity): string {
-  return jwt.sign({ sub: identity.userId, role: identity.role, exp: identity.expiresAt }, secretKey(internalSecret), {
+  const claims: Record<string, unknown> = { sub: identity.userId, role: identity.role, exp: identity.expiresAt };
+  // An API key's narrowing travels with the identity: subgraphs enforce it where the data lives.
+  if (identity.apiKeyId !== undefined) {
+    claims.akid = identity.apiKeyId;
+    claims.scp = identity.scopes ?? [];
+    if (identity.projectId !== undefined) claims.pid = identity.projectId;
+  }
+  return jwt.sign(claims, secretKey(internalSecret), {
     algorithm: ALGORITHM,
     issuer: ISSUER,
     audience: AUDIENCE,
@@ -78,8 +95,20 @@ export function verifyCaller(internalSecret: string, value: unknown): { identity
   }
   if (typeof claims !== 'string' && claims.anonymous === true && claims.sub === undefined) return { identity: null };
   const identity = identityFromClaims(claims);
-  return identity ? { identity } : undefined;
+  if (!identity || typeof claims === 'string') return undefined;
+  if (claims.akid !== undefined) {
+    const { akid, scp, pid } = claims;
+    if (typeof akid !== 'string' || !Array.isArray(scp) || !scp.every(isApiKeyScope)) return undefined;
+    if (pid !== undefined && typeof pid !== 'string') return undefined;
+    identity.apiKeyId = akid;
+    identity.scopes = scp;
+    if (pid !== undefined) identity.projectId = pid;
+  }
+  return { identity };
 }
+
+const isApiKeyScope = (value: unknown): value is ApiKeyScope =>
+  value === 'READ' || value === 'PREDICT' || value === 'WRITE';
 
 /**
  * The identity in verified JWT claims (`sub`, `role`, `exp`; `sid` and `iat` when present), or

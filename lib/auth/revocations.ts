@@ -18,7 +18,12 @@ export type Revocation =
    * The user's tokens issued at or before `issuedBefore` (`iat`) carrying another role than
    * `role`, the one the user has had since: a role change, or several, the last one winning.
    */
-  | { kind: 'user'; userId: string; role: Role; issuedBefore: number; until: number };
+  | { kind: 'user'; userId: string; role: Role; issuedBefore: number; until: number }
+  /**
+   * An API key, revoked: gateways drop what they cached of it. Past `until` (longer than any
+   * cached resolution lives) a gateway asks the users service again, which refuses it.
+   */
+  | { kind: 'apiKey'; apiKeyId: string; until: number };
 
 const nowSeconds = (): number => Date.now() / 1000;
 
@@ -26,6 +31,15 @@ export const sessionRevocation = (sessionId: string, accessTokenTtlSeconds: numb
   kind: 'session',
   sessionId,
   until: Math.ceil(nowSeconds() + accessTokenTtlSeconds),
+});
+
+/** Longer than a gateway keeps a resolved API key (gateway/src/api-keys.ts), with a wide margin. */
+const API_KEY_REVOCATION_SECONDS = 10 * 60;
+
+export const apiKeyRevocation = (apiKeyId: string): Revocation => ({
+  kind: 'apiKey',
+  apiKeyId,
+  until: Math.ceil(nowSeconds() + API_KEY_REVOCATION_SECONDS),
 });
 
 /**
@@ -213,6 +227,9 @@ function parseRevocation(json: string | undefined): Revocation | null {
   ) {
     return { kind: 'user', userId: r.userId, role: r.role, issuedBefore: r.issuedBefore, until: r.until };
   }
+  if (r.kind === 'apiKey' && typeof r.apiKeyId === 'string') {
+    return { kind: 'apiKey', apiKeyId: r.apiKeyId, until: r.until };
+  }
   return null;
 }
 
@@ -234,6 +251,7 @@ const PRUNE_EVERY_SECONDS = 60;
 /** Watches a feed and keeps its revocations in memory until their `until`. */
 export async function watchRevocations(feed: RevocationFeed): Promise<RevocationSet> {
   const sessions = new Map<string, number>();
+  const apiKeys = new Map<string, number>();
   const users = new Map<string, Extract<Revocation, { kind: 'user' }>>();
   const listeners = new Set<() => void>();
   let prunedAt = nowSeconds();
@@ -243,6 +261,7 @@ export async function watchRevocations(feed: RevocationFeed): Promise<Revocation
     if (now - prunedAt >= PRUNE_EVERY_SECONDS) {
       prunedAt = now;
       for (const [sessionId, until] of sessions) if (until <= now) sessions.delete(sessionId);
+      for (const [apiKeyId, until] of apiKeys) if (until <= now) apiKeys.delete(apiKeyId);
       for (const [userId, revocation] of users) if (revocation.until <= now) users.delete(userId);
     }
     let added = false;
@@ -251,6 +270,8 @@ export async function watchRevocations(feed: RevocationFeed): Promise<Revocation
       added = true;
       if (revocation.kind === 'session') {
         sessions.set(revocation.sessionId, Math.max(revocation.until, sessions.get(revocation.sessionId) ?? 0));
+      } else if (revocation.kind === 'apiKey') {
+        apiKeys.set(revocation.apiKeyId, Math.max(revocation.until, apiKeys.get(revocation.apiKeyId) ?? 0));
       } else {
         // Entries arrive in publish order: the latest change says which role the user has now.
         users.set(revocation.userId, revocation);
@@ -263,6 +284,7 @@ export async function watchRevocations(feed: RevocationFeed): Promise<Revocation
   return {
     isRevoked(identity) {
       if (identity.sessionId !== undefined && sessions.has(identity.sessionId)) return true;
+      if (identity.apiKeyId !== undefined && apiKeys.has(identity.apiKeyId)) return true;
       const change = users.get(identity.userId);
       return (
         change !== undefined &&
@@ -275,7 +297,7 @@ export async function watchRevocations(feed: RevocationFeed): Promise<Revocation
       listeners.add(listener);
       return () => void listeners.delete(listener);
     },
-    size: () => sessions.size + users.size,
+    size: () => sessions.size + apiKeys.size + users.size,
     close() {
       listeners.clear();
       stop();

@@ -6,6 +6,7 @@ import * as m0003 from './migrations/0003_models.js';
 import * as m0004 from './migrations/0004_inference.js';
 import * as m0005 from './migrations/0005_logs.js';
 import * as m0006 from './migrations/0006_logs_owner.js';
+import * as m0007 from './migrations/0007_api_keys.js';
 import * as m0008 from './migrations/0008_model_registry.js';
 import * as m0009 from './migrations/0009_webhooks.js';
 
@@ -17,6 +18,7 @@ const migrations: Record<string, Migration> = {
   '0004_inference': m0004,
   '0005_logs': m0005,
   '0006_logs_owner': m0006,
+  '0007_api_keys': m0007,
   '0008_model_registry': m0008,
   '0009_webhooks': m0009,
 };

@@ -32,6 +32,7 @@ export type ModuleName = keyof typeof modules;
 export const tableOwners = {
   users: 'users',
   refresh_tokens: 'users',
+  api_keys: 'users',
   projects: 'projects',
   models: 'models',
   model_aliases: 'models',
@@ -112,6 +113,13 @@ export const crossReads: readonly CrossRead[] = [
       "Each delivery attempt is signed with its project's current secret (a rotation applies at once, to retries " +
       'too), read in the query that claims the attempt. The worker has no gateway to ask the projects subgraph ' +
       'through, and carrying the secret in the job or the outbox row would keep signing with a rotated-out one.',
+  },
+  {
+    path: 'subgraphs/users/src/data/api-keys.repository.ts',
+    tables: ['projects'],
+    why:
+      'createApiKey limits a key to a project the caller may see: a mutation argument checked before the insert, ' +
+      'where no Project entity reference from the projects subgraph exists to carry the owner (as createModel).',
   },
   {
     path: 'platform/src/',

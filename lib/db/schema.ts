@@ -31,6 +31,27 @@ export interface RefreshTokensTable {
   revoked_at: Date | null;
 }
 
+export type ApiKeyScope = 'READ' | 'PREDICT' | 'WRITE';
+
+/** API keys for machine clients (migration 0007): owned by the users service. */
+export interface ApiKeysTable {
+  id: string;
+  user_id: string;
+  name: string;
+  /** The secret's first characters (`aic_` and a few more), shown to recognise the key. */
+  prefix: string;
+  /** SHA-256 (hex) of the whole secret; the secret itself is never stored. */
+  secret_hash: string;
+  scopes: ColumnType<ApiKeyScope[], string, never>;
+  /** The one project the key is limited to; the key goes with the project. */
+  project_id: string | null;
+  expires_at: Date | null;
+  /** Recorded at most once a minute per key (see the users service), so it is precise to about a minute. */
+  last_used_at: ColumnType<Date | null, never, Date>;
+  revoked_at: ColumnType<Date | null, never, Date>;
+  created_at: CreatedAt;
+}
+
 export interface ProjectsTable {
   id: string;
   user_id: string;
@@ -175,6 +196,7 @@ export interface LogsTable {
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
+  api_keys: ApiKeysTable;
   projects: ProjectsTable;
   documents: DocumentsTable;
   models: ModelsTable;
@@ -189,6 +211,7 @@ export interface Database {
 export type UserRow = Selectable<UsersTable>;
 export type NewUser = Insertable<UsersTable>;
 export type RefreshTokenRow = Selectable<RefreshTokensTable>;
+export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type ProjectRow = Selectable<ProjectsTable>;
 export type NewProject = Insertable<ProjectsTable>;
 export type ModelRow = Selectable<ModelsTable>;

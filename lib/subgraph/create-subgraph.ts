@@ -8,8 +8,18 @@ import {
 } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
-import { GraphQLError, parse, type DocumentNode, type ValidationRule } from 'graphql';
+import {
+  defaultFieldResolver,
+  GraphQLError,
+  parse,
+  type DocumentNode,
+  type GraphQLSchema,
+  type ValidationRule,
+} from 'graphql';
+import { mutationScope, scopesGrant } from '../auth/api-keys.js';
 import { IDENTITY_HEADER, verifyCaller, type Identity } from '../auth/identity.js';
+import { forbidden } from '../errors.js';
+import type { PlatformLog } from '../platform-log/index.js';
 import { createErrorFormatter } from '../graphql/format-error.js';
 import { createGraphQLHandler } from '../http/graphql-handler.js';
 import type { HttpLimits } from '../http/limits.js';
@@ -50,6 +60,8 @@ export type CreateSubgraphOptions<TContext extends object> = {
   limits?: Partial<HttpLimits>;
   /** The service's metrics, when it registers its own besides HTTP's. @default createHttpMetrics(name) */
   metrics?: HttpMetrics;
+  /** Where refusals of API keys beyond their scopes are recorded. */
+  events?: PlatformLog | undefined;
 };
 
 /** What every subgraph of the platform runs on, whoever composes it (its own process or the platform). */
@@ -61,6 +73,8 @@ export type SubgraphBase = {
   production: boolean;
   /** The service's metrics, when its process registers more in their registry (the platform log sink's). */
   metrics?: HttpMetrics | undefined;
+  /** The service's platform log (refused API keys are recorded there). */
+  events?: PlatformLog | undefined;
 };
 
 /** createSubgraphServer's options that follow from the base: logging, identity, metrics, readiness of its database. */
@@ -70,6 +84,7 @@ export function subgraphServerBase(base: SubgraphBase) {
     internalSecret: base.internalSecret,
     production: base.production,
     ...(base.metrics ? { metrics: base.metrics } : {}),
+    ...(base.events ? { events: base.events } : {}),
     readiness: () => pingDatabase(base.db),
   };
 }
@@ -91,6 +106,46 @@ export function readSubgraphSdl(name: string): string {
   return readFileSync(join(projectRoot, 'schema', `${name}.graphql`), 'utf8');
 }
 
+const CONTEXT_IDENTITY = Symbol('identity');
+
+/**
+ * API keys' scopes, enforced where the data lives (not by the gateway alone): every mutation field
+ * of the schema checks the caller's key against the scope it needs (lib/auth/api-keys.ts
+ * MUTATION_SCOPES: PREDICT for predictions, never for accounts and keys, WRITE for every other,
+ * those added later included). Queries and subscriptions need READ, which every key has. A caller
+ * with an access token is not narrowed. `identityOf` gives the identity a context was made for.
+ */
+export function enforceApiKeyScopes(
+  schema: GraphQLSchema,
+  identityOf: (context: unknown) => Identity | null | undefined,
+  events?: PlatformLog,
+): void {
+  const mutation = schema.getMutationType();
+  if (!mutation) return;
+  for (const field of Object.values(mutation.getFields())) {
+    const resolve = field.resolve ?? defaultFieldResolver;
+    const needed = mutationScope(field.name);
+    field.resolve = (source, args, context, info) => {
+      const identity = identityOf(context);
+      if (identity?.apiKeyId !== undefined && !scopesGrant(identity.scopes ?? [], needed)) {
+        events?.warn(`API key refused: ${field.name} is beyond its scopes`, {
+          event: 'auth.api_key_refused',
+          reason: 'scope',
+          apiKeyId: identity.apiKeyId,
+          userId: identity.userId,
+          field: field.name,
+        });
+        throw forbidden(
+          needed === 'never'
+            ? `API keys cannot run ${field.name}: sign in to do this`
+            : `This API key lacks the ${needed} scope that ${field.name} needs`,
+        );
+      }
+      return resolve(source, args, context, info);
+    };
+  }
+}
+
 /**
  * An @apollo/subgraph service behind the common service server (health, readiness, metrics):
  * queries and mutations over HTTP, subscriptions over graphql-ws on the same `/graphql`.
@@ -103,6 +158,15 @@ export async function createSubgraphServer<TContext extends object>(
     typeDefs: typeof typeDefs === 'string' ? parse(typeDefs) : typeDefs,
     resolvers: options.resolvers as GraphQLResolverMap<unknown>,
   });
+  // Each context carries whom it was made for, so the scope check finds the caller whatever the
+  // context's shape: under a symbol, which Apollo Server's shallow copy of the context keeps.
+  const createContext = (identity: Identity | null): TContext =>
+    Object.assign(options.createContext(identity), { [CONTEXT_IDENTITY]: identity });
+  enforceApiKeyScopes(
+    schema,
+    (context) => (context as { [CONTEXT_IDENTITY]?: Identity | null } | undefined)?.[CONTEXT_IDENTITY],
+    options.events,
+  );
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   // Production hides the schema's shape: no "Did you mean …?" guesses, no federation SDL.
   const formatError = createErrorFormatter(options.logger, { hideSuggestions: options.production });
@@ -125,7 +189,7 @@ export async function createSubgraphServer<TContext extends object>(
     apollo,
     maxBodyBytes,
     ...(options.limits?.bodyTimeoutMs !== undefined ? { bodyTimeoutMs: options.limits.bodyTimeoutMs } : {}),
-    context: async (req) => options.createContext(callers.get(req) ?? null),
+    context: async (req) => createContext(callers.get(req) ?? null),
   });
   const service = createServiceServer({
     logger: options.logger,
@@ -145,7 +209,7 @@ export async function createSubgraphServer<TContext extends object>(
       createSubgraphSubscriptionServer({
         schema,
         internalSecret: options.internalSecret,
-        createContext: options.createContext,
+        createContext,
         formatError,
       }),
       { logger: options.logger, maxPayload: maxBodyBytes },

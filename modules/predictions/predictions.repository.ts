@@ -5,7 +5,10 @@ import type { PageArgs } from '../../lib/graphql/pagination.js';
 import { recordWebhookEvent } from './webhook-deliveries.repository.js';
 
 /** A prediction as read for the API and the worker: its row without the (possibly large) inputs, nor its webhook. */
-export type PredictionSummary = Omit<PredictionRow, 'inputs' | 'webhook_url' | 'webhook_events'> & { owner_id: string };
+export type PredictionSummary = Omit<PredictionRow, 'inputs' | 'webhook_url' | 'webhook_events'> & {
+  owner_id: string;
+  project_id: string;
+};
 
 /*
  * Every state change that a webhook tells of writes its delivery (webhook-deliveries.repository.ts)
@@ -36,7 +39,7 @@ const summaries = (db: Kysely<Database>) =>
     .innerJoin('models', 'models.id', 'predictions.model_id')
     .innerJoin('projects', 'projects.id', 'models.project_id')
     .select(summaryColumns)
-    .select('projects.user_id as owner_id');
+    .select(['projects.user_id as owner_id', 'models.project_id as project_id']);
 
 export async function findPredictionsByIds(db: Kysely<Database>, ids: readonly string[]): Promise<PredictionSummary[]> {
   if (ids.length === 0) return [];

@@ -11,6 +11,8 @@ export type CliOptions = {
   url?: string;
   /** Written to stdin, which is then closed (stdin is never a terminal here). */
   input?: string;
+  /** More environment variables (e.g. AI_CODE_API_KEY). */
+  env?: Record<string, string>;
 };
 
 export type RunningCli = {
@@ -32,6 +34,7 @@ export function startCli(args: string[], options: CliOptions): RunningCli {
       PATH: testEnv.path,
       XDG_CONFIG_HOME: options.configHome,
       ...(options.url ? { AI_CODE_URL: options.url } : {}),
+      ...options.env,
     },
     stdio: ['pipe', 'pipe', 'pipe'],
   });

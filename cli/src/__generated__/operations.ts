@@ -5,6 +5,19 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+export type ApiKeyScope = 'PREDICT' | 'READ' | 'WRITE';
+
+export type CreateApiKeyInput = {
+  /** When the key stops working; in the future. */
+  expiresAt?: string | null | undefined;
+  /** 1 to 100 characters. */
+  name: string;
+  /** Limits the key to this project (one the caller may see). */
+  projectId?: string | number | null | undefined;
+  /** READ runs queries and subscriptions; PREDICT adds predict, startPrediction and cancelPrediction; WRITE adds every other mutation. */
+  scopes: Array<ApiKeyScope>;
+};
+
 export type CreateModelUploadInput = {
   /** Default "default". A slug (see Model.name). */
   name?: string | null | undefined;
@@ -126,6 +139,78 @@ export type CliLogoutMutationVariables = Exact<{
 }>;
 
 export type CliLogoutMutation = { logout: boolean };
+
+export type CliApiKeyFragment = {
+  id: string;
+  name: string;
+  prefix: string;
+  scopes: Array<ApiKeyScope>;
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+  project: { id: string } | null;
+};
+
+export type CliCreateApiKeyMutationVariables = Exact<{
+  input: CreateApiKeyInput;
+}>;
+
+export type CliCreateApiKeyMutation = {
+  createApiKey: {
+    secret: string;
+    apiKey: {
+      id: string;
+      name: string;
+      prefix: string;
+      scopes: Array<ApiKeyScope>;
+      createdAt: string;
+      expiresAt: string | null;
+      lastUsedAt: string | null;
+      revokedAt: string | null;
+      project: { id: string } | null;
+    };
+  };
+};
+
+export type CliApiKeysQueryVariables = Exact<{
+  after?: string | null | undefined;
+}>;
+
+export type CliApiKeysQuery = {
+  apiKeys: {
+    nodes: Array<{
+      id: string;
+      name: string;
+      prefix: string;
+      scopes: Array<ApiKeyScope>;
+      createdAt: string;
+      expiresAt: string | null;
+      lastUsedAt: string | null;
+      revokedAt: string | null;
+      project: { id: string } | null;
+    }>;
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  };
+};
+
+export type CliRevokeApiKeyMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+export type CliRevokeApiKeyMutation = {
+  revokeApiKey: {
+    id: string;
+    name: string;
+    prefix: string;
+    scopes: Array<ApiKeyScope>;
+    createdAt: string;
+    expiresAt: string | null;
+    lastUsedAt: string | null;
+    revokedAt: string | null;
+    project: { id: string } | null;
+  };
+};
 
 export type CliLogEntryFragment = {
   id: string;
@@ -465,6 +550,24 @@ export const CliSessionFragmentDoc = new TypedDocumentString(
     `,
   { fragmentName: 'CliSession' },
 ) as unknown as TypedDocumentString<CliSessionFragment, unknown>;
+export const CliApiKeyFragmentDoc = new TypedDocumentString(
+  `
+    fragment CliApiKey on ApiKey {
+  id
+  name
+  prefix
+  scopes
+  project {
+    id
+  }
+  createdAt
+  expiresAt
+  lastUsedAt
+  revokedAt
+}
+    `,
+  { fragmentName: 'CliApiKey' },
+) as unknown as TypedDocumentString<CliApiKeyFragment, unknown>;
 export const CliLogEntryFragmentDoc = new TypedDocumentString(
   `
     fragment CliLogEntry on LogEntry {
@@ -606,6 +709,72 @@ export const CliLogoutDocument = new TypedDocumentString(`
   logout(refreshToken: $token)
 }
     `) as unknown as TypedDocumentString<CliLogoutMutation, CliLogoutMutationVariables>;
+export const CliCreateApiKeyDocument = new TypedDocumentString(`
+    mutation CliCreateApiKey($input: CreateApiKeyInput!) {
+  createApiKey(input: $input) {
+    secret
+    apiKey {
+      ...CliApiKey
+    }
+  }
+}
+    fragment CliApiKey on ApiKey {
+  id
+  name
+  prefix
+  scopes
+  project {
+    id
+  }
+  createdAt
+  expiresAt
+  lastUsedAt
+  revokedAt
+}`) as unknown as TypedDocumentString<CliCreateApiKeyMutation, CliCreateApiKeyMutationVariables>;
+export const CliApiKeysDocument = new TypedDocumentString(`
+    query CliApiKeys($after: String) {
+  apiKeys(first: 100, after: $after) {
+    nodes {
+      ...CliApiKey
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+  }
+}
+    fragment CliApiKey on ApiKey {
+  id
+  name
+  prefix
+  scopes
+  project {
+    id
+  }
+  createdAt
+  expiresAt
+  lastUsedAt
+  revokedAt
+}`) as unknown as TypedDocumentString<CliApiKeysQuery, CliApiKeysQueryVariables>;
+export const CliRevokeApiKeyDocument = new TypedDocumentString(`
+    mutation CliRevokeApiKey($id: ID!) {
+  revokeApiKey(id: $id) {
+    ...CliApiKey
+  }
+}
+    fragment CliApiKey on ApiKey {
+  id
+  name
+  prefix
+  scopes
+  project {
+    id
+  }
+  createdAt
+  expiresAt
+  lastUsedAt
+  revokedAt
+}`) as unknown as TypedDocumentString<CliRevokeApiKeyMutation, CliRevokeApiKeyMutationVariables>;
 export const CliLogTailDocument = new TypedDocumentString(`
     subscription CliLogTail($filter: LogFilter) {
   logTail(filter: $filter) {

@@ -10,6 +10,7 @@ import { loadSupergraph } from '../subscriptions/supergraph.js';
 import { connectGatewayRedis } from '../redis.js';
 import { readSupergraphDirectives } from '../supergraph-directives.js';
 import { clientIp } from './client-ip.js';
+import { rateLimitCaller } from './use-rate-limits.js';
 import { createRateLimits, type RateLimitConfig } from './rate-limits.js';
 import { rootFieldCalls } from './root-fields.js';
 
@@ -98,5 +99,14 @@ describe('rate limits', () => {
     } finally {
       redis.disconnect();
     }
+  });
+});
+
+describe('whose budget a caller spends', () => {
+  it("an API key's own, apart from its owner's sessions and other keys", () => {
+    const session = { userId: 'u1', role: 'USER' as const, expiresAt: 0 };
+    expect(rateLimitCaller(session)).toBe('u1');
+    expect(rateLimitCaller({ ...session, apiKeyId: 'k1', scopes: [] })).toBe('key:k1');
+    expect(rateLimitCaller({ ...session, apiKeyId: 'k2', scopes: [] })).toBe('key:k2');
   });
 });

@@ -1,5 +1,6 @@
 import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import type { DocumentNode, GraphQLError, GraphQLSchema } from 'graphql';
+import type { Identity } from '../../../lib/auth/identity.js';
 import { err, ErrorCode } from '../../../lib/errors.js';
 import { refuseRequest, type GraphQLRoute } from '../../../lib/http/graphql-handler.js';
 import type { GatewayContext } from '../context.js';
@@ -24,6 +25,14 @@ export function rateLimitedError(refusal: Refusal, options: { http: boolean } = 
 }
 
 /**
+ * Whose budget a caller spends: their user id, or `key:<id>` for an API key, so that an owner's
+ * keys and sessions (and each key) do not share one.
+ */
+export function rateLimitCaller(identity: Identity): string {
+  return identity.apiKeyId !== undefined ? `key:${identity.apiKeyId}` : identity.userId;
+}
+
+/**
  * Charges every operation (HTTP or WebSocket) to its caller and to the strict budgets of the root
  * fields it calls, once it is parsed and validated and before anything runs: a refused operation
  * never reaches a subgraph.
@@ -34,7 +43,7 @@ export function useRateLimits(limits: RateLimits): ApolloServerPlugin<GatewayCon
       didResolveOperation: async ({ contextValue, schema, document, operationName, request }) => {
         const refusal = await limits.operation({
           ip: contextValue.clientIp,
-          userId: contextValue.caller?.identity.userId ?? null,
+          userId: contextValue.caller ? rateLimitCaller(contextValue.caller.identity) : null,
           fields: rootFieldCalls(schema, document, operationName, request.variables ?? {}),
         });
         if (refusal) throw rateLimitedError(refusal);

@@ -46,11 +46,11 @@ function oneStreamCore() {
     disconnected: boolean;
   } = { disconnected: false };
   const core: SubscriptionConnections = {
-    connect: (transport) => {
+    connect: async (transport) => {
       opened.transport = transport;
       return { transport } as unknown as Connection;
     },
-    prepare: (_connection, _id, payload) => {
+    prepare: async (_connection, _id, payload) => {
       opened.payload = payload;
       return { type: OperationTypeNode.SUBSCRIPTION } as Operation;
     },

@@ -163,7 +163,7 @@ export function createHttpStreams(options: HttpStreamsOptions): HttpStreams {
         end();
       },
     };
-    const connection = connections.connect(transport, req.headers.authorization);
+    const connection = await connections.connect(transport, req.headers.authorization);
     if (connection === 'token-missing' || connection === 'token-invalid') {
       const message =
         connection === 'token-missing'
@@ -185,7 +185,7 @@ export function createHttpStreams(options: HttpStreamsOptions): HttpStreams {
     // A client gone at any point (planning included) releases what it holds.
     res.once('close', end);
 
-    const operation = connections.prepare(connection, '', payload);
+    const operation = await connections.prepare(connection, '', payload);
     if (!('type' in operation)) return refuse(operation);
     if (operation.type === OperationTypeNode.MUTATION && req.method === 'GET') {
       res.setHeader('allow', 'POST');

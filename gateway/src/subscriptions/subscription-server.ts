@@ -32,6 +32,7 @@ import { createEventExecutor, type ErrorFormatter } from './execute-event.js';
 import { createSharedSubscriptions, type SubscriptionSource } from './shared-subscriptions.js';
 import { loadSupergraph, type PreparedSubscription, type ServedSupergraph } from './supergraph.js';
 import { createUpstreamPool } from './upstream.js';
+import { rateLimitCaller } from '../rate-limit/use-rate-limits.js';
 
 export type SubscriptionLimits = {
   /** Subscriptions one connection may hold open. @default 100 */
@@ -149,12 +150,12 @@ export type ConnectRefusal = 'token-missing' | 'token-invalid';
  */
 export type SubscriptionConnections = {
   /** Authenticates a new connection with its credential (connection_init's, or the Authorization header). */
-  connect(transport: ClientTransport, authorization: unknown): Connection | ConnectRefusal;
+  connect(transport: ClientTransport, authorization: unknown): Promise<Connection | ConnectRefusal>;
   /**
    * Admits an operation (document limits, parse, safelist, validation, variables, operation
    * limits) against the served supergraph: the operation to run, or the errors refusing it.
    */
-  prepare(connection: Connection, id: string, payload: OperationPayload): Operation | readonly GraphQLError[];
+  prepare(connection: Connection, id: string, payload: OperationPayload): Promise<Operation | readonly GraphQLError[]>;
   /** Caps, rate limits and planning, then joins the shared subscription: the client's stream, or why not. */
   subscribe(operation: Operation): Promise<ClientStream | GraphQLError>;
   /** Runs a query or mutation the way HTTP runs it (Apollo Server). */
@@ -249,11 +250,9 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
   const stopWatchingRevocations = authenticator.onRevoked(() => {
     for (const connection of connections) {
       if (connection.dropped || connection.authorization === undefined) continue;
-      try {
-        authenticator.authenticate(connection.authorization);
-      } catch {
-        drop(connection, CloseCode.Unauthorized, 'Access token revoked');
-      }
+      authenticator
+        .authenticate(connection.authorization)
+        .catch(() => drop(connection, CloseCode.Unauthorized, 'Access token revoked'));
     }
   });
 
@@ -300,13 +299,15 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
     const { clientIp } = connection.transport;
     const userId = caller?.identity.userId ?? null;
     const callerKey = userId ? `user:${userId}` : `ip:${clientIp}`;
+    // Rate limits: an API key has a budget of its own, apart from its owner's sessions'.
+    const budget = caller ? rateLimitCaller(caller.identity) : null;
     // Checked before the budget is charged (a refusal costs none of it), and again after: other
     // subscribes may have taken the last places meanwhile.
     const full = overCap(connection, callerKey);
     if (full) return full;
     const refused = await options.admitOperation?.({
       clientIp,
-      userId,
+      userId: budget,
       schema: operation.supergraph.apiSchema,
       document,
       operationName,
@@ -408,12 +409,12 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
     };
   }
 
-  function connect(transport: ClientTransport, authorization: unknown): Connection | ConnectRefusal {
+  async function connect(transport: ClientTransport, authorization: unknown): Promise<Connection | ConnectRefusal> {
     if (authorization === undefined && !limits.allowAnonymous) return 'token-missing';
     if (authorization !== undefined && typeof authorization !== 'string') return 'token-invalid';
     let caller: Caller | null;
     try {
-      caller = authenticator.authenticate(authorization);
+      caller = await authenticator.authenticate(authorization);
     } catch {
       return 'token-invalid';
     }
@@ -429,15 +430,20 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
     return connection;
   }
 
-  function prepare(connection: Connection, id: string, payload: OperationPayload): Operation | readonly GraphQLError[] {
-    if (!supergraph) return [err(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error')];
+  async function prepare(
+    connection: Connection,
+    id: string,
+    payload: OperationPayload,
+  ): Promise<Operation | readonly GraphQLError[]> {
     let caller: Caller | null;
     try {
-      caller = authenticator.authenticate(connection.authorization);
+      caller = await authenticator.authenticate(connection.authorization);
     } catch {
       // The token expired since the connection opened (the connection is about to close for it).
       return [err(ErrorCode.UNAUTHENTICATED, 'The access token has expired: connect again with a new one')];
     }
+    // Read after authenticating, which may have waited (an API key resolved): the supergraph served now.
+    if (!supergraph) return [err(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error')];
     const admitted = options.admission.admit(payload.query);
     if (admitted?.error) return [admitted.error];
     let document: DocumentNode;
@@ -531,9 +537,9 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
 function serveGraphQLWs(core: SubscriptionConnections): GraphQLWsServer<WebSocketExtra> {
   const connections = new Map<WebSocketExtra, Connection>();
   return makeServer<Record<string, unknown> | undefined, WebSocketExtra>({
-    onConnect: (ctx) => {
+    onConnect: async (ctx) => {
       const { socket, clientIp } = ctx.extra;
-      const connection = core.connect(
+      const connection = await core.connect(
         {
           clientIp,
           openStream: (id, hooks) => createClientStream({ socket, frame: graphqlWsNext(id), ...hooks }),
@@ -556,10 +562,10 @@ function serveGraphQLWs(core: SubscriptionConnections): GraphQLWsServer<WebSocke
       connections.set(ctx.extra, connection);
       return true;
     },
-    onSubscribe: (ctx, id, payload) => {
+    onSubscribe: async (ctx, id, payload) => {
       const connection = connections.get(ctx.extra);
       if (!connection) return [err(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error')];
-      const operation = core.prepare(connection, id, payload);
+      const operation = await core.prepare(connection, id, payload);
       if (!('type' in operation)) return [...operation];
       const { supergraph, document, operationName } = operation;
       return { schema: supergraph.apiSchema, document, operationName, contextValue: operation };

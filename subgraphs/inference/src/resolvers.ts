@@ -1,5 +1,5 @@
 import type DataLoader from 'dataloader';
-import { isOwnerOrAdmin } from '../../../lib/auth/access.js';
+import { isOwnerOrAdminInProject } from '../../../lib/auth/access.js';
 import type { ParentPageKey } from '../../../lib/graphql/loaders.js';
 import { pageArgs, toConnection, type PageArgs } from '../../../lib/graphql/pagination.js';
 import { scalarResolvers } from '../../../lib/graphql/scalars.js';
@@ -17,7 +17,9 @@ async function pageOfModel<T>(
   rows: DataLoader<ParentPageKey, T[], string>,
 ): Promise<T[]> {
   const model = await modelById.load(modelId);
-  return isOwnerOrAdmin(identity, model?.owner_id) ? rows.load({ parentId: modelId, page }) : [];
+  return isOwnerOrAdminInProject(identity, model?.owner_id, model?.project_id)
+    ? rows.load({ parentId: modelId, page })
+    : [];
 }
 
 export function createResolvers(predict: PredictService, predictions: PredictionsService): Resolvers {
@@ -56,7 +58,9 @@ export function createResolvers(predict: PredictService, predictions: Prediction
     Prediction: {
       __resolveReference: async ({ id }, { identity, predictionById }) => {
         const prediction = await predictionById.load(id);
-        return prediction && isOwnerOrAdmin(identity, prediction.owner_id) ? prediction : null;
+        return prediction && isOwnerOrAdminInProject(identity, prediction.owner_id, prediction.project_id)
+          ? prediction
+          : null;
       },
       model: (prediction) => ({ id: prediction.model_id }),
       progress: (prediction) => prediction.items_done / prediction.items_total,

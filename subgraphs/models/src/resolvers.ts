@@ -1,4 +1,4 @@
-import { isOwnerOrAdmin } from '../../../lib/auth/access.js';
+import { isOwnerOrAdminInProject } from '../../../lib/auth/access.js';
 import { pageArgs, toConnection } from '../../../lib/graphql/pagination.js';
 import { scalarResolvers } from '../../../lib/graphql/scalars.js';
 import type { ModelsService } from './domain/models.service.js';
@@ -24,7 +24,7 @@ export function createResolvers(models: ModelsService): Resolvers {
     Model: {
       __resolveReference: async ({ id }, { identity, modelById }) => {
         const model = await modelById.load(id);
-        return model && isOwnerOrAdmin(identity, model.owner_id) ? model : null;
+        return model && isOwnerOrAdminInProject(identity, model.owner_id, model.project_id) ? model : null;
       },
       project: (model) => ({ id: model.project_id }),
       aliases: (model, _, { aliasesOfModel }) => aliasesOfModel.load(model.id),

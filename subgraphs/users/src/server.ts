@@ -3,7 +3,10 @@ import type { AccessTokenConfig } from '../../../lib/auth/tokens.js';
 import type { ServiceServer } from '../../../lib/http/service-server.js';
 import type { PlatformLog } from '../../../lib/platform-log/index.js';
 import { createSubgraphServer, subgraphServerBase, type SubgraphBase } from '../../../lib/subgraph/create-subgraph.js';
+import { API_KEY_RESOLVE_PATH } from '../../../lib/auth/api-keys.js';
+import { createApiKeyRoute } from './api-key-route.js';
 import { createContext } from './context.js';
+import { createApiKeysService, type ApiKeysService } from './domain/api-keys.service.js';
 import { createUsersService, type UsersService } from './domain/users.service.js';
 import { createResolvers } from './resolvers.js';
 
@@ -17,16 +20,18 @@ export type UsersSubgraphDeps = SubgraphBase & {
   admin?: { email: string; password: string } | undefined;
 };
 
-export type UsersSubgraph = ServiceServer & { users: UsersService };
+export type UsersSubgraph = ServiceServer & { users: UsersService; apiKeys: ApiKeysService };
 
 export async function createUsersSubgraph(deps: UsersSubgraphDeps): Promise<UsersSubgraph> {
   const users = createUsersService(deps);
+  const apiKeys = createApiKeysService(deps);
   if (deps.admin) await users.ensureAdmin(deps.admin.email, deps.admin.password);
   const server = await createSubgraphServer({
     name: 'users',
-    resolvers: createResolvers(users),
+    resolvers: createResolvers(users, apiKeys),
     ...subgraphServerBase(deps),
     createContext: (identity) => createContext(deps.db, identity),
+    routes: { [API_KEY_RESOLVE_PATH]: createApiKeyRoute(apiKeys) },
   });
-  return { ...server, users };
+  return { ...server, users, apiKeys };
 }

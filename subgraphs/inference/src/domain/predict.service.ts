@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import type { Kysely } from 'kysely';
-import { requireIdentity, requireOwnerOrAdmin } from '../../../../lib/auth/access.js';
+import { requireIdentity, requireOwnerOrAdminInProject } from '../../../../lib/auth/access.js';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import type { ResultCache } from '../../../../lib/cache/result-cache.js';
 import type { Database, InferenceRequestRow } from '../../../../lib/db/schema.js';
@@ -54,7 +54,7 @@ export function createPredictService(deps: PredictServiceDeps) {
   async function requireModel(identity: Identity | null, modelId: string): Promise<ServableModel> {
     requireIdentity(identity);
     const [model] = isUuid(modelId) ? await findServableModels(db, [modelId]) : [];
-    requireOwnerOrAdmin(identity, model?.owner_id, 'Model');
+    requireOwnerOrAdminInProject(identity, model?.owner_id, model?.project_id, 'Model');
     return model;
   }
 

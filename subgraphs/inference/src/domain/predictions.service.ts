@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import type { Kysely } from 'kysely';
-import { isOwnerOrAdmin, requireIdentity } from '../../../../lib/auth/access.js';
+import { isOwnerOrAdminInProject, requireIdentity } from '../../../../lib/auth/access.js';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import type { Database } from '../../../../lib/db/schema.js';
 import { badInput, err, ErrorCode, notFound } from '../../../../lib/errors.js';
@@ -94,7 +94,9 @@ export function createPredictionsService(deps: PredictionsServiceDeps) {
   async function findVisible(identity: Identity | null, id: string): Promise<PredictionSummary | null> {
     if (!identity || !isUuid(id)) return null;
     const [prediction] = await findPredictionsByIds(db, [id]);
-    return prediction && isOwnerOrAdmin(identity, prediction.owner_id) ? prediction : null;
+    return prediction && isOwnerOrAdminInProject(identity, prediction.owner_id, prediction.project_id)
+      ? prediction
+      : null;
   }
 
   async function reload(id: string): Promise<PredictionSummary> {

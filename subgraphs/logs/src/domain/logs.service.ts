@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { isAdmin, ownerScope, requireIdentity } from '../../../../lib/auth/access.js';
+import { isAdmin, ownerScope, projectRestriction, requireIdentity } from '../../../../lib/auth/access.js';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import type { Database } from '../../../../lib/db/schema.js';
 import { toConnection, type Connection, type PageArgs } from '../../../../lib/graphql/pagination.js';
@@ -7,7 +7,7 @@ import type { Logger } from '../../../../lib/logger.js';
 import { LOG_TAIL_CHANNEL, readTailMessage, type LogRecord } from '../../../../lib/platform-log/index.js';
 import type { PubSub, Subscription } from '../../../../lib/pubsub/index.js';
 import { listLogs } from '../data/logs.repository.js';
-import { canMatch, createLogMatcher, parseLogFilter, type LogFilterInput } from './log-filter.js';
+import { canMatch, createLogMatcher, parseLogFilter, type LogFilterInput, type LogQuery } from './log-filter.js';
 import { createOwnerLookup, type OwnerCacheOptions } from './owner-lookup.js';
 import { canSeeLogEntry } from './visibility.js';
 
@@ -39,8 +39,8 @@ export function createLogsService(deps: LogsServiceDeps) {
       page: PageArgs,
     ): Promise<Connection<LogRecord>> {
       const caller = requireIdentity(identity);
-      const query = parseLogFilter(filter);
-      if (!canMatch(query)) return toConnection([], page.first);
+      const query = withinKeyProject(caller, parseLogFilter(filter));
+      if (!query || !canMatch(query)) return toConnection([], page.first);
       return toConnection(await listLogs(db, ownerScope(caller), query, page), page.first, (entry) => entry.loggedAt);
     },
 
@@ -54,7 +54,8 @@ export function createLogsService(deps: LogsServiceDeps) {
       filter: LogFilterInput | null | undefined,
     ): Promise<AsyncIterableIterator<LogTailEvent>> {
       const caller = requireIdentity(identity);
-      const matches = createLogMatcher(parseLogFilter(filter));
+      const query = withinKeyProject(caller, parseLogFilter(filter));
+      const matches = query ? createLogMatcher(query) : () => false;
       const subscription = await pubsub.subscribe(channel, { bufferSize: TAIL_BUFFER_MESSAGES });
       const visible = async (records: LogRecord[]): Promise<LogRecord[]> => {
         const matching = records.filter(matches);
@@ -67,6 +68,17 @@ export function createLogsService(deps: LogsServiceDeps) {
       );
     },
   };
+}
+
+/**
+ * An API key limited to one project reads the entries of that project only: the query narrowed
+ * to it, or null when it asks for another project's.
+ */
+function withinKeyProject(caller: Identity, query: LogQuery): LogQuery | null {
+  const only = projectRestriction(caller);
+  if (only === undefined) return query;
+  if (query.projectId !== undefined && query.projectId !== only) return null;
+  return { ...query, projectId: only };
 }
 
 /**

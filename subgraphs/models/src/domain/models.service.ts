@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
-import { isOwnerOrAdmin, requireIdentity, requireOwnerOrAdmin } from '../../../../lib/auth/access.js';
+import { isOwnerOrAdminInProject, requireIdentity, requireOwnerOrAdminInProject } from '../../../../lib/auth/access.js';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../../../../lib/db/connect.js';
 import type { Database, ModelRow, ModelStatus } from '../../../../lib/db/schema.js';
@@ -98,14 +98,14 @@ export function createModelsService(deps: ModelsServiceDeps) {
   /** The project, if the caller may see it; otherwise NOT_FOUND, exactly as for a missing one. */
   async function requireProject(identity: Identity, projectId: string): Promise<string> {
     const owner = isUuid(projectId) ? await findProjectOwner(db, projectId) : undefined;
-    requireOwnerOrAdmin(identity, owner, 'Project');
+    requireOwnerOrAdminInProject(identity, owner, projectId, 'Project');
     return owner;
   }
 
   async function findVisible(identity: Identity | null, id: string): Promise<ModelParent | null> {
     if (!identity || !isUuid(id)) return null;
     const [model] = await findModelsByIds(db, [id]);
-    return model && isOwnerOrAdmin(identity, model.owner_id) ? model : null;
+    return model && isOwnerOrAdminInProject(identity, model.owner_id, model.project_id) ? model : null;
   }
 
   async function requireModel(identity: Identity | null, id: string): Promise<ModelParent> {
@@ -157,7 +157,7 @@ export function createModelsService(deps: ModelsServiceDeps) {
   /** The project's owner if the caller may see the project; undefined otherwise, as for a missing one. */
   async function visibleProjectOwner(identity: Identity, projectId: string): Promise<string | undefined> {
     const owner = isUuid(projectId) ? await findProjectOwner(db, projectId) : undefined;
-    return owner !== undefined && isOwnerOrAdmin(identity, owner) ? owner : undefined;
+    return owner !== undefined && isOwnerOrAdminInProject(identity, owner, projectId) ? owner : undefined;
   }
 
   return {

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { isOwnerOrAdmin, ownerScope, requireIdentity } from '../../../../lib/auth/access.js';
+import {
+  isOwnerOrAdminInProject,
+  ownerScope,
+  projectRestriction,
+  requireIdentity,
+  requireUnrestricted,
+} from '../../../../lib/auth/access.js';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import type { Database, ProjectRow, ProjectUpdate } from '../../../../lib/db/schema.js';
 import { Collections } from '../../../../lib/docstore/collections.js';
@@ -44,7 +50,7 @@ export function createProjectsService({ db, events, store, documents }: Projects
   async function findVisible(identity: Identity | null, id: string): Promise<ProjectRow | null> {
     if (!identity || !isUuid(id)) return null;
     const [project] = await findProjectsByIds(db, [id]);
-    return project && isOwnerOrAdmin(identity, project.user_id) ? project : null;
+    return project && isOwnerOrAdminInProject(identity, project.user_id, project.id) ? project : null;
   }
 
   return {
@@ -52,11 +58,17 @@ export function createProjectsService({ db, events, store, documents }: Projects
 
     async list(identity: Identity | null, page: PageArgs): Promise<Connection<ProjectRow>> {
       const caller = requireIdentity(identity);
+      // An API key limited to one project lists that one only.
+      const only = projectRestriction(caller);
+      if (only !== undefined) {
+        const project = page.after ? null : await findVisible(caller, only);
+        return toConnection(project ? [project] : [], page.first);
+      }
       return toConnection(await listProjects(db, { ownerId: ownerScope(caller) }, page), page.first);
     },
 
     async create(identity: Identity | null, input: { name: string; description?: string | null }): Promise<ProjectRow> {
-      const caller = requireIdentity(identity);
+      const caller = requireUnrestricted(requireIdentity(identity));
       const project = await insertProject(
         db,
         {
