@@ -15,7 +15,12 @@ import {
   type Safelist,
 } from './persisted-operations/manifest.js';
 import { clientIp } from './rate-limit/client-ip.js';
-import { createRateLimits, type RateLimitConfig, type RateLimitsOptions } from './rate-limit/rate-limits.js';
+import {
+  createRateLimits,
+  type RateLimitConfig,
+  type RateLimitsOptions,
+  type Refusal,
+} from './rate-limit/rate-limits.js';
 import {
   admitOperation,
   limitRequestsByIp,
@@ -73,6 +78,8 @@ export type Protections = {
   persistedQueries: PersistedQueryOptions;
   /** The per-IP budget in front of /graphql. */
   limitRequests(graphql: GraphQLRoute): GraphQLRoute;
+  /** Charges a request of another door (REST) to the per-IP budget: null when admitted, else why not. */
+  chargeRequest(req: IncomingMessage): Promise<Refusal | null>;
   clientIp(req: IncomingMessage): string;
   /**
    * Charges a subscription (run without Apollo Server, so its plugins never see it) to the same
@@ -128,6 +135,7 @@ export async function createProtections(
       ttl: persisted.ttlSeconds ?? defaultProtections.apqTtlSeconds,
     },
     limitRequests: (graphql) => limitRequestsByIp(rateLimits, trustedProxies, graphql),
+    chargeRequest: (req) => rateLimits.request(clientIp(req, trustedProxies)),
     clientIp: (req) => clientIp(req, trustedProxies),
     admitOperation: (operation) => admitOperation(rateLimits, operation),
     subgraphTimeoutMs: (name) =>
