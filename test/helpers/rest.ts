@@ -174,6 +174,22 @@ export class RestClient {
     this.validated++;
   }
 
+  /**
+   * Sends a request that no route of the document describes (an unknown path, a method the path
+   * does not serve) and checks its answer is a problem as the document's Problem schema has it.
+   */
+  async callUndocumented(method: string, path: string, init: RequestInit = {}): Promise<RestResponse> {
+    const response = await fetch(new URL(path.slice(1), this.baseUrl), { method, ...init });
+    const text = await response.text();
+    const contentType = response.headers.get('content-type') ?? '';
+    if (!contentType.startsWith('application/problem+json'))
+      throw new Error(`${method} ${path}: ${contentType} is not a problem`);
+    const body = JSON.parse(text) as unknown;
+    this.validate(`${method} ${path}`, 'components/schemas/Problem', body);
+    this.validated++;
+    return { status: response.status, headers: response.headers, body, text };
+  }
+
   /** Validates the data of a stream's events (read as they came) against the document. */
   checkEvents(template: string, events: readonly ServerSentEvent[]): void {
     const media = under('', 'paths', template, 'get', 'responses', '200', 'content', 'text/event-stream', 'x-events');

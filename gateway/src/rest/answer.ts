@@ -12,18 +12,27 @@ export type CompiledOperation = RestOperation & {
   holdHead: boolean;
 };
 
-/** The value at the operation's answer path, or the 404 its null means. */
+/** What a caller without credentials gets where a signed-in one would get 404. */
+export const unauthenticated = (): Problem =>
+  problem(ErrorCode.UNAUTHENTICATED, 'Authentication required: send the header "Authorization: Bearer <accessToken>"');
+
+/**
+ * The value at the operation's answer path, or the problem its null means: 404, or 401 for a
+ * caller without credentials (nothing is visible to one: signing in may show it).
+ */
 export function answerOf(
   operation: RestOperation,
   data: Record<string, unknown> | null | undefined,
+  anonymous = false,
 ): { value: unknown } | { problem: Problem } {
+  if (data == null) return { problem: problem(ErrorCode.INTERNAL_SERVER_ERROR, 'The operation answered nothing') };
   let value: unknown = data;
   for (const key of operation.answerPath) {
     if (value === null || value === undefined) break;
     value = (value as Record<string, unknown>)[key];
   }
-  if (data == null) return { problem: problem(ErrorCode.INTERNAL_SERVER_ERROR, 'The operation answered nothing') };
   if (value === null || value === undefined) {
+    if (anonymous) return { problem: unauthenticated() };
     const what = operation.rootField.charAt(0).toUpperCase() + operation.rootField.slice(1);
     return { problem: problem(ErrorCode.NOT_FOUND, `${what} not found`) };
   }

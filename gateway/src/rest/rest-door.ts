@@ -6,7 +6,7 @@ import type { Logger } from '../../../lib/logger.js';
 import type { OperationDoor } from '../http/operation-door.js';
 import type { Refusal } from '../rate-limit/rate-limits.js';
 import type { HttpStreams } from '../subscriptions/http-streams.js';
-import { answerOf, type CompiledOperation } from './answer.js';
+import { answerOf, unauthenticated, type CompiledOperation } from './answer.js';
 import { compileInputs, type InputProblem } from './inputs.js';
 import { answersNoContent, buildOpenApiDocument, type RouteGroup } from './openapi.js';
 import { problem, problemOfErrors, sendProblem, type Problem } from './problem.js';
@@ -239,11 +239,15 @@ export function createRestDoor(options: RestDoorOptions): RestDoor {
       operationName: operation.name,
       variables: inputs.variables,
     });
+    const anonymous = req.headers.authorization === undefined;
     if (result.errors?.length) {
       const retryAfter = headers.get('retry-after');
-      return sendProblem(res, problemOfErrors(result.errors, status), retryAfter ? { 'retry-after': retryAfter } : {});
+      const body = problemOfErrors(result.errors, status);
+      // Nothing is visible without credentials: what is not found may be found once signed in.
+      if (anonymous && body.code === ErrorCode.NOT_FOUND) return sendProblem(res, unauthenticated());
+      return sendProblem(res, body, retryAfter ? { 'retry-after': retryAfter } : {});
     }
-    const answer = answerOf(operation, result.data);
+    const answer = answerOf(operation, result.data, anonymous);
     if ('problem' in answer) return sendProblem(res, answer.problem);
     if (operation.noContent) {
       res.writeHead(204);
