@@ -168,7 +168,14 @@ export const restBenchmark: Benchmark = {
           `median difference ${Math.round(pairedSummary.medianDifferenceMs * 1000)} µs`,
       );
 
-      const median = (values: number[]) => percentiles(values).p50;
+      const median = (values: number[]) => {
+        const sorted = [...values].sort((a, b) => a - b);
+        const middle = sorted.length / 2;
+        const value = Number.isInteger(middle)
+          ? (sorted[middle - 1]! + sorted[middle]!) / 2
+          : sorted[Math.floor(middle)]!;
+        return Math.round(value * 1000) / 1000;
+      };
       const summary: Record<string, unknown> = {};
       for (const concurrency of concurrencies) {
         const of = (door: Door) => {
