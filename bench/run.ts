@@ -10,8 +10,15 @@ import { fanoutBenchmark } from './fanout/index.js';
 import { gatewayBenchmark } from './gateway/index.js';
 import { hostileBenchmark } from './hostile/index.js';
 import { hotpathBenchmark } from './hotpath/index.js';
+import { restBenchmark } from './rest/index.js';
 
-const benchmarks: readonly Benchmark[] = [gatewayBenchmark, hotpathBenchmark, fanoutBenchmark, hostileBenchmark];
+const benchmarks: readonly Benchmark[] = [
+  gatewayBenchmark,
+  hotpathBenchmark,
+  fanoutBenchmark,
+  hostileBenchmark,
+  restBenchmark,
+];
 
 function parseArgs(argv: string[]) {
   const names: string[] = [];

@@ -47,6 +47,8 @@ import { readSupergraphDirectives } from './supergraph-directives.js';
 import { SubgraphDataSource } from './upstream/subgraph-data-source.js';
 import { createOperationDoor } from './http/operation-door.js';
 import { createOipRoute } from './oip/route.js';
+import { createRestDoor, REST_BASE_PATH } from './rest/rest-door.js';
+import { readRestOperations } from './rest/routes.js';
 import { createUploadProxy } from './http/upload-proxy.js';
 import { createHttpStreams } from './subscriptions/http-streams.js';
 
@@ -247,27 +249,6 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
     formatError,
   });
-  // Every supergraph the gateway loads, the first included, whichever way it arrives.
-  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
-    directives = readSupergraphDirectives(coreSupergraphSdl);
-    planner.setSupergraph(coreSupergraphSdl);
-    subscriptions.setSupergraph(coreSupergraphSdl);
-  });
-  await apollo.start();
-
-  new Gauge({
-    name: 'graphql_subscriptions',
-    help: 'Open subscriptions: of clients, and upstream at subgraphs (identical client subscriptions share one)',
-    labelNames: ['side'] as const,
-    registers: [metrics.registry],
-    collect() {
-      const stats = subscriptions.stats();
-      this.set({ side: 'client' }, stats.subscriptions);
-      this.set({ side: 'upstream' }, stats.upstreamSubscriptions);
-    },
-  });
-
-  const ide = createGraphQLIde({ logger, enabled: options.ide ?? options.introspection });
   const limits = { maxConnectionsPerIp: DEFAULT_MAX_CONNECTIONS_PER_IP, ...options.http };
   const bodyTimeoutMs = limits.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
   // Subscriptions over SSE and multipart HTTP: the same connections as over WebSocket.
@@ -292,6 +273,39 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     );
     return (await Promise.all(probes)).every(Boolean);
   };
+  const rest = createRestDoor({
+    operations: await readRestOperations(),
+    door,
+    streams,
+    logger,
+    maxBodyBytes: options.maxBodyBytes,
+    bodyTimeoutMs,
+    chargeRequest: protections.chargeRequest,
+    version: '1.0',
+  });
+
+  // Every supergraph the gateway loads, the first included, whichever way it arrives.
+  gateway.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => {
+    directives = readSupergraphDirectives(coreSupergraphSdl);
+    planner.setSupergraph(coreSupergraphSdl);
+    subscriptions.setSupergraph(coreSupergraphSdl);
+    rest.setSchema(apiSchema, directives.replayLatest);
+  });
+  await apollo.start();
+
+  new Gauge({
+    name: 'graphql_subscriptions',
+    help: 'Open subscriptions: of clients, and upstream at subgraphs (identical client subscriptions share one)',
+    labelNames: ['side'] as const,
+    registers: [metrics.registry],
+    collect() {
+      const stats = subscriptions.stats();
+      this.set({ side: 'client' }, stats.subscriptions);
+      this.set({ side: 'upstream' }, stats.upstreamSubscriptions);
+    },
+  });
+
+  const ide = createGraphQLIde({ logger, enabled: options.ide ?? options.introspection });
   const service = createServiceServer({
     logger,
     metrics,
@@ -316,6 +330,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ),
     routes: {
       ...ide.routes,
+      // REST (/api/v1): each route one GraphQL operation (operations/rest), run by the door above.
+      [`${REST_BASE_PATH}/`]: (req, res, url) => rest.handle(req, res, url),
       '/uploads/': createUploadProxy(
         () => {
           const name = options.uploadsSubgraph ?? directives.uploadsSubgraph;
@@ -333,7 +349,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         readiness,
         maxBodyBytes: options.maxBodyBytes,
         bodyTimeoutMs,
-        admitRequest: protections.admitRequest,
+        chargeRequest: protections.chargeRequest,
         logger,
       }),
     },

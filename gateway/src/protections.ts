@@ -15,7 +15,12 @@ import {
   type Safelist,
 } from './persisted-operations/manifest.js';
 import { clientIp } from './rate-limit/client-ip.js';
-import { createRateLimits, type RateLimitConfig, type RateLimitsOptions } from './rate-limit/rate-limits.js';
+import {
+  createRateLimits,
+  type RateLimitConfig,
+  type RateLimitsOptions,
+  type Refusal,
+} from './rate-limit/rate-limits.js';
 import {
   admitOperation,
   limitRequestsByIp,
@@ -73,11 +78,8 @@ export type Protections = {
   persistedQueries: PersistedQueryOptions;
   /** The per-IP budget in front of /graphql. */
   limitRequests(graphql: GraphQLRoute): GraphQLRoute;
-  /**
-   * Charges a request of another door (/v2) to the same per-IP budget: null when admitted, else the seconds
-   * after which to retry (the door answers 429 in its own form).
-   */
-  admitRequest(req: IncomingMessage): Promise<number | null>;
+  /** Charges a request of another door (REST) to the per-IP budget: null when admitted, else why not. */
+  chargeRequest(req: IncomingMessage): Promise<Refusal | null>;
   clientIp(req: IncomingMessage): string;
   /**
    * Charges a subscription (run without Apollo Server, so its plugins never see it) to the same
@@ -133,7 +135,7 @@ export async function createProtections(
       ttl: persisted.ttlSeconds ?? defaultProtections.apqTtlSeconds,
     },
     limitRequests: (graphql) => limitRequestsByIp(rateLimits, trustedProxies, graphql),
-    admitRequest: async (req) => (await rateLimits.request(clientIp(req, trustedProxies)))?.retryAfterSeconds ?? null,
+    chargeRequest: (req) => rateLimits.request(clientIp(req, trustedProxies)),
     clientIp: (req) => clientIp(req, trustedProxies),
     admitOperation: (operation) => admitOperation(rateLimits, operation),
     subgraphTimeoutMs: (name) =>

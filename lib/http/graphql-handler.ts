@@ -57,7 +57,7 @@ export async function refuseRequest(
   message: string,
   extensions: Record<string, unknown> = {},
 ): Promise<void> {
-  if (!(await drainRequest(req, REFUSAL_DRAIN_BYTES))) res.setHeader('connection', 'close');
+  await dropRequestBody(req, res);
   sendGraphQLError(res, code, message, extensions);
 }
 
@@ -77,15 +77,24 @@ function bytesOf(body: { string: string }): Buffer {
 const queryOfBody = (body: unknown): unknown =>
   typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as { query?: unknown }).query : undefined;
 
+/** How a refused body is answered: a GraphQL error response unless a door answers its own way (REST: a problem). */
+export type BodyRefusal = (
+  res: ServerResponse,
+  code: ErrorCode,
+  message: string,
+  extensions: Record<string, unknown>,
+) => void;
+
 /**
  * A request's body, at most `maxBodyBytes` and whole within `bodyTimeoutMs` however it trickles
- * in; undefined once a body too large (413) or too slow (408) has been answered.
+ * in; undefined once a body too large (413) or too slow (408) has been answered (by `refuse`).
  */
 export async function readRequestBody(
   req: IncomingMessage,
   res: ServerResponse,
   maxBodyBytes: number,
   bodyTimeoutMs: number,
+  refuse: BodyRefusal = sendGraphQLError,
 ): Promise<string | undefined> {
   try {
     return await readBody(req, maxBodyBytes, bodyTimeoutMs, bodyTimeoutMs);
@@ -93,17 +102,25 @@ export async function readRequestBody(
     if (error instanceof BodyTooLargeError) {
       const drained = await drainRequest(req, DRAIN_CAP_BYTES, { idleTimeoutMs: bodyTimeoutMs });
       if (!drained) res.setHeader('connection', 'close');
-      sendGraphQLError(res, ErrorCode.PAYLOAD_TOO_LARGE, error.message, { limit: error.limit });
+      refuse(res, ErrorCode.PAYLOAD_TOO_LARGE, error.message, { limit: error.limit });
       return undefined;
     }
     if (error instanceof BodyTimeoutError) {
       // The rest of the body may never come: answer, and close rather than wait for it.
       res.setHeader('connection', 'close');
-      sendGraphQLError(res, ErrorCode.REQUEST_TIMEOUT, error.message, { timeoutMs: bodyTimeoutMs });
+      refuse(res, ErrorCode.REQUEST_TIMEOUT, error.message, { timeoutMs: bodyTimeoutMs });
       return undefined;
     }
     throw error;
   }
+}
+
+/**
+ * Reads and drops a small body of a request refused before reading it, so the connection stays
+ * usable (a larger one, or one that stalls, closes it): what refuseRequest does before answering.
+ */
+export async function dropRequestBody(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (!(await drainRequest(req, REFUSAL_DRAIN_BYTES))) res.setHeader('connection', 'close');
 }
 
 /** Connects node:http to Apollo Server's transport-neutral `executeHTTPGraphQLRequest`. */

@@ -5,6 +5,7 @@ import { errorCatalog, isKnownErrorCode } from '../../../lib/errors.js';
 import { BodyTimeoutError, BodyTooLargeError, readBodyBytes } from '../../../lib/http/body.js';
 import { drainRequest } from '../../../lib/http/drain.js';
 import type { RouteHandler } from '../../../lib/http/service-server.js';
+import type { Refusal } from '../rate-limit/rate-limits.js';
 import type { Logger } from '../../../lib/logger.js';
 import type { ModelSignature } from '../../../lib/onnx/signature.js';
 import { projectRoot } from '../../../lib/project-root.js';
@@ -27,8 +28,8 @@ export type OipRouteOptions = {
   /** Largest accepted request body (JSON header and binary data together), as for /graphql. */
   maxBodyBytes: number;
   bodyTimeoutMs: number;
-  /** The per-IP budget of requests (protections.admitRequest): seconds to wait when refused, else null. */
-  admitRequest?: (req: IncomingMessage) => Promise<number | null>;
+  /** Charges the request to the per-IP budget in front of /graphql (protections.chargeRequest): null when admitted. */
+  chargeRequest?: (req: IncomingMessage) => Promise<Refusal | null>;
   logger: Logger;
 };
 
@@ -222,8 +223,8 @@ export function createOipRoute(options: OipRouteOptions): RouteHandler {
         new OipError(401, 'Authentication required: send Authorization: Bearer <access token or API key>'),
       );
     }
-    const retryAfter = await options.admitRequest?.(req);
-    if (retryAfter !== undefined && retryAfter !== null) {
+    const retryAfter = (await options.chargeRequest?.(req))?.retryAfterSeconds;
+    if (retryAfter !== undefined) {
       return sendError(
         req,
         res,

@@ -11,6 +11,7 @@ import {
   type DocumentNode,
   type FragmentDefinitionNode,
   type GraphQLSchema,
+  type OperationDefinitionNode,
 } from 'graphql';
 import { projectRoot } from '../../../lib/project-root.js';
 import { operationId, type PersistedOperationManifest } from './manifest.js';
@@ -28,10 +29,12 @@ export type ManifestSource = string;
 
 /**
  * Every client's operations: the README walkthrough's, the CLI's, the IDE's starting document, and those the
- * gateway's own doors run for their requests (the Open Inference Protocol's).
+ * gateway's own doors run for their requests: the REST routes (operations/rest, see gateway/src/rest) and the
+ * Open Inference Protocol's.
  */
 export const clientOperationSources: ManifestSource[] = [
-  'operations',
+  'operations/readme-walkthrough.graphql',
+  'operations/rest',
   'cli/src/__generated__/operations.ts',
   'gateway/ide/src/default-query.ts',
   'gateway/src/oip/operations.ts',
@@ -73,20 +76,52 @@ const operationNames = (document: DocumentNode, where: string): string[] =>
     return [d.name.value];
   });
 
-async function fromGraphqlFiles(path: string): Promise<Operation[]> {
+/**
+ * Directives on an operation that declare how a door beside /graphql serves it (`@http`: the REST
+ * door's route, gateway/src/rest): what the door reads, not part of the operation that runs.
+ */
+export const DOOR_DIRECTIVES: ReadonlySet<string> = new Set(['http']);
+
+/** An operation of a `.graphql` source as it is registered, and as the doors send it. */
+export type GraphqlFileOperation = {
+  name: string;
+  /** As written, door directives included. */
+  definition: OperationDefinitionNode;
+  /** What is registered and sent: the operation without its door directives, then the fragments it uses, printed. */
+  body: string;
+};
+
+/** The definitions of `.graphql` files (a file, or a folder of them, recursively). */
+export async function readGraphqlDefinitions(path: string): Promise<DefinitionNode[]> {
   const files = await graphqlFiles(path);
-  const definitions = (await Promise.all(files.map(async (f) => parse(await readFile(f, 'utf8')).definitions))).flat();
+  return (await Promise.all(files.map(async (f) => parse(await readFile(f, 'utf8')).definitions))).flat();
+}
+
+/** Each operation of `definitions` on its own, with the fragments it uses (`where` names the source in errors). */
+export function operationsOf(definitions: readonly DefinitionNode[], where: string): GraphqlFileOperation[] {
   const fragments = new Map(
     definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])),
   );
   return definitions.flatMap((definition) => {
     if (definition.kind !== Kind.OPERATION_DEFINITION) return [];
-    const [name] = operationNames({ kind: Kind.DOCUMENT, definitions: [definition] }, path);
-    const body = [definition, ...[...usedFragments(definition, fragments)].map((f) => fragments.get(f)!)]
+    const [name] = operationNames({ kind: Kind.DOCUMENT, definitions: [definition] }, where);
+    const runs: OperationDefinitionNode = {
+      ...definition,
+      directives: definition.directives?.filter((d) => !DOOR_DIRECTIVES.has(d.name.value)) ?? [],
+    };
+    const body = [runs, ...[...usedFragments(definition, fragments)].map((f) => fragments.get(f)!)]
       .map((d) => print(d))
       .join('\n\n');
-    return [{ id: operationId(body), name: name!, body }];
+    return [{ name: name!, definition, body }];
   });
+}
+
+async function fromGraphqlFiles(path: string): Promise<Operation[]> {
+  return operationsOf(await readGraphqlDefinitions(path), path).map(({ name, body }) => ({
+    id: operationId(body),
+    name,
+    body,
+  }));
 }
 
 async function fromModule(path: string): Promise<Operation[]> {

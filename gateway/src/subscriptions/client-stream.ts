@@ -32,7 +32,7 @@ export type StreamHooks = {
 
 export type ClientStreamOptions = StreamHooks & {
   socket: StreamSocket;
-  /** One event's message around its JSON (graphql-ws: a `next` message of the client's subscription id). */
+  /** One event's message around its JSON (graphql-ws: a `next` message of the client's subscription id); '' sends nothing. */
   frame(json: string): string;
 };
 
@@ -69,8 +69,11 @@ export function createClientStream(options: ClientStreamOptions): ClientStream {
         options.onOverflow();
         return;
       }
+      const framed = frame(json);
+      // Nothing to write now: the transport's framing holds the event back (and bounds what it holds).
+      if (framed === '') return;
       unsent++;
-      socket.send(frame(json), sent);
+      socket.send(framed, sent);
     },
     end: finish,
     next() {

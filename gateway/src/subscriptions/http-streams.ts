@@ -10,14 +10,16 @@ import { SubscriptionCloseCode } from './close-codes.js';
 import type { ClientTransport, OperationPayload, SubscriptionConnections } from './subscription-server.js';
 
 /**
- * How one protocol frames a stream: GraphQL over SSE (graphql-sse's "distinct connections" mode)
- * or Apollo's multipart HTTP subscriptions. Frames are written as they come (no buffering), each
- * event's JSON being the one shared by every subscriber of the event.
+ * How one protocol frames a stream: GraphQL over SSE (graphql-sse's "distinct connections" mode),
+ * Apollo's multipart HTTP subscriptions, or another door's (REST's Server-Sent Events). Frames are
+ * written as they come (no buffering), each event's JSON being the one shared by every subscriber
+ * of the event.
  */
-type Framing = {
+export type StreamFraming = {
   contentType: string;
   /** Written with the headers, so that they reach the client through proxies at once. */
   start: string;
+  /** An event's frame around its execution result's JSON; '' writes nothing (the framing holds it back). */
   next(json: string): string;
   heartbeat: string;
   /** The end of a stream that completed. */
@@ -30,7 +32,7 @@ type Framing = {
 };
 
 const SSE_COMPLETE = 'event: complete\ndata:\n\n';
-const sse: Framing = {
+const sse: StreamFraming = {
   contentType: 'text/event-stream; charset=utf-8',
   // A comment: what graphql-sse's own handler sends first (some browsers wait for a byte).
   start: ':\n\n',
@@ -45,7 +47,7 @@ const sse: Framing = {
 // Apollo's protocol: every part is followed by the delimiter at once, so a client (which parses a
 // part only when the next delimiter arrives) sees each event as it is written.
 const part = (json: string) => `\r\ncontent-type: application/json\r\n\r\n${json}\r\n--graphql`;
-const multipart: Framing = {
+const multipart: StreamFraming = {
   contentType: 'multipart/mixed; boundary="graphql"; subscriptionSpec="1.0"',
   start: '\r\n--graphql',
   next: (json) => part(`{"payload":${json}}`),
@@ -56,7 +58,7 @@ const multipart: Framing = {
 };
 
 export type HttpStreamProtocol = 'sse' | 'multipart';
-const framings: Record<HttpStreamProtocol, Framing> = { sse, multipart };
+const framings: Record<HttpStreamProtocol, StreamFraming> = { sse, multipart };
 
 /**
  * The streaming protocol an Accept header asks for, if any: `text/event-stream`, or
@@ -93,9 +95,31 @@ export type HttpStreamsOptions = {
   heartbeatMs?: number;
 };
 
+/** How a door streaming its own way (stream()) answers what is not an event. */
+export type StreamAnswers = {
+  framing: StreamFraming;
+  /** A refusal before the stream starts (no stream, or the operation refused), with its status when not the first error's catalog status. */
+  refuse(res: ServerResponse, errors: ReadonlyArray<GraphQLError | GraphQLFormattedError>, status?: number): void;
+  /** Once the subscription is open upstream and its stream started, before its first event is framed. */
+  opened?(): void;
+  /**
+   * The response's head waits for the first thing written (the first event's frame, or a
+   * heartbeat) instead of going out when the stream starts, so a stream of a state can answer
+   * with its first state's status (a prediction that does not exist: 404). The framing then
+   * writes its start itself.
+   */
+  holdHead?: boolean;
+};
+
 export type HttpStreams = {
   /** Serves one request of `protocol` (see streamProtocolOf): an operation, streamed. */
   serve(protocol: HttpStreamProtocol, req: IncomingMessage, res: ServerResponse, search: string): Promise<void>;
+  /**
+   * Streams one subscription for another door (REST's Server-Sent Events): the operation is the
+   * door's, framed and refused the door's way; the connection, caps, sharing, heartbeats and
+   * endings are those of every HTTP stream.
+   */
+  stream(req: IncomingMessage, res: ServerResponse, payload: OperationPayload, answers: StreamAnswers): Promise<void>;
   /** Open streams. */
   open(): number;
   /**
@@ -137,10 +161,33 @@ export function createHttpStreams(options: HttpStreamsOptions): HttpStreams {
   heartbeat.unref();
 
   async function serve(protocol: HttpStreamProtocol, req: IncomingMessage, res: ServerResponse, search: string) {
-    const framing = framings[protocol];
     if (closing) return sendErrors(res, [{ message: 'The gateway is restarting: subscribe again' }], 503);
     const payload = await readPayload(req, res, search);
     if (!payload) return;
+    await run(req, res, payload, {
+      framing: framings[protocol],
+      refuse: sendErrors,
+      answer(result) {
+        if (protocol === 'multipart') {
+          res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+          res.end(JSON.stringify(result));
+        } else {
+          res.writeHead(200, streamHeaders(sse.contentType));
+          res.end(sse.start + sse.next(JSON.stringify(result)) + sse.complete);
+        }
+      },
+    });
+  }
+
+  /** One operation streamed as `answers` frame it: a subscription, or a query or mutation answered once. */
+  async function run(
+    req: IncomingMessage,
+    res: ServerResponse,
+    payload: OperationPayload,
+    answers: StreamAnswers & { answer?(result: FormattedExecutionResult): void },
+  ) {
+    const { framing } = answers;
+    const sendErrors = answers.refuse;
 
     /** What the stream ends with, when not its completion. */
     let ending: string | undefined;
@@ -151,8 +198,12 @@ export function createHttpStreams(options: HttpStreamsOptions): HttpStreams {
       openStream: (_id, hooks) => {
         // The point of no return: every refusal is answered before this.
         started = true;
-        res.writeHead(200, streamHeaders(framing.contentType));
-        res.write(framing.start);
+        if (answers.holdHead) {
+          for (const [name, value] of Object.entries(streamHeaders(framing.contentType))) res.setHeader(name, value);
+        } else {
+          res.writeHead(200, streamHeaders(framing.contentType));
+          res.write(framing.start);
+        }
         heartbeats.add(beat);
         return createClientStream({ socket: responseSocket(res), frame: framing.next, ...hooks });
       },
@@ -191,9 +242,15 @@ export function createHttpStreams(options: HttpStreamsOptions): HttpStreams {
       res.setHeader('allow', 'POST');
       return refuse([err(ErrorCode.BAD_USER_INPUT, 'Mutations are sent with POST')], 405);
     }
-    if (operation.type !== OperationTypeNode.SUBSCRIPTION) return answer(await connections.execute(operation));
+    if (operation.type !== OperationTypeNode.SUBSCRIPTION) {
+      if (!answers.answer) return refuse([err(ErrorCode.BAD_USER_INPUT, 'Only subscriptions are streamed here')]);
+      const result = await connections.execute(operation);
+      end();
+      return answers.answer(result);
+    }
     const stream = await connections.subscribe(operation);
     if (stream instanceof GraphQLError) return refuse([stream]);
+    answers.opened?.();
     // The stream yields nothing: next() settles when the subscription completes, the client
     // leaves, or the gateway ends it (transport.close).
     await stream.next();
@@ -203,26 +260,23 @@ export function createHttpStreams(options: HttpStreamsOptions): HttpStreams {
       end();
       sendErrors(res, errors, status);
     }
-
-    function answer(result: FormattedExecutionResult) {
-      end();
-      if (protocol === 'multipart') {
-        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
-        res.end(JSON.stringify(result));
-      } else {
-        res.writeHead(200, streamHeaders(sse.contentType));
-        res.end(sse.start + sse.next(JSON.stringify(result)) + sse.complete);
-      }
-    }
   }
 
+  const failed = (res: ServerResponse, refuse: StreamAnswers['refuse']) => (error: unknown) => {
+    logger.error({ err: error }, 'subscription stream failed');
+    if (!res.headersSent) refuse(res, [err(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error')]);
+    else res.destroy();
+  };
+
   return {
-    serve: (protocol, req, res, search) =>
-      serve(protocol, req, res, search).catch((error: unknown) => {
-        logger.error({ err: error }, 'subscription stream failed');
-        if (!res.headersSent) sendErrors(res, [err(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error')]);
-        else res.destroy();
-      }),
+    serve: (protocol, req, res, search) => serve(protocol, req, res, search).catch(failed(res, sendErrors)),
+    stream: (req, res, payload, answers) => {
+      if (closing) {
+        answers.refuse(res, [{ message: 'The gateway is restarting: subscribe again' }], 503);
+        return Promise.resolve();
+      }
+      return run(req, res, payload, answers).catch(failed(res, answers.refuse));
+    },
     open: () => streams.size,
     close: () => {
       closing = true;

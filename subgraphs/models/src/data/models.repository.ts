@@ -234,10 +234,15 @@ export type ModelDeletion =
 export async function deleteModelUnlessBusy(
   db: Kysely<Database>,
   id: string,
-  removeFiles: () => Promise<void>,
+  removeFiles: (options: { storageShared: boolean }) => Promise<void>,
 ): Promise<ModelDeletion> {
   return db.transaction().execute(async (trx) => {
-    const row = await trx.selectFrom('models').select('id').where('id', '=', id).forUpdate().executeTakeFirst();
+    const row = await trx
+      .selectFrom('models')
+      .select(['id', 'storage_key'])
+      .where('id', '=', id)
+      .forUpdate()
+      .executeTakeFirst();
     if (!row) return { outcome: 'missing' } as const;
     const active = await trx
       .selectFrom('predictions')
@@ -253,7 +258,15 @@ export async function deleteModelUnlessBusy(
       .select('logs.id')
       .where('predictions.model_id', '=', id)
       .execute();
-    await removeFiles();
+    // A version registered on stored bytes (registerModel) may share its object with another version.
+    const sharing = await trx
+      .selectFrom('models')
+      .select('id')
+      .where('storage_key', '=', row.storage_key)
+      .where('id', '<>', id)
+      .limit(1)
+      .executeTakeFirst();
+    await removeFiles({ storageShared: sharing !== undefined });
     await trx.deleteFrom('models').where('id', '=', id).execute();
     return { outcome: 'deleted', predictionLogIds: logs.map((entry) => entry.id) } as const;
   });

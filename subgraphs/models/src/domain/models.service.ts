@@ -406,7 +406,7 @@ export function createModelsService(deps: ModelsServiceDeps) {
     },
 
     /**
-     * Deletes one version: its file, its documents and its row (whose foreign keys take its
+     * Deletes one version: its file (unless another version was registered on the same bytes), its documents and its row (whose foreign keys take its
      * aliases and history along), unless one of its predictions is QUEUED or RUNNING (CONFLICT,
      * nothing changed). The file goes under the row's lock, before the row; the documents right
      * after it (a document store may be the same single-connection database): should that fail,
@@ -415,8 +415,8 @@ export function createModelsService(deps: ModelsServiceDeps) {
     async delete(identity: Identity | null, id: string): Promise<boolean> {
       requireIdentity(identity);
       const model = await requireModel(identity, id);
-      const deletion = await deleteModelUnlessBusy(db, model.id, async () => {
-        await store.delete(model.storage_key);
+      const deletion = await deleteModelUnlessBusy(db, model.id, async ({ storageShared }) => {
+        if (!storageShared) await store.delete(model.storage_key);
         await store.deletePrefix(modelPrefix(model.project_id, model.id));
       });
       if (deletion.outcome === 'missing') throw notFound('Model');
