@@ -37,7 +37,7 @@ export function bearerToken(authorization: string | undefined): string | null | 
  * and of users whose role changed, before they expire (lib/auth/revocations.ts).
  */
 export function createAuthenticator(
-  config: Pick<AccessTokenConfig, 'secret' | 'issuer' | 'audience'>,
+  config: Pick<AccessTokenConfig, 'secret' | 'previousSecrets' | 'issuer' | 'audience'>,
   internalSecret: string,
   revocations?: RevocationCheck,
 ): Authenticator {
