@@ -7,8 +7,10 @@ import { inferenceSettings } from '../../lib/inference/settings.js';
 import { closeInOrder, stopOnSignals } from '../../lib/process/lifecycle.js';
 import { openServiceProcess } from '../../lib/process/service-process.js';
 import { createJobQueue } from '../../lib/queue/index.js';
+import { registerQueueMetrics } from '../../lib/queue/metrics.js';
 import { createObjectStore } from '../../lib/storage/create-object-store.js';
 import { readWorkerEnv } from './env.js';
+import { createWorkerMetrics } from './metrics.js';
 import { startPredictionWorker } from './prediction-worker.js';
 
 // The batch prediction worker: consumes jobs, runs them in chunks, records progress and results.
@@ -17,6 +19,7 @@ const service = await openServiceProcess('worker', env);
 const { logger, database, pubsub, metrics, events } = service;
 const store = await createObjectStore(objectStoreConfig(env));
 const queue = await createJobQueue({ ...queueConfig(env), logger });
+registerQueueMetrics(metrics.registry, queue, env.QUEUE_NAME, logger);
 const settings = inferenceSettings(env);
 const { runner } = createInferenceRuntime({
   store,
@@ -33,6 +36,7 @@ const worker = await startPredictionWorker({
   logger,
   events,
   ...settings.worker,
+  metrics: createWorkerMetrics(metrics.registry),
 });
 const health = createServiceServer({
   logger,

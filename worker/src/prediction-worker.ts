@@ -9,6 +9,7 @@ import type { PubSub } from '../../lib/pubsub/index.js';
 import type { JobQueue, ReceivedJob } from '../../lib/queue/index.js';
 import { predictionChannel, predictionEvent } from '../../modules/predictions/events.js';
 import { isPredictionJob } from '../../modules/predictions/prediction-job.js';
+import type { WorkerMetrics } from './metrics.js';
 import {
   appendOutputs,
   findPredictionInputs,
@@ -35,6 +36,8 @@ export type PredictionWorkerOptions = {
   maxElements: number;
   /** Most output elements of one item: an item over it fails the prediction. */
   maxOutputElements: number;
+  /** Job outcomes for /metrics (worker/src/metrics.ts); none counted when unset. */
+  metrics?: WorkerMetrics | undefined;
 };
 
 export type PredictionWorker = { stop(): Promise<void> };
@@ -54,6 +57,7 @@ export async function runPrediction(options: PredictionWorkerOptions, prediction
   };
   const finish = async (outcome: Parameters<typeof finishPrediction>[2]) => {
     if (await finishPrediction(db, predictionId, outcome)) {
+      options.metrics?.finished(outcome.status);
       await publish();
       const detail = outcome.status === 'FAILED' ? `: ${outcome.error}` : '';
       (outcome.status === 'FAILED' ? events.error : events.info)(`Batch prediction ${outcome.status}${detail}`, {
@@ -134,7 +138,12 @@ export async function startPredictionWorker(options: PredictionWorkerOptions): P
       logger.error({ jobId: job.id }, 'dropping a malformed prediction job');
       return;
     }
-    await runPrediction(options, job.body.predictionId);
+    try {
+      await runPrediction(options, job.body.predictionId);
+    } catch (error) {
+      options.metrics?.attemptFailed();
+      throw error;
+    }
   };
   const sweep = async () => {
     for (const dead of await queue.takeDeadJobs(100)) {
@@ -143,8 +152,10 @@ export async function startPredictionWorker(options: PredictionWorkerOptions): P
         status: 'FAILED',
         error: 'The job could not be processed after repeated attempts',
       });
-      if (failed)
+      if (failed) {
+        options.metrics?.deadLettered();
         logger.warn({ predictionId: dead.body.predictionId, reason: dead.reason }, 'dead-lettered prediction failed');
+      }
     }
   };
   const consumer = await queue.consume(handle, { prefetch: options.concurrency });
