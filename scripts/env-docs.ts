@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { format, resolveConfig } from 'prettier';
 import { z } from 'zod';
 import { gatewayEnvSchema, SUBGRAPH_URL_VARIABLE } from '../gateway/src/env.js';
+import { envShapeOf, FILE_SUFFIX, isSecretSetting } from '../lib/config/env.js';
 import { projectRoot } from '../lib/project-root.js';
 import { platformEnvSchema } from '../platform/src/env.js';
 import { inferenceEnvSchema } from '../subgraphs/inference/src/env.js';
@@ -33,14 +34,7 @@ const PROCESSES: Array<[string, z.ZodType]> = [
   ['worker', workerEnvSchema],
 ];
 
-type Variable = { description: string | undefined; defaults: Map<string, string> };
-
-/** The object under a schema's refinements and transforms. */
-function shapeOf(schema: z.ZodType): Record<string, z.ZodType> {
-  if (schema instanceof z.ZodObject) return schema.shape as Record<string, z.ZodType>;
-  if (schema instanceof z.ZodPipe) return shapeOf(schema.in as z.ZodType);
-  throw new Error('an env schema must be a zod object, refined or transformed');
-}
+type Variable = { description: string | undefined; defaults: Map<string, string>; secret: boolean };
 
 /** What a variable is when unset, as the table shows it. */
 function shownDefault(schema: z.ZodType): string {
@@ -61,15 +55,20 @@ function shownDefault(schema: z.ZodType): string {
 function collect(): Map<string, Variable> {
   const variables = new Map<string, Variable>();
   for (const [process, schema] of PROCESSES) {
-    for (const [name, variable] of Object.entries(shapeOf(schema))) {
-      const entry = variables.get(name) ?? { description: undefined, defaults: new Map<string, string>() };
+    for (const [name, variable] of Object.entries(envShapeOf(schema))) {
+      const entry = variables.get(name) ?? {
+        description: undefined,
+        defaults: new Map<string, string>(),
+        secret: false,
+      };
+      entry.secret ||= isSecretSetting(variable);
       entry.description ??= variable.description;
       entry.defaults.set(process, shownDefault(variable));
       variables.set(name, entry);
     }
   }
   const { name, description, shownDefault: fallback } = SUBGRAPH_URL_VARIABLE;
-  variables.set(name, { description, defaults: new Map([['gateway', fallback]]) });
+  variables.set(name, { description, defaults: new Map([['gateway', fallback]]), secret: false });
   return variables;
 }
 
@@ -84,7 +83,9 @@ function describeVariable(name: string, variable: Variable): string[] {
       ? [...byDefault.keys()][0]!
       : [...byDefault].map(([value, where]) => `${where.join(', ')}: ${value}`).join('; ');
   if (!variable.description) throw new Error(`${name} has no description: add .describe() where it is defined`);
-  return [`\`${name}\``, defaults, readBy, variable.description];
+  // A secret may come from a file instead (Docker and Kubernetes secrets): say so beside its name.
+  const shownName = variable.secret ? `\`${name}\` or \`${name}${FILE_SUFFIX}\`` : `\`${name}\``;
+  return [shownName, defaults, readBy, variable.description];
 }
 
 function table(): string {

@@ -26,6 +26,26 @@ describe('authenticator keys', () => {
     expect(verifyIdentity('x'.repeat(32), caller.identityHeader)).toBeNull();
   });
 
+  it('accepts a token of the previous key after rotation, and refuses one whose key id is unknown', async () => {
+    const previous = { ...config, secret: 'p'.repeat(32) };
+    const rotated = createAuthenticator({ ...config, previousSecrets: [previous.secret] }, internalSecret);
+    expect((await rotated.authenticate(`Bearer ${signAccessToken(previous, user)}`))!.identity.userId).toBe('u1');
+    expect((await rotated.authenticate(`Bearer ${signAccessToken(config, user)}`))!.identity.userId).toBe('u1');
+    const unknownKid = jwt.sign({ role: 'USER' }, config.secret, {
+      algorithm: 'HS256',
+      keyid: 'no-such-key',
+      subject: 'u1',
+      issuer: config.issuer,
+      audience: config.audience,
+      expiresIn: 60,
+    });
+    await expect(rotated.authenticate(`Bearer ${unknownKid}`)).rejects.toThrow('Invalid or expired access token');
+    // Without the previous key, its tokens are refused.
+    await expect(auth.authenticate(`Bearer ${signAccessToken(previous, user)}`)).rejects.toThrow(
+      'Invalid or expired access token',
+    );
+  });
+
   it.each([
     ['another secret', signAccessToken({ ...config, secret: 'o'.repeat(32) }, user)],
     ['another issuer', signAccessToken({ ...config, issuer: 'someone' }, user)],

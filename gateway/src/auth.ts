@@ -78,7 +78,7 @@ type CachedKey = { caller: Caller | null; until: number };
  * it names is resolved again (refused when revoked; with its owner's new role after a role change).
  */
 export function createAuthenticator(
-  config: Pick<AccessTokenConfig, 'secret' | 'issuer' | 'audience'>,
+  config: Pick<AccessTokenConfig, 'secret' | 'previousSecrets' | 'issuer' | 'audience'>,
   internalSecret: string,
   revocations?: RevocationCheck,
 ): Authenticator {

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { ApolloGateway, type GraphQLDataSource } from '@apollo/gateway';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { IDENTITY_HEADER } from '../../lib/auth/identity.js';
 import { disableApolloTelemetry } from '../../lib/config/env.js';
 import { badInput } from '../../lib/errors.js';
@@ -9,6 +9,7 @@ import { createErrorFormatter } from '../../lib/graphql/format-error.js';
 import { createGraphQLHandler } from '../../lib/http/graphql-handler.js';
 import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS_PER_IP, type HttpLimits } from '../../lib/http/limits.js';
 import { createHttpMetrics } from '../../lib/http/metrics.js';
+import { useOperationMetrics } from './observability/operation-metrics.js';
 import { createGraphQLWsEndpoint, createServiceServer, type ServiceServer } from '../../lib/http/service-server.js';
 import type { Logger } from '../../lib/logger.js';
 import { API_KEYS_SUBGRAPH, createApiKeyLookup } from './api-keys.js';
@@ -219,6 +220,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       ...protections.plugins,
       useOperationLimits<GatewayContext>(operationLimits),
       usePlannerPool<GatewayContext>({ pool: planner, cache: planCache, metrics: planningMetrics, logger }),
+      useOperationMetrics<GatewayContext>(metrics.registry),
     ],
   });
   // API keys are resolved by the users service, wherever the supergraph (or an override) puts it.
@@ -230,7 +232,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   );
   const admission = createDocumentAdmission(operationLimits);
   const subscriptionLimits = { ...defaultSubscriptionLimits, ...options.subscriptions };
+  const subscriptionDrops = new Counter({
+    name: 'graphql_subscription_drops_total',
+    help: 'Client connections the gateway closed on its own, by reason (slow_consumer, supergraph_changed, token_expired, token_revoked)',
+    labelNames: ['reason'] as const,
+    registers: [metrics.registry],
+  });
   const subscriptions = createSubscriptionServer({
+    onDrop: (reason) => subscriptionDrops.inc({ reason }),
     authenticator,
     logger,
     limits: subscriptionLimits,

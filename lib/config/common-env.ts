@@ -5,7 +5,7 @@ import {
   DEFAULT_UPLOAD_PACE,
   type UploadPace,
 } from '../http/limits.js';
-import { booleanFlag, logLevel, nodeEnv, positiveInt, postgresUrl, secret, type EnvOf } from './env.js';
+import { booleanFlag, logLevel, nodeEnv, positiveInt, postgresUrl, secret, secretSetting, type EnvOf } from './env.js';
 
 /**
  * The shared infrastructure's variables: each process spreads the shapes of what it uses into its
@@ -42,7 +42,8 @@ export const serviceConfig = (env: { NODE_ENV: string; INTERNAL_SECRET: string }
 });
 
 export const databaseEnvShape = {
-  DATABASE_URL: postgresUrl()
+  // URLs with credentials in them are secrets: each may come from a file (`DATABASE_URL_FILE`).
+  DATABASE_URL: secretSetting(postgresUrl())
     .optional()
     .describe('PostgreSQL URL; unset: the embedded PGlite database under `DATA_DIR`'),
   DATA_DIR: z
@@ -57,13 +58,33 @@ export const databaseEnvShape = {
 
 /** How access tokens are signed (users) and verified (gateway): the same in both. */
 export const accessTokenEnvShape = {
-  JWT_SECRET: secret().describe('HMAC key of access tokens, ≥ 32 characters'),
+  JWT_SECRET: secret().describe(
+    'HMAC key that signs access tokens, ≥ 32 characters; to rotate it, move the old one to `JWT_PREVIOUS_SECRETS`',
+  ),
+  JWT_PREVIOUS_SECRETS: secretSetting(
+    z
+      .string()
+      .transform((value) =>
+        value
+          .split(/[,\n]/)
+          .map((key) => key.trim())
+          .filter((key) => key !== ''),
+      )
+      .pipe(z.array(z.string().min(32, 'each previous key must be at least 32 characters')).max(10)),
+  )
+    .optional()
+    .describe(
+      'Earlier `JWT_SECRET`s, comma- or newline-separated: tokens they signed stay valid until they expire (drop a key once `ACCESS_TOKEN_TTL` has passed)',
+    ),
   JWT_ISSUER: z.string().default('ai-code').describe('Issuer written in and checked on every access token'),
   JWT_AUDIENCE: z.string().default('ai-code-api').describe('Audience written in and checked on every access token'),
 };
 
-export const accessTokenKeys = (env: EnvOf<typeof accessTokenEnvShape>) => ({
+export const accessTokenKeys = (
+  env: EnvOf<typeof accessTokenEnvShape>,
+): { secret: string; previousSecrets?: readonly string[]; issuer: string; audience: string } => ({
   secret: env.JWT_SECRET,
+  previousSecrets: env.JWT_PREVIOUS_SECRETS ?? [],
   issuer: env.JWT_ISSUER,
   audience: env.JWT_AUDIENCE,
 });
@@ -73,8 +94,8 @@ export const objectStoreEnvShape = {
   S3_BUCKET: z.string().min(3).optional().describe('Keep model files in this S3 bucket; unset: files under `DATA_DIR`'),
   S3_ENDPOINT: z.string().url().optional().describe('Any S3-compatible endpoint (MinIO, s3rver); unset: AWS'),
   S3_REGION: z.string().default('us-east-1').describe('The bucket’s region'),
-  S3_ACCESS_KEY_ID: z.string().optional().describe('S3 credentials; unset: the SDK’s default chain'),
-  S3_SECRET_ACCESS_KEY: z.string().optional().describe('S3 credentials; unset: the SDK’s default chain'),
+  S3_ACCESS_KEY_ID: secretSetting(z.string()).optional().describe('S3 credentials; unset: the SDK’s default chain'),
+  S3_SECRET_ACCESS_KEY: secretSetting(z.string()).optional().describe('S3 credentials; unset: the SDK’s default chain'),
   S3_FORCE_PATH_STYLE: booleanFlag(false).describe(
     'Path-style URLs (bucket in the path), as MinIO-like endpoints need',
   ),
@@ -101,9 +122,7 @@ export function objectStoreConfig(env: ObjectStoreEnv) {
 
 /** The document store: MongoDB when MONGO_URL is set, else a JSONB table in the database. */
 export const documentStoreEnvShape = {
-  MONGO_URL: z
-    .string()
-    .regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URL')
+  MONGO_URL: secretSetting(z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URL'))
     .optional()
     .describe('Metrics and other documents in MongoDB; unset: a JSONB table in the database'),
   MONGO_DATABASE: z.string().optional().describe('The MongoDB database; unset: the one in `MONGO_URL`'),
@@ -117,9 +136,7 @@ export const documentStoreConfig = (env: EnvOf<typeof documentStoreEnvShape>) =>
 
 /** Redis: cache, pub/sub and rate limits across replicas; unset means in-process equivalents. */
 export const redisEnvShape = {
-  REDIS_URL: z
-    .string()
-    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+  REDIS_URL: secretSetting(z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'))
     .optional()
     .describe(
       'Pub/sub for subscriptions and the log tail across replicas, result cache, access-token revocations (users → gateways), the gateway’s rate-limit counters and APQ; unset: in-process',
@@ -128,9 +145,7 @@ export const redisEnvShape = {
 
 /** RabbitMQ for batch prediction jobs; unset means an in-process queue (single process only). */
 export const queueEnvShape = {
-  AMQP_URL: z
-    .string()
-    .regex(/^amqps?:\/\//, 'must be an amqp:// or amqps:// URL')
+  AMQP_URL: secretSetting(z.string().regex(/^amqps?:\/\//, 'must be an amqp:// or amqps:// URL'))
     .optional()
     .describe('RabbitMQ for batch jobs (quorum queue, dead letters in `<name>.dead`); unset: in-process'),
   QUEUE_NAME: z

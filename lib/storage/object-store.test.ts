@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { testEnv } from '../../test/helpers/env.js';
 import { s3rverCredentials, startS3rver, type RunningS3rver } from '../../test/helpers/s3rver.js';
 import { createObjectStore } from './create-object-store.js';
 import { createLocalObjectStore } from './local-store.js';
@@ -56,6 +57,8 @@ type OpenedBackend = {
   store: ObjectStore;
   /** URIs of the same kind or another that name no object of this store. */
   outsideUris: string[];
+  /** An S3 store's bucket (s3rver's is `models`). */
+  bucket?: string;
   close(): Promise<void>;
 };
 
@@ -114,6 +117,36 @@ const backends: { name: string; open(): Promise<OpenedBackend> }[] = [
       };
     },
   },
+  // A real S3 service when one is configured (MinIO in the GitHub workflow): a bucket of this run's own.
+  ...(testEnv.s3
+    ? [
+        {
+          name: `S3 (${testEnv.s3.endpoint})`,
+          async open() {
+            const bucket = `ai-code-test-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+            const store = createS3ObjectStore({
+              ...testEnv.s3!,
+              region: 'us-east-1',
+              bucket,
+              forcePathStyle: true,
+            });
+            await store.ensureBucket();
+            const key = modelKey('p1', 'm1');
+            return {
+              store,
+              bucket,
+              outsideUris: [
+                `s3://other/${key}`,
+                `s3://${bucket}-old/${key}`,
+                `s3://${bucket}`,
+                `file:///models/${key}`,
+              ],
+              close: () => store.close(),
+            };
+          },
+        },
+      ]
+    : []),
 ];
 
 describe.each(backends)('object store contract: $name', (backend) => {
@@ -255,7 +288,7 @@ describe.each(backends)('object store contract: $name', (backend) => {
     const key = modelKey('p1', 'm1');
     const uri = store.uriFor(key);
     // Local: relative to the data directory, the server's absolute path is nobody's business.
-    expect(uri).toBe(store.kind === 's3' ? `s3://models/${key}` : `file:objects/${key}`);
+    expect(uri).toBe(store.kind === 's3' ? `s3://${opened.bucket ?? 'models'}/${key}` : `file:objects/${key}`);
     expect(store.keyFromUri(uri)).toBe(key);
 
     for (const outside of opened.outsideUris) expect(store.keyFromUri(outside), outside).toBeNull();

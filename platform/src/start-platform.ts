@@ -12,7 +12,9 @@ import { migrateToLatest } from '../../lib/db/migrate.js';
 import { createDocumentStore, type DocumentStore } from '../../lib/docstore/index.js';
 import { createResultCache } from '../../lib/cache/result-cache.js';
 import { createHttpMetrics } from '../../lib/http/metrics.js';
+import { registerQueueMetrics } from '../../lib/queue/metrics.js';
 import type { ServiceServer } from '../../lib/http/service-server.js';
+import { createWorkerMetrics } from '../../worker/src/metrics.js';
 import { startPredictionWorker, type PredictionWorker } from '../../worker/src/prediction-worker.js';
 import type { ModelRunner } from '../../lib/inference/model-runner.js';
 import { createInferenceRuntime } from '../../lib/inference/runtime.js';
@@ -185,6 +187,8 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
       logger: inferenceLogger,
     });
     resources.unshift(runner);
+    // The queue and the worker are the inference service's here: their metrics are on its /metrics.
+    registerQueueMetrics(inferenceHttpMetrics.registry, queue, config.queueName ?? 'predictions', log);
     // The central log: every service's platform events, in batches, with a copy in the document
     // store and on the tail channel. Closed after the servers and the worker, so it flushes their last.
     const logsHttpMetrics = createHttpMetrics('logs');
@@ -294,6 +298,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
             events: events('worker'),
             webhooks,
             ...config.inference.worker,
+            metrics: createWorkerMetrics(inferenceHttpMetrics.registry),
           });
     const webhookWorker: WebhookWorker | undefined =
       config.worker === false

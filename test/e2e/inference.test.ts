@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { predictionChannel, type PredictionEvent } from '../../modules/predictions/events.js';
+import { Registry } from 'prom-client';
+import { createWorkerMetrics } from '../../worker/src/metrics.js';
 import { startPredictionWorker, type PredictionWorker } from '../../worker/src/prediction-worker.js';
 import { codes } from '../helpers/graphql.js';
 import { createProject, LINEAR_MODEL, linear, uploadModel } from '../helpers/models.js';
@@ -41,8 +43,12 @@ afterAll(async () => {
   await t?.close();
 });
 
+/** The worker's job counters (worker/src/metrics.ts), read by the worker-failure alerts. */
+const workerRegistry = new Registry();
 async function startWorker() {
-  worker ??= await startPredictionWorker(workerOptions(t, { chunkSize: 16 }));
+  worker ??= await startPredictionWorker(
+    workerOptions(t, { chunkSize: 16, metrics: createWorkerMetrics(workerRegistry) }),
+  );
 }
 
 const db = () => t.platform.database.db;
@@ -241,6 +247,7 @@ describe('batch predictions', () => {
       model: { id: modelId },
     });
     expect(done.outputs).toEqual(items.map((item) => ({ y: [linear(item.x[0]!)] })));
+    expect(await workerRegistry.metrics()).toMatch(/^worker_jobs_finished_total\{status="succeeded"\} [1-9]/m);
     expect(new Date(done.startedAt).getTime()).toBeGreaterThanOrEqual(new Date(done.createdAt).getTime());
     expect(new Date(done.finishedAt).getTime()).toBeGreaterThanOrEqual(new Date(done.startedAt).getTime());
 

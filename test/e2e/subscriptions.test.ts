@@ -151,6 +151,8 @@ describe('authentication', () => {
     await until(() => sub.events.length === 1, 'the event');
     expect(sub.events[0]).toEqual({ data: { feed: { id: 'x', n: 1, seenBy: 'user-3' } } });
     expect(closeOf(await sub.end)).toEqual({ code: 4401, reason: 'Access token expired' });
+    const metrics = await (await fetch(t.httpUrl.replace(/graphql$/, 'metrics'))).text();
+    expect(metrics).toMatch(/graphql_subscription_drops_total\{reason="token_expired",service="gateway"\} [1-9]/);
     await until(() => subgraphs.feed.listeners('expiry') === 0, 'the upstream subscription to end');
     await client.dispose();
   });
@@ -284,6 +286,9 @@ describe('sharing and limits', () => {
     }
     sockets[0]!.resume();
     expect(closeOf(await slowSub.end)).toEqual({ code: 4001, reason: 'SLOW_CONSUMER' });
+    // What the SubscriptionDrops alert (deploy/monitoring) reads.
+    const metrics = await (await fetch(t.httpUrl.replace(/graphql$/, 'metrics'))).text();
+    expect(metrics).toContain('graphql_subscription_drops_total{reason="slow_consumer",service="gateway"} 1');
     expect(slowSub.events.length).toBeLessThan(n);
 
     subgraphs.feed.publish('slow', { id: 's', n: n + 1, padding: '' });

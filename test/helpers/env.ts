@@ -6,6 +6,17 @@ export const testEnv = {
   adminDatabaseUrl: process.env.TEST_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
   redisUrl: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
   amqpUrl: process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+  /**
+   * Set TEST_S3_ENDPOINT (with TEST_S3_ACCESS_KEY_ID and TEST_S3_SECRET_ACCESS_KEY) to run the
+   * object-store contract tests against that S3 service too (MinIO in CI), besides s3rver.
+   */
+  s3: process.env.TEST_S3_ENDPOINT
+    ? {
+        endpoint: process.env.TEST_S3_ENDPOINT,
+        accessKeyId: process.env.TEST_S3_ACCESS_KEY_ID ?? '',
+        secretAccessKey: process.env.TEST_S3_SECRET_ACCESS_KEY ?? '',
+      }
+    : undefined,
   /** Set to run the document-store contract tests against MongoDB too. */
   mongoUrl: process.env.MONGO_URL,
   /** Name of the migrated template database; set it to run two test runs on one server at once. */

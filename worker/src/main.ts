@@ -7,10 +7,12 @@ import { inferenceSettings } from '../../lib/inference/settings.js';
 import { closeInOrder, stopOnSignals } from '../../lib/process/lifecycle.js';
 import { openServiceProcess } from '../../lib/process/service-process.js';
 import { createJobQueue } from '../../lib/queue/index.js';
+import { registerQueueMetrics } from '../../lib/queue/metrics.js';
 import { createObjectStore } from '../../lib/storage/create-object-store.js';
 import { webhookSettings } from '../../lib/webhooks/settings.js';
 import { createWebhookSender, startWebhookWorker } from '../../modules/predictions/webhook-sender.js';
 import { readWorkerEnv } from './env.js';
+import { createWorkerMetrics } from './metrics.js';
 import { startPredictionWorker } from './prediction-worker.js';
 
 // The batch prediction worker: consumes jobs, runs them in chunks, records progress and results.
@@ -34,6 +36,7 @@ const webhookWorker = await startWebhookWorker(webhooks, {
   logger,
   settings: webhookSettings(env),
 });
+registerQueueMetrics(metrics.registry, queue, env.QUEUE_NAME, logger);
 const settings = inferenceSettings(env);
 const { runner } = createInferenceRuntime({
   store,
@@ -51,6 +54,7 @@ const worker = await startPredictionWorker({
   events,
   webhooks,
   ...settings.worker,
+  metrics: createWorkerMetrics(metrics.registry),
 });
 const health = createServiceServer({
   logger,

@@ -9,6 +9,7 @@ import type { PubSub } from '../../lib/pubsub/index.js';
 import type { JobQueue, ReceivedJob } from '../../lib/queue/index.js';
 import { predictionChannel, predictionEvent } from '../../modules/predictions/events.js';
 import { isPredictionJob } from '../../modules/predictions/prediction-job.js';
+import type { WorkerMetrics } from './metrics.js';
 import {
   appendOutputs,
   findPredictionInputs,
@@ -41,6 +42,8 @@ export type PredictionWorkerOptions = {
    * outbox for a webhook worker's sweep.
    */
   webhooks?: Pick<WebhookSender, 'dispatch'> | undefined;
+  /** Job outcomes for /metrics (worker/src/metrics.ts); none counted when unset. */
+  metrics?: WorkerMetrics | undefined;
 };
 
 export type PredictionWorker = { stop(): Promise<void> };
@@ -63,6 +66,7 @@ export async function runPrediction(options: PredictionWorkerOptions, prediction
     const finished = await finishPrediction(db, predictionId, outcome);
     if (finished) {
       await dispatch(finished);
+      options.metrics?.finished(outcome.status);
       await publish();
       const detail = outcome.status === 'FAILED' ? `: ${outcome.error}` : '';
       (outcome.status === 'FAILED' ? events.error : events.info)(`Batch prediction ${outcome.status}${detail}`, {
@@ -146,7 +150,12 @@ export async function startPredictionWorker(options: PredictionWorkerOptions): P
       logger.error({ jobId: job.id }, 'dropping a malformed prediction job');
       return;
     }
-    await runPrediction(options, job.body.predictionId);
+    try {
+      await runPrediction(options, job.body.predictionId);
+    } catch (error) {
+      options.metrics?.attemptFailed();
+      throw error;
+    }
   };
   const sweep = async () => {
     for (const dead of await queue.takeDeadJobs(100)) {
@@ -157,6 +166,7 @@ export async function startPredictionWorker(options: PredictionWorkerOptions): P
       });
       if (failed) {
         await options.webhooks?.dispatch(failed.deliveries);
+        options.metrics?.deadLettered();
         logger.warn({ predictionId: dead.body.predictionId, reason: dead.reason }, 'dead-lettered prediction failed');
       }
     }

@@ -115,7 +115,12 @@ export type SubscriptionServerOptions = {
     context: GatewayContext,
   ): Promise<FormattedExecutionResult>;
   formatError: ErrorFormatter;
+  /** Called for every connection the server closes on its own (the `graphql_subscription_drops_total` metric). */
+  onDrop?: ((reason: SubscriptionDropReason) => void) | undefined;
 };
+
+/** Why the server closed a client's connection. */
+export type SubscriptionDropReason = 'slow_consumer' | 'supergraph_changed' | 'token_expired' | 'token_revoked';
 
 /**
  * A transport's side of one client connection: a WebSocket, or one HTTP request streaming one
@@ -235,9 +240,15 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
   });
 
   /** Ends the connection's subscriptions now (releasing their upstreams), then closes its socket. */
-  function drop(connection: Connection, code: SubscriptionCloseCode | CloseCode, reason: string): void {
+  function drop(
+    connection: Connection,
+    why: SubscriptionDropReason,
+    code: SubscriptionCloseCode | CloseCode,
+    reason: string,
+  ): void {
     if (connection.dropped) return;
     connection.dropped = true;
+    options.onDrop?.(why);
     clearTimeout(connection.expiry);
     for (const subscription of [...connection.subscriptions]) void subscription.return();
     connection.transport.close(code, reason);
@@ -252,7 +263,7 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
       if (connection.dropped || connection.authorization === undefined) continue;
       authenticator
         .authenticate(connection.authorization)
-        .catch(() => drop(connection, CloseCode.Unauthorized, 'Access token revoked'));
+        .catch(() => drop(connection, 'token_revoked', CloseCode.Unauthorized, 'Access token revoked'));
     }
   });
 
@@ -263,7 +274,7 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
    */
   function closeAtExpiry(connection: Connection, caller: Caller): void {
     const remainingMs = caller.identity.expiresAt * 1000 - Date.now();
-    if (remainingMs <= 0) return drop(connection, CloseCode.Unauthorized, 'Access token expired');
+    if (remainingMs <= 0) return drop(connection, 'token_expired', CloseCode.Unauthorized, 'Access token expired');
     connection.expiry = setTimeout(() => closeAtExpiry(connection, caller), Math.min(remainingMs, MAX_TIMER_MS));
   }
 
@@ -362,6 +373,7 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
         logger.warn({ limit: limits.maxQueuedEvents }, 'dropping a client that does not keep up with its events');
         drop(
           connection,
+          'slow_consumer',
           SubscriptionCloseCode.SlowConsumer,
           subscriptionCloseReason[SubscriptionCloseCode.SlowConsumer],
         );
@@ -516,7 +528,9 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
       shared.clear();
       const reason = subscriptionCloseReason[SubscriptionCloseCode.SupergraphChanged];
       for (const connection of connections) {
-        if (connection.subscriptions.size > 0) drop(connection, SubscriptionCloseCode.SupergraphChanged, reason);
+        if (connection.subscriptions.size > 0) {
+          drop(connection, 'supergraph_changed', SubscriptionCloseCode.SupergraphChanged, reason);
+        }
       }
     },
     stats: () => ({

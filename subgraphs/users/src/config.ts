@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { accessTokenEnvShape, accessTokenKeys } from '../../../lib/config/common-env.js';
-import { seconds, type EnvOf } from '../../../lib/config/env.js';
+import { seconds, secretSetting, type EnvOf } from '../../../lib/config/env.js';
 import type { UsersSubgraphDeps } from './server.js';
 
 /** The users service's settings, read by its process and by the platform. */
@@ -9,7 +9,7 @@ export const usersEnvShape = {
   ACCESS_TOKEN_TTL: seconds(15 * 60).describe('Access token lifetime, seconds'),
   REFRESH_TOKEN_TTL: seconds(30 * 24 * 3600).describe('Refresh token lifetime, seconds'),
   ADMIN_EMAIL: z.string().optional().describe('Create this ADMIN account at start when it does not exist'),
-  ADMIN_PASSWORD: z.string().optional().describe('The password of `ADMIN_EMAIL`, set together with it'),
+  ADMIN_PASSWORD: secretSetting(z.string()).optional().describe('The password of `ADMIN_EMAIL`, set together with it'),
 };
 
 export type UsersEnv = EnvOf<typeof usersEnvShape>;
