@@ -57,6 +57,8 @@ export type TestPlatformOptions = Pick<
   uploadPace: UploadPace;
   planner: Partial<GatewayConfig['planner']>;
   operationLimits: Partial<OperationLimits>;
+  /** The platform's data directory (the embedded database and local files); the caller's to remove. Unset: a new temporary one, removed by close(). */
+  dataDir: string;
 };
 
 /**
@@ -66,7 +68,8 @@ export type TestPlatformOptions = Pick<
  */
 export async function startTestPlatform(overrides: Partial<TestPlatformOptions> = {}): Promise<TestPlatform> {
   const database = await createTestDatabase();
-  const dataDir = await mkdtemp(join(tmpdir(), 'ai-code-test-'));
+  const ownDataDir = overrides.dataDir === undefined;
+  const dataDir = overrides.dataDir ?? (await mkdtemp(join(tmpdir(), 'ai-code-test-')));
   const statements: string[] = [];
   const options: TestPlatformOptions = Object.assign(
     {
@@ -87,6 +90,7 @@ export async function startTestPlatform(overrides: Partial<TestPlatformOptions> 
       uploadPace: DEFAULT_UPLOAD_PACE,
       planner: {},
       operationLimits: {},
+      dataDir,
     } satisfies TestPlatformOptions,
     overrides,
   );
@@ -149,7 +153,7 @@ export async function startTestPlatform(overrides: Partial<TestPlatformOptions> 
     close: async () => {
       await platform.close();
       await database.drop();
-      await rm(dataDir, { recursive: true, force: true });
+      if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }
