@@ -11,6 +11,7 @@ import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS_PER_IP, type HttpLimit
 import { createHttpMetrics } from '../../lib/http/metrics.js';
 import { createGraphQLWsEndpoint, createServiceServer, type ServiceServer } from '../../lib/http/service-server.js';
 import type { Logger } from '../../lib/logger.js';
+import type { ServerTlsFiles } from '../../lib/tls/index.js';
 import type { Authenticator } from './auth.js';
 import type { GatewayContext } from './context.js';
 import { createCors } from './http/cors.js';
@@ -71,6 +72,8 @@ export type GatewayOptions = {
   uploadsSubgraph?: string;
   /** Limits of subscriptions over WebSocket; each one left out keeps its default. */
   subscriptions?: Partial<SubscriptionLimits>;
+  /** Serve HTTPS and WSS with this certificate, reloaded when its files change (createServiceServer); unset: HTTP. */
+  tls?: ServerTlsFiles | undefined;
   /** On close, how long requests in flight get to finish. @default 10000 (createServiceServer) */
   drainTimeoutMs?: number | undefined;
   /**
@@ -280,6 +283,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const service = createServiceServer({
     logger,
     metrics,
+    tls: options.tls,
     ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
     limits,
     crossOrigin: createCors(options.corsOrigins ?? []),

@@ -11,7 +11,7 @@ import {
 } from '../../lib/config/common-env.js';
 import { httpPort, mergeEnvShapes, optionalFlag, parseEnv, port, type EnvSource } from '../../lib/config/env.js';
 import { inferenceEnvShape } from '../../lib/inference/settings.js';
-import { gatewayEnvShape } from '../../gateway/src/config.js';
+import { gatewayEnvShape, tlsPairProblems } from '../../gateway/src/config.js';
 import { logsEnvShape } from '../../subgraphs/logs/src/config.js';
 import { modelsEnvShape } from '../../subgraphs/models/src/config.js';
 import { projectsEnvShape } from '../../subgraphs/projects/src/config.js';
@@ -57,6 +57,12 @@ export const platformEnvSchema = z
     }),
   })
   .superRefine(checkUsersEnv)
+  .superRefine((env, context) => {
+    for (const problem of tlsPairProblems(env)) {
+      const [path, message] = problem.split(': ');
+      context.addIssue({ code: 'custom', path: [path!], message: message! });
+    }
+  })
   .refine((env) => !(env.DEMO === true && env.NODE_ENV === 'production'), {
     message: 'the demo account has a published password: DEMO=true is refused when NODE_ENV=production',
     path: ['DEMO'],

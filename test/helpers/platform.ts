@@ -57,6 +57,8 @@ export type TestPlatformOptions = Pick<
   uploadPace: UploadPace;
   planner: Partial<GatewayConfig['planner']>;
   operationLimits: Partial<OperationLimits>;
+  /** The gateway serves HTTPS with these files (its TLS_CERT_FILE, TLS_KEY_FILE). */
+  gatewayTls: GatewayConfig['tls'];
   /** The platform's data directory (the embedded database and local files); the caller's to remove. Unset: a new temporary one, removed by close(). */
   dataDir: string;
 };
@@ -91,6 +93,7 @@ export async function startTestPlatform(overrides: Partial<TestPlatformOptions> 
       planner: {},
       operationLimits: {},
       dataDir,
+      gatewayTls: undefined,
     } satisfies TestPlatformOptions,
     overrides,
   );
@@ -122,6 +125,7 @@ export async function startTestPlatform(overrides: Partial<TestPlatformOptions> 
       protections: { ...base.gateway.protections, redisUrl: options.redisUrl, ...options.gatewayProtections },
       subscriptions: { ...base.gateway.subscriptions, ...options.subscriptions },
       http: gatewayHttp,
+      tls: options.gatewayTls,
       planner: { ...base.gateway.planner, ...options.planner },
       operationLimits: { ...base.gateway.operationLimits, ...options.operationLimits },
     },
