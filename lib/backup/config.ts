@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   databaseEnvShape,
+  databaseUrlOf,
   documentStoreConfig,
   documentStoreEnvShape,
   objectStoreConfig,
@@ -16,7 +17,7 @@ export const backupEnvSchema = z.object(backupEnvShape);
 export function deploymentConfig(env: EnvOf<typeof backupEnvShape>): DeploymentConfig {
   const documents = documentStoreConfig(env);
   return {
-    databaseUrl: env.DATABASE_URL,
+    databaseUrl: databaseUrlOf(env),
     dataDir: env.DATA_DIR,
     objectStore: objectStoreConfig(env),
     mongoUrl: documents.mongoUrl,

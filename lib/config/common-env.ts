@@ -5,6 +5,7 @@ import {
   DEFAULT_UPLOAD_PACE,
   type UploadPace,
 } from '../http/limits.js';
+import { postgresUrlWithCa } from '../tls/index.js';
 import { booleanFlag, logLevel, nodeEnv, positiveInt, postgresUrl, secret, type EnvOf } from './env.js';
 
 /**
@@ -35,6 +36,10 @@ export const serviceEnvShape = {
   ),
 };
 
+/** DATABASE_URL with DATABASE_CA_FILE in it as libpq's `sslrootcert`, which pg and pg_dump both read. */
+export const databaseUrlOf = (env: { DATABASE_URL?: string | undefined; DATABASE_CA_FILE?: string | undefined }) =>
+  env.DATABASE_URL ? postgresUrlWithCa(env.DATABASE_URL, env.DATABASE_CA_FILE) : undefined;
+
 /** What the services' composition functions take from serviceEnvShape. */
 export const serviceConfig = (env: { NODE_ENV: string; INTERNAL_SECRET: string }) => ({
   internalSecret: env.INTERNAL_SECRET,
@@ -45,6 +50,12 @@ export const databaseEnvShape = {
   DATABASE_URL: postgresUrl()
     .optional()
     .describe('PostgreSQL URL; unset: the embedded PGlite database under `DATA_DIR`'),
+  DATABASE_CA_FILE: z
+    .string()
+    .optional()
+    .describe(
+      'PEM file of the CA that signed the PostgreSQL server’s certificate: connections verify it (`sslmode=verify-full` unless `DATABASE_URL` sets another `sslmode`)',
+    ),
   DATA_DIR: z
     .string()
     .default('./.data')

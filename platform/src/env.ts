@@ -36,7 +36,11 @@ export const platformEnvSchema = z
     INTERNAL_SECRET: generatedWhenUnset(serviceEnvShape.INTERNAL_SECRET),
     ...mergeEnvShapes(
       processEnvShape,
-      { DATABASE_URL: databaseEnvShape.DATABASE_URL, DATA_DIR: databaseEnvShape.DATA_DIR },
+      {
+        DATABASE_URL: databaseEnvShape.DATABASE_URL,
+        DATABASE_CA_FILE: databaseEnvShape.DATABASE_CA_FILE,
+        DATA_DIR: databaseEnvShape.DATA_DIR,
+      },
       objectStoreEnvShape,
       documentStoreEnvShape,
       redisEnvShape,
