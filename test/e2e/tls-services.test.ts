@@ -5,6 +5,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, readdirSync } from 'node:fs';
 import { appendFile, chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,7 +22,16 @@ import { redisTlsOptions } from '../../lib/tls/index.js';
 import { createServerCert, createTestCa, type TestCa, type TestCert } from '../helpers/tls.js';
 
 const run = promisify(execFile);
-const PG_BIN = '/usr/lib/postgresql/15/bin';
+/** The newest PostgreSQL server binaries Debian installed (/usr/lib/postgresql/<major>/bin). */
+const PG_BIN = (() => {
+  const majors = readdirSync('/usr/lib/postgresql').filter((name) =>
+    existsSync(join('/usr/lib/postgresql', name, 'bin', 'initdb')),
+  );
+  const newest = majors.sort((a, b) => Number(b) - Number(a))[0];
+  if (!newest)
+    throw new Error('no PostgreSQL server binaries in /usr/lib/postgresql/<major>/bin (Debian: postgresql-<major>)');
+  return join('/usr/lib/postgresql', newest, 'bin');
+})();
 
 async function freePort(): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1');
