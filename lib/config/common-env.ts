@@ -86,6 +86,10 @@ export const objectStoreEnvShape = {
   S3_REGION: z.string().default('us-east-1').describe('The bucket’s region'),
   S3_ACCESS_KEY_ID: z.string().optional().describe('S3 credentials; unset: the SDK’s default chain'),
   S3_SECRET_ACCESS_KEY: z.string().optional().describe('S3 credentials; unset: the SDK’s default chain'),
+  S3_CA_FILE: z
+    .string()
+    .optional()
+    .describe('PEM file of the CA that signed an `https://` `S3_ENDPOINT`’s certificate; unset: the system’s CAs'),
   S3_FORCE_PATH_STYLE: booleanFlag(false).describe(
     'Path-style URLs (bucket in the path), as MinIO-like endpoints need',
   ),
@@ -105,6 +109,7 @@ export function objectStoreConfig(env: ObjectStoreEnv) {
           ...(env.S3_ENDPOINT ? { endpoint: env.S3_ENDPOINT } : {}),
           ...(env.S3_ACCESS_KEY_ID ? { accessKeyId: env.S3_ACCESS_KEY_ID } : {}),
           ...(env.S3_SECRET_ACCESS_KEY ? { secretAccessKey: env.S3_SECRET_ACCESS_KEY } : {}),
+          ...(env.S3_CA_FILE ? { caFile: env.S3_CA_FILE } : {}),
         }
       : undefined,
   };

@@ -10,6 +10,7 @@ import { appendFile, chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } fro
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
@@ -18,7 +19,9 @@ import { createBackup, restoreBackup } from '../../lib/backup/backup.js';
 import { databaseUrlOf } from '../../lib/config/common-env.js';
 import { connectDatabase } from '../../lib/db/connect.js';
 import { migrateToLatest } from '../../lib/db/migrate.js';
+import { createS3ObjectStore } from '../../lib/storage/s3-store.js';
 import { redisTlsOptions } from '../../lib/tls/index.js';
+import { s3rverCredentials, startS3rver, type RunningS3rver } from '../helpers/s3rver.js';
 import { createServerCert, createTestCa, type TestCa, type TestCert } from '../helpers/tls.js';
 
 const run = promisify(execFile);
@@ -265,6 +268,46 @@ describe('Redis over TLS (rediss:// with the CA)', () => {
       expect(errors.map((e) => e.message).join('\n')).toMatch(/self[- ]signed|unable to verify|certificate/i);
     } finally {
       wrong.disconnect();
+    }
+  });
+});
+
+describe('S3 over HTTPS with S3_CA_FILE', () => {
+  let s3: RunningS3rver;
+
+  beforeAll(async () => {
+    s3 = await startS3rver(cert);
+  }, 30_000);
+
+  afterAll(async () => {
+    await s3?.close();
+  });
+
+  const store = (caFile: string) =>
+    createS3ObjectStore({
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      bucket: 'tls-bucket',
+      forcePathStyle: true,
+      caFile,
+      ...s3rverCredentials,
+    });
+
+  it('stores and reads objects over TLS verified with the CA, and refuses a server another CA signed', async () => {
+    expect(s3.endpoint).toMatch(/^https:\/\/localhost:\d+$/);
+    const trusted = store(ca.certFile);
+    try {
+      await trusted.ensureBucket();
+      await trusted.put('models/m.onnx', Readable.from([Buffer.from('over tls')]));
+      expect(await trusted.list('')).toEqual(['models/m.onnx']);
+    } finally {
+      await trusted.close();
+    }
+    const wrong = store(wrongCa.certFile);
+    try {
+      await expect(wrong.list('')).rejects.toThrow(/self[- ]signed|unable to verify|certificate/i);
+    } finally {
+      await wrong.close();
     }
   });
 });
