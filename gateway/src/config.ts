@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { RevocationCheck } from '../../lib/auth/revocations.js';
 import { accessTokenEnvShape, accessTokenKeys } from '../../lib/config/common-env.js';
 import { optionalFlag, positiveInt, type EnvOf } from '../../lib/config/env.js';
+import type { ServerTlsFiles } from '../../lib/tls/index.js';
 import type { Logger } from '../../lib/logger.js';
 import { createAuthenticator } from './auth.js';
 import { createGateway, gatewayDefaults, type Gateway, type GatewayOptions } from './create-gateway.js';
@@ -48,6 +49,22 @@ export const gatewayEnvShape = {
       'Origins of browser apps allowed to call the API, comma-separated and exact (`https://app.example.com,http://localhost:5173`); WebSockets from other pages’ origins are refused',
     shownDefault: 'none (no cross-origin access)',
   }),
+  TLS_CERT_FILE: z
+    .string()
+    .optional()
+    .describe(
+      'Serve HTTPS and WSS (TLS 1.2 or newer) with this PEM certificate chain, with `TLS_KEY_FILE`; unset: HTTP (TLS ends at a proxy)',
+    ),
+  TLS_KEY_FILE: z.string().optional().describe('The PEM private key of `TLS_CERT_FILE`'),
+  TLS_WATCH_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(3_600_000)
+    .default(10_000)
+    .describe(
+      'How often the certificate files are checked for a change, ms: a renewed pair is served without a restart (so is one after SIGHUP)',
+    ),
   QUERY_PLAN_CACHE_MIB: z.coerce
     .number()
     .positive()
@@ -76,6 +93,8 @@ export type GatewayConfig = Required<
   >
 > & {
   drainTimeoutMs: number;
+  /** HTTPS: the certificate and key files, when both are set. */
+  tls: ServerTlsFiles | undefined;
   /** How access tokens are verified. */
   accessTokens: ReturnType<typeof accessTokenKeys>;
 };
@@ -111,7 +130,22 @@ export const gatewayConfig = (env: GatewayEnv): GatewayConfig => ({
   deduplicateInflight: env.DEDUPLICATE_INFLIGHT,
   queryPlanCacheMiB: env.QUERY_PLAN_CACHE_MIB,
   corsOrigins: env.CORS_ORIGINS,
+  tls:
+    env.TLS_CERT_FILE && env.TLS_KEY_FILE
+      ? { certFile: env.TLS_CERT_FILE, keyFile: env.TLS_KEY_FILE, watchIntervalMs: env.TLS_WATCH_INTERVAL_MS }
+      : undefined,
 });
+
+/** A certificate without its key, or a key without its certificate, is a configuration error. */
+export function tlsPairProblems(env: {
+  TLS_CERT_FILE?: string | undefined;
+  TLS_KEY_FILE?: string | undefined;
+}): string[] {
+  if (Boolean(env.TLS_CERT_FILE) === Boolean(env.TLS_KEY_FILE)) return [];
+  return env.TLS_CERT_FILE
+    ? ['TLS_KEY_FILE: required with TLS_CERT_FILE']
+    : ['TLS_CERT_FILE: required with TLS_KEY_FILE'];
+}
 
 /** What the gateway runs on besides its settings. */
 export type GatewayResources = {

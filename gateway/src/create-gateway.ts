@@ -13,6 +13,7 @@ import { useOperationMetrics } from './observability/operation-metrics.js';
 import { createGraphQLWsEndpoint, createServiceServer, type ServiceServer } from '../../lib/http/service-server.js';
 import type { Logger } from '../../lib/logger.js';
 import { API_KEYS_SUBGRAPH, createApiKeyLookup } from './api-keys.js';
+import type { ServerTlsFiles } from '../../lib/tls/index.js';
 import type { Authenticator } from './auth.js';
 import type { GatewayContext } from './context.js';
 import { createCors } from './http/cors.js';
@@ -76,6 +77,8 @@ export type GatewayOptions = {
   uploadsSubgraph?: string;
   /** Limits of subscriptions over WebSocket; each one left out keeps its default. */
   subscriptions?: Partial<SubscriptionLimits>;
+  /** Serve HTTPS and WSS with this certificate, reloaded when its files change (createServiceServer); unset: HTTP. */
+  tls?: ServerTlsFiles | undefined;
   /** On close, how long requests in flight get to finish. @default 10000 (createServiceServer) */
   drainTimeoutMs?: number | undefined;
   /**
@@ -318,6 +321,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const service = createServiceServer({
     logger,
     metrics,
+    tls: options.tls,
     ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
     limits,
     crossOrigin: createCors(options.corsOrigins ?? []),

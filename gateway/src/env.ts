@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { serviceEnvShape } from '../../lib/config/common-env.js';
 import { ConfigError, httpPort, httpUrl, parseEnv, type EnvSource } from '../../lib/config/env.js';
-import { gatewayEnvShape } from './config.js';
+import { gatewayEnvShape, tlsPairProblems } from './config.js';
 
 /** The gateway process's environment: its settings (config.ts) and what only a standalone gateway needs. */
 export const gatewayEnvSchema = z.object({
@@ -30,7 +30,7 @@ export type GatewayProcessEnv = z.infer<typeof gatewayEnvSchema> & {
 export function parseGatewayEnv(source: EnvSource): GatewayProcessEnv {
   const env = parseEnv(gatewayEnvSchema, source);
   const subgraphUrls: Record<string, string> = {};
-  const problems: string[] = [];
+  const problems: string[] = tlsPairProblems(env);
   for (const [key, value] of Object.entries(source)) {
     const match = SUBGRAPH_URL_VARIABLE.pattern.exec(key);
     if (!match || !value) continue;

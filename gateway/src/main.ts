@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createRedisRevocationFeed, watchRevocations } from '../../lib/auth/revocations.js';
 import { loadEnvOrExit } from '../../lib/config/env.js';
 import { createLogger } from '../../lib/logger.js';
-import { stopOnSignals } from '../../lib/process/lifecycle.js';
+import { reloadOnSighup, stopOnSignals } from '../../lib/process/lifecycle.js';
 import { projectRoot } from '../../lib/project-root.js';
 import { composeGateway, gatewayConfig } from './config.js';
 import { readGatewayEnv } from './env.js';
@@ -24,6 +24,7 @@ const gateway = await composeGateway({
 });
 const url = await gateway.listen(env.PORT, env.HOST);
 logger.info({ url: `${url}/graphql` }, 'gateway listening');
+reloadOnSighup(logger, () => gateway.reloadTls());
 // The drain, then the rest of closing, within the process's own deadline.
 stopOnSignals(
   logger,

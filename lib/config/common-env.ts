@@ -5,6 +5,7 @@ import {
   DEFAULT_UPLOAD_PACE,
   type UploadPace,
 } from '../http/limits.js';
+import { postgresUrlWithCa } from '../tls/index.js';
 import { booleanFlag, logLevel, nodeEnv, positiveInt, postgresUrl, secret, secretSetting, type EnvOf } from './env.js';
 
 /**
@@ -35,6 +36,10 @@ export const serviceEnvShape = {
   ),
 };
 
+/** DATABASE_URL with DATABASE_CA_FILE in it as libpq's `sslrootcert`, which pg and pg_dump both read. */
+export const databaseUrlOf = (env: { DATABASE_URL?: string | undefined; DATABASE_CA_FILE?: string | undefined }) =>
+  env.DATABASE_URL ? postgresUrlWithCa(env.DATABASE_URL, env.DATABASE_CA_FILE) : undefined;
+
 /** What the services' composition functions take from serviceEnvShape. */
 export const serviceConfig = (env: { NODE_ENV: string; INTERNAL_SECRET: string }) => ({
   internalSecret: env.INTERNAL_SECRET,
@@ -46,6 +51,12 @@ export const databaseEnvShape = {
   DATABASE_URL: secretSetting(postgresUrl())
     .optional()
     .describe('PostgreSQL URL; unset: the embedded PGlite database under `DATA_DIR`'),
+  DATABASE_CA_FILE: z
+    .string()
+    .optional()
+    .describe(
+      'PEM file of the CA that signed the PostgreSQL server’s certificate: connections verify it (`sslmode=verify-full` unless `DATABASE_URL` sets another `sslmode`)',
+    ),
   DATA_DIR: z
     .string()
     .default('./.data')
@@ -96,6 +107,10 @@ export const objectStoreEnvShape = {
   S3_REGION: z.string().default('us-east-1').describe('The bucket’s region'),
   S3_ACCESS_KEY_ID: secretSetting(z.string()).optional().describe('S3 credentials; unset: the SDK’s default chain'),
   S3_SECRET_ACCESS_KEY: secretSetting(z.string()).optional().describe('S3 credentials; unset: the SDK’s default chain'),
+  S3_CA_FILE: z
+    .string()
+    .optional()
+    .describe('PEM file of the CA that signed an `https://` `S3_ENDPOINT`’s certificate; unset: the system’s CAs'),
   S3_FORCE_PATH_STYLE: booleanFlag(false).describe(
     'Path-style URLs (bucket in the path), as MinIO-like endpoints need',
   ),
@@ -115,6 +130,7 @@ export function objectStoreConfig(env: ObjectStoreEnv) {
           ...(env.S3_ENDPOINT ? { endpoint: env.S3_ENDPOINT } : {}),
           ...(env.S3_ACCESS_KEY_ID ? { accessKeyId: env.S3_ACCESS_KEY_ID } : {}),
           ...(env.S3_SECRET_ACCESS_KEY ? { secretAccessKey: env.S3_SECRET_ACCESS_KEY } : {}),
+          ...(env.S3_CA_FILE ? { caFile: env.S3_CA_FILE } : {}),
         }
       : undefined,
   };

@@ -41,3 +41,6 @@ export async function migrateTo(db: Kysely<Database>, name: string): Promise<str
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
+
+/** The names of every migration this code knows, in order (a backup records the last one it holds). */
+export const migrationNames = (): string[] => Object.keys(migrations);

@@ -1,9 +1,11 @@
+import { databaseUrlOf } from '../config/common-env.js';
 import type { Logger } from '../logger.js';
 import { connectDatabase, type DatabaseConnection } from './connect.js';
 import { migrateToLatest } from './migrate.js';
 
 export type DatabaseEnv = {
   DATABASE_URL?: string | undefined;
+  DATABASE_CA_FILE?: string | undefined;
   DATA_DIR: string;
   DATABASE_POOL_SIZE: number;
   MIGRATE_ON_START: boolean;
@@ -12,7 +14,7 @@ export type DatabaseEnv = {
 /** Connects as a service's environment says, and migrates when MIGRATE_ON_START is set. */
 export async function openDatabase(env: DatabaseEnv, logger: Logger): Promise<DatabaseConnection> {
   const connection = await connectDatabase({
-    databaseUrl: env.DATABASE_URL,
+    databaseUrl: databaseUrlOf(env),
     dataDir: env.DATA_DIR,
     poolSize: env.DATABASE_POOL_SIZE,
     onIdleError: (error) => logger.warn({ err: error }, 'idle database connection closed by the server'),

@@ -1,10 +1,12 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CloseCode, handleProtocols, type Server as GraphQLWsServer } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { readServerTls, rereadServerTls, watchServerTls, type ServerTlsFiles } from '../tls/index.js';
 import { sendGraphQLError, type GraphQLRoute } from './graphql-handler.js';
 import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_HEADERS_TIMEOUT_MS, type HttpLimits } from './limits.js';
 import type { HttpMetrics } from './metrics.js';
@@ -52,6 +54,11 @@ export type ServiceServerOptions = {
    * `bodyTimeoutMs` themselves; a body no route reads is cut here once it stalls that long.
    */
   limits?: Partial<HttpLimits> | undefined;
+  /**
+   * Serve HTTPS (and WebSockets over TLS), TLS 1.2 at least, with this certificate and key; the
+   * files are read again when they change (polled) or on reloadTls(), without a restart.
+   */
+  tls?: ServerTlsFiles | undefined;
 };
 
 /** What orchestrators and Prometheus call, open whatever `authorize` says. */
@@ -86,7 +93,7 @@ export type WebSocketEndpoint = {
 
 export type ServiceServer = {
   server: Server;
-  /** Starts listening; resolves to the base URL, e.g. http://127.0.0.1:4001. */
+  /** Starts listening; resolves to the base URL, e.g. http://127.0.0.1:4001 (https:// with `tls`). */
   listen(port: number, host: string): Promise<string>;
   /**
    * Graceful shutdown: stops accepting connections, answers /readyz with 503, closes WebSocket
@@ -95,6 +102,12 @@ export type ServiceServer = {
    * returns the same promise.
    */
   close(): Promise<void>;
+  /**
+   * Reads the TLS certificate and key again and serves them to new connections (SIGHUP does this
+   * in the processes that serve TLS). Throws, keeping the current pair, when the files are
+   * unreadable or do not match; without `tls` it does nothing.
+   */
+  reloadTls(): Promise<void>;
 };
 
 /**
@@ -151,40 +164,56 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
     return extraRoutes.find(([prefix]) => url.pathname.startsWith(prefix));
   }
 
-  const server = createServer(
-    {
-      headersTimeout: headersTimeoutMs,
-      // Node's requestTimeout bounds the whole request, which would cut long model uploads that
-      // are making progress: bodies are bounded by bodyTimeoutMs (and uploads by their pace) instead.
-      requestTimeout: 0,
-      // How often Node checks headersTimeout (default 30 s, which would triple a 10 s timeout).
-      connectionsCheckingInterval: Math.max(10, Math.min(1000, headersTimeoutMs / 4)),
-    },
-    (req, res) => {
-      const started = process.hrtime.bigint();
-      const url = new URL(req.url ?? '/', 'http://internal');
-      // A request that arrives on a kept-alive connection during shutdown is served, then its connection closes.
-      if (closing) res.shouldKeepAlive = false;
-      inFlight.add(res);
-      res.once('close', () => inFlight.delete(res));
-      // Node reads and discards a body left unread after the answer, to keep the connection: not
-      // a body that stalls, which would hold the connection for as long as its client likes.
-      res.once('finish', () => {
-        if (!req.complete) cutWhenStalled(req, bodyTimeoutMs);
-      });
-      route(req, res, url)
-        .catch((error: unknown) => {
-          logger.error({ err: error, path: url.pathname }, 'request failed');
-          if (!res.headersSent) sendGraphQLError(res, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
-          else res.destroy();
-        })
-        .then((routeName) => {
-          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-          metrics.observe(routeName ?? 'error', req.method ?? 'GET', res.statusCode, seconds);
-        })
-        .catch(() => undefined);
-    },
-  );
+  const httpOptions: ServerOptions = {
+    headersTimeout: headersTimeoutMs,
+    // Node's requestTimeout bounds the whole request, which would cut long model uploads that
+    // are making progress: bodies are bounded by bodyTimeoutMs (and uploads by their pace) instead.
+    requestTimeout: 0,
+    // How often Node checks headersTimeout (default 30 s, which would triple a 10 s timeout).
+    connectionsCheckingInterval: Math.max(10, Math.min(1000, headersTimeoutMs / 4)),
+  };
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = process.hrtime.bigint();
+    const url = new URL(req.url ?? '/', 'http://internal');
+    // A request that arrives on a kept-alive connection during shutdown is served, then its connection closes.
+    if (closing) res.shouldKeepAlive = false;
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+    // Node reads and discards a body left unread after the answer, to keep the connection: not
+    // a body that stalls, which would hold the connection for as long as its client likes.
+    res.once('finish', () => {
+      if (!req.complete) cutWhenStalled(req, bodyTimeoutMs);
+    });
+    route(req, res, url)
+      .catch((error: unknown) => {
+        logger.error({ err: error, path: url.pathname }, 'request failed');
+        if (!res.headersSent) sendGraphQLError(res, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
+        else res.destroy();
+      })
+      .then((routeName) => {
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        metrics.observe(routeName ?? 'error', req.method ?? 'GET', res.statusCode, seconds);
+      })
+      .catch(() => undefined);
+  };
+  const tls = options.tls;
+  // An HTTPS server is an HTTP server over TLS: the same events and connection methods, which is all
+  // that is used of it here (its 'connection' events are the TCP sockets, before the handshake).
+  const server: Server = tls
+    ? (createHttpsServer({ ...httpOptions, ...readServerTls(tls) }, handle) as HttpsServer as unknown as Server)
+    : createServer(httpOptions, handle);
+  const reloadTls = async (): Promise<void> => {
+    if (!tls) return;
+    (server as unknown as HttpsServer).setSecureContext(await rereadServerTls(tls));
+    logger.info({ certFile: tls.certFile }, 'TLS certificate reloaded');
+  };
+  const stopWatching = tls
+    ? watchServerTls(tls, () => {
+        reloadTls().catch((error: unknown) =>
+          logger.warn({ err: error }, 'TLS certificate not reloaded; the previous one stays in use'),
+        );
+      })
+    : undefined;
   server.keepAliveTimeout = 65_000;
   // Expect: 100-continue. Node would send 100 before any route looks at the request; routes that
   // refuse requests before their body (uploads) send it themselves instead.
@@ -223,14 +252,16 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
           const address = server.address() as AddressInfo;
           const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
           resolve(
-            `http://${shownHost === '0.0.0.0' || shownHost === '[::]' ? '127.0.0.1' : shownHost}:${address.port}`,
+            `${tls ? 'https' : 'http'}://${shownHost === '0.0.0.0' || shownHost === '[::]' ? '127.0.0.1' : shownHost}:${address.port}`,
           );
         });
       }),
     close: () => (closing ??= drain()),
+    reloadTls,
   };
 
   async function drain(): Promise<void> {
+    stopWatching?.();
     // Stop accepting: new connections are refused from here on.
     const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
     // Requests in flight finish; their connections close after the response instead of idling.

@@ -32,3 +32,10 @@ export function stopOnSignals(logger: Logger, stop: () => Promise<void>, timeout
 export async function closeInOrder(resources: ReadonlyArray<{ close(): unknown } | undefined>): Promise<void> {
   for (const resource of resources) await resource?.close();
 }
+
+/** SIGHUP reloads what can be reloaded in place (the TLS certificate), as daemons do; a failure is logged, the process runs on. */
+export function reloadOnSighup(logger: Logger, reload: () => Promise<void>): void {
+  process.on('SIGHUP', () => {
+    reload().catch((error: unknown) => logger.warn({ err: error }, 'reload on SIGHUP failed; nothing was changed'));
+  });
+}

@@ -10,7 +10,9 @@ import {
   type BucketLocationConstraint,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { Agent as HttpsAgent } from 'node:https';
 import { pipeline, Readable } from 'node:stream';
+import { MIN_TLS_VERSION, readCaFile } from '../tls/index.js';
 import { createMeter, digestStream } from './digest.js';
 import {
   assertValidKey,
@@ -32,6 +34,8 @@ export type S3ObjectStoreOptions = {
   secretAccessKey?: string | undefined;
   /** `endpoint/bucket/key` URLs instead of `bucket.endpoint/key`, as MinIO-like servers need. */
   forcePathStyle: boolean;
+  /** PEM CA bundle an `https://` endpoint's certificate is verified with (a private CA); unset: the system's. */
+  caFile?: string | undefined;
 };
 
 export interface S3ObjectStore extends ObjectStore {
@@ -55,6 +59,18 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions): S3ObjectStor
     region,
     endpoint: options.endpoint,
     forcePathStyle: options.forcePathStyle,
+    // The SDK's Node handler takes its options as an object: an agent that trusts this CA.
+    ...(options.caFile
+      ? {
+          requestHandler: {
+            httpsAgent: new HttpsAgent({
+              keepAlive: true,
+              ca: readCaFile(options.caFile),
+              minVersion: MIN_TLS_VERSION,
+            }),
+          },
+        }
+      : {}),
     credentials:
       options.accessKeyId && options.secretAccessKey
         ? { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey }

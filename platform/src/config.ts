@@ -1,4 +1,4 @@
-import { objectStoreConfig, serviceConfig } from '../../lib/config/common-env.js';
+import { databaseUrlOf, objectStoreConfig, serviceConfig } from '../../lib/config/common-env.js';
 import { inferenceSettings } from '../../lib/inference/settings.js';
 import type { Logger } from '../../lib/logger.js';
 import { webhookSettings } from '../../lib/webhooks/settings.js';
@@ -29,7 +29,7 @@ export function platformConfig(
     host: env.HOST,
     port: env.PORT,
     subgraphBasePort: env.SUBGRAPH_BASE_PORT,
-    databaseUrl: env.DATABASE_URL,
+    databaseUrl: databaseUrlOf(env),
     dataDir: env.DATA_DIR,
     ...serviceConfig(resolved),
     objectStore: objectStoreConfig(env),

@@ -12,7 +12,7 @@ import {
 import { httpPort, mergeEnvShapes, optionalFlag, parseEnv, port, type EnvSource } from '../../lib/config/env.js';
 import { inferenceEnvShape } from '../../lib/inference/settings.js';
 import { webhookEnvShape } from '../../lib/webhooks/settings.js';
-import { gatewayEnvShape } from '../../gateway/src/config.js';
+import { gatewayEnvShape, tlsPairProblems } from '../../gateway/src/config.js';
 import { logsEnvShape } from '../../subgraphs/logs/src/config.js';
 import { modelsEnvShape } from '../../subgraphs/models/src/config.js';
 import { projectsEnvShape } from '../../subgraphs/projects/src/config.js';
@@ -37,7 +37,11 @@ export const platformEnvSchema = z
     INTERNAL_SECRET: generatedWhenUnset(serviceEnvShape.INTERNAL_SECRET),
     ...mergeEnvShapes(
       processEnvShape,
-      { DATABASE_URL: databaseEnvShape.DATABASE_URL, DATA_DIR: databaseEnvShape.DATA_DIR },
+      {
+        DATABASE_URL: databaseEnvShape.DATABASE_URL,
+        DATABASE_CA_FILE: databaseEnvShape.DATABASE_CA_FILE,
+        DATA_DIR: databaseEnvShape.DATA_DIR,
+      },
       objectStoreEnvShape,
       documentStoreEnvShape,
       redisEnvShape,
@@ -59,6 +63,12 @@ export const platformEnvSchema = z
     }),
   })
   .superRefine(checkUsersEnv)
+  .superRefine((env, context) => {
+    for (const problem of tlsPairProblems(env)) {
+      const [path, message] = problem.split(': ');
+      context.addIssue({ code: 'custom', path: [path!], message: message! });
+    }
+  })
   .refine((env) => !(env.DEMO === true && env.NODE_ENV === 'production'), {
     message: 'the demo account has a published password: DEMO=true is refused when NODE_ENV=production',
     path: ['DEMO'],

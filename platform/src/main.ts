@@ -1,6 +1,6 @@
 import { loadEnvOrExit } from '../../lib/config/env.js';
 import { createLogger } from '../../lib/logger.js';
-import { stopOnSignals } from '../../lib/process/lifecycle.js';
+import { reloadOnSighup, stopOnSignals } from '../../lib/process/lifecycle.js';
 import { platformConfig } from './config.js';
 import { demoBanner, seedDemoOnFirstStart } from './demo.js';
 import { readPlatformEnv } from './env.js';
@@ -28,3 +28,4 @@ logger.info(
 const demo = await seedDemoOnFirstStart(env.DEMO, platform, logger);
 process.stdout.write(`\n  ai-code gateway ready at ${platform.url}\n${demo ? demoBanner(platform.url, demo) : ''}\n`);
 stopOnSignals(logger, () => platform.close(), env.DRAIN_TIMEOUT_MS + 15_000);
+reloadOnSighup(logger, () => platform.gateway.reloadTls());

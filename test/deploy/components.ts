@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
+import { backupEnvSchema } from '../../lib/backup/config.js';
 import { databaseEnvShape } from '../../lib/config/common-env.js';
 import { parseEnv, type EnvSource } from '../../lib/config/env.js';
 import { parseGatewayEnv } from '../../gateway/src/env.js';
@@ -123,6 +124,17 @@ export const MIGRATE = {
   contract: migrateContract,
   mustSet: [],
 };
+
+/** The daily backup (a Kubernetes CronJob) and its restore: scripts/backup.ts and restore.ts parse exactly this. */
+export const BACKUP = {
+  name: 'backup',
+  main: 'dist/scripts/backup.js',
+  source: 'scripts/backup.ts',
+  contract: fromSchema(backupEnvSchema),
+  mustSet: [],
+};
+
+export const RESTORE = { ...BACKUP, name: 'restore', main: 'dist/scripts/restore.js', source: 'scripts/restore.ts' };
 
 /**
  * Settings that must be equal in every process that reads them: the services meet through these

@@ -8,10 +8,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, type EnvSource } from '../../lib/config/env.js';
 import {
+  BACKUP,
   COMPONENTS,
   GATEWAY,
   MIGRATE,
   MUST_SET_WHERE_READ,
+  RESTORE,
   SHARED_SETTINGS,
   SUBGRAPH_COMPONENTS,
   type EnvContract,
@@ -245,7 +247,9 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
   const deployments = ofKind(manifests, 'Deployment');
   const byName = (kind: string, name: string) => ofKind(manifests, kind).find((m) => m.metadata.name === name);
   const spec = (m: Manifest) => m.spec as Yaml;
-  const podSpec = (m: Manifest) => (spec(m).template as Yaml).spec as Yaml;
+  /** A CronJob's pods are those of its Job template. */
+  const podSpec = (m: Manifest) =>
+    ((m.kind === 'CronJob' ? ((spec(m).jobTemplate as Yaml).spec as Yaml) : spec(m)).template as Yaml).spec as Yaml;
   const podLabels = (m: Manifest) => ((spec(m).template as Yaml).metadata as Yaml).labels as Record<string, string>;
   const containers = (m: Manifest) => podSpec(m).containers as Yaml[];
   const matches = (selector: Record<string, string>, labels: Record<string, string>) =>
@@ -398,7 +402,7 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
   });
 
   it('defines every ConfigMap and Secret a workload refers to', () => {
-    const workloads = [...deployments, ...ofKind(manifests, 'Job')];
+    const workloads = [...deployments, ...ofKind(manifests, 'Job'), ...ofKind(manifests, 'CronJob')];
     for (const workload of workloads) {
       for (const container of containers(workload)) {
         for (const source of (container.envFrom as Yaml[] | undefined) ?? []) {
@@ -492,6 +496,31 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     checkEnvAgainstCode(MIGRATE.contract, containerEnv(container!), MIGRATE.mustSet, 'k8s migrate');
   });
 
+  it('backup CronJob: runs the backup script daily, one at a time, with the stores the services use, into its volume', () => {
+    const cronJob = byName('CronJob', BACKUP.name)!;
+    expect(cronJob, 'a backup CronJob').toBeDefined();
+    expect(String(spec(cronJob).schedule).split(' ')).toHaveLength(5);
+    expect(spec(cronJob).concurrencyPolicy).toBe('Forbid');
+    expect(['OnFailure', 'Never']).toContain(podSpec(cronJob).restartPolicy);
+    expect((podSpec(cronJob).securityContext as Yaml).runAsNonRoot).toBe(true);
+    const [container] = containers(cronJob);
+    expect((container!.command as string[]).join(' ')).toMatch(
+      new RegExp(`node ${BACKUP.main.replaceAll('.', '\\.')} --out "?/backups/`),
+    );
+    const mounted = ((container!.volumeMounts as Yaml[]) ?? []).find((m) => m.mountPath === '/backups');
+    const volume = ((podSpec(cronJob).volumes as Yaml[]) ?? []).find((v) => v.name === mounted?.name);
+    const claim = String((volume?.persistentVolumeClaim as Yaml | undefined)?.claimName);
+    expect(byName('PersistentVolumeClaim', claim), `PersistentVolumeClaim ${claim}`).toBeDefined();
+    const env = containerEnv(container!);
+    const parsed = checkEnvAgainstCode(BACKUP.contract, env, BACKUP.mustSet, 'k8s backup');
+    // The same database, bucket and document store as the services.
+    const users = COMPONENTS.find((c) => c.name === 'models')!;
+    const models = containerEnv(containers(byName('Deployment', users.name)!)[0]!);
+    for (const name of ['DATABASE_URL', 'S3_BUCKET', 'S3_ENDPOINT', 'MONGO_URL', 'MONGO_DATABASE']) {
+      expect(String(parsed[name] ?? ''), name).toBe(models[name] ?? '');
+    }
+  });
+
   it('gives every process the same database, bucket, queue and secrets', async () => {
     const parsed: Record<string, Record<string, unknown>> = {};
     for (const component of COMPONENTS) {
@@ -509,7 +538,7 @@ describe('the image', () => {
   const buildInclude = (JSON.parse(readFileSync(repoPath('tsconfig.build.json'), 'utf8')) as { include: string[] })
     .include;
 
-  it.each([...COMPONENTS, MIGRATE].map((c) => [c.name, c] as const))(
+  it.each([...COMPONENTS, MIGRATE, BACKUP, RESTORE].map((c) => [c.name, c] as const))(
     '%s: its entry point is compiled by `npm run build` from a source the Dockerfile copies',
     (name, component) => {
       if (name === 'logs' && !existsSync(repoPath(component.source))) return; // written concurrently

@@ -60,6 +60,10 @@ export type TestPlatformOptions = Pick<
   operationLimits: Partial<OperationLimits>;
   /** How webhooks are checked and delivered (WEBHOOK_* settings); the defaults, unless set. */
   webhooks: Partial<WebhookSettings>;
+  /** The gateway serves HTTPS with these files (its TLS_CERT_FILE, TLS_KEY_FILE). */
+  gatewayTls: GatewayConfig['tls'];
+  /** The platform's data directory (the embedded database and local files); the caller's to remove. Unset: a new temporary one, removed by close(). */
+  dataDir: string;
 };
 
 /**
@@ -69,7 +73,8 @@ export type TestPlatformOptions = Pick<
  */
 export async function startTestPlatform(overrides: Partial<TestPlatformOptions> = {}): Promise<TestPlatform> {
   const database = await createTestDatabase();
-  const dataDir = await mkdtemp(join(tmpdir(), 'ai-code-test-'));
+  const ownDataDir = overrides.dataDir === undefined;
+  const dataDir = overrides.dataDir ?? (await mkdtemp(join(tmpdir(), 'ai-code-test-')));
   const statements: string[] = [];
   const options: TestPlatformOptions = Object.assign(
     {
@@ -91,6 +96,8 @@ export async function startTestPlatform(overrides: Partial<TestPlatformOptions> 
       planner: {},
       operationLimits: {},
       webhooks: {},
+      dataDir,
+      gatewayTls: undefined,
     } satisfies TestPlatformOptions,
     overrides,
   );
@@ -122,6 +129,7 @@ export async function startTestPlatform(overrides: Partial<TestPlatformOptions> 
       protections: { ...base.gateway.protections, redisUrl: options.redisUrl, ...options.gatewayProtections },
       subscriptions: { ...base.gateway.subscriptions, ...options.subscriptions },
       http: gatewayHttp,
+      tls: options.gatewayTls,
       planner: { ...base.gateway.planner, ...options.planner },
       operationLimits: { ...base.gateway.operationLimits, ...options.operationLimits },
     },
@@ -154,7 +162,7 @@ export async function startTestPlatform(overrides: Partial<TestPlatformOptions> 
     close: async () => {
       await platform.close();
       await database.drop();
-      await rm(dataDir, { recursive: true, force: true });
+      if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

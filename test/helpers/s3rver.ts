@@ -15,7 +15,8 @@ export type RunningS3rver = { endpoint: string; close(): Promise<void> };
 // and exits when its stdin closes, so it never outlives the test process.
 const serverScript = `
 const S3rver = require(process.argv[1]);
-new S3rver({ address: '127.0.0.1', port: 0, directory: process.argv[2], silent: true })
+const tls = process.argv[3] ? { cert: require('fs').readFileSync(process.argv[3]), key: require('fs').readFileSync(process.argv[4]) } : {};
+new S3rver({ address: '127.0.0.1', port: 0, directory: process.argv[2], silent: true, ...tls })
   .run()
   .then(({ port }) => console.log(port), (error) => { console.error(error); process.exit(1); });
 process.stdin.resume().on('end', () => process.exit(0));
@@ -30,11 +31,18 @@ process.stdin.resume().on('end', () => process.exit(0));
  * DES, which OpenSSL 3 only offers with its legacy provider: in the test process, listing more
  * than 1000 keys would fail with InternalError.
  */
-export async function startS3rver(): Promise<RunningS3rver> {
+export async function startS3rver(tls?: { certFile: string; keyFile: string }): Promise<RunningS3rver> {
   const directory = await mkdtemp(join(tmpdir(), 's3rver-'));
   const child = spawn(
     process.execPath,
-    ['--openssl-legacy-provider', '-e', serverScript, createRequire(import.meta.url).resolve('s3rver'), directory],
+    [
+      '--openssl-legacy-provider',
+      '-e',
+      serverScript,
+      createRequire(import.meta.url).resolve('s3rver'),
+      directory,
+      ...(tls ? [tls.certFile, tls.keyFile] : []),
+    ],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const exited = once(child, 'exit');
@@ -50,5 +58,5 @@ export async function startS3rver(): Promise<RunningS3rver> {
     throw new Error('s3rver exited before listening');
   }
   const [port] = started;
-  return { endpoint: `http://127.0.0.1:${port}`, close };
+  return { endpoint: `${tls ? 'https://localhost' : 'http://127.0.0.1'}:${port}`, close };
 }
