@@ -137,6 +137,35 @@ describe('API keys', () => {
     expect((await t.gql({ query: CREATE_PROJECT, token: writeKey.secret })).data?.createProject.id).toBeDefined();
   });
 
+  it('keys work on the REST door and the inference protocol, with the same scopes and project limit', async () => {
+    const key = remember(await createKey(t, alice, { scopes: ['PREDICT'], projectId: projectA }));
+    const projects = async () => (await t.gql({ query: PROJECTS, token: alice.accessToken })).data?.projects.nodes;
+    const before = await projects();
+    const post = (path: string, body: unknown) =>
+      fetch(new URL(path, t.url), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key.secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const predicted = await post(`/api/v1/models/${modelA}/predict`, { inputs: INPUTS });
+    expect(predicted.status).toBe(200);
+    expect((await predicted.json()).outputs).toBeDefined();
+    const created = await post('/api/v1/projects', { name: 'by key' });
+    expect(created.status).toBe(403);
+    expect(created.headers.get('content-type')).toContain('application/problem+json');
+    expect((await created.json()).code).toBe('FORBIDDEN');
+    expect((await post(`/api/v1/models/${modelB}/predict`, { inputs: INPUTS })).status).toBe(404);
+
+    const tensor = { inputs: [{ name: 'x', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }] };
+    const inferred = await post(`/v2/models/${modelA}/infer`, tensor);
+    expect(inferred.status).toBe(200);
+    expect((await inferred.json()).outputs).toHaveLength(1);
+    const other = await post(`/v2/models/${modelB}/infer`, tensor);
+    expect(other.status).toBe(404);
+    expect(await other.json()).toEqual({ error: expect.any(String) });
+    expect(await projects()).toEqual(before);
+  });
+
   it('a key cannot manage keys or the account, whatever its scopes', async () => {
     const key = remember(await createKey(t, alice, { scopes: ['READ', 'PREDICT', 'WRITE'] }));
     const create = await t.gql({
