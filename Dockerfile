@@ -4,6 +4,8 @@
 #   node dist/subgraphs/<name>/src/main.js      users 4001, projects 4002, models 4003, inference 4004, logs 4005
 #   node dist/worker/src/main.js                batch prediction worker (health on PORT 4010)
 #   node dist/scripts/migrate.js                apply database migrations, then exit
+#   node dist/scripts/backup.js --out <dir>     back up database, documents and model files (docs/deploy.md)
+#   node dist/scripts/restore.js --from <dir>   restore a backup into an empty deployment
 #   node dist/platform/src/main.js              everything in one process (the default command)
 # onnxruntime-node ships glibc binaries, so the base is Debian, not Alpine. The code runs on
 # Node 20, 22 and 24; build with `--build-arg NODE_IMAGE=node:20-bookworm-slim` to pin another.
@@ -48,6 +50,11 @@ FROM ${NODE_IMAGE} AS runtime
 # and NODE_ENV=production means no demo account (DEMO=true is refused).
 ENV NODE_ENV=production \
     HOST=0.0.0.0
+# pg_dump and pg_restore for the backup and restore scripts (Debian's client matches servers up to its
+# major; newer servers want postgresql-client-<major> from apt.postgresql.org).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends postgresql-client \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 # Code and dependencies stay owned by root (read-only for the app); only DATA_DIR (./.data: the
 # model file cache of inference and worker, and PGlite in the one-process mode) is writable.

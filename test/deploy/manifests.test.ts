@@ -550,6 +550,11 @@ describe('the image', () => {
     },
   );
 
+  it('has the PostgreSQL client tools the backup and restore scripts run (pg_dump, pg_restore)', () => {
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    expect(runtime).toMatch(/apt-get install[^\n]*\bpostgresql-client\b/);
+  });
+
   it('runs as a non-root user, on a glibc (Debian) Node image, without dev dependencies', () => {
     expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:\d+-(bookworm|trixie)(-slim)?$/m);
     expect(dockerfile).toMatch(/ONNXRUNTIME_NODE_INSTALL=skip/);

@@ -18,6 +18,8 @@ import { startProcess, type RunningProcess } from '../helpers/process.js';
 // print what the README's `# →` lines under it show; a GraphQL answer with errors fails it too.
 
 const README_URL = 'http://127.0.0.1:4000/graphql';
+/** The same gateway's other doors (`/api/v1`, `/v2`): its origin. */
+const README_ORIGIN = new URL(README_URL).origin;
 const READY = /ai-code gateway ready at (\S+)/;
 const FOLLOW_SECONDS = 8;
 
@@ -153,6 +155,7 @@ async function runSteps(name: string, steps: Step[]): Promise<Ran[]> {
   await mkdir(out);
   const placeholders: Record<string, string> = {
     [README_URL]: url,
+    [README_ORIGIN]: new URL(url).origin,
     '<projectId>': demo.projectId,
     '<modelId>': demo.modelId,
   };
@@ -229,6 +232,7 @@ describe("the README's walkthrough, run in bash against `npm start`'s embedded d
   it.each([
     ['The first ten minutes', 'the CLI as the demo account'],
     ['A first walk-through with curl', 'sign up, a project, upload, predict, a batch'],
+    ['The same over REST', 'sign up, a project, upload, predict, a batch and its events'],
   ])(
     '"%s": %s',
     async (heading) => {
