@@ -830,17 +830,21 @@ const credentials = (): fc.Arbitrary<Credentials> =>
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
+/** The request of one operation sent by GET, as a client allowed to GET sends it. */
+export function getOperation(op: Operation, who: Credentials): FuzzRequest {
+  const search = new URLSearchParams({ query: op.query });
+  if (op.variables) search.set('variables', JSON.stringify(op.variables));
+  if (op.operationName) search.set('operationName', op.operationName);
+  return new FuzzRequest('GET', { 'apollo-require-preflight': 'true' }, undefined, search.toString(), who);
+}
+
 /** An operation sent as clients send it: POST JSON mostly, GET with the preflight header sometimes. */
 export function operationRequest(ops: fc.Arbitrary<Operation>): fc.Arbitrary<FuzzRequest> {
-  return fc.tuple(ops, credentials(), fc.nat({ max: 9 })).map(([op, who, how]) => {
-    if (how === 0) {
-      const search = new URLSearchParams({ query: op.query });
-      if (op.variables) search.set('variables', JSON.stringify(op.variables));
-      if (op.operationName) search.set('operationName', op.operationName);
-      return new FuzzRequest('GET', { 'apollo-require-preflight': 'true' }, undefined, search.toString(), who);
-    }
-    return new FuzzRequest('POST', JSON_HEADERS, JSON.stringify(op), '', who);
-  });
+  return fc
+    .tuple(ops, credentials(), fc.nat({ max: 9 }))
+    .map(([op, who, how]) =>
+      how === 0 ? getOperation(op, who) : new FuzzRequest('POST', JSON_HEADERS, JSON.stringify(op), '', who),
+    );
 }
 
 /** Operations of one root field whose arguments are hostile literals. */

@@ -11,6 +11,7 @@ import {
   PLACEHOLDERS,
   SelectionArbitraries,
   fragmentOperation,
+  getOperation,
   literalOperation,
   loadApiSchema,
   oddRequest,
@@ -283,6 +284,14 @@ describe('found by fuzzing', () => {
     const answer = await sendOp({ query: 'subscription { logTail { id } }' });
     expect(problemsOf(answer)).toEqual([]);
     expect(answer.status).toBeGreaterThanOrEqual(400);
+  });
+
+  it('a subscription whose root field is conditional on a variable of the wrong type, by GET: a 4xx, not a 500', async () => {
+    // The property's counterexample with seed 20261206: graphql-js 16's single-root-field rule threw.
+    const query = 'subscription ITW($a: Boolean!) { __typename @include(if: $a) predictionProgress(id: "x") { id } }';
+    const answer = await send(getOperation({ query, variables: { a: [] }, operationName: 'ITW' }, 'user'));
+    expect(problemsOf(answer)).toEqual([]);
+    expect(answer.status).toBe(400);
   });
 
   it('an operationName that names no operation: a 4xx, not a 500', async () => {

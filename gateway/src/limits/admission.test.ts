@@ -20,6 +20,22 @@ describe('document admission', () => {
     expect(gate.admit('{ me { ')).toBeUndefined();
   });
 
+  it('refuses a subscription whose root selection is conditional (@skip, @include), as the spec does', () => {
+    const gate = admission();
+    for (const text of [
+      'subscription S($a: Boolean!) { __typename @include(if: $a) logTail { id } }',
+      'subscription { ... @skip(if: true) { logTail { id } } }',
+      'subscription { ...F } fragment F on Subscription { logTail @include(if: false) { id } }',
+    ]) {
+      const refusal = gate.admit(text)?.error;
+      expect(refusal?.extensions.code, text).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(refusal?.message).toMatch(/must not use @skip or @include directives in its top level selection$/);
+    }
+    // Deeper selections and other operations may be conditional.
+    expect(gate.admit('subscription ($a: Boolean!) { logTail { id @include(if: $a) } }')?.error).toBeUndefined();
+    expect(gate.admit('query ($a: Boolean!) { me @include(if: $a) { id } }')?.error).toBeUndefined();
+  });
+
   it('remembers texts up to a bound of their total length, not without end', () => {
     const gate = admission();
     // 5 × 1 MiB texts: the first is forgotten (parsed again, so a document comes back).

@@ -1,5 +1,6 @@
 import type { DocumentNode, GraphQLError } from 'graphql';
 import { checkDocumentLimits, parseOperation, type OperationLimits } from './operation-limits.js';
+import { conditionalSubscriptionRoot } from './subscription-roots.js';
 
 /** A parsed document within the document limits, or the error refusing it. */
 export type Admitted =
@@ -48,7 +49,7 @@ export function createDocumentAdmission(limits: OperationLimits): DocumentAdmiss
         // A limit (tokens, nesting) carries its code; a syntax error is the parser's to report.
         return refusal.extensions?.code !== undefined ? { error: refusal } : undefined;
       }
-      const exceeded = checkDocumentLimits(limits, undefined, document);
+      const exceeded = checkDocumentLimits(limits, undefined, document) ?? conditionalSubscriptionRoot(document);
       if (exceeded) return { error: exceeded };
       if (source.length <= REMEMBERED_CHARACTERS) {
         admitted.add(source);
