@@ -119,8 +119,10 @@ describe('webhook outbox', () => {
     ).toEqual(rows.map((row) => row.id).sort());
     for (const request of received(id)) verifyWebhook(secret, request);
     await until(async () => (await outbox(id)).every((row) => row.succeeded), 'every delivery recorded');
-    const counted = await registry.getSingleMetric('webhook_deliveries_total')!.get();
-    expect(counted.values).toEqual([{ labels: { outcome: 'succeeded' }, value: rows.length }]);
+    // The sender counts an attempt just after recording it: wait for the last count, then compare.
+    const counted = async () => (await registry.getSingleMetric('webhook_deliveries_total')!.get()).values;
+    await until(async () => (await counted()).reduce((sum, { value }) => sum + value, 0) >= rows.length, 'counted');
+    expect(await counted()).toEqual([{ labels: { outcome: 'succeeded' }, value: rows.length }]);
   });
 
   it('a prediction that fails completes with FAILED and its error', async () => {

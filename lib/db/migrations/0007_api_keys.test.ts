@@ -30,11 +30,12 @@ const key = (userId: string, projectId: string | null, hash: string) => ({
 describe('0007_api_keys', () => {
   it('adds api_keys to a database holding users and projects, keeping them; keys go with their project and owner', async () => {
     const { db } = connection;
-    expect(await migrateTo(db, '0006_logs_owner')).toEqual(['0007_api_keys']);
+    // Later migrations go back first, and come again with it.
+    expect(await migrateTo(db, '0006_logs_owner')).toContain('0007_api_keys');
     const alice = await insertUser(db);
     const project = await insertProject(db, alice);
 
-    expect(await migrateToLatest(db)).toEqual(['0007_api_keys']);
+    expect(await migrateToLatest(db)).toContain('0007_api_keys');
     expect(await db.selectFrom('users').select('id').where('id', '=', alice).execute()).toHaveLength(1);
     await db
       .insertInto('api_keys')
@@ -68,7 +69,8 @@ describe('0007_api_keys', () => {
     expect(await db.selectFrom('api_keys').select('id').execute()).toHaveLength(0);
 
     // And back: the table goes, nothing else.
-    expect(await migrateTo(db, '0006_logs_owner')).toEqual(['0007_api_keys']);
-    expect(await migrateToLatest(db)).toEqual(['0007_api_keys']);
+    // Later migrations go back first, and come again with it.
+    expect(await migrateTo(db, '0006_logs_owner')).toContain('0007_api_keys');
+    expect(await migrateToLatest(db)).toContain('0007_api_keys');
   });
 });
