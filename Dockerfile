@@ -16,6 +16,9 @@ WORKDIR /app
 # The CPU binaries of onnxruntime-node are inside its npm package; skip its optional CUDA download.
 # (package.json's allowScripts denies it too, but the npm 10 of the Node images ignores allowScripts.)
 ENV ONNXRUNTIME_NODE_INSTALL=skip
+# swagger-ui-dist's dependency @scarf/scarf reports installs over the network from its install
+# script; allowScripts denies it too, npm 10 needs the variable.
+ENV SCARF_ANALYTICS=false
 COPY package.json package-lock.json .npmrc ./
 # Fixes to dependencies, applied by `postinstall` (patch-package); each is explained in patches/README.md.
 COPY patches ./patches

@@ -35,7 +35,7 @@ export const gatewayEnvShape = {
   MAX_BODY_BYTES: positiveInt(1024 * 1024).describe('Largest accepted request body, bytes (413 beyond)'),
   INTROSPECTION: optionalFlag().meta({ description: 'Schema introspection', shownDefault: 'on unless production' }),
   GRAPHQL_IDE: optionalFlag().meta({
-    description: 'The in-browser GraphQL IDE on `GET /graphql`',
+    description: 'The in-browser GraphQL IDE on `GET /graphql`, and the REST reference page on `GET /api/v1/docs`',
     shownDefault: 'follows `INTROSPECTION`',
   }),
   SUBGRAPH_CONNECTIONS: positiveInt(gatewayDefaults.subgraphConnections).describe(

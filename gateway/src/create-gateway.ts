@@ -51,6 +51,7 @@ import { createOperationDoor } from './http/operation-door.js';
 import { createOipRoute } from './oip/route.js';
 import { createRestDoor, REST_BASE_PATH } from './rest/rest-door.js';
 import { readRestOperations } from './rest/routes.js';
+import { createRestReference } from './http/rest-reference.js';
 import { createUploadProxy } from './http/upload-proxy.js';
 import { createHttpStreams } from './subscriptions/http-streams.js';
 
@@ -343,6 +344,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ),
     routes: {
       ...ide.routes,
+      // Its reference page (Swagger UI on the OpenAPI document), where the IDE is served; before /api/v1/.
+      ...createRestReference({ enabled: options.ide ?? options.introspection }),
       // REST (/api/v1): each route one GraphQL operation (operations/rest), run by the door above.
       [`${REST_BASE_PATH}/`]: (req, res, url) => rest.handle(req, res, url),
       '/uploads/': createUploadProxy(
