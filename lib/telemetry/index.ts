@@ -63,7 +63,7 @@ export async function startTelemetry(service: string, env: TelemetryEnv, logger?
   const plan = tracesPlan(env, (message) => logger?.warn(message));
   let closeTracing = async (): Promise<void> => {};
   if (plan.exporter !== 'none') {
-    closeTracing = await startTracing(service, env, plan);
+    closeTracing = await startTracing(service, env, plan, logger);
     logger?.info({ exporter: plan.exporter, ...(plan.exporter === 'otlp' ? { url: plan.url } : {}) }, 'tracing on');
   }
   let errors: ErrorTracking | undefined;
@@ -85,7 +85,12 @@ export async function startTelemetry(service: string, env: TelemetryEnv, logger?
   };
 }
 
-async function startTracing(service: string, env: TelemetryEnv, plan: Exclude<TracesPlan, { exporter: 'none' }>) {
+async function startTracing(
+  service: string,
+  env: TelemetryEnv,
+  plan: Exclude<TracesPlan, { exporter: 'none' }>,
+  logger?: Logger,
+) {
   // Loaded only when tracing is on, so a process without OTEL_* variables never loads the SDK.
   const [{ NodeTracerProvider }, base, { resourceFromAttributes }, { W3CTraceContextPropagator }, semconv] =
     await Promise.all([
@@ -122,7 +127,10 @@ async function startTracing(service: string, env: TelemetryEnv, plan: Exclude<Tr
   setTracingEnabled(true);
   return async () => {
     setTracingEnabled(false);
-    await provider.shutdown();
+    // An unreachable collector must not fail the process's shutdown: its last spans are lost.
+    await provider
+      .shutdown()
+      .catch((error: unknown) => logger?.warn({ err: error }, 'tracing: last spans not exported'));
     // Back to the no-op API (a test may start telemetry again in the same process).
     trace.disable();
     context.disable();
