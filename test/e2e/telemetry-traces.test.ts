@@ -8,6 +8,7 @@ import { testEnv } from '../helpers/env.js';
 import { createProject, startPrediction, uploadModel } from '../helpers/models.js';
 import { signup, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { until } from '../helpers/wait.js';
+import { wsClient } from '../helpers/ws.js';
 
 /** A span as OTLP/HTTP JSON carries it, with its resource's service.name. */
 type ReceivedSpan = {
@@ -181,6 +182,35 @@ describe.each([
     }
     expect(found.every((span) => span.service === 'ai-code-platform')).toBe(true);
     expect([...contentTypes]).toEqual(['application/json']);
+  });
+
+  it('a query over the WebSocket continues the traceparent of its extensions down to the subgraphs', async () => {
+    const alice = await signup(t);
+    const caller = newTraceparent();
+    const client = wsClient(t.url.replace(/^http/, 'ws'), { token: alice.accessToken });
+    try {
+      const result = await new Promise<unknown>((resolve, reject) => {
+        let data: unknown;
+        client.subscribe(
+          { query: '{ me { id projects { nodes { id } } } }', extensions: { traceparent: caller.header } },
+          { next: (value) => (data = value), error: reject, complete: () => resolve(data) },
+        );
+      });
+      expect(result).toMatchObject({ data: { me: { id: alice.userId } } });
+    } finally {
+      await client.dispose();
+    }
+    const found = await trace(caller.traceId, (s) =>
+      ['users', 'projects'].every((service) =>
+        s.some((span) => span.kind === 2 && span.attributes['ai_code.service'] === service),
+      ),
+    );
+    const ws = found.find((span) => span.name === 'WS execute');
+    expect(ws).toMatchObject({ kind: 2, parentSpanId: caller.parentId });
+    const byId = new Map(found.map((span) => [span.spanId, span]));
+    for (const span of found.filter((span) => span.kind === 2 && span !== ws)) {
+      expect(ancestors(byId, span)).toContain(ws!.spanId);
+    }
   });
 
   it("a batch prediction's worker span is in the trace of the startPrediction request", async () => {
