@@ -181,6 +181,8 @@ describe.each([
       for (const span of sql) expect(String(span.attributes['db.query.text'])).not.toContain(alice.userId);
     }
     expect(found.every((span) => span.service === 'ai-code-platform')).toBe(true);
+    // The model's upload wrote to the object store, in a span of its own.
+    await until(() => spans.some((span) => span.name === 'objectstore.put'), 'an object store span');
     expect([...contentTypes]).toEqual(['application/json']);
   });
 
