@@ -1,93 +1,23 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTelemetry, type Telemetry } from '../../lib/telemetry/index.js';
 import { deleteQueueTopology } from '../helpers/amqp.js';
 import { testEnv } from '../helpers/env.js';
 import { createProject, startPrediction, uploadModel } from '../helpers/models.js';
 import { signup, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import { ancestors, newTraceparent, startOtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.js';
 import { until } from '../helpers/wait.js';
 import { wsClient } from '../helpers/ws.js';
 
-/** A span as OTLP/HTTP JSON carries it, with its resource's service.name. */
-type ReceivedSpan = {
-  service: string;
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  attributes: Record<string, unknown>;
-};
-
-// A local OTLP/HTTP receiver: what an OpenTelemetry Collector's `otlp` receiver takes on :4318.
-let receiver: Server;
-let endpoint: string;
-const spans: ReceivedSpan[] = [];
-const contentTypes = new Set<string>();
-
-const hex = (id: string | undefined): string | undefined =>
-  id === undefined || id === '' ? undefined : /^[0-9a-f]+$/.test(id) ? id : Buffer.from(id, 'base64').toString('hex');
-
-type OtlpValue = { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number };
-const value = (v: OtlpValue): unknown => v.stringValue ?? v.intValue ?? v.boolValue ?? v.doubleValue;
-const attributesOf = (list: Array<{ key: string; value: OtlpValue }> = []) =>
-  Object.fromEntries(list.map((a) => [a.key, value(a.value)]));
-
-function collect(body: unknown): void {
-  const { resourceSpans = [] } = body as {
-    resourceSpans?: Array<{
-      resource?: { attributes?: Array<{ key: string; value: OtlpValue }> };
-      scopeSpans?: Array<{
-        spans?: Array<{
-          traceId: string;
-          spanId: string;
-          parentSpanId?: string;
-          name: string;
-          kind: number;
-          attributes?: Array<{ key: string; value: OtlpValue }>;
-        }>;
-      }>;
-    }>;
-  };
-  for (const resource of resourceSpans) {
-    const service = String(attributesOf(resource.resource?.attributes)['service.name']);
-    for (const scope of resource.scopeSpans ?? []) {
-      for (const span of scope.spans ?? []) {
-        spans.push({
-          service,
-          traceId: hex(span.traceId)!,
-          spanId: hex(span.spanId)!,
-          ...(hex(span.parentSpanId) ? { parentSpanId: hex(span.parentSpanId)! } : {}),
-          name: span.name,
-          kind: span.kind,
-          attributes: attributesOf(span.attributes),
-        });
-      }
-    }
-  }
-}
-
+let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
 let telemetry: Telemetry;
+const trace = (traceId: string, done: (found: ReceivedSpan[]) => boolean) => receiver.trace(traceId, done);
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      if (req.method === 'POST' && req.url === '/v1/traces') {
-        contentTypes.add(String(req.headers['content-type']));
-        collect(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      } else res.writeHead(404).end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
-  // As the platform's main does, from the standard variables (the batch processor's delay shortened).
+  receiver = await startOtlpReceiver();
+  // As the platform's main does, from the standard variables.
   telemetry = await startTelemetry('ai-code-platform', {
-    OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
     OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=test',
   });
@@ -95,29 +25,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await telemetry?.close();
-  await new Promise((resolve) => receiver?.close(resolve));
+  await receiver?.close();
 });
-
-const newTraceparent = () => {
-  const traceId = randomBytes(16).toString('hex');
-  const parentId = randomBytes(8).toString('hex');
-  return { traceId, parentId, header: `00-${traceId}-${parentId}-01` };
-};
-
-/** The ids of a span's ancestors, nearest first. */
-function ancestors(byId: Map<string, ReceivedSpan>, span: ReceivedSpan): string[] {
-  const ids: string[] = [];
-  for (let id = span.parentSpanId; id; id = byId.get(id)?.parentSpanId) ids.push(id);
-  return ids;
-}
-
-const ofTrace = (traceId: string) => spans.filter((span) => span.traceId === traceId);
-
-/** Waits for the spans of a trace to arrive (the batch processor exports every few seconds). */
-async function trace(traceId: string, done: (found: ReceivedSpan[]) => boolean): Promise<ReceivedSpan[]> {
-  await until(() => done(ofTrace(traceId)), `the spans of trace ${traceId}`, 20_000);
-  return ofTrace(traceId);
-}
 
 describe.each([
   { queue: 'in-process', amqp: false },
@@ -159,7 +68,7 @@ describe.each([
     // Planning, then one fetch per subgraph, children of the gateway's span.
     expect(
       ancestors(
-        byId,
+        found,
         found.find((span) => span.name === 'plan query')!,
       ),
     ).toContain(gateway!.spanId);
@@ -167,7 +76,7 @@ describe.each([
       const fetches = found.filter((span) => span.name === `fetch ${service}`);
       expect(fetches.length, `fetch ${service}`).toBeGreaterThan(0);
       // Under the gateway's span (through @apollo/gateway's own gateway.execute/gateway.fetch spans).
-      for (const fetch of fetches) expect(ancestors(byId, fetch)).toContain(gateway!.spanId);
+      for (const fetch of fetches) expect(ancestors(found, fetch)).toContain(gateway!.spanId);
       // Each subgraph's server span is the child of one of the gateway's fetches of it.
       const served = found.filter((span) => span.kind === 2 && span.attributes['ai_code.service'] === service);
       expect(served.length).toBeGreaterThan(0);
@@ -182,8 +91,8 @@ describe.each([
     }
     expect(found.every((span) => span.service === 'ai-code-platform')).toBe(true);
     // The model's upload wrote to the object store, in a span of its own.
-    await until(() => spans.some((span) => span.name === 'objectstore.put'), 'an object store span');
-    expect([...contentTypes]).toEqual(['application/json']);
+    await until(() => receiver.spans.some((span) => span.name === 'objectstore.put'), 'an object store span');
+    expect([...receiver.contentTypes]).toEqual(['application/json']);
   });
 
   it('a query over the WebSocket continues the traceparent of its extensions down to the subgraphs', async () => {
@@ -209,9 +118,8 @@ describe.each([
     );
     const ws = found.find((span) => span.name === 'WS execute');
     expect(ws).toMatchObject({ kind: 2, parentSpanId: caller.parentId });
-    const byId = new Map(found.map((span) => [span.spanId, span]));
     for (const span of found.filter((span) => span.kind === 2 && span !== ws)) {
-      expect(ancestors(byId, span)).toContain(ws!.spanId);
+      expect(ancestors(found, span)).toContain(ws!.spanId);
     }
   });
 
