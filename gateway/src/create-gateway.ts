@@ -189,6 +189,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         name,
         new SubgraphDataSource({
           url: target,
+          name,
           client,
           timeoutMs: protections.subgraphTimeoutMs(name),
           anonymousHeader: () => authenticator.anonymousHeader(),

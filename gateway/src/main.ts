@@ -5,11 +5,13 @@ import { loadEnvOrExit } from '../../lib/config/env.js';
 import { createLogger } from '../../lib/logger.js';
 import { reloadOnSighup, stopOnSignals } from '../../lib/process/lifecycle.js';
 import { projectRoot } from '../../lib/project-root.js';
+import { startTelemetry } from '../../lib/telemetry/index.js';
 import { composeGateway, gatewayConfig } from './config.js';
 import { readGatewayEnv } from './env.js';
 
 const env = loadEnvOrExit(readGatewayEnv);
 const logger = createLogger('gateway', env.LOG_LEVEL);
+const telemetry = await startTelemetry('gateway', env, logger);
 // Logout, refresh-token reuse and role changes, published by the users service through Redis.
 const revocationFeed = env.REDIS_URL ? createRedisRevocationFeed({ url: env.REDIS_URL, logger }) : undefined;
 const revocations = revocationFeed ? await watchRevocations(revocationFeed) : undefined;
@@ -32,6 +34,7 @@ stopOnSignals(
     await gateway.close();
     revocations?.close();
     await revocationFeed?.close();
+    await telemetry.close();
   },
   env.DRAIN_TIMEOUT_MS + 15_000,
 );

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { inSpan, SpanKind } from '../telemetry/tracing.js';
 
 /**
  * Recent results, keyed by a hash of what produced them. A cache only: a miss, an outage or an
@@ -60,6 +61,10 @@ export function createMemoryResultCache(options: ResultCacheOptions): ResultCach
   };
 }
 
+// Client spans of the cache's Redis commands (while tracing is on), without keys or values.
+const REDIS_GET = { kind: SpanKind.CLIENT, attributes: { 'db.system': 'redis', 'db.operation.name': 'GET' } };
+const REDIS_SET = { kind: SpanKind.CLIENT, attributes: { 'db.system': 'redis', 'db.operation.name': 'SET' } };
+
 export function createRedisResultCache(options: ResultCacheOptions & { url: string; prefix: string }): ResultCache {
   // Fail fast while Redis is away: a prediction must not wait on its cache.
   const redis = new Redis(options.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
@@ -69,7 +74,7 @@ export function createRedisResultCache(options: ResultCacheOptions & { url: stri
     kind: 'redis',
     async get(k) {
       try {
-        return (await redis.get(key(k))) ?? undefined;
+        return (await inSpan('GET', REDIS_GET, () => redis.get(key(k)))) ?? undefined;
       } catch (error) {
         options.onError?.(error);
         return undefined;
@@ -78,7 +83,7 @@ export function createRedisResultCache(options: ResultCacheOptions & { url: stri
     async set(k, value, ttlSeconds) {
       if (Buffer.byteLength(value) > options.maxValueBytes) return;
       try {
-        await redis.set(key(k), value, 'EX', ttlSeconds);
+        await inSpan('SET', REDIS_SET, () => redis.set(key(k), value, 'EX', ttlSeconds));
       } catch (error) {
         options.onError?.(error);
       }

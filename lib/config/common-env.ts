@@ -6,6 +6,7 @@ import {
   type UploadPace,
 } from '../http/limits.js';
 import { postgresUrlWithCa } from '../tls/index.js';
+import { telemetryEnvShape } from '../telemetry/env.js';
 import { booleanFlag, logLevel, nodeEnv, positiveInt, postgresUrl, secret, secretSetting, type EnvOf } from './env.js';
 
 /**
@@ -20,6 +21,7 @@ export const processEnvShape = {
     '`production` turns introspection, the IDE and "Did you mean" suggestions off, and refuses `DEMO=true`',
   ),
   LOG_LEVEL: logLevel().describe('pino level; logs are JSON on stdout'),
+  ...telemetryEnvShape,
   HOST: z
     .string()
     .default('127.0.0.1')

@@ -162,6 +162,7 @@ describe('secrets from files (<NAME>_FILE)', () => {
       'REDIS_URL',
       'S3_ACCESS_KEY_ID',
       'S3_SECRET_ACCESS_KEY',
+      'SENTRY_DSN',
     ]);
   });
 

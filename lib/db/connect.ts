@@ -3,6 +3,8 @@ import { Kysely, PostgresDialect, sql, type LogEvent } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
 import { makePrivateDir } from '../storage/private-files.js';
+import { tracingEnabled } from '../telemetry/tracing.js';
+import { querySpan } from './query-spans.js';
 
 export type DatabaseConnection = {
   db: Kysely<Database>;
@@ -30,7 +32,14 @@ const INT8_OID = 20;
 const parseInt8 = (value: string): number => Number(value);
 
 export async function connectDatabase(options: DatabaseOptions): Promise<DatabaseConnection> {
-  const log = options.onQuery;
+  const onQuery = options.onQuery;
+  // Spans of queries while tracing is on (lib/telemetry starts before the database opens).
+  const log: ((event: LogEvent) => void) | undefined = tracingEnabled()
+    ? (event) => {
+        querySpan(event);
+        onQuery?.(event);
+      }
+    : onQuery;
   if (options.databaseUrl) {
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,

@@ -1,6 +1,7 @@
 import type { GraphQLFormattedError } from 'graphql';
 import { ErrorCode, isKnownErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { reportUnexpectedError } from '../telemetry/sentry.js';
 import { maxTokensExceeded } from './token-limit.js';
 
 // Codes Apollo Server itself produces that clients must see unchanged (APQ relies on these two).
@@ -66,6 +67,7 @@ export function createErrorFormatter(logger: Logger, options: ErrorFormatterOpti
       return { ...formatted, message: message(formatted.message), extensions };
     }
     logger.error({ err: error, path: formatted.path }, 'unexpected error while handling a GraphQL request');
+    reportUnexpectedError(error, { path: formatted.path });
     return {
       message: 'Internal server error',
       ...(formatted.path ? { path: formatted.path } : {}),

@@ -1,6 +1,8 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export type HttpMetrics = {
+  /** The service these metrics are of (its `service` label; its spans' `ai_code.service`). */
+  service?: string;
   registry: Registry;
   observe(route: string, method: string, status: number, seconds: number): void;
   /** Counts a connection closed at accept time (too many from its address). */
@@ -31,6 +33,7 @@ export function createHttpMetrics(service: string): HttpMetrics {
     registers: [registry],
   });
   return {
+    service,
     registry,
     refusedConnection: () => refused.inc(),
     observe(route, method, status, seconds) {

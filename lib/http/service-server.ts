@@ -1,4 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { context, SpanStatusCode, trace } from '@opentelemetry/api';
+import { reportUnexpectedError, withRequestContext } from '../telemetry/sentry.js';
+import { extractContext, SpanKind, tracer, tracingEnabled } from '../telemetry/tracing.js';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -184,18 +187,51 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
     res.once('finish', () => {
       if (!req.complete) cutWhenStalled(req, bodyTimeoutMs);
     });
-    route(req, res, url)
-      .catch((error: unknown) => {
+    const served = () =>
+      route(req, res, url).catch((error: unknown) => {
         logger.error({ err: error, path: url.pathname }, 'request failed');
+        reportUnexpectedError(error, { path: url.pathname });
         if (!res.headersSent) sendGraphQLError(res, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
         else res.destroy();
-      })
+        return undefined;
+      });
+    withRequestContext(req, () =>
+      tracingEnabled() && !PROBES.has(url.pathname) ? tracedRoute(req, res, url, served) : served(),
+    )
       .then((routeName) => {
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         metrics.observe(routeName ?? 'error', req.method ?? 'GET', res.statusCode, seconds);
       })
       .catch(() => undefined);
   };
+
+  /** The request's server span, continuing the caller's W3C `traceparent`; ended when the response is. */
+  function tracedRoute(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    served: () => Promise<string | undefined>,
+  ): Promise<string | undefined> {
+    const method = req.method ?? 'GET';
+    const span = tracer().startSpan(
+      `${method} ${url.pathname}`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          'http.request.method': method,
+          'url.path': url.pathname,
+          ...(options.metrics.service ? { 'ai_code.service': options.metrics.service } : {}),
+        },
+      },
+      extractContext(req.headers),
+    );
+    res.once('close', () => {
+      span.setAttribute('http.response.status_code', res.statusCode);
+      if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    });
+    return context.with(trace.setSpan(context.active(), span), served);
+  }
   const tls = options.tls;
   // An HTTPS server is an HTTP server over TLS: the same events and connection methods, which is all
   // that is used of it here (its 'connection' events are the TCP sockets, before the handshake).

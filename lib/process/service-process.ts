@@ -8,16 +8,18 @@ import { createLogSink } from '../platform-log/log-sink.js';
 import { createPlatformLog, type PlatformLog } from '../platform-log/platform-log.js';
 import { createPubSub, type PubSub } from '../pubsub/index.js';
 import { PRIVATE_UMASK } from '../storage/private-files.js';
+import { startTelemetry, type TelemetryEnv } from '../telemetry/index.js';
 import { closeInOrder, stopOnSignals } from './lifecycle.js';
 
-type ServiceProcessEnv = DatabaseEnv & {
-  LOG_LEVEL: LogLevel;
-  PORT: number;
-  HOST: string;
-  REDIS_URL?: string | undefined;
-  MONGO_URL?: string | undefined;
-  MONGO_DATABASE?: string | undefined;
-};
+type ServiceProcessEnv = DatabaseEnv &
+  TelemetryEnv & {
+    LOG_LEVEL: LogLevel;
+    PORT: number;
+    HOST: string;
+    REDIS_URL?: string | undefined;
+    MONGO_URL?: string | undefined;
+    MONGO_DATABASE?: string | undefined;
+  };
 
 /** What every standalone service process opens first, before what is its own. */
 export type ServiceProcess = {
@@ -34,7 +36,7 @@ export type ServiceProcess = {
    * store, and the tail channel) through a sink of its own, on the process's documents and pub/sub.
    */
   events: PlatformLog;
-  /** Closes the platform log (flushing what the service wrote last), then the stores and the database. */
+  /** Closes the platform log (flushing what the service wrote last), the stores, the database, then telemetry (flushing spans). */
   close(): Promise<void>;
   /**
    * Serves `server` on PORT/HOST and, on SIGINT/SIGTERM, closes it, then `resources` in the order
@@ -55,6 +57,8 @@ export async function openServiceProcess(service: string, env: ServiceProcessEnv
   // Whatever this process writes under DATA_DIR (PGlite's files too) is its owner's alone.
   process.umask(PRIVATE_UMASK);
   const logger = createLogger(service, env.LOG_LEVEL);
+  // First, so that what opens next is traced; closed last, flushing the spans of the shutdown.
+  const telemetry = await startTelemetry(service, env, logger);
   const database = await openDatabase(env, logger);
   const documents = await createDocumentStore({ ...documentStoreConfig(env), db: database.db });
   const pubsub = await createPubSub({ redisUrl: env.REDIS_URL, logger });
@@ -67,7 +71,7 @@ export async function openServiceProcess(service: string, env: ServiceProcessEnv
     pubsub,
     metrics,
     events: createPlatformLog({ service, logger, sink }),
-    close: () => closeInOrder([sink, pubsub, documents, database]),
+    close: () => closeInOrder([sink, pubsub, documents, database, telemetry]),
     serve: async (server, resources = []) => {
       const url = await server.listen(env.PORT, env.HOST);
       stopOnSignals(logger, () => closeInOrder([server, ...resources, opened]));

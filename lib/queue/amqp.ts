@@ -8,6 +8,7 @@ import amqp, {
   type MessagePropertyHeaders,
 } from 'amqplib';
 import type { Logger } from '../logger.js';
+import { injectContext } from '../telemetry/tracing.js';
 import {
   assertConsumeOptions,
   assertMaxDeliveries,
@@ -15,6 +16,7 @@ import {
   QueueClosedError,
   QueueUnavailableError,
   serializeJob,
+  traceContextOf,
   type ConsumeOptions,
   type Consumer,
   type DeadJob,
@@ -276,6 +278,8 @@ export async function createAmqpQueue(options: AmqpQueueOptions): Promise<AmqpJo
     async enqueue(job) {
       if (closed) throw new QueueClosedError();
       const content = Buffer.from(serializeJob(job));
+      // The enqueuing request's trace goes along in the message's headers (W3C traceparent).
+      const traceContext = injectContext({});
       const deadline = Date.now() + enqueueTimeoutMs;
       for (;;) {
         const current = await linkBefore(deadline);
@@ -284,7 +288,7 @@ export async function createAmqpQueue(options: AmqpQueueOptions): Promise<AmqpJo
             persistent: true,
             messageId: job.id,
             contentType: 'application/json',
-            headers: { 'enqueued-at': new Date().toISOString() },
+            headers: { 'enqueued-at': new Date().toISOString(), ...traceContext },
             timeoutMs: Math.max(1, deadline - Date.now()),
           });
           return;
@@ -398,6 +402,7 @@ function receivedJob(message: ConsumeMessage): ReceivedJob | null {
     deliveryCount,
     redelivered: message.fields.redelivered || deliveryCount > 1,
     enqueuedAt: enqueuedAt(message),
+    traceContext: traceContextOf(message.properties.headers),
   };
 }
 

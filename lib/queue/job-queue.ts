@@ -45,6 +45,11 @@ export interface ReceivedJob<T = unknown> {
   /** Delivered before: a handler failed on it, or its consumer went away before finishing it. */
   readonly redelivered: boolean;
   readonly enqueuedAt: Date;
+  /**
+   * The W3C trace context of the code that enqueued the job (`traceparent`, `tracestate`), carried
+   * in the message's headers; empty when tracing was off there. The handler continues its trace.
+   */
+  readonly traceContext: Readonly<Record<string, string>>;
 }
 
 export type JobHandler = (job: ReceivedJob) => Promise<void>;
@@ -100,6 +105,18 @@ export class QueueClosedError extends Error {
   constructor() {
     super('The job queue is closed');
   }
+}
+
+const TRACE_HEADERS = ['traceparent', 'tracestate'] as const;
+
+/** The trace context headers of a message's headers (strings only; anything else is dropped). */
+export function traceContextOf(headers: Readonly<Record<string, unknown>> | undefined): Record<string, string> {
+  const carrier: Record<string, string> = {};
+  for (const name of TRACE_HEADERS) {
+    const value = headers?.[name];
+    if (typeof value === 'string' && value.length <= 512) carrier[name] = value;
+  }
+  return carrier;
 }
 
 /** Checks a job and returns its JSON body, the one place both backends validate. */

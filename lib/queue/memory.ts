@@ -1,3 +1,4 @@
+import { injectContext } from '../telemetry/tracing.js';
 import type { Logger } from '../logger.js';
 import {
   assertConsumeOptions,
@@ -16,7 +17,13 @@ export type MemoryQueueOptions = {
   logger?: Logger;
 };
 
-type StoredJob = { id: string; json: string; enqueuedAt: Date; deliveries: number };
+type StoredJob = {
+  id: string;
+  json: string;
+  enqueuedAt: Date;
+  deliveries: number;
+  traceContext: Record<string, string>;
+};
 
 type MemoryConsumer = {
   handler: JobHandler;
@@ -73,6 +80,7 @@ export function createMemoryQueue(options: MemoryQueueOptions): JobQueue {
           deliveryCount: job.deliveries,
           redelivered: job.deliveries > 1,
           enqueuedAt: job.enqueuedAt,
+          traceContext: { ...job.traceContext },
         });
       } catch (error) {
         options.logger?.warn({ err: error, jobId: job.id, delivery: job.deliveries }, 'queue: job failed');
@@ -106,7 +114,13 @@ export function createMemoryQueue(options: MemoryQueueOptions): JobQueue {
 
     async enqueue(job) {
       if (closed) throw new QueueClosedError();
-      waiting.push({ id: job.id, json: serializeJob(job), enqueuedAt: new Date(), deliveries: 0 });
+      waiting.push({
+        id: job.id,
+        json: serializeJob(job),
+        enqueuedAt: new Date(),
+        deliveries: 0,
+        traceContext: injectContext({}),
+      });
       scheduleDispatch();
     },
 

@@ -3,6 +3,7 @@ import { createLocalObjectStore } from './local-store.js';
 import type { ObjectStore } from './object-store.js';
 import { makePrivateDir } from './private-files.js';
 import { createS3ObjectStore, type S3ObjectStoreOptions } from './s3-store.js';
+import { inSpan, SpanKind, tracingEnabled } from '../telemetry/tracing.js';
 
 export type ObjectStoreConfig = {
   /** An S3-compatible bucket; when absent, objects live in the local directory `<dataDir>/objects`. */
@@ -13,6 +14,11 @@ export type ObjectStoreConfig = {
 
 /** Opens the configured store, ready for writes: the bucket or the directory exists once it resolves. */
 export async function createObjectStore(config: ObjectStoreConfig): Promise<ObjectStore> {
+  const store = await openObjectStore(config);
+  return tracingEnabled() ? tracedObjectStore(store) : store;
+}
+
+async function openObjectStore(config: ObjectStoreConfig): Promise<ObjectStore> {
   if (config.s3) {
     const store = createS3ObjectStore(config.s3);
     try {
@@ -27,4 +33,29 @@ export async function createObjectStore(config: ObjectStoreConfig): Promise<Obje
   // Also fixes the modes of files an older version left readable to everyone.
   await makePrivateDir(rootDir);
   return createLocalObjectStore({ rootDir });
+}
+
+const TRACED = ['put', 'get', 'head', 'delete', 'deletePrefix', 'list', 'checksum'] as const;
+
+/**
+ * The store with a client span per operation (`objectstore.get`…, the key or prefix as an
+ * attribute; `get` spans the opening of the stream, not its reading). Only while tracing is on.
+ */
+function tracedObjectStore(store: ObjectStore): ObjectStore {
+  const traced: ObjectStore = Object.create(store) as ObjectStore;
+  for (const name of TRACED) {
+    const method = store[name] as (...args: unknown[]) => Promise<unknown>;
+    Object.defineProperty(traced, name, {
+      value: (...args: unknown[]) =>
+        inSpan(
+          `objectstore.${name}`,
+          {
+            kind: SpanKind.CLIENT,
+            attributes: { 'ai_code.objectstore.kind': store.kind, 'ai_code.objectstore.key': String(args[0]) },
+          },
+          () => method.apply(store, args),
+        ),
+    });
+  }
+  return traced;
 }

@@ -7,6 +7,7 @@ import type { Logger } from '../../lib/logger.js';
 import type { PlatformLog } from '../../lib/platform-log/index.js';
 import type { PubSub } from '../../lib/pubsub/index.js';
 import type { JobQueue, ReceivedJob } from '../../lib/queue/index.js';
+import { extractContext, inSpan, SpanKind, tracingEnabled } from '../../lib/telemetry/tracing.js';
 import { predictionChannel, predictionEvent } from '../../modules/predictions/events.js';
 import { isPredictionJob } from '../../modules/predictions/prediction-job.js';
 import type { WorkerMetrics } from './metrics.js';
@@ -150,12 +151,30 @@ export async function startPredictionWorker(options: PredictionWorkerOptions): P
       logger.error({ jobId: job.id }, 'dropping a malformed prediction job');
       return;
     }
-    try {
-      await runPrediction(options, job.body.predictionId);
-    } catch (error) {
-      options.metrics?.attemptFailed();
-      throw error;
-    }
+    const { predictionId } = job.body;
+    // A child of the request that enqueued the job (its traceparent came in the message's headers).
+    await inSpan(
+      'process prediction job',
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'ai_code.service': 'worker',
+          'messaging.operation.type': 'process',
+          'messaging.message.id': job.id,
+          'ai_code.prediction.id': predictionId,
+          'ai_code.delivery_count': job.deliveryCount,
+        },
+      },
+      async () => {
+        try {
+          await runPrediction(options, predictionId);
+        } catch (error) {
+          options.metrics?.attemptFailed();
+          throw error;
+        }
+      },
+      tracingEnabled() ? extractContext(job.traceContext) : undefined,
+    );
   };
   const sweep = async () => {
     for (const dead of await queue.takeDeadJobs(100)) {

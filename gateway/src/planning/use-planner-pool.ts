@@ -5,6 +5,7 @@ import { InMemoryLRUCache, type KeyValueCache } from '@apollo/utils.keyvaluecach
 import { Counter, type Registry } from 'prom-client';
 import { ErrorCode, errorCatalog } from '../../../lib/errors.js';
 import type { Logger } from '../../../lib/logger.js';
+import { inSpan } from '../../../lib/telemetry/tracing.js';
 import { PlanningFailed, PlanningRefused, type PlannerPool } from './planner-pool.js';
 
 /**
@@ -78,7 +79,12 @@ export function usePlannerPool<TContext extends object>(options: {
           const key = planKey(queryHash, request.operationName);
           if (await cache.get(key)) return null;
           try {
-            await cache.store(key, await pool.plan(source, request.operationName ?? undefined));
+            const plan = await inSpan(
+              'plan query',
+              { attributes: { 'graphql.operation.name': request.operationName ?? '' } },
+              () => pool.plan(source, request.operationName ?? undefined),
+            );
+            await cache.store(key, plan);
             metrics.plans.inc({ planner: 'pool', outcome: 'planned' });
             return null;
           } catch (error) {

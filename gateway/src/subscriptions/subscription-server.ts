@@ -1,3 +1,5 @@
+import type { Context } from '@opentelemetry/api';
+import { extractContext, inSpan, SpanKind, tracingEnabled } from '../../../lib/telemetry/tracing.js';
 import { createHash } from 'node:crypto';
 import type { GraphQLDataSource } from '@apollo/gateway';
 import { CloseCode, makeServer, type FormattedExecutionResult, type Server as GraphQLWsServer } from 'graphql-ws';
@@ -582,12 +584,15 @@ function serveGraphQLWs(core: SubscriptionConnections): GraphQLWsServer<WebSocke
       const operation = await core.prepare(connection, id, payload);
       if (!('type' in operation)) return [...operation];
       const { supergraph, document, operationName } = operation;
+      // A WebSocket operation continues the trace its client gives in the message's extensions.
+      if (tracingEnabled()) traceParents.set(operation, extractContext(traceCarrier(payload.extensions)));
       return { schema: supergraph.apiSchema, document, operationName, contextValue: operation };
     },
     subscribe: (args) => {
-      const stream = core
-        .subscribe(args.contextValue as Operation)
-        .then((result) => (result instanceof GraphQLError ? formatted(result) : result));
+      const operation = args.contextValue as Operation;
+      const stream = wsSpan('WS subscribe', operation, args.operationName, () => core.subscribe(operation)).then(
+        (result) => (result instanceof GraphQLError ? formatted(result) : result),
+      );
       // graphql-ws keeps these arguments for as long as the subscription runs, and nothing needs
       // them once it is planned and joined: let the operation's AST (its tokens and locations, a
       // few KB) go, which is most of what an idle subscription would otherwise hold.
@@ -595,7 +600,12 @@ function serveGraphQLWs(core: SubscriptionConnections): GraphQLWsServer<WebSocke
       args.contextValue = undefined;
       return stream as Promise<AsyncIterable<ExecutionResult>>;
     },
-    execute: async (args) => (await core.execute(args.contextValue as Operation)) as ExecutionResult,
+    execute: async (args) => {
+      const operation = args.contextValue as Operation;
+      return (await wsSpan('WS execute', operation, args.operationName, () =>
+        core.execute(operation),
+      )) as ExecutionResult;
+    },
     // Everything subscribe and execute produce is formatted already (errors masked once per
     // event, however many subscribers share it): send it as it is.
     onNext: (_ctx, _id, _payload, _args, result) => result as FormattedExecutionResult,
@@ -629,5 +639,32 @@ function stableJson(value: unknown): string {
     nested && typeof nested === 'object' && !Array.isArray(nested)
       ? Object.fromEntries(Object.entries(nested).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
       : nested,
+  );
+}
+
+/** Parents of the WebSocket operations' spans, while tracing is on. */
+const traceParents = new WeakMap<object, Context>();
+
+/** `traceparent`/`tracestate` from a graphql-ws message's extensions. */
+function traceCarrier(extensions: unknown): Record<string, string> {
+  const carrier: Record<string, string> = {};
+  if (typeof extensions !== 'object' || extensions === null) return carrier;
+  for (const name of ['traceparent', 'tracestate']) {
+    const value = (extensions as Record<string, unknown>)[name];
+    if (typeof value === 'string' && value.length <= 512) carrier[name] = value;
+  }
+  return carrier;
+}
+
+/** The server span of a WebSocket operation's start (a subscription's setup, a query's execution). */
+function wsSpan<T>(name: string, operation: object, operationName: string | null | undefined, work: () => Promise<T>) {
+  if (!tracingEnabled()) return work();
+  const parent = traceParents.get(operation);
+  traceParents.delete(operation);
+  return inSpan(
+    operationName ? `${name} ${operationName}` : name,
+    { kind: SpanKind.SERVER, attributes: { 'ai_code.service': 'gateway', 'network.protocol.name': 'websocket' } },
+    work,
+    parent,
   );
 }

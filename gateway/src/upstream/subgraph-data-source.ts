@@ -4,6 +4,7 @@ import { IDENTITY_HEADER } from '../../../lib/auth/identity.js';
 import type { GatewayContext, GatewayDataSource, SubgraphResponse } from '../context.js';
 import { distinctRepresentations, spreadEntities } from './entity-batch.js';
 import type { Inflight } from '../inflight/inflight.js';
+import { injectContext, inSpan, SpanKind, tracingEnabled } from '../../../lib/telemetry/tracing.js';
 import { subgraphEndpoint, type SubgraphAnswer, type SubgraphClient } from './subgraph-client.js';
 
 type CacheHint = { maxAge?: number; scope?: 'PRIVATE' | 'PUBLIC' };
@@ -24,6 +25,8 @@ export type SubgraphDataSourceOptions = {
   timeoutMs?: number;
   /** The signed header sent for callers without a token: subgraphs refuse a request without one. */
   anonymousHeader(): string;
+  /** The subgraph's name, for its fetch spans. @default the URL's host */
+  name?: string;
 };
 
 /** A subgraph fetch that was cancelled at its deadline. */
@@ -51,6 +54,7 @@ export class SubgraphDataSource implements GatewayDataSource {
   readonly #inflight: Inflight<SubgraphAnswer> | undefined;
   readonly #timeoutMs: number | undefined;
   readonly #anonymousHeader: () => string;
+  readonly #name: string;
 
   constructor(options: SubgraphDataSourceOptions) {
     this.url = options.url;
@@ -59,6 +63,7 @@ export class SubgraphDataSource implements GatewayDataSource {
     this.#inflight = options.inflight;
     this.#timeoutMs = options.timeoutMs;
     this.#anonymousHeader = options.anonymousHeader;
+    this.#name = options.name ?? new URL(options.url).host;
   }
 
   async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<SubgraphResponse> {
@@ -78,7 +83,19 @@ export class SubgraphDataSource implements GatewayDataSource {
       operationName: request.operationName,
       extensions: request.extensions,
     });
-    const send = () => this.#send(headers, body);
+    // A client span per fetch, its traceparent sent along (nothing when tracing is off).
+    const send = () =>
+      tracingEnabled()
+        ? inSpan(
+            `fetch ${this.#name}`,
+            { kind: SpanKind.CLIENT, attributes: { 'ai_code.subgraph': this.#name, 'server.address': this.url } },
+            async (span) => {
+              const answer = await this.#send(injectContext({ ...headers }), body);
+              span?.setAttribute('http.response.status_code', answer.status);
+              return answer;
+            },
+          )
+        : this.#send(headers, body);
     const answer =
       this.#inflight && QUERY_TEXT.test(request.query)
         ? await this.#inflight.run(`${this.url}\n${caller?.identityHeader ?? ''}\n${body}`, send)

@@ -1,0 +1,148 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteQueueTopology } from '../helpers/amqp.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { testEnv } from '../helpers/env.js';
+import { gql } from '../helpers/graphql.js';
+import { LINEAR_MODEL } from '../helpers/models.js';
+import { ancestors, newTraceparent, SERVER_KIND, startOtlpReceiver } from '../helpers/otlp-receiver.js';
+import { startProcess, type RunningProcess } from '../helpers/process.js';
+
+// Services mode, every service its own process, each configured by the OTEL_* variables alone
+// (the real configuration path: each main's env module, then openServiceProcess or the gateway's
+// main), exporting to one local OTLP/HTTP JSON receiver; jobs go through RabbitMQ to the worker.
+const LISTENING = /"url":"(http:\/\/[^"]+)\/graphql"/;
+const queueName = `test-telemetry-${randomUUID()}`;
+const processes: RunningProcess[] = [];
+let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
+let database: TestDatabase;
+let dataDir: string;
+let gateway: string;
+const secrets = { jwt: randomBytes(24).toString('hex'), internal: randomBytes(24).toString('hex') };
+
+const common = () => ({
+  DATABASE_URL: database.url,
+  MIGRATE_ON_START: 'false',
+  DATA_DIR: dataDir,
+  REDIS_URL: testEnv.redisUrl,
+  AMQP_URL: testEnv.amqpUrl,
+  QUEUE_NAME: queueName,
+  JWT_SECRET: secrets.jwt,
+  INTERNAL_SECRET: secrets.internal,
+  PORT: '0',
+  LOG_LEVEL: 'info',
+  OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+  OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+  OTEL_BSP_SCHEDULE_DELAY: '500',
+});
+
+async function service(entry: string, env: Record<string, string> = {}, ready = LISTENING): Promise<string> {
+  const running = await startProcess(entry, { ...common(), ...env }, ready, 60_000);
+  processes.push(running);
+  return running.match[1] ?? '';
+}
+
+beforeAll(async () => {
+  receiver = await startOtlpReceiver();
+  database = await createTestDatabase();
+  dataDir = await mkdtemp(join(tmpdir(), 'ai-code-otel-'));
+  const [users, projects, models, inference] = await Promise.all([
+    service('subgraphs/users/src/main.ts'),
+    service('subgraphs/projects/src/main.ts'),
+    service('subgraphs/models/src/main.ts'),
+    service('subgraphs/inference/src/main.ts'),
+    service('worker/src/main.ts', {}, /worker ready/),
+  ]);
+  gateway = await service('gateway/src/main.ts', {
+    SUBGRAPH_USERS_URL: `${users}/graphql`,
+    SUBGRAPH_PROJECTS_URL: `${projects}/graphql`,
+    SUBGRAPH_MODELS_URL: `${models}/graphql`,
+    SUBGRAPH_INFERENCE_URL: `${inference}/graphql`,
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(processes.map((p) => p.stop()));
+  await database?.drop();
+  await deleteQueueTopology(queueName);
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  await receiver?.close();
+}, 60_000);
+
+describe('traces in services mode', () => {
+  it('one trace from the caller through the gateway, users, projects and models, and across RabbitMQ to the worker', async () => {
+    const api = `${gateway}/graphql`;
+    const signup = await gql(api, {
+      query: `mutation { signup(input: { email: "otel-${randomUUID()}@example.com", password: "a good password" }) { accessToken } }`,
+    });
+    const token = signup.data?.signup.accessToken as string;
+    const project = await gql(api, { query: 'mutation { createProject(input: { name: "traced" }) { id } }', token });
+    const upload = await gql(api, {
+      query:
+        'mutation ($p: ID!) { createModelUpload(input: { projectId: $p, version: "v1" }) { uploadUrl model { id } } }',
+      token,
+      variables: { p: project.data?.createProject.id },
+    });
+    const uploadUrl = new URL(upload.data?.createModelUpload.uploadUrl as string);
+    const put = await fetch(`${gateway}${uploadUrl.pathname}${uploadUrl.search}`, {
+      method: 'PUT',
+      body: Buffer.from(LINEAR_MODEL),
+    });
+    expect(put.status).toBe(200);
+    const modelId = upload.data?.createModelUpload.model.id as string;
+    await gql(api, {
+      query: 'mutation ($id: ID!) { completeModelUpload(modelId: $id) { status } }',
+      token,
+      variables: { id: modelId },
+    });
+
+    // A query across three subgraphs, under the caller's traceparent.
+    const query = newTraceparent();
+    const read = await gql(api, {
+      query: '{ me { id projects { nodes { id models { nodes { id } } } } } }',
+      token,
+      headers: { traceparent: query.header },
+    });
+    expect(read.data?.me.projects.nodes[0].models.nodes).toEqual([{ id: modelId }]);
+    const found = await receiver.trace(query.traceId, (s) =>
+      ['gateway', 'users', 'projects', 'models'].every((name) =>
+        s.some((span) => span.service === name && span.kind === SERVER_KIND),
+      ),
+    );
+    const entry = found.find((span) => span.service === 'gateway' && span.kind === SERVER_KIND)!;
+    expect(entry.parentSpanId).toBe(query.parentId);
+    for (const name of ['users', 'projects', 'models']) {
+      for (const span of found.filter((s) => s.service === name && s.kind === SERVER_KIND)) {
+        const parent = found.find((s) => s.spanId === span.parentSpanId);
+        expect(parent).toMatchObject({ service: 'gateway', name: `fetch ${name}` });
+        expect(ancestors(found, span)).toContain(entry.spanId);
+      }
+      expect(found.some((s) => s.service === name && s.attributes['db.system'] === 'postgresql')).toBe(true);
+    }
+
+    // A batch prediction: the worker's span joins the startPrediction request's trace through the AMQP headers.
+    const batch = newTraceparent();
+    const started = await gql(api, {
+      query: 'mutation ($input: StartPredictionInput!) { startPrediction(input: $input) { id } }',
+      token,
+      variables: { input: { modelId, items: [{ x: [[1, 2, 3]] }] } },
+      headers: { traceparent: batch.header },
+    });
+    const predictionId = started.data?.startPrediction.id as string;
+    expect(predictionId).toBeTruthy();
+    const jobTrace = await receiver.trace(batch.traceId, (s) => s.some((span) => span.service === 'worker'));
+    const job = jobTrace.find((span) => span.name === 'process prediction job')!;
+    expect(job).toMatchObject({ service: 'worker', attributes: { 'ai_code.prediction.id': predictionId } });
+    expect(jobTrace.find((s) => s.spanId === job.parentSpanId)).toMatchObject({
+      service: 'inference',
+      kind: SERVER_KIND,
+    });
+    expect(ancestors(jobTrace, job)).toContain(
+      jobTrace.find((s) => s.service === 'gateway' && s.kind === SERVER_KIND)!.spanId,
+    );
+    expect([...receiver.contentTypes]).toEqual(['application/json']);
+  }, 120_000);
+});
