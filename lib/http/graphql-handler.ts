@@ -3,7 +3,7 @@ import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import type { GraphQLError } from 'graphql';
 import { ErrorCode, errorCatalog } from '../errors.js';
 import { negotiateGraphQLResponse } from './accept.js';
-import { BodyTimeoutError, BodyTooLargeError, readBody } from './body.js';
+import { BodyTimeoutError, BodyTooLargeError, readBodyBytes } from './body.js';
 import { drainRequest } from './drain.js';
 import { DEFAULT_BODY_TIMEOUT_MS } from './limits.js';
 
@@ -86,18 +86,18 @@ export type BodyRefusal = (
 ) => void;
 
 /**
- * A request's body, at most `maxBodyBytes` and whole within `bodyTimeoutMs` however it trickles
- * in; undefined once a body too large (413) or too slow (408) has been answered (by `refuse`).
+ * A request's body as bytes, at most `maxBodyBytes` and whole within `bodyTimeoutMs` however it
+ * trickles in; undefined once a body too large (413) or too slow (408) has been answered by `refuse`.
  */
-export async function readRequestBody(
+export async function readRequestBodyBytes(
   req: IncomingMessage,
   res: ServerResponse,
   maxBodyBytes: number,
   bodyTimeoutMs: number,
   refuse: BodyRefusal = sendGraphQLError,
-): Promise<string | undefined> {
+): Promise<Buffer | undefined> {
   try {
-    return await readBody(req, maxBodyBytes, bodyTimeoutMs, bodyTimeoutMs);
+    return await readBodyBytes(req, maxBodyBytes, bodyTimeoutMs, bodyTimeoutMs);
   } catch (error) {
     if (error instanceof BodyTooLargeError) {
       const drained = await drainRequest(req, DRAIN_CAP_BYTES, { idleTimeoutMs: bodyTimeoutMs });
@@ -113,6 +113,17 @@ export async function readRequestBody(
     }
     throw error;
   }
+}
+
+/** readRequestBodyBytes, as UTF-8 text. */
+export async function readRequestBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  maxBodyBytes: number,
+  bodyTimeoutMs: number,
+  refuse: BodyRefusal = sendGraphQLError,
+): Promise<string | undefined> {
+  return (await readRequestBodyBytes(req, res, maxBodyBytes, bodyTimeoutMs, refuse))?.toString('utf8');
 }
 
 /**

@@ -2,8 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { errorCatalog, isKnownErrorCode } from '../../../lib/errors.js';
-import { BodyTimeoutError, BodyTooLargeError, readBodyBytes } from '../../../lib/http/body.js';
-import { drainRequest } from '../../../lib/http/drain.js';
+import { dropRequestBody, readRequestBodyBytes } from '../../../lib/http/graphql-handler.js';
 import type { RouteHandler } from '../../../lib/http/service-server.js';
 import type { Refusal } from '../rate-limit/rate-limits.js';
 import type { Logger } from '../../../lib/logger.js';
@@ -33,9 +32,6 @@ export type OipRouteOptions = {
   logger: Logger;
 };
 
-/** How much of an oversized body is read and dropped so the client can read the 413 (as /graphql does). */
-const DRAIN_CAP_BYTES = 8 * 1024 * 1024;
-
 const SERVER = {
   name: 'ai-code',
   version: (JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version,
@@ -53,11 +49,8 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(bytes);
 }
 
-/** How much of a body left unread (a request refused before it) is read and dropped to keep the connection. */
-const REFUSAL_DRAIN_BYTES = 64 * 1024;
-
 async function sendError(req: IncomingMessage, res: ServerResponse, error: OipError): Promise<void> {
-  if (!req.readableEnded && !(await drainRequest(req, REFUSAL_DRAIN_BYTES))) res.setHeader('connection', 'close');
+  if (!req.readableEnded) await dropRequestBody(req, res);
   if (error instanceof RetryableError) res.setHeader('retry-after', String(error.retryAfterSeconds));
   sendJson(res, error.status, { error: error.message });
 }
@@ -151,24 +144,11 @@ export function createOipRoute(options: OipRouteOptions): RouteHandler {
     return model;
   }
 
-  async function readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
-    try {
-      return await readBodyBytes(req, options.maxBodyBytes, options.bodyTimeoutMs, options.bodyTimeoutMs);
-    } catch (error) {
-      if (error instanceof BodyTooLargeError) {
-        const drained = await drainRequest(req, DRAIN_CAP_BYTES, { idleTimeoutMs: options.bodyTimeoutMs });
-        if (!drained) res.setHeader('connection', 'close');
-        sendJson(res, 413, { error: error.message });
-        return undefined;
-      }
-      if (error instanceof BodyTimeoutError) {
-        res.setHeader('connection', 'close');
-        sendJson(res, 408, { error: error.message });
-        return undefined;
-      }
-      throw error;
-    }
-  }
+  /** The body, bounded and timed as on /graphql; too large (413) or too slow (408) answered in the protocol's form. */
+  const readBody = (req: IncomingMessage, res: ServerResponse) =>
+    readRequestBodyBytes(req, res, options.maxBodyBytes, options.bodyTimeoutMs, (res, code, message) =>
+      sendJson(res, errorCatalog[code].httpStatus, { error: message }),
+    );
 
   async function infer(req: IncomingMessage, res: ServerResponse, name: string, version: string | undefined) {
     const body = await readBody(req, res);
