@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testEnv } from '../../test/helpers/env.js';
 import { createMemoryResultCache, createRedisResultCache, type ResultCache } from './result-cache.js';
+
+async function until(condition: () => Promise<boolean>): Promise<void> {
+  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 5));
+}
 
 const options = { maxValueBytes: 1000, maxBytes: 2500 };
 const caches: ResultCache[] = [];
@@ -47,6 +52,33 @@ describe('in-process cache', () => {
   });
 });
 
+describe('Redis cache with its in-process copy', () => {
+  const prefix = `test:${randomBytes(4).toString('hex')}:`;
+  const observer = new Redis(testEnv.redisUrl);
+  afterAll(() => observer.disconnect());
+
+  it('answers what it set without Redis, and writes it to Redis for the other replicas', async () => {
+    const writer = createRedisResultCache({ ...options, url: testEnv.redisUrl, prefix });
+    const reader = createRedisResultCache({ ...options, url: testEnv.redisUrl, prefix });
+    caches.push(writer, reader);
+    // Set again until it lands: a set while the connection is still opening is not written (no offline queue).
+    await until(async () => {
+      await writer.set('k', 'v', 60);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return (await observer.get(`${prefix}k`)) === 'v';
+    });
+    // Gone from Redis: the writer still answers from its copy, so it did not ask Redis.
+    await observer.del(`${prefix}k`);
+    expect(await writer.get('k')).toBe('v');
+    expect(await reader.get('k')).toBeUndefined();
+    // Another replica's result, found in Redis, is kept: the next get needs no Redis.
+    await observer.set(`${prefix}j`, 'w', 'EX', 60);
+    expect(await reader.get('j')).toBe('w');
+    await observer.del(`${prefix}j`);
+    expect(await reader.get('j')).toBe('w');
+  });
+});
+
 describe('Redis cache without Redis', () => {
   it('degrades to misses instead of failing', async () => {
     const errors: unknown[] = [];
@@ -58,7 +90,9 @@ describe('Redis cache without Redis', () => {
     });
     caches.push(cache);
     await cache.set('k', 'v', 60);
-    expect(await cache.get('k')).toBeUndefined();
+    // What this process set is still answered from its own copy; anything else is a miss.
+    expect(await cache.get('k')).toBe('v');
+    expect(await cache.get('other')).toBeUndefined();
     expect(errors.length).toBeGreaterThan(0);
   });
 });

@@ -65,16 +65,30 @@ export function createMemoryResultCache(options: ResultCacheOptions): ResultCach
 const REDIS_GET = { kind: SpanKind.CLIENT, attributes: { 'db.system': 'redis', 'db.operation.name': 'GET' } };
 const REDIS_SET = { kind: SpanKind.CLIENT, attributes: { 'db.system': 'redis', 'db.operation.name': 'SET' } };
 
+// A value found in Redis (written by another replica) is kept here this long: it cannot go stale
+// (a key names the model file and the inputs), this only bounds how long it takes memory.
+const LOCAL_COPY_SECONDS = 60;
+
+/**
+ * Redis, shared by the replicas, behind an in-process copy (`maxBytes`, least recently used out)
+ * that answers without a round trip what this process computed or fetched lately. A set is kept
+ * here at once and written to Redis without waiting for it: the caller answers first.
+ */
 export function createRedisResultCache(options: ResultCacheOptions & { url: string; prefix: string }): ResultCache {
   // Fail fast while Redis is away: a prediction must not wait on its cache.
   const redis = new Redis(options.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
   redis.on('error', (error) => options.onError?.(error));
+  const local = createMemoryResultCache(options);
   const key = (k: string) => `${options.prefix}${k}`;
   return {
     kind: 'redis',
     async get(k) {
+      const kept = await local.get(k);
+      if (kept !== undefined) return kept;
       try {
-        return (await inSpan('GET', REDIS_GET, () => redis.get(key(k)))) ?? undefined;
+        const value = (await inSpan('GET', REDIS_GET, () => redis.get(key(k)))) ?? undefined;
+        if (value !== undefined) await local.set(k, value, LOCAL_COPY_SECONDS);
+        return value;
       } catch (error) {
         options.onError?.(error);
         return undefined;
@@ -82,14 +96,16 @@ export function createRedisResultCache(options: ResultCacheOptions & { url: stri
     },
     async set(k, value, ttlSeconds) {
       if (Buffer.byteLength(value) > options.maxValueBytes) return;
-      try {
-        await inSpan('SET', REDIS_SET, () => redis.set(key(k), value, 'EX', ttlSeconds));
-      } catch (error) {
-        options.onError?.(error);
-      }
+      await local.set(k, value, ttlSeconds);
+      inSpan('SET', REDIS_SET, () => redis.set(key(k), value, 'EX', ttlSeconds)).catch((error: unknown) =>
+        options.onError?.(error),
+      );
     },
     async close() {
-      redis.disconnect();
+      await local.close();
+      // QUIT after the writes already queued, so the last results reach Redis.
+      if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
+      else redis.disconnect();
     },
   };
 }

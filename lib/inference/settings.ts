@@ -23,7 +23,9 @@ export const inferenceEnvShape = {
     .min(0)
     .default(60)
     .describe('Identical (model, inputs) within this many seconds are served from the result cache; 0 disables it'),
-  RESULT_CACHE_MAX_BYTES: positiveInt(64 * 1024 * 1024).describe('In-process result cache size, bytes'),
+  RESULT_CACHE_MAX_BYTES: positiveInt(64 * 1024 * 1024).describe(
+    'In-process result cache size, bytes (with `REDIS_URL`: the local copy in front of Redis)',
+  ),
   SESSION_CACHE_MAX_MODELS: positiveInt(16).describe('Loaded models kept in memory'),
   SESSION_CACHE_MAX_BYTES: positiveInt(1024 * 1024 * 1024).describe('Model file bytes kept loaded in memory'),
   INFERENCE_MAX_BATCH_SIZE: positiveInt(32).describe(

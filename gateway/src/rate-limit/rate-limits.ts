@@ -1,13 +1,8 @@
 import type { Redis } from 'ioredis';
-import {
-  RateLimiterMemory,
-  RateLimiterRedis,
-  RateLimiterRes,
-  type RateLimiterAbstract,
-  type RateLimiterStoreAbstract,
-} from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Logger } from '../../../lib/logger.js';
 import { argumentKey, type RateLimitedField, type StrictBudget } from '../supergraph-directives.js';
+import { createBatchedLimiter } from './batched-limiter.js';
 import type { RootFieldCall } from './root-fields.js';
 
 /** A budget: `points` requests (or calls) per key within a fixed window. */
@@ -49,29 +44,43 @@ export type RateLimitsOptions = {
   logger: Logger;
   /** The root fields that spend a strict budget, as the served supergraph declares them (supergraph-directives.ts). */
   rateLimitedFields: () => ReadonlyMap<string, RateLimitedField>;
+  /**
+   * With Redis: the share of a budget a gateway may admit without Redis having counted it
+   * (batched-limiter.ts: across N gateways a caller gets at most `points × (1 + N × share)`, rounded
+   * down per gateway). The sign-in budgets are always counted in Redis first. @default 0.05
+   */
+  localShare?: number;
+  /** With Redis: longest a locally admitted call waits before it is reported. @default 50 */
+  reportMs?: number;
 };
+
+/** The budgets `createRateLimits` counts locally and reports in batches; the sign-in ones (auth) are strict. */
+const BATCHED = new Set(['ip', 'user', 'inference', 'inference-arg']);
+
+type Limiter = { consume(key: string, points: number): Promise<unknown> };
 
 export function createRateLimits(options: RateLimitsOptions): RateLimits {
   const { config, redis, logger, rateLimitedFields } = options;
   const prefix = config.keyPrefix ?? 'rl';
 
-  const limiter = (name: string, limit: RateLimit): RateLimiterAbstract => {
-    const memory = new RateLimiterMemory({
+  const localShare = options.localShare ?? 0.05;
+  const limiter = (name: string, limit: RateLimit): Limiter => {
+    if (!redis) {
+      return new RateLimiterMemory({
+        keyPrefix: `${prefix}:${name}`,
+        points: limit.points,
+        duration: limit.windowSeconds,
+      });
+    }
+    return createBatchedLimiter({
+      redis,
       keyPrefix: `${prefix}:${name}`,
       points: limit.points,
-      duration: limit.windowSeconds,
+      windowSeconds: limit.windowSeconds,
+      slack: BATCHED.has(name) ? Math.floor(limit.points * localShare) : 0,
+      flushMs: options.reportMs ?? 50,
+      onError: (error) => logger.debug({ err: error, limit: name }, 'rate limit report failed'),
     });
-    if (!redis) return memory;
-    const shared: RateLimiterStoreAbstract = new RateLimiterRedis({
-      storeClient: redis,
-      keyPrefix: `${prefix}:${name}`,
-      points: limit.points,
-      duration: limit.windowSeconds,
-      // Straight to the in-memory insurance while the connection is down, rather than queueing.
-      rejectIfRedisNotReady: true,
-      insuranceLimiter: memory,
-    });
-    return shared;
   };
   const limiters = {
     perIp: limiter('ip', config.perIp),
@@ -84,7 +93,7 @@ export function createRateLimits(options: RateLimitsOptions): RateLimits {
 
   /** Spends `points` of every budget given; refused when any one of them is spent. */
   async function spend(
-    charges: Array<{ limiter: RateLimiterAbstract; key: string; points: number; limit: Refusal['limit'] }>,
+    charges: Array<{ limiter: Limiter; key: string; points: number; limit: Refusal['limit'] }>,
   ): Promise<Refusal | null> {
     const results = await Promise.all(
       charges
@@ -121,7 +130,7 @@ export function createRateLimits(options: RateLimitsOptions): RateLimits {
         const key = spends.per && argumentKey(field.args, spends.per);
         if (key) byArgument[spends.budget].set(key, (byArgument[spends.budget].get(key) ?? 0) + 1);
       }
-      const perArgument = (limiter: RateLimiterAbstract, budget: StrictBudget, counts: Map<string, number>) =>
+      const perArgument = (limiter: Limiter, budget: StrictBudget, counts: Map<string, number>) =>
         [...counts].map(([key, points]) => ({ limiter, key, points, limit: budget }));
       return spend([
         ...(userId ? [{ limiter: limiters.perUser, key: userId, points: 1, limit: 'perUser' as const }] : []),
