@@ -11,6 +11,7 @@ import { gatewayBenchmark } from './gateway/index.js';
 import { hostileBenchmark } from './hostile/index.js';
 import { hotpathBenchmark } from './hotpath/index.js';
 import { restBenchmark } from './rest/index.js';
+import { startBenchmark } from './start.js';
 
 const benchmarks: readonly Benchmark[] = [
   gatewayBenchmark,
@@ -18,6 +19,7 @@ const benchmarks: readonly Benchmark[] = [
   fanoutBenchmark,
   hostileBenchmark,
   restBenchmark,
+  startBenchmark,
 ];
 
 function parseArgs(argv: string[]) {

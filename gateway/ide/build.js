@@ -6,33 +6,11 @@
 //
 // Skipped when the bundle is newer than everything it was built from (the inputs esbuild read, this
 // script): `npm start` then starts without rebuilding it. `node gateway/ide/build.js --force` rebuilds.
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { brotliCompress, constants, gzip } from 'node:zlib';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const outdir = join(root, 'dist', 'ide');
-/** The files the last build read, relative to the root: their times decide whether to build again. */
-const inputsFile = join(outdir, 'build-inputs.json');
-const manifestFile = join(outdir, 'manifest.json');
-
-/** Whether the bundle in dist/ide is complete and newer than each of its inputs. */
-async function upToDate() {
-  try {
-    const built = (await stat(manifestFile)).mtimeMs;
-    const manifest = JSON.parse(await readFile(manifestFile, 'utf8'));
-    const inputs = JSON.parse(await readFile(inputsFile, 'utf8'));
-    const sources = [fileURLToPath(import.meta.url), ...inputs.map((input) => join(root, input))];
-    const times = await Promise.all(sources.map(async (file) => (await stat(file)).mtimeMs));
-    await Promise.all(manifest.assets.map((asset) => stat(join(outdir, asset))));
-    return times.every((time) => time <= built);
-  } catch {
-    // Something missing or unreadable: build.
-    return false;
-  }
-}
+import { join, relative } from 'node:path';
+import { ideUpToDate as upToDate, inputsFile, manifestFile, outdir, root } from './up-to-date.js';
 
 if (!process.argv.includes('--force') && (await upToDate())) {
   console.log(`build:ide: ${relative(root, outdir)} is up to date`);
