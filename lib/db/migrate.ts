@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type Migration } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration } from 'kysely';
 import type { Database } from './schema.js';
 import * as m0001 from './migrations/0001_users_projects.js';
 import * as m0002 from './migrations/0002_documents.js';
@@ -23,7 +23,23 @@ const migrations: Record<string, Migration> = {
   '0009_webhooks': m0009,
 };
 
+/**
+ * Whether every migration this code knows is applied, and no other: one read of Kysely's own table
+ * (no lock, no table creation), which is what a start on an up-to-date database needs. Any doubt
+ * (the table missing, another list) answers false and leaves the decision to the migrator.
+ */
+async function upToDate(db: Kysely<Database>): Promise<boolean> {
+  try {
+    const { rows } = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(db);
+    const known = Object.keys(migrations);
+    return rows.length === known.length && rows.every((row, i) => row.name === known[i]);
+  } catch {
+    return false;
+  }
+}
+
 export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
+  if (await upToDate(db)) return [];
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));

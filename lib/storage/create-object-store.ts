@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { createLocalObjectStore } from './local-store.js';
 import type { ObjectStore } from './object-store.js';
 import { makePrivateDir } from './private-files.js';
-import { createS3ObjectStore, type S3ObjectStoreOptions } from './s3-store.js';
+import type { S3ObjectStoreOptions } from './s3-store.js';
 import { inSpan, SpanKind, tracingEnabled } from '../telemetry/tracing.js';
 
 export type ObjectStoreConfig = {
@@ -20,6 +20,8 @@ export async function createObjectStore(config: ObjectStoreConfig): Promise<Obje
 
 async function openObjectStore(config: ObjectStoreConfig): Promise<ObjectStore> {
   if (config.s3) {
+    // Loaded only for a bucket: the AWS SDK is a good part of a start's module loading.
+    const { createS3ObjectStore } = await import('./s3-store.js');
     const store = createS3ObjectStore(config.s3);
     try {
       await store.ensureBucket();
