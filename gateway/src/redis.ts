@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { newRedis } from '../../lib/cache/redis-client.js';
 import type { Logger } from '../../lib/logger.js';
 
 /**
@@ -13,7 +14,7 @@ export async function connectGatewayRedis(
   connectTimeoutMs = 3_000,
   connectionName = 'gateway',
 ): Promise<Redis> {
-  const redis = new Redis(url, {
+  const redis = newRedis(url, {
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,

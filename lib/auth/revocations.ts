@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { newRedis } from '../cache/redis-client.js';
 import type { Role } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { Identity } from './identity.js';
@@ -124,7 +125,7 @@ export function createRedisRevocationFeed(options: RedisRevocationFeedOptions): 
   const key = options.key ?? 'auth:revocations';
   const name = options.connectionName ?? 'revocations';
   const connect = (role: string, commandTimeout: number): Redis => {
-    const redis = new Redis(options.url, { lazyConnect: true, commandTimeout, connectionName: `${name}-${role}` });
+    const redis = newRedis(options.url, { lazyConnect: true, commandTimeout, connectionName: `${name}-${role}` });
     let down = false;
     // ioredis reconnects on its own; one warning per outage is enough.
     redis.on('error', (error: Error) => {

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { newRedis } from './redis-client.js';
 import { inSpan, SpanKind } from '../telemetry/tracing.js';
 
 /**
@@ -76,7 +76,7 @@ const LOCAL_COPY_SECONDS = 60;
  */
 export function createRedisResultCache(options: ResultCacheOptions & { url: string; prefix: string }): ResultCache {
   // Fail fast while Redis is away: a prediction must not wait on its cache.
-  const redis = new Redis(options.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+  const redis = newRedis(options.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
   redis.on('error', (error) => options.onError?.(error));
   const local = createMemoryResultCache(options);
   const key = (k: string) => `${options.prefix}${k}`;

@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import { Kysely, PostgresDialect, sql, type LogEvent } from 'kysely';
-import pg from 'pg';
 import type { Database } from './schema.js';
 import { makePrivateDir } from '../storage/private-files.js';
 import { tracingEnabled } from '../telemetry/tracing.js';
@@ -41,6 +40,8 @@ export async function connectDatabase(options: DatabaseOptions): Promise<Databas
       }
     : onQuery;
   if (options.databaseUrl) {
+    // Loaded only for a server: the embedded default never needs it.
+    const { default: pg } = await import('pg');
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
       max: options.poolSize ?? 10,
