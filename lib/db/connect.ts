@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Kysely, PostgresDialect, sql, type LogEvent } from 'kysely';
 import type { Database } from './schema.js';
@@ -9,6 +11,11 @@ export type DatabaseConnection = {
   db: Kysely<Database>;
   /** `postgres` for a server reached by DATABASE_URL, `pglite` for the embedded default. */
   kind: 'postgres' | 'pglite';
+  /**
+   * Embedded, created by this start without a template, and given a `template` path: writes the
+   * database as it is now there, for the next new data folder (call it right after migrating).
+   */
+  saveTemplate?: () => Promise<void>;
   close(): Promise<void>;
 };
 
@@ -23,6 +30,12 @@ export type DatabaseOptions = {
   onQuery?: (event: LogEvent) => void;
   /** Told when the server closes an idle pooled connection. */
   onIdleError?: (error: Error) => void;
+  /**
+   * Embedded only: a tarball of a freshly migrated database. A new data folder starts from it
+   * (PGlite's initdb is most of a first start); absent, `saveTemplate` writes it. Its name must
+   * change with anything that changes its content (the PGlite version, the migrations).
+   */
+  template?: string | undefined;
 };
 
 const INT8_OID = 20;
@@ -62,15 +75,32 @@ export async function connectDatabase(options: DatabaseOptions): Promise<Databas
   // Password hashes and roles live there: private (0700/0600), fixing files an older version left
   // readable. PGlite creates its files with the process's umask, which the entry points set (PRIVATE_UMASK).
   await makePrivateDir(dir);
-  const pglite = await PGlite.create(dir, { parsers: { [INT8_OID]: parseInt8 } });
-  // A first start unpacks PGlite's initial database with the archive's modes (0666), past the
-  // umask: made private again once it is there. Files Postgres creates later are 0600.
-  await makePrivateDir(dir);
+  const fresh = !existsSync(join(dir, 'PG_VERSION'));
+  const template = fresh && options.template ? await readFile(options.template).catch(() => undefined) : undefined;
+  const pglite = await PGlite.create(dir, {
+    parsers: { [INT8_OID]: parseInt8 },
+    ...(template ? { loadDataDir: new Blob([template]) } : {}),
+  });
+  // A first start unpacks PGlite's initial database (or the template) with the archive's modes
+  // (0666), past the umask: made private again once it is there. Files Postgres creates later are 0600.
+  if (fresh) await makePrivateDir(dir);
+  const templateFile = options.template;
+  const saveTemplate =
+    fresh && !template && templateFile
+      ? async () => {
+          // Everything on disk first, then one file appearing whole (two starts may race to write it).
+          await pglite.exec('checkpoint');
+          const tarball = Buffer.from(await (await pglite.dumpDataDir('none')).arrayBuffer());
+          const partial = `${templateFile}.${process.pid}.partial`;
+          await writeFile(partial, tarball, { mode: 0o600 });
+          await rename(partial, templateFile);
+        }
+      : undefined;
   const db = new Kysely<Database>({
     dialect: new PostgresDialect({ pool: createPglitePool(pglite) }),
     ...(log ? { log } : {}),
   });
-  return { db, kind: 'pglite', close: () => db.destroy() };
+  return { db, kind: 'pglite', ...(saveTemplate ? { saveTemplate } : {}), close: () => db.destroy() };
 }
 
 /** PostgreSQL's code for a unique-constraint violation. */

@@ -9,6 +9,7 @@ import {
 } from '../../lib/auth/revocations.js';
 import { connectDatabase, type DatabaseConnection } from '../../lib/db/connect.js';
 import { migrateToLatest } from '../../lib/db/migrate.js';
+import { pgliteTemplatePath } from '../../lib/db/pglite-template.js';
 import { createDocumentStore, type DocumentStore } from '../../lib/docstore/index.js';
 import { createResultCache } from '../../lib/cache/result-cache.js';
 import { createHttpMetrics } from '../../lib/http/metrics.js';
@@ -128,12 +129,15 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
     dataDir: config.dataDir,
     ...(config.onQuery ? { onQuery: config.onQuery } : {}),
     onIdleError: (error) => log.warn({ err: error }, 'idle database connection closed by the server'),
+    // A new embedded database starts from a migrated one kept for it, rather than from initdb.
+    template: config.databaseUrl ? undefined : await pgliteTemplatePath().catch(() => undefined),
   });
   const started: ServiceServer[] = [];
   const resources: Array<{ close(): Promise<void> }> = [database];
   try {
     const applied = await migrateToLatest(database.db);
     if (applied.length > 0) log.info({ applied }, 'database migrated');
+    await database.saveTemplate?.().catch((error: unknown) => log.debug({ err: error }, 'no database template kept'));
     const store = await createObjectStore(config.objectStore);
     resources.unshift(store);
     const documents = await createDocumentStore({
