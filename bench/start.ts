@@ -51,6 +51,15 @@ function treeCpuMs(pid: number): number {
   return Math.round((ticks / 100) * 1000);
 }
 
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function ready(url: string): Promise<boolean> {
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
@@ -111,8 +120,9 @@ async function measureStart(
     killGroup(child.pid!, 'SIGTERM');
     const timer = setTimeout(() => killGroup(child.pid!, 'SIGKILL'), 15_000);
     await exited;
-    // The group's other members (node under npm) may outlive the shell by a moment.
-    while (await ready(readyz)) await new Promise((resolve) => setTimeout(resolve, 50));
+    // The group's other members (node under npm) may outlive the shell: wait until none is left,
+    // so the next start finds its ports free.
+    while (groupAlive(child.pid!)) await new Promise((resolve) => setTimeout(resolve, 50));
     clearTimeout(timer);
     running.delete(child);
   }
@@ -157,7 +167,7 @@ export const startBenchmark: Benchmark = {
     const results: Record<string, unknown> = { machine: describeMachine(), port: PORT };
     try {
       // The tree as `npm start` finds it after a first build: nothing to do (npm run bench built it).
-      const build = spawnSync('node', ['scripts/start.js', '--build-only'], { cwd: projectRoot, stdio: 'inherit' });
+      const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: projectRoot, stdio: ['ignore', 2, 2] });
       if (build.status !== 0) throw new Error('the build failed');
       for (const { name, command } of cases) {
         const existing = join(work, `${name}-data`);
