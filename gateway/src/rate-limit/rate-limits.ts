@@ -50,7 +50,7 @@ export type RateLimitsOptions = {
    * down per gateway). The sign-in budgets are always counted in Redis first. @default 0.05
    */
   localShare?: number;
-  /** With Redis: longest a locally admitted call waits before it is reported. @default 50 */
+  /** With Redis: longest a locally admitted call waits before it is reported. @default 200 */
   reportMs?: number;
 };
 
@@ -78,7 +78,7 @@ export function createRateLimits(options: RateLimitsOptions): RateLimits {
       points: limit.points,
       windowSeconds: limit.windowSeconds,
       slack: BATCHED.has(name) ? Math.floor(limit.points * localShare) : 0,
-      flushMs: options.reportMs ?? 50,
+      flushMs: options.reportMs ?? 200,
       onError: (error) => logger.debug({ err: error, limit: name }, 'rate limit report failed'),
     });
   };
