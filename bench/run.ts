@@ -10,11 +10,13 @@ import { fanoutBenchmark } from './fanout/index.js';
 import { gatewayBenchmark } from './gateway/index.js';
 import { hostileBenchmark } from './hostile/index.js';
 import { hotpathBenchmark } from './hotpath/index.js';
+import { predictBenchmark } from './predict/index.js';
 import { restBenchmark } from './rest/index.js';
 
 const benchmarks: readonly Benchmark[] = [
   gatewayBenchmark,
   hotpathBenchmark,
+  predictBenchmark,
   fanoutBenchmark,
   hostileBenchmark,
   restBenchmark,
