@@ -46,7 +46,6 @@ afterAll(async () => {
   await t?.close();
 });
 
-const db = () => t.platform.database.db;
 
 /** The database, once the write-behind of `inference_requests` is written out. */
 const flushedDb = async () => {
