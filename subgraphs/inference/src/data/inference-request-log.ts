@@ -47,7 +47,7 @@ type Pending = Omit<Row, 'input' | 'output' | 'metadata'> & { input: string; out
  * Rows wait in a bounded buffer and are written in multi-row INSERTs, on a short timer or as soon as
  * a batch is full; `flush` (before reads of the history, and on shutdown) writes everything held.
  * What a crash can lose: the rows recorded in the last `flushDelayMs` and those of a write in
- * flight (docs/operations.md, "What a crash can lose").
+ * flight (docs/deploy.md, "What a crash can lose").
  */
 export function createInferenceRequestLog(
   db: Kysely<Database>,
