@@ -191,6 +191,12 @@ export const predictBenchmark: Benchmark = {
     for (const mode of modes) if (!MODES.includes(mode)) throw new Error(`--modes: unknown mode ${mode}`);
     // --cpu-prof <dir>: the platform process writes a V8 CPU profile there when it stops.
     const profileDir = typeof options.args['cpu-prof'] === 'string' ? options.args['cpu-prof'] : undefined;
+    // --platform-env A=1,B=2: more settings for the platform (e.g. INFERENCE_LOG_FLUSH_MS), as a user would export them.
+    const platformEnv = Object.fromEntries(
+      (typeof options.args['platform-env'] === 'string' ? options.args['platform-env'].split(',') : [])
+        .filter(Boolean)
+        .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+    );
     if (!existsSync(join(root, 'dist/platform/src/main.js')))
       throw new Error('dist/platform/src/main.js is missing: run npm run build first');
     const logDir = join(tmpdir(), `bench-predict-${process.pid}`);
@@ -250,6 +256,7 @@ export const predictBenchmark: Benchmark = {
               RATE_LIMIT_PER_USER: '1000000000',
               RATE_LIMIT_INFERENCE: '1000000000',
               ...resources.env,
+              ...platformEnv,
             },
             cwd: root,
             logFile: join(logDir, `platform-${mode}.log`),
@@ -326,7 +333,7 @@ export const predictBenchmark: Benchmark = {
     }
     return {
       machine,
-      settings: { duration, warmup, model: `linear ${INPUTS}→${OUTPUTS}`, modes },
+      settings: { duration, warmup, model: `linear ${INPUTS}→${OUTPUTS}`, modes, platformEnv },
       ...results,
     };
   },
