@@ -197,8 +197,13 @@ export const predictBenchmark: Benchmark = {
         .filter(Boolean)
         .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
     );
-    if (!existsSync(join(root, 'dist/platform/src/main.js')))
-      throw new Error('dist/platform/src/main.js is missing: run npm run build first');
+    // --compare <dir>: another checkout, built (e.g. main), measured in the same run after this one, mode by mode.
+    const compare = typeof options.args.compare === 'string' ? options.args.compare : undefined;
+    const builds = [{ label: '', root }, ...(compare ? [{ label: ' (compare)', root: compare }] : [])];
+    for (const build of builds) {
+      if (!existsSync(join(build.root, 'dist/platform/src/main.js')))
+        throw new Error(`${build.root}/dist/platform/src/main.js is missing: run npm run build there first`);
+    }
     const logDir = join(tmpdir(), `bench-predict-${process.pid}`);
     mkdirSync(logDir, { recursive: true });
     const machine = describeMachine();
@@ -229,14 +234,15 @@ export const predictBenchmark: Benchmark = {
         ),
         floor.exited,
       ]);
-      for (const mode of modes) {
+      for (const [mode, build] of modes.flatMap((mode) => builds.map((build) => [mode, build] as const))) {
         const port = PORTS[mode];
+        const key = `${mode}${build.label}`;
         for (let i = 0; i <= 10; i++) await assertPortFree(port + i);
         const dataDir = await mkdtemp(join(tmpdir(), `bench-predict-${mode}-`));
         const resources = await modeResources(mode, dataDir);
         let platform: RunningProcess | undefined;
         try {
-          log(`${mode}: npm start (node dist/platform/src/main.js) on ${port}, ${resources.describe}`);
+          log(`${key}: npm start (node dist/platform/src/main.js in ${build.root}) on ${port}, ${resources.describe}`);
           platform = startProcess({
             name: `platform (${mode})`,
             command: process.execPath,
@@ -258,8 +264,8 @@ export const predictBenchmark: Benchmark = {
               ...resources.env,
               ...platformEnv,
             },
-            cwd: root,
-            logFile: join(logDir, `platform-${mode}.log`),
+            cwd: build.root,
+            logFile: join(logDir, `platform-${key.replace(/\W+/g, '-')}.log`),
           });
           const url = `http://127.0.0.1:${port}/graphql`;
           const started = Date.now();
@@ -286,15 +292,15 @@ export const predictBenchmark: Benchmark = {
             const ofFloor = { ...common, kind: 'floor' as const, url: floorUrl };
             runs[`floor · c${concurrency}`] = await runLoad({ ...ofFloor, first: nextRange() }, floor.pid);
             log(`  ${formatRow(`floor · c${concurrency}`, runs[`floor · c${concurrency}`]!)}`);
-            runs[`${mode} · c${concurrency}`] = await runLoad({ ...ours, first: nextRange() }, platform.pid);
-            log(`  ${formatRow(`${mode} · c${concurrency}`, runs[`${mode} · c${concurrency}`]!)}`);
+            runs[`${key} · c${concurrency}`] = await runLoad({ ...ours, first: nextRange() }, platform.pid);
+            log(`  ${formatRow(`${key} · c${concurrency}`, runs[`${key} · c${concurrency}`]!)}`);
           }
           // Every predict answered must be recorded, once the platform has stopped (SIGTERM flushes).
           await platform.stop(30_000);
           platform = undefined;
           const recorded = await resources.count();
-          const ours1 = runs[`${mode} · c1`]!;
-          const ours32 = runs[`${mode} · c32`]!;
+          const ours1 = runs[`${key} · c1`]!;
+          const ours32 = runs[`${key} · c32`]!;
           const floor1 = runs['floor · c1']!;
           const floor32 = runs['floor · c32']!;
           const summary = {
@@ -320,8 +326,8 @@ export const predictBenchmark: Benchmark = {
             recorded,
             readySeconds,
           };
-          log(`  ${mode} summary: ${JSON.stringify(summary)}`);
-          results[mode] = { setup: resources.describe, summary, runs };
+          log(`  ${key} summary: ${JSON.stringify(summary)}`);
+          results[key] = { setup: resources.describe, platformRoot: build.root, summary, runs };
         } finally {
           await platform?.stop(30_000);
           await resources.cleanup().catch(() => undefined);
@@ -333,7 +339,14 @@ export const predictBenchmark: Benchmark = {
     }
     return {
       machine,
-      settings: { duration, warmup, model: `linear ${INPUTS}→${OUTPUTS}`, modes, platformEnv },
+      settings: {
+        duration,
+        warmup,
+        model: `linear ${INPUTS}→${OUTPUTS}`,
+        modes,
+        platformEnv,
+        ...(compare ? { compare } : {}),
+      },
       ...results,
     };
   },
