@@ -222,7 +222,7 @@ export const predictBenchmark: Benchmark = {
     let first = 1;
     const nextRange = () => {
       const start = first;
-      first += 500_000;
+      first += 400_000;
       return start;
     };
     const results: Record<string, unknown> = {};

@@ -8,15 +8,19 @@ import { buildLinearModel } from '../../lib/onnx/build-model.js';
 export const INPUTS = 16;
 export const OUTPUTS = 4;
 
+// Row 0 multiplies the request's number (up to MAX_ROW): ±1 there keeps every sum below 2^24.
 const WEIGHTS = Array.from({ length: INPUTS }, (_, i) =>
-  Array.from({ length: OUTPUTS }, (_, j) => ((i * OUTPUTS + j) % 7) - 3),
+  Array.from({ length: OUTPUTS }, (_, j) => (i === 0 ? (j % 2 === 0 ? 1 : -1) : ((i * OUTPUTS + j) % 7) - 3)),
 );
+/** The largest request number whose answer float32 holds exactly (|sum| ≤ n + 15·500·3). */
+export const MAX_ROW = 16_000_000;
 const BIAS = Array.from({ length: OUTPUTS }, (_, j) => j - 1);
 
 export const modelBytes = (): Uint8Array => buildLinearModel({ weights: WEIGHTS, bias: BIAS });
 
-/** Input row `n` (n below 4 million, so every sum stays exact in float32): its first element is n itself, so no two requests share an input. */
+/** Input row `n` (n up to MAX_ROW, so every sum stays exact in float32): its first element is n itself, so no two requests share an input. */
 export function inputRow(n: number): number[] {
+  if (n > MAX_ROW) throw new RangeError(`input ${n} is past ${MAX_ROW}: its answer would not be exact in float32`);
   return Array.from({ length: INPUTS }, (_, i) => (i === 0 ? n : ((n * 31 + i * 7) % 1000) - 500));
 }
 
