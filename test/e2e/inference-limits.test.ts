@@ -46,7 +46,6 @@ afterAll(async () => {
   await t?.close();
 });
 
-
 /** The database, once the write-behind of `inference_requests` is written out. */
 const flushedDb = async () => {
   await t.platform.flushInferenceRequests();
