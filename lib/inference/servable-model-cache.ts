@@ -57,23 +57,49 @@ export async function createServableModelCache(options: ServableModelCacheOption
     }
   };
 
-  const subscription: Subscription<ServableModelChange> = await options.pubsub.subscribe(
-    SERVABLE_MODEL_CHANGES_CHANNEL,
-    { bufferSize: 4096 },
-  );
-  let dropped = 0;
-  const listening = (async () => {
-    for await (const change of subscription) {
-      if (subscription.dropped !== dropped) {
-        dropped = subscription.dropped;
-        generation++;
-        entries.clear();
-      }
-      forget((change ?? {}) as ServableModelChange);
+  // Entries are used only while the announcements are listened to: without them, every call reads the row.
+  let subscription: Subscription<ServableModelChange> | undefined;
+  let closed = false;
+  let retry: NodeJS.Timeout | undefined;
+  let listening: Promise<void> = Promise.resolve();
+  const live = () => subscription !== undefined && !subscription.closed;
+
+  /** Subscribes (`subscribed` is called once that succeeded or failed), then applies the announcements. */
+  async function listen(subscribed: () => void = () => undefined): Promise<void> {
+    try {
+      subscription = await options.pubsub.subscribe<ServableModelChange>(SERVABLE_MODEL_CHANGES_CHANNEL, {
+        bufferSize: 4096,
+      });
+    } catch (error) {
+      logger.warn({ err: error }, 'cannot listen for model changes: the model cache is off until it can');
+      if (!closed) retry = setTimeout(() => void (listening = listen()), 5_000).unref();
+      return;
+    } finally {
+      subscribed();
     }
-  })().catch((error: unknown) => {
-    logger.error({ err: error }, 'servable model announcements stopped: the model cache is off');
+    // Whatever was kept before this subscription may have missed a change.
+    generation++;
     entries.clear();
+    let dropped = 0;
+    try {
+      for await (const change of subscription) {
+        if (subscription.dropped !== dropped) {
+          dropped = subscription.dropped;
+          generation++;
+          entries.clear();
+        }
+        forget((change ?? {}) as ServableModelChange);
+      }
+    } catch (error) {
+      logger.warn({ err: error }, 'model change announcements stopped');
+    }
+    generation++;
+    entries.clear();
+    if (!closed) retry = setTimeout(() => void (listening = listen()), 1_000).unref();
+  }
+  // The first subscription is awaited (when it can be made), so the cache is live from the first call.
+  await new Promise<void>((resolve) => {
+    listening = listen(resolve);
   });
 
   return {
@@ -81,12 +107,12 @@ export async function createServableModelCache(options: ServableModelCacheOption
       const now = Date.now();
       const entry = entries.get(id);
       if (entry) {
-        if (entry.expiresAt > now && !subscription.closed) return entry.model;
+        if (entry.expiresAt > now && live()) return entry.model;
         entries.delete(id);
       }
       const started = generation;
       const [model] = await findServableModels(db, [id]);
-      if (model?.status === 'READY' && model.sha256 && started === generation && !subscription.closed) {
+      if (model?.status === 'READY' && model.sha256 && started === generation && live()) {
         if (entries.size >= maxEntries) entries.delete(entries.keys().next().value!);
         entries.set(id, { model, expiresAt: now + ttlMs });
       }
@@ -94,7 +120,9 @@ export async function createServableModelCache(options: ServableModelCacheOption
     },
     size: () => entries.size,
     async close() {
-      subscription.close();
+      closed = true;
+      clearTimeout(retry);
+      subscription?.close();
       await listening;
       entries.clear();
     },
