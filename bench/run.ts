@@ -10,12 +10,14 @@ import { fanoutBenchmark } from './fanout/index.js';
 import { gatewayBenchmark } from './gateway/index.js';
 import { hostileBenchmark } from './hostile/index.js';
 import { hotpathBenchmark } from './hotpath/index.js';
+import { predictBenchmark } from './predict/index.js';
 import { restBenchmark } from './rest/index.js';
 import { startBenchmark } from './start.js';
 
 const benchmarks: readonly Benchmark[] = [
   gatewayBenchmark,
   hotpathBenchmark,
+  predictBenchmark,
   fanoutBenchmark,
   hostileBenchmark,
   restBenchmark,

@@ -39,6 +39,15 @@ export const inferenceEnvShape = {
     .describe(
       'How long a partial batch waits for more requests, ms; 0 batches only what queued while the model was busy',
     ),
+  INFERENCE_LOG_FLUSH_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1000)
+    .default(10)
+    .describe(
+      'How long a `predict` call’s record (`inference_requests`) may wait to be written with others in one INSERT, ms; a crash loses at most this much history (0: written at once, still batched)',
+    ),
   MAX_BATCH_ITEMS: positiveInt(10_000).describe('Most items of one batch prediction'),
   MAX_BATCH_INPUT_BYTES: positiveInt(16 * 1024 * 1024).describe(
     'Largest total size of one batch prediction’s items, bytes of JSON (mind `MAX_BODY_BYTES` too)',
@@ -67,6 +76,13 @@ export function inferenceSettings(env: InferenceEnv) {
       maxElements: env.MAX_TENSOR_ELEMENTS,
       maxOutputElements,
       cacheTtlSeconds: env.RESULT_CACHE_TTL,
+    },
+    // Write-behind of inference_requests: rows wait at most flushDelayMs; past the bounds, predict waits for the database.
+    requestLog: {
+      flushDelayMs: env.INFERENCE_LOG_FLUSH_MS,
+      maxBatchRows: 500,
+      maxBufferedRows: 10_000,
+      maxBufferedBytes: 64 * 1024 * 1024,
     },
     batchLimits: {
       maxItems: env.MAX_BATCH_ITEMS,

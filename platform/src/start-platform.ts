@@ -37,7 +37,7 @@ import type { ObjectStore } from '../../lib/storage/object-store.js';
 import { SUBGRAPHS, type SubgraphName } from '../../lib/subgraphs.js';
 import { composeGateway, type GatewayConfig } from '../../gateway/src/config.js';
 import type { Gateway } from '../../gateway/src/create-gateway.js';
-import { createInferenceSubgraph } from '../../subgraphs/inference/src/server.js';
+import { createInferenceSubgraph, type InferenceSubgraph } from '../../subgraphs/inference/src/server.js';
 import type { LogsConfig } from '../../subgraphs/logs/src/config.js';
 import { createLogsSubgraph } from '../../subgraphs/logs/src/server.js';
 import type { ModelsConfig } from '../../subgraphs/models/src/config.js';
@@ -110,6 +110,8 @@ export type Platform = {
   /** The queue of webhook attempts. */
   webhookQueue: JobQueue;
   runner: ModelRunner;
+  /** Writes out the inference requests recorded so far (write-behind): for reading the table directly. */
+  flushInferenceRequests(): Promise<void>;
   /** A service's platform log, writing to this platform's central log. */
   events(service: string): PlatformLog;
   /** True while no account exists: a first start. */
@@ -216,6 +218,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
       events: events('users'),
       revocations: revocationFeed,
     });
+    let inference: InferenceSubgraph | undefined;
     const subgraphs: Record<SubgraphName, ServiceServer> = {
       users,
       projects: await createProjectsSubgraph({
@@ -223,6 +226,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
         ...config.projects,
         store,
         documents,
+        pubsub,
         logger: config.logger('projects'),
         events: events('projects'),
       }),
@@ -230,6 +234,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
         ...common,
         ...config.models,
         store,
+        pubsub,
         documents,
         logger: config.logger('models'),
         events: events('models'),
@@ -237,7 +242,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
         // Its only client is the gateway in front: timeouts yes, a cap per address no.
         http: { ...config.models.http, maxConnectionsPerIp: 0 },
       }),
-      inference: await createInferenceSubgraph({
+      inference: (inference = await createInferenceSubgraph({
         ...common,
         runner,
         cache,
@@ -249,8 +254,9 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
         events: events('inference'),
         predictLimits: config.inference.predictLimits,
         batchLimits: config.inference.batchLimits,
+        requestLog: config.inference.requestLog,
         webhooks: { allowPrivate: config.webhooks.allowPrivate },
-      }),
+      })),
       logs: await createLogsSubgraph({
         ...common,
         ...config.logs,
@@ -320,6 +326,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
       queue,
       webhookQueue,
       runner,
+      flushInferenceRequests: () => inference!.flushInferenceRequests(),
       events,
       isEmpty: async () => !(await database.db.selectFrom('users').select('id').limit(1).executeTakeFirst()),
       users,

@@ -46,9 +46,13 @@ afterAll(async () => {
   await t?.close();
 });
 
-const db = () => t.platform.database.db;
-const requestsOf = (modelId: string) =>
-  db()
+/** The database, once the write-behind of `inference_requests` is written out. */
+const flushedDb = async () => {
+  await t.platform.flushInferenceRequests();
+  return t.platform.database.db;
+};
+const requestsOf = async (modelId: string) =>
+  (await flushedDb())
     .selectFrom('inference_requests')
     .select(['input', 'output', 'error'])
     .where('model_id', '=', modelId)

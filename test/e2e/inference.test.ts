@@ -52,9 +52,17 @@ async function startWorker() {
 }
 
 const db = () => t.platform.database.db;
-const requestCount = async () => (await db().selectFrom('inference_requests').select('id').execute()).length;
+
+/** The database, once the write-behind of `inference_requests` is written out. */
+const flushedDb = async () => {
+  await t.platform.flushInferenceRequests();
+  return t.platform.database.db;
+};
+const requestCount = async () =>
+  (await (await flushedDb()).selectFrom('inference_requests').select('id').execute()).length;
 const failedRequests = async () =>
-  (await db().selectFrom('inference_requests').select('error').where('error', 'is not', null).execute()).length;
+  (await (await flushedDb()).selectFrom('inference_requests').select('error').where('error', 'is not', null).execute())
+    .length;
 
 async function waitForPrediction(id: string, until: (p: { status: string }) => boolean) {
   for (let i = 0; i < 600; i++) {
@@ -108,7 +116,9 @@ describe('predict', () => {
     const first = await t.gql({ query: PREDICT, token: alice.accessToken, variables: { id: modelId, inputs } });
     const second = await t.gql({ query: PREDICT, token: alice.accessToken, variables: { id: modelId, inputs } });
     expect(second.data?.predict.outputs).toEqual(first.data?.predict.outputs);
-    const metadata = await db()
+    const metadata = await (
+      await flushedDb()
+    )
       .selectFrom('inference_requests')
       .select(['id', 'metadata'])
       .where('id', 'in', [first.data?.predict.request.id, second.data?.predict.request.id])
@@ -157,7 +167,9 @@ describe('predict', () => {
       variables: { id: modelId, inputs: { x: rows } },
     });
     expect(codes(res)).toEqual(['PAYLOAD_TOO_LARGE']);
-    const [last] = await db()
+    const [last] = await (
+      await flushedDb()
+    )
       .selectFrom('inference_requests')
       .select(['input', 'error'])
       .orderBy('requested_at', 'desc')

@@ -281,6 +281,7 @@ describe('named models, aliases, references and tags', () => {
     // The alias points at exactly one version, whatever the races.
     expect((await aliasRows()).filter((r) => r.name === 'clf' && r.alias === 'production')).toHaveLength(1);
     // Every recorded request of the two versions has that version's own outputs.
+    await t.platform.flushInferenceRequests();
     const requests = await t.platform.database.db
       .selectFrom('inference_requests')
       .select(['model_id', 'output'])
@@ -397,8 +398,12 @@ describe.each(backends)('deleteModel on $name', (backend) => {
       metrics: await t.platform.documents.get('model_metrics', doomed),
       model: await db.selectFrom('models').selectAll().where('id', '=', doomed).executeTakeFirst(),
       aliases: await db.selectFrom('model_aliases').selectAll().orderBy('alias').execute(),
-      requests: (await db.selectFrom('inference_requests').select('id').where('model_id', '=', doomed).execute())
-        .length,
+      requests: await t.platform
+        .flushInferenceRequests()
+        .then(
+          async () =>
+            (await db.selectFrom('inference_requests').select('id').where('model_id', '=', doomed).execute()).length,
+        ),
       predictions: await db.selectFrom('predictions').select(['id', 'status']).where('model_id', '=', doomed).execute(),
     });
     const before = await state();

@@ -105,8 +105,10 @@ function binaryAnswer(answer: Answer) {
 }
 
 const f32 = (values: number[]) => values.map(Math.fround);
-const requestCount = async () =>
-  (await t.platform.database.db.selectFrom('inference_requests').select('id').execute()).length;
+const requestCount = async () => {
+  await t.platform.flushInferenceRequests();
+  return (await t.platform.database.db.selectFrom('inference_requests').select('id').execute()).length;
+};
 
 describe('health and server metadata', () => {
   it('answers live, ready and the server metadata without a token', async () => {
@@ -450,6 +452,7 @@ describe('infer: errors in the protocol form', () => {
         ),
       },
     });
+    await t.platform.flushInferenceRequests();
     const failed = await t.platform.database.db
       .selectFrom('inference_requests')
       .select('error')

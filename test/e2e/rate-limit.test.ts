@@ -186,6 +186,7 @@ describe('rate limits', () => {
     expect(refused.errors?.[0]?.message).toMatch(/^Too many predictions; retry after \d+ s$/);
     expect(codes(await predict(bob.accessToken))).not.toContain('RATE_LIMITED');
     // Refused calls never reached the inference subgraph: nothing recorded for anyone.
+    await t.platform.flushInferenceRequests();
     const rows = await t.platform.database.db
       .selectFrom('inference_requests')
       .select((eb) => eb.fn.countAll<string>().as('n'))

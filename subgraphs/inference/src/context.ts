@@ -10,6 +10,7 @@ import {
 } from '../../../modules/predictions/predictions.repository.js';
 import { listDeliveriesOfPredictions } from '../../../modules/predictions/webhook-deliveries.repository.js';
 import { findServableModels, type ServableModel } from '../../../lib/inference/servable-model.js';
+import type { InferenceRequestLog } from './data/inference-request-log.js';
 import { listInferenceRequestsOfModels } from './data/inference-requests.repository.js';
 
 export type Context = {
@@ -24,12 +25,20 @@ export type Context = {
   deliveriesOfPrediction: DataLoader<ParentPageKey, WebhookDeliveryRow[], string>;
 };
 
-export function createContext(db: Kysely<Database>, identity: Identity | null): Context {
+/** `requestLog`: written out before the history is read, so a caller sees every call of theirs that returned. */
+export function createContext(
+  db: Kysely<Database>,
+  requestLog: InferenceRequestLog,
+  identity: Identity | null,
+): Context {
   return {
     identity,
     modelById: createByIdLoader((ids) => findServableModels(db, ids)),
     predictionById: createByIdLoader((ids) => findPredictionsByIds(db, ids)),
-    inferenceRequestsOfModel: createPageLoader((ids, page) => listInferenceRequestsOfModels(db, ids, page)),
+    inferenceRequestsOfModel: createPageLoader(async (ids, page) => {
+      await requestLog.flush();
+      return listInferenceRequestsOfModels(db, ids, page);
+    }),
     predictionsOfModel: createPageLoader((ids, page) => listPredictionsOfModels(db, ids, page)),
     deliveriesOfPrediction: createPageLoader((ids, page) => listDeliveriesOfPredictions(db, ids, page)),
   };

@@ -39,6 +39,7 @@ const subgraph = await createInferenceSubgraph({
   ...serviceConfig(env),
   predictLimits: settings.predictLimits,
   batchLimits: settings.batchLimits,
+  requestLog: settings.requestLog,
   webhooks: { allowPrivate: env.WEBHOOK_ALLOW_PRIVATE },
 });
 const url = await serve(subgraph, [runner, cache, queue, store]);

@@ -7,7 +7,7 @@ import { readModelsEnv } from './env.js';
 import { createModelsSubgraph } from './server.js';
 
 const env = loadEnvOrExit(readModelsEnv);
-const { logger, database, documents, metrics, events, serve } = await openServiceProcess('models', env);
+const { logger, database, documents, metrics, events, pubsub, serve } = await openServiceProcess('models', env);
 const store = await createObjectStore(objectStoreConfig(env));
 const subgraph = await createModelsSubgraph({
   ...serviceConfig(env),
@@ -15,6 +15,7 @@ const subgraph = await createModelsSubgraph({
   db: database.db,
   store,
   documents,
+  pubsub,
   logger,
   events,
   metrics,

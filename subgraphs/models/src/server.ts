@@ -2,6 +2,7 @@ import type { DocumentStore } from '../../../lib/docstore/index.js';
 import type { ServiceServer } from '../../../lib/http/service-server.js';
 import type { HttpLimits, UploadPace } from '../../../lib/http/limits.js';
 import type { PlatformLog } from '../../../lib/platform-log/index.js';
+import type { PubSub } from '../../../lib/pubsub/index.js';
 import type { ObjectStore } from '../../../lib/storage/object-store.js';
 import { createSubgraphServer, subgraphServerBase, type SubgraphBase } from '../../../lib/subgraph/create-subgraph.js';
 import { createContext } from './context.js';
@@ -14,6 +15,8 @@ export type ModelsSubgraphDeps = SubgraphBase & {
   store: ObjectStore;
   documents: DocumentStore;
   events: PlatformLog;
+  /** Where a deleted model is announced (the inference service's model cache drops it). */
+  pubsub: PubSub;
   /** The platform's public base URL, where upload URLs point (PUBLIC_URL). @default gatewayUrl() */
   publicUrl?: string | undefined;
   /** The address of the gateway in front, once it listens. */

@@ -7,7 +7,7 @@ import { readProjectsEnv } from './env.js';
 import { createProjectsSubgraph } from './server.js';
 
 const env = loadEnvOrExit(readProjectsEnv);
-const { logger, database, documents, metrics, events, serve } = await openServiceProcess('projects', env);
+const { logger, database, documents, metrics, events, pubsub, serve } = await openServiceProcess('projects', env);
 const store = await createObjectStore(objectStoreConfig(env));
 const subgraph = await createProjectsSubgraph({
   ...serviceConfig(env),
@@ -15,6 +15,7 @@ const subgraph = await createProjectsSubgraph({
   db: database.db,
   store,
   documents,
+  pubsub,
   logger,
   events,
   metrics,

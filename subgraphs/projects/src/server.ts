@@ -1,6 +1,7 @@
 import type { DocumentStore } from '../../../lib/docstore/index.js';
 import type { ServiceServer } from '../../../lib/http/service-server.js';
 import type { PlatformLog } from '../../../lib/platform-log/index.js';
+import type { PubSub } from '../../../lib/pubsub/index.js';
 import type { ObjectStore } from '../../../lib/storage/object-store.js';
 import { createSubgraphServer, subgraphServerBase, type SubgraphBase } from '../../../lib/subgraph/create-subgraph.js';
 import { createContext } from './context.js';
@@ -11,6 +12,8 @@ export type ProjectsSubgraphDeps = SubgraphBase & {
   store: ObjectStore;
   documents: DocumentStore;
   events: PlatformLog;
+  /** Where a deleted project is announced (the inference service's model cache drops its models). */
+  pubsub: PubSub;
 };
 
 export async function createProjectsSubgraph(deps: ProjectsSubgraphDeps): Promise<ServiceServer> {

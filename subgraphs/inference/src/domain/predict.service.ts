@@ -1,17 +1,17 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { GraphQLError } from 'graphql';
-import type { Kysely } from 'kysely';
 import { requireIdentity, requireOwnerOrAdminInProject } from '../../../../lib/auth/access.js';
 import type { Identity } from '../../../../lib/auth/identity.js';
 import type { ResultCache } from '../../../../lib/cache/result-cache.js';
-import type { Database, InferenceRequestRow } from '../../../../lib/db/schema.js';
+import type { InferenceRequestRow } from '../../../../lib/db/schema.js';
 import { badInput, err, ErrorCode } from '../../../../lib/errors.js';
 import type { InferenceMetrics } from '../../../../lib/inference/metrics.js';
 import type { ModelRunner } from '../../../../lib/inference/model-runner.js';
-import { findServableModels, type ServableModel } from '../../../../lib/inference/servable-model.js';
+import type { ServableModelCache } from '../../../../lib/inference/servable-model-cache.js';
+import type { ServableModel } from '../../../../lib/inference/servable-model.js';
 import { isUuid } from '../../../../lib/graphql/pagination.js';
 import type { Logger } from '../../../../lib/logger.js';
-import { insertInferenceRequest } from '../data/inference-requests.repository.js';
+import type { InferenceRequestLog } from '../data/inference-request-log.js';
 
 export type PredictLimits = {
   /** Largest accepted `inputs`, as serialized JSON bytes. */
@@ -25,7 +25,10 @@ export type PredictLimits = {
 };
 
 export type PredictServiceDeps = {
-  db: Kysely<Database>;
+  /** READY models from memory, dropped as their deletion is announced. */
+  models: ServableModelCache;
+  /** Where every call is recorded (write-behind, batched). */
+  requestLog: InferenceRequestLog;
   runner: ModelRunner;
   cache: ResultCache;
   metrics: InferenceMetrics;
@@ -48,12 +51,12 @@ function canonicalJson(value: unknown): string {
 }
 
 export function createPredictService(deps: PredictServiceDeps) {
-  const { db, runner, cache, metrics, logger, limits } = deps;
+  const { models, requestLog, runner, cache, metrics, logger, limits } = deps;
 
   /** The model, if the caller may use it; NOT_FOUND otherwise, exactly as for a missing one. */
   async function requireModel(identity: Identity | null, modelId: string): Promise<ServableModel> {
     requireIdentity(identity);
-    const [model] = isUuid(modelId) ? await findServableModels(db, [modelId]) : [];
+    const model = isUuid(modelId) ? await models.find(modelId) : undefined;
     requireOwnerOrAdminInProject(identity, model?.owner_id, model?.project_id, 'Model');
     return model;
   }
@@ -100,8 +103,7 @@ export function createPredictService(deps: PredictServiceDeps) {
           if (cacheKey) await cache.set(cacheKey, JSON.stringify(outputs), limits.cacheTtlSeconds);
         }
         const durationMs = elapsed();
-        const request = await insertInferenceRequest(db, {
-          id: randomUUID(),
+        const request = await requestLog.record({
           modelId: model.id,
           userId,
           input: inputs,
@@ -115,16 +117,17 @@ export function createPredictService(deps: PredictServiceDeps) {
         const durationMs = elapsed();
         metrics.requestFailed(model.id, durationMs / 1000);
         const message = error instanceof GraphQLError ? error.message : 'Internal error while running the model';
-        await insertInferenceRequest(db, {
-          id: randomUUID(),
-          modelId: model.id,
-          userId,
-          input: recordedInput,
-          error: message,
-          durationMs,
-        }).catch((recordError: unknown) =>
-          logger.error({ err: recordError }, 'could not record a failed inference request'),
-        );
+        await requestLog
+          .record({
+            modelId: model.id,
+            userId,
+            input: recordedInput,
+            error: message,
+            durationMs,
+          })
+          .catch((recordError: unknown) =>
+            logger.error({ err: recordError }, 'could not record a failed inference request'),
+          );
         throw error;
       }
     },

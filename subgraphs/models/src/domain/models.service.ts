@@ -9,7 +9,10 @@ import { Collections } from '../../../../lib/docstore/collections.js';
 import type { DocumentStore, JsonObject } from '../../../../lib/docstore/index.js';
 import { badInput, err, ErrorCode, notFound } from '../../../../lib/errors.js';
 import { isUuid } from '../../../../lib/graphql/pagination.js';
+import { announceServableModelChange } from '../../../../lib/inference/servable-model.js';
+import type { Logger } from '../../../../lib/logger.js';
 import type { PlatformLog } from '../../../../lib/platform-log/index.js';
+import type { PubSub } from '../../../../lib/pubsub/index.js';
 import {
   modelKey,
   modelPrefix,
@@ -56,6 +59,9 @@ export type ModelsServiceDeps = {
   maxModelBytes: number;
   /** Longest load of an uploaded model while it is verified, ms: past it the model is FAILED. */
   modelLoadTimeoutMs: number;
+  /** Where a deleted model is announced, for the caches of servable models. */
+  pubsub: PubSub;
+  logger: Logger;
 };
 
 export type ModelsService = ReturnType<typeof createModelsService>;
@@ -257,6 +263,7 @@ export function createModelsService(deps: ModelsServiceDeps) {
         await store.put(key, await store.get(source), { maxBytes: deps.maxModelBytes });
       } catch (error) {
         await deleteModel(db, id);
+        await announceServableModelChange(deps.pubsub, { modelId: id }, deps.logger);
         await store.delete(key);
         if (error instanceof ObjectTooLargeError) {
           throw err(ErrorCode.PAYLOAD_TOO_LARGE, `The model file exceeds the limit of ${error.limit} bytes`, {
@@ -419,6 +426,8 @@ export function createModelsService(deps: ModelsServiceDeps) {
         if (!storageShared) await store.delete(model.storage_key);
         await store.deletePrefix(modelPrefix(model.project_id, model.id));
       });
+      if (deletion.outcome === 'deleted')
+        await announceServableModelChange(deps.pubsub, { modelId: model.id }, deps.logger);
       if (deletion.outcome === 'missing') throw notFound('Model');
       if (deletion.outcome === 'busy') {
         throw err(

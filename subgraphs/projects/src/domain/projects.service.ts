@@ -13,7 +13,10 @@ import { Collections } from '../../../../lib/docstore/collections.js';
 import type { DocumentStore } from '../../../../lib/docstore/index.js';
 import { badInput, notFound } from '../../../../lib/errors.js';
 import { isUuid, toConnection, type Connection, type PageArgs } from '../../../../lib/graphql/pagination.js';
+import { announceServableModelChange } from '../../../../lib/inference/servable-model.js';
+import type { Logger } from '../../../../lib/logger.js';
 import type { PlatformLog } from '../../../../lib/platform-log/index.js';
+import type { PubSub } from '../../../../lib/pubsub/index.js';
 import { projectPrefix, type ObjectStore } from '../../../../lib/storage/object-store.js';
 import { validText } from '../../../../lib/validation.js';
 import { newSigningSecret } from '../../../../lib/webhooks/signature.js';
@@ -37,6 +40,9 @@ export type ProjectsServiceDeps = {
   store: ObjectStore;
   /** Where its models' metrics live; deleted with it. */
   documents: DocumentStore;
+  /** Where a deleted project is announced, for the caches of servable models. */
+  pubsub: PubSub;
+  logger: Logger;
 };
 
 export type ProjectsService = ReturnType<typeof createProjectsService>;
@@ -46,7 +52,7 @@ const DESCRIPTION = { argument: 'description', max: 2000, trim: false } as const
 /** Document ids per delete call. */
 const DELETE_BATCH = 1000;
 
-export function createProjectsService({ db, events, store, documents }: ProjectsServiceDeps) {
+export function createProjectsService({ db, events, store, documents, pubsub, logger }: ProjectsServiceDeps) {
   async function findVisible(identity: Identity | null, id: string): Promise<ProjectRow | null> {
     if (!identity || !isUuid(id)) return null;
     const [project] = await findProjectsByIds(db, [id]);
@@ -143,6 +149,7 @@ export function createProjectsService({ db, events, store, documents }: Projects
         await documents.delete(Collections.logs, logIds.slice(start, start + DELETE_BATCH));
       }
       if (!(await deleteProject(db, id))) throw notFound('Project');
+      await announceServableModelChange(pubsub, { projectId: id }, logger);
       // The project is gone, so the entry concerns its owner rather than it.
       events.info(`Project ${existing.name} deleted with ${modelIds.length} models and ${files} files`, {
         event: 'project.deleted',

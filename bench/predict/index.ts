@@ -1,0 +1,353 @@
+import { fork } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import { numberArg, type Benchmark } from '../benchmark.js';
+import type { LoopResult } from '../hotpath/load.js';
+import { assertPortFree, root } from '../hotpath/processes.js';
+import { describeMachine } from '../lib/machine.js';
+import { processUsage, startProcess, waitUntil, type RunningProcess } from '../lib/processes.js';
+import type { LoadMessage, LoadRequest } from './load.js';
+import { INPUTS, OUTPUTS, modelBytes } from './model.js';
+
+// bench/predict's ports (5100–5199): the floor, then each mode's gateway with its subgraphs after it.
+const PORTS = { floor: 5100, embedded: 5110, services: 5130 };
+const MODES = ['embedded', 'services'] as const;
+type Mode = (typeof MODES)[number];
+
+const adminUrl = process.env.TEST_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/13';
+const amqpUrl = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+type Measured = LoopResult & {
+  mismatches: number;
+  answeredInWarmup: number;
+  cpuMsPerRequest: number;
+  loadAverageBefore: number;
+};
+
+async function adminQuery(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+async function gql<T>(url: string, query: string, variables: Record<string, unknown>, token?: string): Promise<T> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as { data?: T; errors?: unknown };
+  if (!body.data || body.errors) throw new Error(`${query.slice(0, 60)}: ${JSON.stringify(body.errors)}`);
+  return body.data;
+}
+
+/** Sign-up, a project and the model, through the platform's public API as a user would. */
+async function setUp(url: string): Promise<{ accessToken: string; modelId: string }> {
+  const { signup } = await gql<{ signup: { accessToken: string } }>(
+    url,
+    'mutation ($input: SignupInput!) { signup(input: $input) { accessToken } }',
+    { input: { email: `bench-predict-${randomUUID()}@example.com`, password: 'correct horse battery' } },
+  );
+  const token = signup.accessToken;
+  const { createProject } = await gql<{ createProject: { id: string } }>(
+    url,
+    'mutation { createProject(input: { name: "bench-predict" }) { id } }',
+    {},
+    token,
+  );
+  const { createModelUpload } = await gql<{ createModelUpload: { uploadUrl: string; model: { id: string } } }>(
+    url,
+    'mutation ($input: CreateModelUploadInput!) { createModelUpload(input: $input) { uploadUrl model { id } } }',
+    { input: { projectId: createProject.id, version: 'linear-16-4' } },
+    token,
+  );
+  const put = await fetch(createModelUpload.uploadUrl, { method: 'PUT', body: Buffer.from(modelBytes()) });
+  if (!put.ok) throw new Error(`model upload: ${put.status} ${await put.text()}`);
+  const { completeModelUpload } = await gql<{ completeModelUpload: { status: string } }>(
+    url,
+    'mutation ($id: ID!) { completeModelUpload(modelId: $id) { status } }',
+    { id: createModelUpload.model.id },
+    token,
+  );
+  if (completeModelUpload.status !== 'READY') throw new Error(`the model is ${completeModelUpload.status}`);
+  return { accessToken: token, modelId: createModelUpload.model.id };
+}
+
+/** One closed-loop run from a load process of its own; CPU of `pid` sampled around the measured part. */
+function runLoad(request: LoadRequest, pid: number): Promise<Measured> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(new URL('./load.ts', import.meta.url)), [], {
+      cwd: root,
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, BENCH_PREDICT_LOAD: JSON.stringify(request) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    let cpuBefore = 0;
+    let loadAverageBefore = 0;
+    child.on('message', (message: LoadMessage) => {
+      if (message.type === 'measuring') {
+        cpuBefore = processUsage(pid).cpuSeconds;
+        loadAverageBefore = round(loadavg()[0]!);
+      } else {
+        const cpuSeconds = processUsage(pid).cpuSeconds - cpuBefore;
+        const { result } = message;
+        resolve({
+          ...result,
+          cpuMsPerRequest: round((cpuSeconds * 1000) / Math.max(1, result.operations), 3),
+          loadAverageBefore,
+        });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`the load process exited (${code}) before its result`)));
+  });
+}
+
+type ModeResources = {
+  env: Record<string, string>;
+  describe: string;
+  cleanup: () => Promise<void>;
+  count: () => Promise<number>;
+};
+
+async function modeResources(mode: Mode, dataDir: string): Promise<ModeResources> {
+  if (mode === 'embedded') {
+    let counted: number | undefined;
+    return {
+      env: {},
+      describe: 'embedded default: PGlite under DATA_DIR, no other service',
+      // After the platform stopped: its PGlite files, opened here.
+      count: async () => {
+        const db = await PGlite.create(join(dataDir, 'pglite'));
+        try {
+          const { rows } = await db.query<{ n: number }>('select count(*)::int as n from inference_requests');
+          counted = rows[0]!.n;
+          return counted;
+        } finally {
+          await db.close();
+        }
+      },
+      cleanup: async () => undefined,
+    };
+  }
+  const name = `h_predict_bench_${randomBytes(5).toString('hex')}`;
+  await adminQuery(`create database ${name}`);
+  const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString();
+  return {
+    env: { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, AMQP_URL: amqpUrl, QUEUE_NAME: name },
+    describe: `services: PostgreSQL (own database), Redis (${new URL(redisUrl).pathname || 'db 0'}), RabbitMQ (own queue)`,
+    count: async () => {
+      const client = new pg.Client({ connectionString: databaseUrl });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ n: number }>('select count(*)::int as n from inference_requests');
+        return rows[0]!.n;
+      } finally {
+        await client.end();
+      }
+    },
+    cleanup: () => adminQuery(`drop database if exists ${name} with (force)`),
+  };
+}
+
+function formatRow(name: string, result: Measured): string {
+  return [
+    name.padEnd(28),
+    `${result.perSecond.toFixed(0).padStart(6)}/s`,
+    `p50 ${result.latencyMs.p50.toFixed(3)} ms`,
+    `p99 ${result.latencyMs.p99.toFixed(3)} ms`,
+    `CPU ${result.cpuMsPerRequest.toFixed(3)} ms/req`,
+    `errors ${result.errors} (mismatches ${result.mismatches})${result.firstError ? ` ${result.firstError.slice(0, 160)}` : ''}`,
+    `load ${result.loadAverageBefore}`,
+  ].join(' · ');
+}
+
+/**
+ * Predict as users run it: the platform started as `npm start` starts it (`node
+ * dist/platform/src/main.js`, a fresh DATA_DIR), embedded and with PostgreSQL, Redis and RabbitMQ,
+ * side by side with the floor (onnxruntime-node behind bare node:http) on the same 16→4 linear
+ * model and the same load, from a load process of its own; c1 (latency) and c32 (throughput).
+ */
+export const predictBenchmark: Benchmark = {
+  name: 'predict',
+  description:
+    'predict through npm start (embedded and services) vs onnxruntime-node behind bare node:http, c1 and c32',
+  async run(options) {
+    const { log } = options;
+    const duration = options.duration ?? (options.short ? 3 : 15);
+    const warmup = numberArg(options, 'warmup', options.short ? 1 : 3, true);
+    const modes = (typeof options.args.modes === 'string' ? options.args.modes.split(',') : [...MODES]) as Mode[];
+    for (const mode of modes) if (!MODES.includes(mode)) throw new Error(`--modes: unknown mode ${mode}`);
+    // --cpu-prof <dir>: the platform process writes a V8 CPU profile there when it stops.
+    const profileDir = typeof options.args['cpu-prof'] === 'string' ? options.args['cpu-prof'] : undefined;
+    // --platform-env A=1,B=2: more settings for the platform (e.g. INFERENCE_LOG_FLUSH_MS), as a user would export them.
+    const platformEnv = Object.fromEntries(
+      (typeof options.args['platform-env'] === 'string' ? options.args['platform-env'].split(',') : [])
+        .filter(Boolean)
+        .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+    );
+    // --compare <dir>: another checkout, built (e.g. main), measured in the same run after this one, mode by mode.
+    const compare = typeof options.args.compare === 'string' ? options.args.compare : undefined;
+    const builds = [{ label: '', root }, ...(compare ? [{ label: ' (compare)', root: compare }] : [])];
+    for (const build of builds) {
+      if (!existsSync(join(build.root, 'dist/platform/src/main.js')))
+        throw new Error(`${build.root}/dist/platform/src/main.js is missing: run npm run build there first`);
+    }
+    const logDir = join(tmpdir(), `bench-predict-${process.pid}`);
+    mkdirSync(logDir, { recursive: true });
+    const machine = describeMachine();
+    log(`machine: ${JSON.stringify(machine)}; logs in ${logDir}`);
+
+    await assertPortFree(PORTS.floor);
+    const floor = startProcess({
+      name: 'floor',
+      command: process.execPath,
+      args: ['--import', 'tsx', 'bench/predict/floor.ts', String(PORTS.floor)],
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production' },
+      cwd: root,
+      logFile: join(logDir, 'floor.log'),
+    });
+    const floorUrl = `http://127.0.0.1:${PORTS.floor}/`;
+    let first = 1;
+    const nextRange = () => {
+      const start = first;
+      first += 400_000;
+      return start;
+    };
+    const results: Record<string, unknown> = {};
+    try {
+      await Promise.race([
+        waitUntil(
+          'the floor',
+          async () => (await fetch(floorUrl, { method: 'POST', body: '{"x":[[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]]}' })).ok,
+        ),
+        floor.exited,
+      ]);
+      for (const [mode, build] of modes.flatMap((mode) => builds.map((build) => [mode, build] as const))) {
+        const port = PORTS[mode];
+        const key = `${mode}${build.label}`;
+        for (let i = 0; i <= 10; i++) await assertPortFree(port + i);
+        const dataDir = await mkdtemp(join(tmpdir(), `bench-predict-${mode}-`));
+        const resources = await modeResources(mode, dataDir);
+        let platform: RunningProcess | undefined;
+        try {
+          log(`${key}: npm start (node dist/platform/src/main.js in ${build.root}) on ${port}, ${resources.describe}`);
+          platform = startProcess({
+            name: `platform (${mode})`,
+            command: process.execPath,
+            args: [
+              ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, mode)}`] : []),
+              'dist/platform/src/main.js',
+            ],
+            env: {
+              PATH: process.env.PATH,
+              HOME: process.env.HOME,
+              DATA_DIR: dataDir,
+              PORT: String(port),
+              SUBGRAPH_BASE_PORT: String(port + 1),
+              // All the load comes from one address and one account: the abuse budgets would refuse it.
+              // The limiters still run on every request.
+              RATE_LIMIT_PER_IP: '1000000000',
+              RATE_LIMIT_PER_USER: '1000000000',
+              RATE_LIMIT_INFERENCE: '1000000000',
+              ...resources.env,
+              ...platformEnv,
+            },
+            cwd: build.root,
+            logFile: join(logDir, `platform-${key.replace(/\W+/g, '-')}.log`),
+          });
+          const url = `http://127.0.0.1:${port}/graphql`;
+          const started = Date.now();
+          await Promise.race([
+            waitUntil(
+              'the platform',
+              async () =>
+                (
+                  await fetch(url, {
+                    method: 'POST',
+                    headers: { 'content-type': 'application/json' },
+                    body: '{"query":"{__typename}"}',
+                  })
+                ).ok,
+            ),
+            platform.exited,
+          ]);
+          const readySeconds = round((Date.now() - started) / 1000, 1);
+          const { accessToken, modelId } = await setUp(url);
+          const runs: Record<string, Measured> = {};
+          for (const concurrency of [1, 32]) {
+            const common = { concurrency, warmupSeconds: warmup, seconds: duration };
+            const ours = { ...common, kind: 'graphql' as const, url, accessToken, modelId };
+            const ofFloor = { ...common, kind: 'floor' as const, url: floorUrl };
+            runs[`floor · c${concurrency}`] = await runLoad({ ...ofFloor, first: nextRange() }, floor.pid);
+            log(`  ${formatRow(`floor · c${concurrency}`, runs[`floor · c${concurrency}`]!)}`);
+            runs[`${key} · c${concurrency}`] = await runLoad({ ...ours, first: nextRange() }, platform.pid);
+            log(`  ${formatRow(`${key} · c${concurrency}`, runs[`${key} · c${concurrency}`]!)}`);
+          }
+          // Every predict answered must be recorded, once the platform has stopped (SIGTERM flushes).
+          await platform.stop(30_000);
+          platform = undefined;
+          const recorded = await resources.count();
+          const ours1 = runs[`${key} · c1`]!;
+          const ours32 = runs[`${key} · c32`]!;
+          const floor1 = runs['floor · c1']!;
+          const floor32 = runs['floor · c32']!;
+          const summary = {
+            c1P50Ms: ours1.latencyMs.p50,
+            c1P99Ms: ours1.latencyMs.p99,
+            c32PerSecond: ours32.perSecond,
+            c32P99Ms: ours32.latencyMs.p99,
+            cpuMsPerRequest: { c1: ours1.cpuMsPerRequest, c32: ours32.cpuMsPerRequest },
+            floor: {
+              c1P50Ms: floor1.latencyMs.p50,
+              c32PerSecond: floor32.perSecond,
+              cpuMsPerRequest: { c1: floor1.cpuMsPerRequest, c32: floor32.cpuMsPerRequest },
+            },
+            ratios: {
+              c32ThroughputOursOverFloor: round(ours32.perSecond / floor32.perSecond, 3),
+              c1P50OursMinusFloorMs: round(ours1.latencyMs.p50 - floor1.latencyMs.p50, 3),
+            },
+            targets: { c32ThroughputOursOverFloor: 0.5, c1P50OursMinusFloorMs: 1 },
+            errors: Object.values(runs).reduce((sum, run) => sum + run.errors, 0),
+            mismatches: Object.values(runs).reduce((sum, run) => sum + run.mismatches, 0),
+            // The predicts answered (warm-ups included) against the rows of inference_requests after SIGTERM.
+            answered: ours1.answeredInWarmup + ours1.operations + ours32.answeredInWarmup + ours32.operations,
+            recorded,
+            readySeconds,
+          };
+          log(`  ${key} summary: ${JSON.stringify(summary)}`);
+          results[key] = { setup: resources.describe, platformRoot: build.root, summary, runs };
+        } finally {
+          await platform?.stop(30_000);
+          await resources.cleanup().catch(() => undefined);
+          await rm(dataDir, { recursive: true, force: true });
+        }
+      }
+    } finally {
+      await floor.stop();
+    }
+    return {
+      machine,
+      settings: {
+        duration,
+        warmup,
+        model: `linear ${INPUTS}→${OUTPUTS}`,
+        modes,
+        platformEnv,
+        ...(compare ? { compare } : {}),
+      },
+      ...results,
+    };
+  },
+};
