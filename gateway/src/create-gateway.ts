@@ -168,7 +168,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     const target = options.inProcessSubgraphs?.[name];
     if (!target) return undefined;
     let inProcess = inProcessClients.get(name);
-    if (!inProcess) inProcessClients.set(name, (inProcess = createInProcessSubgraphClient(target)));
+    if (!inProcess) inProcessClients.set(name, (inProcess = createInProcessSubgraphClient(target, client)));
     return inProcess;
   };
   const fetches = sharing.subgraphFetches ? createInflight<SubgraphAnswer>() : undefined;

@@ -27,6 +27,18 @@ export type InProcessAnswer = {
   body: string;
 };
 
+/**
+ * What a server that has stopped accepting answers an in-process request: the caller should go to
+ * its URL instead, as a new connection would (where another server may listen now, or nothing).
+ */
+export class InProcessStoppedError extends Error {
+  readonly code = 'ECONNREFUSED';
+  constructor() {
+    super('the server in this process has stopped accepting requests');
+    this.name = 'InProcessStoppedError';
+  }
+}
+
 /** Serves one in-process request through a server's own request handler (its `'request'` listener). */
 export type InProcessTarget = (request: InProcessRequest) => Promise<InProcessAnswer>;
 
@@ -229,7 +241,7 @@ export function dispatchInProcess(
     const res = new CapturedResponse(req, (answer) => {
       if (onAbort) signal?.removeEventListener('abort', onAbort);
       if (answer instanceof Error) reject(answer);
-      else resolve(answer);
+      else setImmediate(resolve, answer);
     });
     if (signal) {
       onAbort = () => {
@@ -240,6 +252,10 @@ export function dispatchInProcess(
       };
       signal.addEventListener('abort', onAbort, { once: true });
     }
-    handle(req, res);
+    // Started, and answered, from the event loop's check phase as a request and an answer read
+    // from a socket would be: a subgraph whose work is all promises would otherwise keep the
+    // loop in microtasks from the gateway's request to its answer, and no other client's request
+    // would be read meanwhile (nor share this one's answer, as identical queries in flight do).
+    setImmediate(handle, req, res);
   });
 }

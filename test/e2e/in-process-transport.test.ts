@@ -187,7 +187,7 @@ describe('a gateway with the subgraph in its process', () => {
   let local: string;
   let remote: string;
   beforeAll(async () => {
-    const protections = { rateLimits: GENEROUS_RATE_LIMITS, subgraphTimeoutMs: 50 };
+    const protections = { rateLimits: GENEROUS_RATE_LIMITS, subgraphTimeoutMs: 2000 };
     local = `${(await subgraph.startGateway({ inProcessSubgraphs: { inproc: subgraph.server.inject }, protections })).base}/graphql`;
     remote = `${(await subgraph.startGateway({ protections })).base}/graphql`;
   });
@@ -224,8 +224,8 @@ describe('a gateway with the subgraph in its process', () => {
   });
 
   it('cancels a fetch past the subgraph timeout as over HTTP', async () => {
-    const viaProcess = await ask(local, '{ slow(ms: 300) }', signToken('user-7'));
-    const viaHttp = await ask(remote, '{ slow(ms: 300) }', signToken('user-7'));
+    const viaProcess = await ask(local, '{ slow(ms: 4000) }', signToken('user-7'));
+    const viaHttp = await ask(remote, '{ slow(ms: 4000) }', signToken('user-7'));
     expect(viaProcess).toEqual(viaHttp);
     expect(viaProcess.body.errors?.length).toBeGreaterThan(0);
   });

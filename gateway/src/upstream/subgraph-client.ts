@@ -1,5 +1,5 @@
 import { Agent } from 'undici';
-import type { InProcessTarget } from '../../../lib/http/in-process.js';
+import { InProcessStoppedError, type InProcessTarget } from '../../../lib/http/in-process.js';
 
 /** Where a subgraph answers, parsed once: `http://host:port` and `/graphql`. */
 export type SubgraphEndpoint = { origin: string; host: string; path: string };
@@ -77,20 +77,27 @@ export function createSubgraphClient(options: SubgraphClientOptions = {}): Subgr
  * A subgraph in this process (the one-process platform): each request is handed to the subgraph
  * server's own request handler (ServiceServer.inject) with the same method, path, headers and
  * body as over HTTP, so its authorization, body limits, plugins, metrics and logs all run, and its
- * answer comes back whatever its status. No socket, no HTTP framing, no pool; `close` has nothing
- * to close (the subgraph server is closed by whoever started it).
+ * answer comes back whatever its status. No socket, no HTTP framing, no pool. Once that server
+ * has stopped (closed, perhaps replaced by another on its port) requests go to the URL over
+ * `overHttp`, as a new connection would.
  */
-export function createInProcessSubgraphClient(target: InProcessTarget): SubgraphClient {
+export function createInProcessSubgraphClient(target: InProcessTarget, overHttp: SubgraphClient): SubgraphClient {
   return {
     async post(endpoint, headers, body, signal) {
-      const answer = await target({
-        method: 'POST',
-        path: endpoint.path,
-        // As undici sends it: the Host of the URL, then the caller's headers.
-        headers: { host: endpoint.host, ...headers },
-        body,
-        signal,
-      });
+      let answer;
+      try {
+        answer = await target({
+          method: 'POST',
+          path: endpoint.path,
+          // As undici sends it: the Host of the URL, then the caller's headers.
+          headers: { host: endpoint.host, ...headers },
+          body,
+          signal,
+        });
+      } catch (error) {
+        if (error instanceof InProcessStoppedError) return overHttp.post(endpoint, headers, body, signal);
+        throw error;
+      }
       const contentType = answer.headers['content-type'];
       const cacheControl = answer.headers['cache-control'];
       return {
@@ -101,6 +108,7 @@ export function createInProcessSubgraphClient(target: InProcessTarget): Subgraph
         body: answer.body,
       };
     },
+    // The HTTP client is the gateway's, closed with it.
     close: async () => undefined,
   };
 }
