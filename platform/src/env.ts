@@ -38,7 +38,7 @@ export const platformEnvSchema = z
       .enum(['in-process', 'http'])
       .default('in-process')
       .describe(
-        'How the one-process platform\'s gateway reaches its subgraphs for queries: handed to their servers in the process (`in-process`, no socket) or over loopback HTTP (`http`); they listen on their ports either way',
+        "How the one-process platform's gateway reaches its subgraphs for queries: handed to their servers in the process (`in-process`, no socket) or over loopback HTTP (`http`); they listen on their ports either way",
       ),
     INTERNAL_SECRET: generatedWhenUnset(serviceEnvShape.INTERNAL_SECRET),
     ...mergeEnvShapes(
