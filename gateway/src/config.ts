@@ -3,6 +3,7 @@ import type { RevocationCheck } from '../../lib/auth/revocations.js';
 import { accessTokenEnvShape, accessTokenKeys } from '../../lib/config/common-env.js';
 import { optionalFlag, positiveInt, type EnvOf } from '../../lib/config/env.js';
 import type { ServerTlsFiles } from '../../lib/tls/index.js';
+import type { InProcessTarget } from '../../lib/http/in-process.js';
 import type { Logger } from '../../lib/logger.js';
 import { createAuthenticator } from './auth.js';
 import { createGateway, gatewayDefaults, type Gateway, type GatewayOptions } from './create-gateway.js';
@@ -152,6 +153,8 @@ export type GatewayResources = {
   supergraphSdl: string;
   /** Subgraph URL overrides by subgraph name; others come from the supergraph. */
   subgraphUrls: Record<string, string>;
+  /** Subgraphs in this process, by name: plan fetches reach them without a socket (GatewayOptions.inProcessSubgraphs). */
+  inProcessSubgraphs?: Record<string, InProcessTarget> | undefined;
   internalSecret: string;
   /** Revoked sessions and users, from the users service; without it tokens live until they expire. */
   revocations?: RevocationCheck | undefined;

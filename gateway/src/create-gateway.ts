@@ -9,6 +9,7 @@ import { createErrorFormatter } from '../../lib/graphql/format-error.js';
 import { createGraphQLHandler } from '../../lib/http/graphql-handler.js';
 import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS_PER_IP, type HttpLimits } from '../../lib/http/limits.js';
 import { createHttpMetrics } from '../../lib/http/metrics.js';
+import type { InProcessTarget } from '../../lib/http/in-process.js';
 import { useOperationMetrics } from './observability/operation-metrics.js';
 import { createGraphQLWsEndpoint, createServiceServer, type ServiceServer } from '../../lib/http/service-server.js';
 import type { Logger } from '../../lib/logger.js';
@@ -41,9 +42,11 @@ import {
 import { createInflight } from './inflight/inflight.js';
 import { inflightSharing, type InflightSharing } from './inflight/sharing.js';
 import {
+  createInProcessSubgraphClient,
   createSubgraphClient,
   DEFAULT_CONNECTIONS_PER_SUBGRAPH,
   type SubgraphAnswer,
+  type SubgraphClient,
 } from './upstream/subgraph-client.js';
 import { readSupergraphDirectives } from './supergraph-directives.js';
 import { SubgraphDataSource } from './upstream/subgraph-data-source.js';
@@ -66,6 +69,13 @@ export type GatewayOptions = {
   supergraphSdl: string;
   /** Subgraph URL overrides by subgraph name; others come from the supergraph. */
   subgraphUrls: Record<string, string>;
+  /**
+   * Subgraphs that run in this process (the one-process platform), by name: their query-plan
+   * fetches are handed to the subgraph's server directly (createInProcessSubgraphClient) instead of
+   * over HTTP. Everything else the gateway sends them (readiness, API keys, uploads) still goes to
+   * their URL.
+   */
+  inProcessSubgraphs?: Record<string, InProcessTarget> | undefined;
   authenticator: Authenticator;
   logger: Logger;
   maxBodyBytes: number;
@@ -153,6 +163,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const client = createSubgraphClient({
     connectionsPerSubgraph: options.subgraphConnections ?? gatewayDefaults.subgraphConnections,
   });
+  const inProcessClients = new Map<string, SubgraphClient>();
+  const inProcessClient = (name: string): SubgraphClient | undefined => {
+    const target = options.inProcessSubgraphs?.[name];
+    if (!target) return undefined;
+    let inProcess = inProcessClients.get(name);
+    if (!inProcess) inProcessClients.set(name, (inProcess = createInProcessSubgraphClient(target, client)));
+    return inProcess;
+  };
   const fetches = sharing.subgraphFetches ? createInflight<SubgraphAnswer>() : undefined;
   const protectionOptions = options.protections ?? {};
   // What the supergraph declares for the gateway (supergraph-directives.ts), kept as it is updated.
@@ -190,7 +208,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         new SubgraphDataSource({
           url: target,
           name,
-          client,
+          client: inProcessClient(name) ?? client,
           timeoutMs: protections.subgraphTimeoutMs(name),
           anonymousHeader: () => authenticator.anonymousHeader(),
           ...(fetches ? { inflight: fetches } : {}),

@@ -123,3 +123,60 @@ export function identityFromClaims(claims: JwtPayload | string): Identity | null
   if (typeof iat === 'number') identity.issuedAt = iat;
   return identity;
 }
+
+/** Default of CallerVerifierOptions.maxEntries. */
+export const DEFAULT_VERIFIED_CALLERS = 10_000;
+
+export type CallerVerifierOptions = {
+  /** Headers remembered as verified; past it the oldest is forgotten. @default DEFAULT_VERIFIED_CALLERS */
+  maxEntries?: number;
+  /** Unix seconds now. @default the clock */
+  nowSeconds?: () => number;
+};
+
+/**
+ * verifyCaller for one secret, remembering the headers it verified: the gateway sends the same
+ * signed header for every request of a caller (it signs one per verified token), so a subgraph
+ * checks a header's signature and claims once, not on every request. A remembered header is
+ * still refused from its expiry on, as jwt.verify refuses it; what failed is never remembered (a
+ * forged or expired header is checked, and refused, every time). Each call gets its own copy of
+ * the identity.
+ */
+export function createCallerVerifier(
+  internalSecret: string,
+  options: CallerVerifierOptions = {},
+): (value: unknown) => { identity: Identity | null } | undefined {
+  const maxEntries = options.maxEntries ?? DEFAULT_VERIFIED_CALLERS;
+  const nowSeconds = options.nowSeconds ?? (() => Date.now() / 1000);
+  const verified = new Map<string, { identity: Identity | null; expiresAt: number }>();
+  return (value) => {
+    if (typeof value !== 'string') return undefined;
+    const known = verified.get(value);
+    if (known) {
+      // jwt.verify's rule: expired once now >= exp.
+      if (Math.floor(nowSeconds()) < known.expiresAt) return { identity: copyIdentity(known.identity) };
+      verified.delete(value);
+      return undefined;
+    }
+    const caller = verifyCaller(internalSecret, value);
+    if (!caller) return undefined;
+    const expiresAt = caller.identity ? caller.identity.expiresAt : anonymousExpiry(value);
+    if (expiresAt === undefined) return caller;
+    if (verified.size >= maxEntries) verified.delete(verified.keys().next().value!);
+    verified.set(value, { identity: copyIdentity(caller.identity), expiresAt });
+    return caller;
+  };
+}
+
+function copyIdentity(identity: Identity | null): Identity | null {
+  if (!identity) return null;
+  const copy = { ...identity };
+  if (identity.scopes) copy.scopes = [...identity.scopes];
+  return copy;
+}
+
+/** The `exp` of a verified anonymous header (decoded only: its signature was just checked). */
+function anonymousExpiry(value: string): number | undefined {
+  const claims = jwt.decode(value);
+  return typeof claims === 'object' && claims !== null && typeof claims.exp === 'number' ? claims.exp : undefined;
+}

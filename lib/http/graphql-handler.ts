@@ -5,6 +5,7 @@ import { ErrorCode, errorCatalog } from '../errors.js';
 import { negotiateGraphQLResponse } from './accept.js';
 import { BodyTimeoutError, BodyTooLargeError, readBodyBytes } from './body.js';
 import { drainRequest } from './drain.js';
+import { isInProcessResponse } from './in-process.js';
 import { DEFAULT_BODY_TIMEOUT_MS } from './limits.js';
 
 /** How much of an oversized body is read and discarded so the client can read the 413. */
@@ -180,6 +181,12 @@ export function createGraphQLHandler<TContext extends BaseContext>(options: Grap
     res.statusCode = response.status ?? 200;
     for (const [name, value] of response.headers) res.setHeader(name, value);
     if (response.body.kind === 'complete') {
+      if (isInProcessResponse(res)) {
+        // A caller in this process reads the string itself: no bytes to encode (nor decode there).
+        res.setHeader('content-length', Buffer.byteLength(response.body.string));
+        res.end(response.body.string);
+        return;
+      }
       const bytes = bytesOf(response.body);
       res.setHeader('content-length', bytes.length);
       res.end(bytes);

@@ -13,6 +13,7 @@ import { readServerTls, rereadServerTls, watchServerTls, type ServerTlsFiles } f
 import { sendGraphQLError, type GraphQLRoute } from './graphql-handler.js';
 import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_HEADERS_TIMEOUT_MS, type HttpLimits } from './limits.js';
 import type { HttpMetrics } from './metrics.js';
+import { dispatchInProcess, InProcessStoppedError, type InProcessTarget } from './in-process.js';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
 
@@ -111,6 +112,12 @@ export type ServiceServer = {
    * unreadable or do not match; without `tls` it does nothing.
    */
   reloadTls(): Promise<void>;
+  /**
+   * Serves a request from this process without a socket (the one-process platform's gateway): the
+   * same handler as a request over HTTP, from CORS and authorization to metrics. Refused, as a
+   * connection would be (InProcessStoppedError), once close() has begun.
+   */
+  inject: InProcessTarget;
 };
 
 /**
@@ -127,6 +134,8 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
   /** Responses not finished yet: told to close their connection when shutdown starts. */
   const inFlight = new Set<ServerResponse>();
   let closing: Promise<void> | undefined;
+  /** Set once close() has begun: what would be a new connection is refused. */
+  let stoppedAccepting = false;
 
   async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<string> {
     if (options.crossOrigin?.handle(req, res)) return 'preflight';
@@ -294,11 +303,14 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
       }),
     close: () => (closing ??= drain()),
     reloadTls,
+    inject: (request) =>
+      stoppedAccepting ? Promise.reject(new InProcessStoppedError()) : dispatchInProcess(handle, request),
   };
 
   async function drain(): Promise<void> {
     stopWatching?.();
     // Stop accepting: new connections are refused from here on.
+    stoppedAccepting = true;
     const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
     // Requests in flight finish; their connections close after the response instead of idling.
     for (const res of inFlight) res.shouldKeepAlive = false;

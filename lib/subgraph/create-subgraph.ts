@@ -17,7 +17,7 @@ import {
   type ValidationRule,
 } from 'graphql';
 import { mutationScope, scopesGrant } from '../auth/api-keys.js';
-import { IDENTITY_HEADER, verifyCaller, type Identity } from '../auth/identity.js';
+import { createCallerVerifier, IDENTITY_HEADER, type Identity } from '../auth/identity.js';
 import { forbidden } from '../errors.js';
 import type { PlatformLog } from '../platform-log/index.js';
 import { createErrorFormatter } from '../graphql/format-error.js';
@@ -185,6 +185,8 @@ export async function createSubgraphServer<TContext extends object>(
   const metrics = options.metrics ?? createHttpMetrics(options.name);
   // Verified once by `authorize`, read by the context of the same request.
   const callers = new WeakMap<IncomingMessage, Identity | null>();
+  // The gateway sends one signed header per caller: each is checked once while it lasts.
+  const verifyCaller = createCallerVerifier(options.internalSecret);
   const graphql = createGraphQLHandler({
     apollo,
     maxBodyBytes,
@@ -200,7 +202,7 @@ export async function createSubgraphServer<TContext extends object>(
     // Only the gateway signs the identity header (for anonymous callers too): a direct call, or one
     // with a forged header, is refused before anything runs.
     authorize: (req) => {
-      const caller = verifyCaller(options.internalSecret, req.headers[IDENTITY_HEADER]);
+      const caller = verifyCaller(req.headers[IDENTITY_HEADER]);
       if (caller) callers.set(req, caller.identity);
       return caller !== undefined;
     },

@@ -29,6 +29,7 @@ export function platformConfig(
     host: env.HOST,
     port: env.PORT,
     subgraphBasePort: env.SUBGRAPH_BASE_PORT,
+    subgraphTransport: env.SUBGRAPH_TRANSPORT,
     databaseUrl: databaseUrlOf(env),
     dataDir: env.DATA_DIR,
     ...serviceConfig(resolved),

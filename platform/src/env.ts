@@ -34,6 +34,12 @@ export const platformEnvSchema = z
     SUBGRAPH_BASE_PORT: port(4001).describe(
       'First subgraph port in the one-process platform, the others follow (0: any free port)',
     ),
+    SUBGRAPH_TRANSPORT: z
+      .enum(['in-process', 'http'])
+      .default('in-process')
+      .describe(
+        "How the one-process platform's gateway reaches its subgraphs for queries: handed to their servers in the process (`in-process`, no socket) or over loopback HTTP (`http`); they listen on their ports either way",
+      ),
     INTERNAL_SECRET: generatedWhenUnset(serviceEnvShape.INTERNAL_SECRET),
     ...mergeEnvShapes(
       processEnvShape,

@@ -87,6 +87,12 @@ export type PlatformConfig = {
   /** Delivering webhooks (the worker), and checking their URLs (the inference service). */
   webhooks: WebhookSettings;
   logs: LogsConfig;
+  /**
+   * How the gateway reaches the subgraphs for query plans: handed to their servers in this process
+   * (`in-process`, no socket) or over loopback HTTP. The subgraphs listen on their ports either way
+   * (readiness, API keys, uploads, other processes). @default 'in-process'
+   */
+  subgraphTransport?: 'in-process' | 'http';
   /** Run a batch prediction worker in this process too. @default true */
   worker?: boolean;
   /** Creates the logger of each service. */
@@ -279,6 +285,13 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
       ...config.gateway,
       supergraphSdl: readFileSync(join(projectRoot, 'schema', 'supergraph.graphql'), 'utf8'),
       subgraphUrls,
+      ...(config.subgraphTransport === 'http'
+        ? {}
+        : {
+            inProcessSubgraphs: Object.fromEntries(
+              SUBGRAPHS.map(({ name }) => [name, subgraphs[name].inject] as const),
+            ),
+          }),
       internalSecret: config.internalSecret,
       revocations,
       logger: config.logger('gateway'),

@@ -2,7 +2,7 @@ import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 import type { Gateway, GatewayOptions } from '../../gateway/src/create-gateway.js';
 import type { Identity } from '../../lib/auth/identity.js';
-import type { RouteHandler } from '../../lib/http/service-server.js';
+import type { RouteHandler, ServiceServer } from '../../lib/http/service-server.js';
 import { createLogger } from '../../lib/logger.js';
 import { createSubgraphServer } from '../../lib/subgraph/create-subgraph.js';
 import { testEnv } from './env.js';
@@ -12,6 +12,10 @@ import { TEST_SECRETS } from './subscription-subgraphs.js';
 export type TestSubgraph = {
   /** The supergraph of this one subgraph, as composition makes it. */
   supergraphSdl: string;
+  /** The subgraph's server (its `inject` serves requests without a socket). */
+  server: ServiceServer;
+  /** Its GraphQL endpoint, e.g. http://127.0.0.1:4321/graphql. */
+  url: string;
   /** A gateway in front of it (test secrets, generous rate limits unless `options` says otherwise). */
   startGateway(options?: Partial<GatewayOptions>): Promise<{ gateway: Gateway; base: string }>;
   /** Closes the gateways started, then the subgraph. */
@@ -43,6 +47,8 @@ export async function startTestSubgraph(
   const gateways: Gateway[] = [];
   return {
     supergraphSdl,
+    server: subgraph,
+    url,
     async startGateway(options = {}) {
       const gateway = await createTestGateway({ supergraphSdl, secrets: TEST_SECRETS, ...options });
       gateways.push(gateway);

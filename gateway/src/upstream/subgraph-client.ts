@@ -1,7 +1,8 @@
 import { Agent } from 'undici';
+import { InProcessStoppedError, type InProcessTarget } from '../../../lib/http/in-process.js';
 
 /** Where a subgraph answers, parsed once: `http://host:port` and `/graphql`. */
-export type SubgraphEndpoint = { origin: string; path: string };
+export type SubgraphEndpoint = { origin: string; host: string; path: string };
 
 export type SubgraphAnswer = {
   status: number;
@@ -37,7 +38,7 @@ export type SubgraphClientOptions = {
 
 export function subgraphEndpoint(url: string): SubgraphEndpoint {
   const parsed = new URL(url);
-  return { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+  return { origin: parsed.origin, host: parsed.host, path: `${parsed.pathname}${parsed.search}` };
 }
 
 /**
@@ -69,5 +70,45 @@ export function createSubgraphClient(options: SubgraphClientOptions = {}): Subgr
       };
     },
     close: () => agent.close(),
+  };
+}
+
+/**
+ * A subgraph in this process (the one-process platform): each request is handed to the subgraph
+ * server's own request handler (ServiceServer.inject) with the same method, path, headers and
+ * body as over HTTP, so its authorization, body limits, plugins, metrics and logs all run, and its
+ * answer comes back whatever its status. No socket, no HTTP framing, no pool. Once that server
+ * has stopped (closed, perhaps replaced by another on its port) requests go to the URL over
+ * `overHttp`, as a new connection would.
+ */
+export function createInProcessSubgraphClient(target: InProcessTarget, overHttp: SubgraphClient): SubgraphClient {
+  return {
+    async post(endpoint, headers, body, signal) {
+      let answer;
+      try {
+        answer = await target({
+          method: 'POST',
+          path: endpoint.path,
+          // As undici sends it: the Host of the URL, then the caller's headers.
+          headers: { host: endpoint.host, ...headers },
+          body,
+          signal,
+        });
+      } catch (error) {
+        if (error instanceof InProcessStoppedError) return overHttp.post(endpoint, headers, body, signal);
+        throw error;
+      }
+      const contentType = answer.headers['content-type'];
+      const cacheControl = answer.headers['cache-control'];
+      return {
+        status: answer.status,
+        statusText: answer.statusText,
+        contentType: typeof contentType === 'string' ? contentType : '',
+        cacheControl: typeof cacheControl === 'string' ? cacheControl : undefined,
+        body: answer.body,
+      };
+    },
+    // The HTTP client is the gateway's, closed with it.
+    close: async () => undefined,
   };
 }
