@@ -9,7 +9,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 
 export type ClientRequest =
-  | { t: 'connect'; url: string; token: string; query: string; ids: string[] }
+  | { t: 'connect'; url: string; token: string; query: string; ids: string[]; wave: number }
   | { t: 'reset' }
   | { t: 'count' }
   | { t: 'collect' }
@@ -101,9 +101,9 @@ function serveClients(): void {
   async function handle(message: ClientRequest): Promise<unknown> {
     switch (message.t) {
       case 'connect':
-        for (let i = 0; i < message.ids.length; i += 250) {
+        for (let i = 0; i < message.ids.length; i += message.wave) {
           const wave = message.ids
-            .slice(i, i + 250)
+            .slice(i, i + message.wave)
             .map((id) => subscribe(message.url, message.token, message.query, id));
           subscribers.push(...(await Promise.all(wave)));
         }

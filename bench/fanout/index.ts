@@ -123,6 +123,8 @@ export const fanoutBenchmark: Benchmark = {
                 token: setup.accessToken,
                 query: PROGRESS,
                 ids: share.map((i) => ids[mode === 'shared' ? 0 : i]!),
+                // 250 connecting at once over all the load generators, as when the runner held them all.
+                wave: Math.ceil(250 / loaders.length),
               });
             }),
           );
