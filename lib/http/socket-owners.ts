@@ -218,6 +218,11 @@ export function createSocketOwnerEndpoint(
       owner.connections.set(connection.id, connection);
       const headers: Record<string, string | undefined> = {};
       for (const name of HANDSHAKE_HEADERS) headers[name] = req.headers[name] as string | undefined;
+      // This process must read nothing more from the socket: until the owner's acknowledgement
+      // closes it here, both hold it, and what Node reads here once the handle is sent is dropped.
+      // The owner answers the handshake, the client's first message follows at once, and without
+      // this it was lost now and then (the connection then closed 4408 for want of connection_init).
+      (socket as Duplex & { _handle?: { readStop?(): number } })._handle?.readStop?.();
       flush(owner);
       send(owner, { t: 'h', c: connection.id, headers, head: head.toString('base64') }, socket as Socket, (error) => {
         if (!error) return;

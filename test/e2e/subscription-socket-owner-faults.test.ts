@@ -55,6 +55,19 @@ describe('socket owner processes', () => {
     await until(() => t.gateway.subscriptionStats().connections === 0, 'the connections to close');
   });
 
+  it('loses no first message: a burst of 1,000 connections all get their subscriptions', async () => {
+    // The client's connection_init follows the owner's handshake answer at once, while this
+    // process may still hold the socket too: what it read then was dropped (closed 4408).
+    const clients = Array.from({ length: 1000 }, () => t.client({ token: signToken('burst') }));
+    const subs = clients.map((client) => subscribe(client, FEED, { topic: 'burst' }));
+    await until(() => t.gateway.subscriptionStats().subscriptions === 1000, '1,000 subscriptions', 30_000);
+    await until(() => subgraphs.feed.listeners('burst') === 1, 'the upstream subscription');
+    subgraphs.feed.publish('burst', { id: 'burst', n: 1 });
+    await until(() => subs.every((sub) => sub.events.length === 1), 'an event for every client', 30_000);
+    await Promise.all(clients.map((client) => client.dispose()));
+    await until(() => t.gateway.subscriptionStats().connections === 0, 'the connections to close');
+  });
+
   it('an owner that dies closes its own clients only; the gateway serves on, with a new owner', async () => {
     const [victim] = socketOwnerPids();
     const clients = Array.from({ length: 10 }, () => t.client({ token: signToken('crash') }));
