@@ -7,7 +7,7 @@ import { percentiles } from '../hotpath/load.js';
 import { startBenchPlatform, startGatewayProcess, type BenchPlatform } from '../hotpath/processes.js';
 import { describeMachine } from '../lib/machine.js';
 import { GATEWAY_NODE_FLAGS } from '../../gateway/src/node-flags.js';
-import { processUsage, type RunningProcess } from '../lib/processes.js';
+import { processTree, processUsage, type RunningProcess } from '../lib/processes.js';
 import { startClientProcess, type Collected } from './clients.js';
 
 const PORTS = { gateway: 4700, platformGateway: 4710, subgraphBase: 4711 };
@@ -111,6 +111,7 @@ export const fanoutBenchmark: Benchmark = {
             logFile: join(logDir, `gateway-${mode}-${n}.log`),
           });
           const before = { rss: processUsage(gateway.pid).rssBytes, ...(await gatewayMetrics(PORTS.gateway)) };
+          const splitBefore = splitUsage(gateway.pid);
           log(`${mode} · ${n} clients: connecting`);
           const connectStarted = performance.now();
           const loaders = Array.from({ length: Math.min(clientProcesses, n) }, () => startClientProcess());
@@ -131,6 +132,7 @@ export const fanoutBenchmark: Benchmark = {
           const connectSeconds = round((performance.now() - connectStarted) / 1000);
           await sleep(1000);
           const after = { rss: processUsage(gateway.pid).rssBytes, ...(await gatewayMetrics(PORTS.gateway)) };
+          const splitAfter = splitUsage(gateway.pid);
           await Promise.all(loaders.map((loader) => loader.request({ t: 'reset' })));
 
           // Publish at a fixed rate: ticks of 10 ms at most, each a slice of the ids (shared: the one id).
@@ -141,6 +143,7 @@ export const fanoutBenchmark: Benchmark = {
           const publishes: Promise<void>[] = [];
           let cursor = 0;
           let expected = 0;
+          const splitCpuBefore = splitUsage(gateway.pid);
           const cpuBefore = {
             gateway: processUsage(gateway.pid).cpuSeconds,
             platform: processUsage(platform.pid).cpuSeconds,
@@ -163,7 +166,10 @@ export const fanoutBenchmark: Benchmark = {
           await Promise.all(publishes);
           // Deliveries behind the publishes (a backlog) count too: wait until they stop arriving.
           const received = async () =>
-            (await Promise.all(loaders.map((loader) => loader.request<number>({ t: 'count' })))).reduce((a, b) => a + b, 0);
+            (await Promise.all(loaders.map((loader) => loader.request<number>({ t: 'count' })))).reduce(
+              (a, b) => a + b,
+              0,
+            );
           for (let last = -1, waited = 0; (await received()) !== last && waited < 60_000; waited += 1000) {
             last = await received();
             await sleep(1000);
@@ -172,6 +178,7 @@ export const fanoutBenchmark: Benchmark = {
           const busySeconds = (performance.now() - started) / 1000;
           const collected = await Promise.all(loaders.map((loader) => loader.request<Collected>({ t: 'collect' })));
           const subscribers = collected.flatMap((part) => part.subscribers);
+          const splitCpuAfter = splitUsage(gateway.pid);
           const cpu = {
             gateway: processUsage(gateway.pid).cpuSeconds - cpuBefore.gateway,
             platform: processUsage(platform.pid).cpuSeconds - cpuBefore.platform,
@@ -202,6 +209,22 @@ export const fanoutBenchmark: Benchmark = {
             },
             gatewayRssMiB: Math.round(after.rss / 2 ** 20),
             gatewayProcesses: processUsage(gateway.pid).processes,
+            // Where the memory and the CPU went: the gateway process, and its socket owners together.
+            rssGrowthMiB: {
+              gateway: round((splitAfter.gateway.rssBytes - splitBefore.gateway.rssBytes) / 2 ** 20, 1),
+              socketOwners: round((splitAfter.owners.rssBytes - splitBefore.owners.rssBytes) / 2 ** 20, 1),
+            },
+            cpuMsPerEvent: {
+              gateway: round(
+                ((splitCpuAfter.gateway.cpuSeconds - splitCpuBefore.gateway.cpuSeconds) * 1000) / publishedAt.size,
+                1,
+              ),
+              socketOwners: round(
+                ((splitCpuAfter.owners.cpuSeconds - splitCpuBefore.owners.cpuSeconds) * 1000) / publishedAt.size,
+                1,
+              ),
+              clients: round((cpu.clients * 1000) / publishedAt.size, 1),
+            },
             cpuPercentOfOneCore: {
               gateway: Math.round((cpu.gateway / busySeconds) * 100),
               platform: Math.round((cpu.platform / busySeconds) * 100),
@@ -222,7 +245,13 @@ export const fanoutBenchmark: Benchmark = {
     log(`logs: ${logDir}`);
     return {
       machine: describeMachine(),
-      settings: { duration, counts, modes, sharedRate, distinctRate, query: PROGRESS,
+      settings: {
+        duration,
+        counts,
+        modes,
+        sharedRate,
+        distinctRate,
+        query: PROGRESS,
         clientProcesses,
         socketProcesses: typeof socketProcesses === 'string' ? Number(socketProcesses) : 'gateway default',
         gatewayNodeFlags: GATEWAY_NODE_FLAGS,
@@ -231,6 +260,20 @@ export const fanoutBenchmark: Benchmark = {
     };
   },
 };
+
+/** The gateway process alone, and its socket owner processes together. */
+function splitUsage(pid: number) {
+  const main = processUsage(pid);
+  const owners = processTree(pid)
+    .slice(1)
+    .map((member) => processUsage(member));
+  const sum = (key: 'rssBytes' | 'cpuSeconds') => owners.reduce((total, usage) => total + usage[key], 0);
+  // processUsage sums a tree: an owner has no children, the gateway's tree includes the owners.
+  return {
+    gateway: { rssBytes: main.rssBytes - sum('rssBytes'), cpuSeconds: main.cpuSeconds - sum('cpuSeconds') },
+    owners: { rssBytes: sum('rssBytes'), cpuSeconds: sum('cpuSeconds') },
+  };
+}
 
 const countBy = (values: string[]) =>
   values.reduce<Record<string, number>>((counts, value) => ({ ...counts, [value]: (counts[value] ?? 0) + 1 }), {});

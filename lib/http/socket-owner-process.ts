@@ -53,7 +53,8 @@ export function runSocketOwner(settings: OwnerSettings): void {
   };
   const wss = new WebSocketServer({ noServer: true, maxPayload: settings.maxPayload, handleProtocols });
 
-  type Owned = { ws: WebSocket; unsent: Map<string, number>; overflowed: Set<string> };
+  /** A socket, and what of each subscription's events it has not yet handed to the kernel (made when first needed: most sockets are idle). */
+  type Owned = { ws: WebSocket; unsent: Map<string, number> | undefined; overflowed: Set<string> | undefined };
   const sockets = new Map<number, Owned>();
   /** Connections handed over whose handshake has not finished (or failed). */
   const pending = new Map<number, Socket>();
@@ -90,7 +91,7 @@ export function runSocketOwner(settings: OwnerSettings): void {
     wss.handleUpgrade(req, socket, Buffer.from(message.head, 'base64'), (ws) => {
       pending.delete(c);
       socket.off('close', closedEarly);
-      const owned: Owned = { ws, unsent: new Map(), overflowed: new Set() };
+      const owned: Owned = { ws, unsent: undefined, overflowed: undefined };
       sockets.set(c, owned);
       ws.on('error', onError);
       ws.on('pong', onPong);
@@ -109,20 +110,22 @@ export function runSocketOwner(settings: OwnerSettings): void {
       const owned = sockets.get(recipients[i] as number);
       if (!owned || owned.ws.readyState !== owned.ws.OPEN) continue;
       const id = recipients[i + 1] as string;
-      const unsent = owned.unsent.get(id) ?? 0;
-      if (unsent >= maxUnsent) {
+      const unsent = (owned.unsent ??= new Map());
+      const count = unsent.get(id) ?? 0;
+      if (count >= maxUnsent) {
         // Reported once; the gateway drops the connection (4001) and sends nothing more for it.
-        if (!owned.overflowed.has(id)) {
-          owned.overflowed.add(id);
+        const overflowed = (owned.overflowed ??= new Set());
+        if (!overflowed.has(id)) {
+          overflowed.add(id);
           send({ t: 'v', c: recipients[i] as number, id });
         }
         continue;
       }
-      owned.unsent.set(id, unsent + 1);
+      unsent.set(id, count + 1);
       owned.ws.send(`{"id":${JSON.stringify(id)},"type":"next","payload":${json}}`, () => {
-        const left = (owned.unsent.get(id) ?? 1) - 1;
-        if (left > 0) owned.unsent.set(id, left);
-        else owned.unsent.delete(id);
+        const left = (unsent.get(id) ?? 1) - 1;
+        if (left > 0) unsent.set(id, left);
+        else unsent.delete(id);
       });
     }
   }

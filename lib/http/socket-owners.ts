@@ -93,7 +93,8 @@ type Enqueue = (owner: Owner, connection: number, subscriptionId: string, json: 
  * on several cores. graphql-ws itself, and everything the subscription server decides (auth,
  * limits, revocation, slow consumers, sharing), stays in this process; an event goes to each owner
  * once, with the list of its recipients. An owner that exits closes its clients (they reconnect)
- * and is started again; this process keeps serving. Not for TLS: a TLS socket cannot change process.
+ * and is started again; this process keeps serving. The owners start with the first WebSocket.
+ * Not for TLS: a TLS socket cannot change process.
  */
 export function createSocketOwnerEndpoint(
   graphqlWs: GraphQLWsServer<WebSocketExtra>,
@@ -197,10 +198,12 @@ export function createSocketOwnerEndpoint(
     });
   }
 
-  for (let slot = 0; slot < Math.max(1, options.processes); slot++) start(slot);
-
   return {
     handleUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      // Started at the first WebSocket: a gateway that serves none (HTTP only) holds no owner.
+      if (owners.length === 0 && !closing) {
+        for (let slot = 0; slot < Math.max(1, options.processes); slot++) start(slot);
+      }
       const owner = owners
         .filter((candidate) => candidate.child.connected)
         .reduce<Owner | undefined>(
