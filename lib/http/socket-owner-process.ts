@@ -6,8 +6,8 @@
  * revocation, slow-consumer drops, the sharing of upstream subscriptions. What passes between
  * them (IPC, ordered):
  *
- * gateway → owner: `h` a socket handle right after its HTTP upgrade request was read (the owner
- * answers the handshake), `s` a message to send, `e` one event's JSON for many (connection,
+ * gateway → owner (the IPC channel for `h`, a pipe for the rest, see DATA_FD): `h` a socket
+ * handle right after its HTTP upgrade request was read (the owner answers the handshake), `s` a message to send, `e` one event's JSON for many (connection,
  * subscription) pairs, each written as a graphql-ws `next` message, `x` close one, `q` close all
  * and exit.
  * owner → gateway: `o` a socket is open (its subprotocol), `m` a message the client sent, `c` a
@@ -17,7 +17,7 @@
  * close with it.
  */
 import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
+import { Socket as NetSocket, type Socket } from 'node:net';
 import { handleProtocols } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 
@@ -45,6 +45,9 @@ export type FromOwner =
   | { t: 'v'; c: number; id: string };
 
 export type OwnerSettings = { maxPayload: number; keepAliveMs: number };
+
+/** The owner's fd of the pipe everything but sockets comes over (stdio index 4 of its fork). */
+export const DATA_FD = 4;
 
 /** Runs the owner in this process (its parent is the gateway). */
 export function runSocketOwner(settings: OwnerSettings): void {
@@ -150,7 +153,7 @@ export function runSocketOwner(settings: OwnerSettings): void {
     process.disconnect?.();
   }
 
-  process.on('message', (message: ToOwner, handle?: Socket) => {
+  function handle(message: ToOwner, handle?: Socket): void {
     switch (message.t) {
       case 'e':
         return fanOut(message.j, message.r, message.m);
@@ -170,7 +173,20 @@ export function runSocketOwner(settings: OwnerSettings): void {
       case 'q':
         return void shutdown(message.code, message.reason, message.graceMs);
     }
+  }
+  // Sockets come over the IPC channel; everything else over a pipe of its own (fd 4, a JSON
+  // message a line): Node holds back every message on the IPC channel while a socket handed over
+  // waits for its acknowledgement, and events must not wait behind a burst of new connections.
+  process.on('message', handle);
+  const data = new NetSocket({ fd: DATA_FD, readable: true, writable: false });
+  data.setEncoding('utf8');
+  let partial = '';
+  data.on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) handle(JSON.parse(line) as ToOwner);
   });
+  data.on('close', () => process.exit(0));
   // The gateway is gone (it exited, or shut us down): nothing here serves anyone any more.
   process.on('disconnect', () => process.exit(0));
 }

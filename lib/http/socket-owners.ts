@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Server as GraphQLWsServer } from 'graphql-ws';
 import { ErrorCode } from '../errors.js';
@@ -15,7 +15,7 @@ import {
   type WebSocketEndpoint,
   type WebSocketExtra,
 } from './service-server.js';
-import type { FromOwner, OwnerSettings, ToOwner } from './socket-owner-process.js';
+import { DATA_FD, type FromOwner, type OwnerSettings, type ToOwner } from './socket-owner-process.js';
 
 export type SocketOwnersOptions = GraphQLWsEndpointOptions & {
   /** Socket owner processes to spread the client sockets over (each takes the next connection when it holds the fewest). */
@@ -37,6 +37,8 @@ const ownerEntry = fileURLToPath(new URL(`./socket-owner-process.${fromSources ?
 
 type Owner = {
   child: ChildProcess;
+  /** The pipe of every message but sockets (socket-owner-process.ts, DATA_FD). */
+  data: Writable;
   connections: Map<number, OwnedConnection>;
   /** The event being batched for this owner: its JSON, flat (connection, subscription id) pairs, and the unsent bound. */
   batch: { j: string; r: Array<number | string>; m: number } | undefined;
@@ -115,8 +117,9 @@ export function createSocketOwnerEndpoint(
   }
 
   function send(owner: Owner, message: ToOwner, handle?: Socket, onSent?: (error: Error | null) => void): void {
-    if (!owner.child.connected) return onSent?.(new Error('the socket owner has exited'));
-    owner.child.send(message, handle, onSent);
+    if (!owner.child.connected || owner.data.destroyed) return onSent?.(new Error('the socket owner has exited'));
+    if (handle) owner.child.send(message, handle, onSent);
+    else owner.data.write(`${JSON.stringify(message)}\n`);
   }
 
   /** Everything for an owner goes through here (after the event batched so far), so it arrives in order. */
@@ -166,10 +169,14 @@ export function createSocketOwnerEndpoint(
       // Not the gateway's V8 flags: a process holding thousands of idle sockets has no use for a
       // large young generation (the gateway's semi-space flag), which would hold hundreds of MiB.
       execArgv: fromSources ? ['--import', 'tsx'] : [],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc', 'pipe'],
     });
+    const data = child.stdio[DATA_FD] as Writable;
+    // Writes after the owner died fail (EPIPE); its exit, handled below, closes its connections.
+    data.on('error', () => {});
     const owner: Owner = {
       child,
+      data,
       connections: new Map(),
       batch: undefined,
       exited: new Promise((resolve) => child.once('exit', () => resolve())),

@@ -42,9 +42,11 @@ afterAll(() => subgraphs?.close());
 
 describe('socket owner processes', () => {
   it('spread the sockets over every owner, and each client gets every event in order', async () => {
+    // One token for all: its expiry is part of the identity that subscriptions are shared by.
+    const spreadToken = signToken('spread');
     // Started with the first WebSocket.
     expect(socketOwnerPids()).toHaveLength(0);
-    const clients = Array.from({ length: 20 }, () => t.client({ token: signToken('spread') }));
+    const clients = Array.from({ length: 20 }, () => t.client({ token: spreadToken }));
     const subs = clients.map((client) => subscribe(client, FEED, { topic: 'spread' }));
     await until(() => t.gateway.subscriptionStats().subscriptions === 20, '20 subscriptions');
     expect(socketOwnerPids()).toHaveLength(2);
@@ -58,9 +60,10 @@ describe('socket owner processes', () => {
   });
 
   it('loses no first message: a burst of 1,000 connections all get their subscriptions', async () => {
+    const burstToken = signToken('burst');
     // The client's connection_init follows the owner's handshake answer at once, while this
     // process may still hold the socket too: what it read then was dropped (closed 4408).
-    const clients = Array.from({ length: 1000 }, () => t.client({ token: signToken('burst') }));
+    const clients = Array.from({ length: 1000 }, () => t.client({ token: burstToken }));
     const subs = clients.map((client) => subscribe(client, FEED, { topic: 'burst' }));
     await until(() => t.gateway.subscriptionStats().subscriptions === 1000, '1,000 subscriptions', 30_000);
     await until(() => subgraphs.feed.listeners('burst') === 1, 'the upstream subscription');
@@ -71,8 +74,10 @@ describe('socket owner processes', () => {
   });
 
   it('an owner that dies closes its own clients only; the gateway serves on, with a new owner', async () => {
+    const crashToken = signToken('crash');
+    const lateToken = signToken('late');
     const [victim] = socketOwnerPids();
-    const clients = Array.from({ length: 10 }, () => t.client({ token: signToken('crash') }));
+    const clients = Array.from({ length: 10 }, () => t.client({ token: crashToken }));
     const subs: Subscription[] = clients.map((client) => subscribe(client, FEED, { topic: 'crash' }));
     await until(() => t.gateway.subscriptionStats().subscriptions === 10, '10 subscriptions');
     await until(() => subgraphs.feed.listeners('crash') === 1, 'the upstream subscription');
@@ -94,7 +99,7 @@ describe('socket owner processes', () => {
     const survivors = subs.filter((_, i) => ended[i] === undefined);
     await until(() => survivors.every((sub) => sub.events.length === 2), 'the survivors to get the next event');
     await until(() => socketOwnerPids().length === 2 && !socketOwnerPids().includes(victim!), 'a new owner');
-    const late = Array.from({ length: 4 }, () => t.client({ token: signToken('late') }));
+    const late = Array.from({ length: 4 }, () => t.client({ token: lateToken }));
     const lateSubs = late.map((client) => subscribe(client, FEED, { topic: 'crash' }));
     await until(() => t.gateway.subscriptionStats().subscriptions === 9, 'the late subscriptions');
     // Another identity, so another upstream subscription: open before the event is published.
@@ -108,8 +113,9 @@ describe('socket owner processes', () => {
   });
 
   it('shutdown closes every client with 1012 and ends the owners', async () => {
+    const drainToken = signToken('drain');
     const own = await subgraphs.startGateway();
-    const clients = Array.from({ length: 6 }, () => own.client({ token: signToken('drain') }));
+    const clients = Array.from({ length: 6 }, () => own.client({ token: drainToken }));
     const subs = clients.map((client) => subscribe(client, FEED, { topic: 'drain' }));
     await until(() => own.gateway.subscriptionStats().subscriptions === 6, '6 subscriptions');
     expect(socketOwnerPids()).toHaveLength(4);
