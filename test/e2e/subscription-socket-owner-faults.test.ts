@@ -59,10 +59,12 @@ describe('socket owner processes', () => {
     await until(() => t.gateway.subscriptionStats().connections === 0, 'the connections to close');
   });
 
-  it('loses no first message: a burst of 1,000 connections all get their subscriptions', async () => {
+  it('a burst of 1,000 connections all get their subscriptions', async () => {
     const burstToken = signToken('burst');
     // The client's connection_init follows the owner's handshake answer at once, while this
-    // process may still hold the socket too: what it read then was dropped (closed 4408).
+    // process may still hold the socket too: what it read then was dropped (closed 4408). The
+    // bench's 10,000 connections showed it every time; this burst only when this process is slow
+    // to take the owner's acknowledgement.
     const clients = Array.from({ length: 1000 }, () => t.client({ token: burstToken }));
     const subs = clients.map((client) => subscribe(client, FEED, { topic: 'burst' }));
     await until(() => t.gateway.subscriptionStats().subscriptions === 1000, '1,000 subscriptions', 30_000);
