@@ -385,12 +385,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       }),
     },
     readiness,
-    websocket: (options.subscriptionSocketProcesses ?? 0) > 0 && !options.tls
-      ? createSocketOwnerEndpoint(subscriptions.graphqlWs, {
-          ...websocketOptions,
-          processes: options.subscriptionSocketProcesses!,
-        })
-      : createGraphQLWsEndpoint(subscriptions.graphqlWs, websocketOptions),
+    websocket:
+      (options.subscriptionSocketProcesses ?? 0) > 0 && !options.tls
+        ? createSocketOwnerEndpoint(subscriptions.graphqlWs, {
+            ...websocketOptions,
+            processes: options.subscriptionSocketProcesses!,
+          })
+        : createGraphQLWsEndpoint(subscriptions.graphqlWs, websocketOptions),
   });
   return {
     ...service,

@@ -145,7 +145,9 @@ export function createSocketOwnerEndpoint(
     connection.readyState = 3;
     connection.owner.connections.delete(connection.id);
     connection.release();
-    connection.closed?.(code, reason).catch((error: unknown) => logger.error({ err: error }, 'websocket cleanup failed'));
+    connection
+      .closed?.(code, reason)
+      .catch((error: unknown) => logger.error({ err: error }, 'websocket cleanup failed'));
   }
 
   function opened(connection: OwnedConnection, protocol: string): void {
@@ -200,7 +202,10 @@ export function createSocketOwnerEndpoint(
     child.once('exit', (code, signal) => {
       for (const connection of [...owner.connections.values()]) ended(connection, OWNER_EXITED, '');
       if (closing) return;
-      logger.error({ code, signal, connections: owner.connections.size }, 'a socket owner process exited: starting another');
+      logger.error(
+        { code, signal, connections: owner.connections.size },
+        'a socket owner process exited: starting another',
+      );
       start(slot);
     });
   }
@@ -214,8 +219,7 @@ export function createSocketOwnerEndpoint(
       const owner = owners
         .filter((candidate) => candidate.child.connected)
         .reduce<Owner | undefined>(
-          (fewest, candidate) =>
-            !fewest || candidate.connections.size < fewest.connections.size ? candidate : fewest,
+          (fewest, candidate) => (!fewest || candidate.connections.size < fewest.connections.size ? candidate : fewest),
           undefined,
         );
       if (!owner || closing) {

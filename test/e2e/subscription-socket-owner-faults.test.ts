@@ -53,7 +53,10 @@ describe('socket owner processes', () => {
     await until(() => subgraphs.feed.listeners('spread') === 1, 'the upstream subscription');
     for (let n = 1; n <= 50; n++) subgraphs.feed.publish('spread', { id: 'spread', n });
     await until(() => subs.every((sub) => sub.events.length === 50), 'every client to get all 50 events');
-    const expected = feedEvents('spread', Array.from({ length: 50 }, (_, i) => i + 1));
+    const expected = feedEvents(
+      'spread',
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
     for (const sub of subs) expect(sub.events).toEqual(expected);
     await Promise.all(clients.map((client) => client.dispose()));
     await until(() => t.gateway.subscriptionStats().connections === 0, 'the connections to close');

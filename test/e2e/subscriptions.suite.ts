@@ -91,7 +91,9 @@ export function describeSubscriptions(socketProcesses: number): void {
       const badVariables = subscribe(client, 'subscription ($n: Int!) { ticks(id: "c", count: $n) { id } }', {
         n: 'many',
       });
-      expect((await badVariables.end) as unknown).toMatchObject({ error: [{ extensions: { code: 'BAD_USER_INPUT' } }] });
+      expect((await badVariables.end) as unknown).toMatchObject({
+        error: [{ extensions: { code: 'BAD_USER_INPUT' } }],
+      });
       const valid = subscribe(client, 'subscription { ticks(id: "c", count: 1) { id label } }');
       expect(await valid.end).toEqual({ complete: true });
       expect(valid.events).toEqual([{ data: { ticks: { id: 'c', label: 'label-c' } } }]);

@@ -27,17 +27,11 @@ export const subscriptionEnvShape = {
     'maxQueuedEvents',
     'Events queued for a slow client before it is dropped (close 4001)',
   ),
-  SUBSCRIPTION_SOCKET_PROCESSES: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(64)
-    .optional()
-    .meta({
-      description:
-        'Child processes that hold the WebSocket client sockets and write their events, so fan-out to many subscribers uses every core; `0` keeps them in the gateway process (always so with TLS)',
-      shownDefault: 'the number of CPU cores, or `0` on one core',
-    }),
+  SUBSCRIPTION_SOCKET_PROCESSES: z.coerce.number().int().min(0).max(64).optional().meta({
+    description:
+      'Child processes that hold the WebSocket client sockets and write their events, so fan-out to many subscribers uses every core; `0` keeps them in the gateway process (always so with TLS)',
+    shownDefault: 'one per CPU core but one on 4 cores or more, else `0`',
+  }),
   SUBSCRIPTIONS_ALLOW_ANONYMOUS: booleanFlag(defaultSubscriptionLimits.allowAnonymous).describe(
     'Accept WebSocket connections without a token (closed 4401 otherwise)',
   ),
@@ -52,6 +46,11 @@ export const subscriptionLimitsFromEnv = (env: EnvOf<typeof subscriptionEnvShape
   allowAnonymous: env.SUBSCRIPTIONS_ALLOW_ANONYMOUS,
 });
 
-/** Socket owner processes: as set, else one per core when there is more than one (one core gains nothing). */
+/**
+ * Socket owner processes: as set, else one per core but one (the gateway's own) on four cores or
+ * more. On two, the owners only compete with the gateway and the rest of the machine for the same
+ * cores: measured there (bench/RESULTS.md, "Socket owner processes"), the fan-out's CPU per event
+ * moved to them but its total and its latency did not improve, and memory grew.
+ */
 export const socketProcessesFromEnv = (env: EnvOf<typeof subscriptionEnvShape>): number =>
-  env.SUBSCRIPTION_SOCKET_PROCESSES ?? (availableParallelism() > 1 ? availableParallelism() : 0);
+  env.SUBSCRIPTION_SOCKET_PROCESSES ?? (availableParallelism() >= 4 ? availableParallelism() - 1 : 0);
