@@ -2,19 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
 import { numberArg, type Benchmark } from '../benchmark.js';
 import { percentiles } from '../hotpath/load.js';
 import { startBenchPlatform, startGatewayProcess, type BenchPlatform } from '../hotpath/processes.js';
 import { describeMachine } from '../lib/machine.js';
-import { processUsage, type RunningProcess } from '../lib/processes.js';
+import { GATEWAY_NODE_FLAGS } from '../../gateway/src/node-flags.js';
+import { processTree, processUsage, type RunningProcess } from '../lib/processes.js';
+import { startClientProcess, type Collected } from './clients.js';
 
 const PORTS = { gateway: 4700, platformGateway: 4710, subgraphBase: 4711 };
 const PROGRESS = 'subscription ($id: ID!) { predictionProgress(id: $id) { status itemsDone progress } }';
 type Mode = 'shared' | 'distinct';
 
-const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
 
@@ -37,20 +36,12 @@ async function gatewayMetrics(port: number) {
   };
 }
 
-type Subscriber = {
-  client: Client;
-  id: string;
-  receipts: number[];
-  /** itemsDone of each receipt, same index. */
-  seqs: number[];
-  /** How the subscription ended early (e.g. 4001 SLOW_CONSUMER), if it did. */
-  ended?: string;
-};
 /** An event's identity: the prediction and the items done it announces. */
 const eventKey = (id: string, itemsDone: number) => `${id}:${itemsDone}`;
 
 /**
- * Subscriptions fan-out: N graphql-ws clients (in this process) on one gateway process, all on the
+ * Subscriptions fan-out: N graphql-ws clients (in `--client-processes` load generator processes,
+ * clients.ts) on one gateway process (its socket owner processes included), all on the
  * same predictionProgress or each on its own, while the platform process updates prediction rows
  * and publishes their events at a fixed rate. Latency runs from the publish call (after the row
  * update) to a client's receipt; memory is the gateway's RSS and heap growth over N connections.
@@ -73,6 +64,10 @@ export const fanoutBenchmark: Benchmark = {
     const sharedRate = numberArg(options, 'shared-rate', 5);
     /** Events per second over all the distinct predictions together (round robin). */
     const distinctRate = numberArg(options, 'distinct-rate', 500);
+    /** Load generator processes the clients are spread over. */
+    const clientProcesses = numberArg(options, 'client-processes', 2);
+    /** The gateway's SUBSCRIPTION_SOCKET_PROCESSES; its own default when not given. */
+    const socketProcesses = options.args['socket-processes'];
     const maxClients = Math.max(...counts);
     const logDir = join(tmpdir(), `bench-fanout-${process.pid}`);
     mkdirSync(logDir, { recursive: true });
@@ -111,26 +106,34 @@ export const fanoutBenchmark: Benchmark = {
               SUBSCRIPTIONS_MAX_PER_USER: '20000',
               SUBSCRIPTIONS_MAX_CONNECTIONS_PER_IP: '20000',
               MAX_CONNECTIONS_PER_IP: '0',
+              ...(typeof socketProcesses === 'string' ? { SUBSCRIPTION_SOCKET_PROCESSES: socketProcesses } : {}),
             },
             logFile: join(logDir, `gateway-${mode}-${n}.log`),
           });
           const before = { rss: processUsage(gateway.pid).rssBytes, ...(await gatewayMetrics(PORTS.gateway)) };
+          const splitBefore = splitUsage(gateway.pid);
           log(`${mode} · ${n} clients: connecting`);
           const connectStarted = performance.now();
-          const subscribers: Subscriber[] = [];
-          for (let i = 0; i < n; i += 250) {
-            const wave = Array.from({ length: Math.min(250, n - i) }, (_, j) =>
-              subscribe(gatewayUrl(), setup.accessToken, ids[mode === 'shared' ? 0 : i + j]!),
-            );
-            subscribers.push(...(await Promise.all(wave)));
-          }
+          const loaders = Array.from({ length: Math.min(clientProcesses, n) }, () => startClientProcess());
+          await Promise.all(
+            loaders.map((loader, k) => {
+              const share = Array.from({ length: n }, (_, i) => i).filter((i) => i % loaders.length === k);
+              return loader.request({
+                t: 'connect',
+                url: gatewayUrl(),
+                token: setup.accessToken,
+                query: PROGRESS,
+                ids: share.map((i) => ids[mode === 'shared' ? 0 : i]!),
+                // 250 connecting at once over all the load generators, as when the runner held them all.
+                wave: Math.ceil(250 / loaders.length),
+              });
+            }),
+          );
           const connectSeconds = round((performance.now() - connectStarted) / 1000);
           await sleep(1000);
           const after = { rss: processUsage(gateway.pid).rssBytes, ...(await gatewayMetrics(PORTS.gateway)) };
-          for (const subscriber of subscribers) {
-            subscriber.receipts.length = 0;
-            subscriber.seqs.length = 0;
-          }
+          const splitAfter = splitUsage(gateway.pid);
+          await Promise.all(loaders.map((loader) => loader.request({ t: 'reset' })));
 
           // Publish at a fixed rate: ticks of 10 ms at most, each a slice of the ids (shared: the one id).
           const rate = mode === 'shared' ? sharedRate : distinctRate;
@@ -140,10 +143,10 @@ export const fanoutBenchmark: Benchmark = {
           const publishes: Promise<void>[] = [];
           let cursor = 0;
           let expected = 0;
+          const splitCpuBefore = splitUsage(gateway.pid);
           const cpuBefore = {
             gateway: processUsage(gateway.pid).cpuSeconds,
             platform: processUsage(platform.pid).cpuSeconds,
-            clients: process.cpuUsage(),
           };
           const loadAverageBefore = round(loadavg()[0]!);
           const started = performance.now();
@@ -162,20 +165,24 @@ export const fanoutBenchmark: Benchmark = {
           }
           await Promise.all(publishes);
           // Deliveries behind the publishes (a backlog) count too: wait until they stop arriving.
-          const received = () => subscribers.reduce((sum, subscriber) => sum + subscriber.receipts.length, 0);
-          for (let last = -1, waited = 0; received() !== last && waited < 60_000; waited += 1000) {
-            last = received();
+          const received = async () =>
+            (await Promise.all(loaders.map((loader) => loader.request<number>({ t: 'count' })))).reduce(
+              (a, b) => a + b,
+              0,
+            );
+          for (let last = -1, waited = 0; (await received()) !== last && waited < 60_000; waited += 1000) {
+            last = await received();
             await sleep(1000);
           }
           // CPU over publishing and draining alike: all of it is the fan-out's work.
           const busySeconds = (performance.now() - started) / 1000;
+          const collected = await Promise.all(loaders.map((loader) => loader.request<Collected>({ t: 'collect' })));
+          const subscribers = collected.flatMap((part) => part.subscribers);
+          const splitCpuAfter = splitUsage(gateway.pid);
           const cpu = {
             gateway: processUsage(gateway.pid).cpuSeconds - cpuBefore.gateway,
             platform: processUsage(platform.pid).cpuSeconds - cpuBefore.platform,
-            clients: (() => {
-              const used = process.cpuUsage(cpuBefore.clients);
-              return (used.user + used.system) / 1e6;
-            })(),
+            clients: collected.reduce((sum, part) => sum + part.cpuSeconds, 0),
           };
           const latencies: number[] = [];
           for (const subscriber of subscribers) {
@@ -201,6 +208,23 @@ export const fanoutBenchmark: Benchmark = {
               heap: round((after.heapUsedBytes - before.heapUsedBytes) / n / 1024),
             },
             gatewayRssMiB: Math.round(after.rss / 2 ** 20),
+            gatewayProcesses: processUsage(gateway.pid).processes,
+            // Where the memory and the CPU went: the gateway process, and its socket owners together.
+            rssGrowthMiB: {
+              gateway: round((splitAfter.gateway.rssBytes - splitBefore.gateway.rssBytes) / 2 ** 20, 1),
+              socketOwners: round((splitAfter.owners.rssBytes - splitBefore.owners.rssBytes) / 2 ** 20, 1),
+            },
+            cpuMsPerEvent: {
+              gateway: round(
+                ((splitCpuAfter.gateway.cpuSeconds - splitCpuBefore.gateway.cpuSeconds) * 1000) / publishedAt.size,
+                1,
+              ),
+              socketOwners: round(
+                ((splitCpuAfter.owners.cpuSeconds - splitCpuBefore.owners.cpuSeconds) * 1000) / publishedAt.size,
+                1,
+              ),
+              clients: round((cpu.clients * 1000) / publishedAt.size, 1),
+            },
             cpuPercentOfOneCore: {
               gateway: Math.round((cpu.gateway / busySeconds) * 100),
               platform: Math.round((cpu.platform / busySeconds) * 100),
@@ -210,7 +234,8 @@ export const fanoutBenchmark: Benchmark = {
           };
           runs.push(measured);
           log(`  ${JSON.stringify(measured)}`);
-          await Promise.all(subscribers.map((subscriber) => subscriber.client.dispose()));
+          await Promise.all(loaders.map((loader) => loader.request({ t: 'dispose' })));
+          for (const loader of loaders) loader.child.disconnect();
         }
       }
     } finally {
@@ -220,53 +245,37 @@ export const fanoutBenchmark: Benchmark = {
     log(`logs: ${logDir}`);
     return {
       machine: describeMachine(),
-      settings: { duration, counts, modes, sharedRate, distinctRate, query: PROGRESS, clientProcess: 'the runner' },
+      settings: {
+        duration,
+        counts,
+        modes,
+        sharedRate,
+        distinctRate,
+        query: PROGRESS,
+        clientProcesses,
+        socketProcesses: typeof socketProcesses === 'string' ? Number(socketProcesses) : 'gateway default',
+        gatewayNodeFlags: GATEWAY_NODE_FLAGS,
+      },
       runs,
     };
   },
 };
 
+/** The gateway process alone, and its socket owner processes together. */
+function splitUsage(pid: number) {
+  const main = processUsage(pid);
+  const owners = processTree(pid)
+    .slice(1)
+    .map((member) => processUsage(member));
+  const sum = (key: 'rssBytes' | 'cpuSeconds') => owners.reduce((total, usage) => total + usage[key], 0);
+  // processUsage sums a tree: an owner has no children, the gateway's tree includes the owners.
+  return {
+    gateway: { rssBytes: main.rssBytes - sum('rssBytes'), cpuSeconds: main.cpuSeconds - sum('cpuSeconds') },
+    owners: { rssBytes: sum('rssBytes'), cpuSeconds: sum('cpuSeconds') },
+  };
+}
+
 const countBy = (values: string[]) =>
   values.reduce<Record<string, number>>((counts, value) => ({ ...counts, [value]: (counts[value] ?? 0) + 1 }), {});
 
 const gatewayUrl = () => `ws://127.0.0.1:${PORTS.gateway}/graphql`;
-
-/** One client on its own connection; resolves once the subscription delivered its current state. */
-function subscribe(url: string, token: string, id: string): Promise<Subscriber> {
-  const client = createClient({
-    url,
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-    lazy: true,
-    connectionParams: { Authorization: `Bearer ${token}` },
-  });
-  const subscriber: Subscriber = { client, id, receipts: [], seqs: [] };
-  return new Promise((resolve, reject) => {
-    let first = true;
-    client.subscribe(
-      { query: PROGRESS, variables: { id } },
-      {
-        next: (event) => {
-          const at = now();
-          if (first) {
-            first = false;
-            if (event.errors) reject(new Error(JSON.stringify(event.errors)));
-            else resolve(subscriber);
-            return;
-          }
-          const progress = (event.data as { predictionProgress?: { itemsDone: number } } | null)?.predictionProgress;
-          if (progress) {
-            subscriber.receipts.push(at);
-            subscriber.seqs.push(progress.itemsDone);
-          }
-        },
-        error: (error) => {
-          const { code, reason, message } = error as { code?: number; reason?: string; message?: string };
-          subscriber.ended = `${code ?? ''} ${reason ?? message ?? ''}`.trim();
-          reject(error instanceof Error ? error : new Error(`subscription ended: ${subscriber.ended}`));
-        },
-        complete: () => void (subscriber.ended ??= 'complete'),
-      },
-    );
-  });
-}

@@ -76,7 +76,7 @@ export const CLOCK_TICKS = 100;
 const PAGE_BYTES = 4096;
 
 /** The process and its descendants (e.g. cluster workers), from /proc. */
-function processTree(pid: number): number[] {
+export function processTree(pid: number): number[] {
   const tree = [pid];
   for (let i = 0; i < tree.length; i++) {
     const parent = tree[i]!;

@@ -18,7 +18,7 @@ import {
   protectionEnvShape,
   protectionOptions,
 } from './protection-env.js';
-import { subscriptionEnvShape, subscriptionLimitsFromEnv } from './subscriptions/env.js';
+import { socketProcessesFromEnv, subscriptionEnvShape, subscriptionLimitsFromEnv } from './subscriptions/env.js';
 
 /**
  * The gateway's settings: what the gateway process and the platform's embedded gateway both read,
@@ -86,6 +86,7 @@ export type GatewayConfig = Required<
     | 'operationLimits'
     | 'planner'
     | 'subscriptions'
+    | 'subscriptionSocketProcesses'
     | 'http'
     | 'subgraphConnections'
     | 'deduplicateInflight'
@@ -125,6 +126,7 @@ export const gatewayConfig = (env: GatewayEnv): GatewayConfig => ({
   operationLimits: operationLimitsFromEnv(env),
   planner: plannerFromEnv(env),
   subscriptions: subscriptionLimitsFromEnv(env),
+  subscriptionSocketProcesses: socketProcessesFromEnv(env),
   drainTimeoutMs: env.DRAIN_TIMEOUT_MS,
   http: clientHttpLimits(env),
   subgraphConnections: env.SUBGRAPH_CONNECTIONS,

@@ -12,6 +12,7 @@ import { createHttpMetrics } from '../../lib/http/metrics.js';
 import type { InProcessTarget } from '../../lib/http/in-process.js';
 import { useOperationMetrics } from './observability/operation-metrics.js';
 import { createGraphQLWsEndpoint, createServiceServer, type ServiceServer } from '../../lib/http/service-server.js';
+import { createSocketOwnerEndpoint } from '../../lib/http/socket-owners.js';
 import type { Logger } from '../../lib/logger.js';
 import { API_KEYS_SUBGRAPH, createApiKeyLookup } from './api-keys.js';
 import type { ServerTlsFiles } from '../../lib/tls/index.js';
@@ -88,6 +89,13 @@ export type GatewayOptions = {
   uploadsSubgraph?: string;
   /** Limits of subscriptions over WebSocket; each one left out keeps its default. */
   subscriptions?: Partial<SubscriptionLimits>;
+  /**
+   * Child processes holding the WebSocket client sockets and writing their events
+   * (lib/http/socket-owners.ts), so that fan-out to thousands of clients uses more than one core;
+   * 0 keeps the sockets in this process, and so does `tls` (a TLS socket cannot change process).
+   * @default 0
+   */
+  subscriptionSocketProcesses?: number;
   /** Serve HTTPS and WSS with this certificate, reloaded when its files change (createServiceServer); unset: HTTP. */
   tls?: ServerTlsFiles | undefined;
   /** On close, how long requests in flight get to finish. @default 10000 (createServiceServer) */
@@ -338,6 +346,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   });
 
   const ide = createGraphQLIde({ logger, enabled: options.ide ?? options.introspection });
+  const websocketOptions = {
+    logger,
+    maxPayload: options.maxBodyBytes,
+    clientIp: protections.clientIp,
+    maxConnectionsPerIp: subscriptionLimits.maxConnectionsPerIp,
+  };
   const service = createServiceServer({
     logger,
     metrics,
@@ -389,12 +403,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       }),
     },
     readiness,
-    websocket: createGraphQLWsEndpoint(subscriptions.graphqlWs, {
-      logger,
-      maxPayload: options.maxBodyBytes,
-      clientIp: protections.clientIp,
-      maxConnectionsPerIp: subscriptionLimits.maxConnectionsPerIp,
-    }),
+    websocket:
+      (options.subscriptionSocketProcesses ?? 0) > 0 && !options.tls
+        ? createSocketOwnerEndpoint(subscriptions.graphqlWs, {
+            ...websocketOptions,
+            processes: options.subscriptionSocketProcesses!,
+          })
+        : createGraphQLWsEndpoint(subscriptions.graphqlWs, websocketOptions),
   });
   return {
     ...service,

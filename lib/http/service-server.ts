@@ -333,7 +333,7 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
 }
 
 /** Answers an upgrade request with an HTTP error (a GraphQL error body) instead of a WebSocket, and closes. */
-function refuseUpgrade(
+export function refuseUpgrade(
   socket: Duplex,
   status: string,
   code: ErrorCode,
@@ -394,6 +394,76 @@ function capConnectionsPerAddress(server: Server, max: number, metrics: HttpMetr
 const MAX_PENDING_MESSAGES = 1000;
 const POLICY_VIOLATION = 1008;
 
+/**
+ * Hands a connection's messages to graphql-ws one per turn of the event loop: a burst of hundreds
+ * (subscribes sent at once, read from the socket in one go) would otherwise be handled in one
+ * block, while health checks and every other client wait. Order is kept; a backlog past the bound
+ * is abuse, and closes the connection (1008). Returns what to call with each message.
+ */
+export function messagePump(
+  handle: (data: string) => Promise<void>,
+  logger: Logger,
+  close: (code: number, reason: string) => void,
+): (data: Buffer | string) => void {
+  const pending: string[] = [];
+  let pumping = false;
+  const pump = () => {
+    const data = pending.shift();
+    if (data === undefined) return void (pumping = false);
+    handle(data).catch((error: unknown) => {
+      logger.error({ err: error }, 'websocket message failed');
+      close(CloseCode.InternalServerError, 'Internal server error');
+    });
+    setImmediate(pump);
+  };
+  return (data) => {
+    if (pending.length >= MAX_PENDING_MESSAGES) {
+      pending.length = 0;
+      return close(POLICY_VIOLATION, 'Too many messages at once');
+    }
+    pending.push(data.toString());
+    if (!pumping) {
+      pumping = true;
+      setImmediate(pump);
+    }
+  };
+}
+
+/**
+ * WebSocket connections per client address (see TRUST_PROXY): an upgrade past
+ * `maxConnectionsPerIp` is refused with 429. `release` ends one admitted connection's count.
+ */
+export function upgradesPerAddress(options: Pick<GraphQLWsEndpointOptions, 'clientIp' | 'maxConnectionsPerIp'>) {
+  const perIp = new Map<string, number>();
+  const maxPerIp = options.maxConnectionsPerIp ?? Infinity;
+  return {
+    admit(req: IncomingMessage, socket: Duplex): { clientIp: string; release: () => void } | undefined {
+      const clientIp = options.clientIp?.(req) ?? req.socket.remoteAddress ?? 'unknown';
+      const open = perIp.get(clientIp) ?? 0;
+      if (open >= maxPerIp) {
+        refuseUpgrade(
+          socket,
+          '429 Too Many Requests',
+          ErrorCode.RATE_LIMITED,
+          `Too many WebSocket connections from this address (at most ${maxPerIp})`,
+          { limit: maxPerIp, scope: 'address' },
+        );
+        return undefined;
+      }
+      perIp.set(clientIp, open + 1);
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        const left = (perIp.get(clientIp) ?? 1) - 1;
+        if (left > 0) perIp.set(clientIp, left);
+        else perIp.delete(clientIp);
+      };
+      return { clientIp, release };
+    },
+  };
+}
+
 /** WebSocket close code 1012 Service Restart: graphql-ws clients (and most others) retry on it. */
 export const SERVICE_RESTART = 1012;
 
@@ -407,7 +477,26 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
  * What graphql-ws hands its hooks about a connection: its socket, and the client's address worked
  * out at upgrade (not the request itself: a connection keeps what is here alive).
  */
-export type WebSocketExtra = { socket: WebSocket; clientIp: string };
+export type WebSocketExtra = { socket: ClientSocket; clientIp: string };
+
+/** What the gateway needs of a client's WebSocket: a `ws` socket, or one held by a socket owner (socket-owners.ts). */
+export type ClientSocket = {
+  readonly readyState: number;
+  readonly OPEN: number;
+  send(data: string, callback: (error?: Error) => void): void;
+  close(code: number, reason: string): void;
+  /**
+   * Present when a socket owner holds the socket: sends one event's JSON as the graphql-ws `next`
+   * message of subscription `id`, written by the owner along with every other recipient of the
+   * same JSON (one message to the owner per event, not per socket). Past `maxUnsent` messages the
+   * client has not taken, the owner writes no more for `id` and `onOverflow` is called, once.
+   */
+  fanout?: {
+    sendNext(id: string, json: string, maxUnsent: number): void;
+    /** Calls `onOverflow` when subscription `id` overflows; returns what stops that. */
+    watchOverflow(id: string, onOverflow: () => void): () => void;
+  };
+};
 
 /** An entry of a connection_init payload, its key matched case-insensitively as HTTP header names are. */
 export function connectionParam(params: Readonly<Record<string, unknown>> | undefined, name: string): unknown {
@@ -478,33 +567,11 @@ export function createGraphQLWsEndpoint(
             socket.send(data, (error) => (error ? reject(error) : resolve()));
           }),
         close: (code, reason) => socket.close(code, reason),
-        onMessage: (handle) => {
-          // One message per turn of the event loop: a burst of hundreds (subscribes sent at once,
-          // read from the socket in one go) would otherwise be handled in one block, while health
-          // checks and every other client wait. Order is kept; a backlog past the bound is abuse.
-          const pending: string[] = [];
-          let pumping = false;
-          const pump = () => {
-            const data = pending.shift();
-            if (data === undefined) return void (pumping = false);
-            handle(data).catch((error: unknown) => {
-              logger.error({ err: error }, 'websocket message failed');
-              socket.close(CloseCode.InternalServerError, 'Internal server error');
-            });
-            setImmediate(pump);
-          };
-          socket.on('message', (data: Buffer) => {
-            if (pending.length >= MAX_PENDING_MESSAGES) {
-              pending.length = 0;
-              return socket.close(POLICY_VIOLATION, 'Too many messages at once');
-            }
-            pending.push(data.toString());
-            if (!pumping) {
-              pumping = true;
-              setImmediate(pump);
-            }
-          });
-        },
+        onMessage: (handle) =>
+          socket.on(
+            'message',
+            messagePump(handle, logger, (code, reason) => socket.close(code, reason)),
+          ),
       },
       { socket, clientIp },
     );
@@ -518,29 +585,14 @@ export function createGraphQLWsEndpoint(
 
   // Connections per client address, counted from the upgrade until the TCP socket closes (so a
   // handshake that fails, or a client that never sends connection_init, still counts while open).
-  const perIp = new Map<string, number>();
-  const maxPerIp = options.maxConnectionsPerIp ?? Infinity;
+  const perIp = upgradesPerAddress(options);
 
   return {
     handleUpgrade: (req, socket, head) => {
-      const clientIp = options.clientIp?.(req) ?? req.socket.remoteAddress ?? 'unknown';
-      const open = perIp.get(clientIp) ?? 0;
-      if (open >= maxPerIp) {
-        refuseUpgrade(
-          socket,
-          '429 Too Many Requests',
-          ErrorCode.RATE_LIMITED,
-          `Too many WebSocket connections from this address (at most ${maxPerIp})`,
-          { limit: maxPerIp, scope: 'address' },
-        );
-        return;
-      }
-      perIp.set(clientIp, open + 1);
-      socket.once('close', () => {
-        const left = (perIp.get(clientIp) ?? 1) - 1;
-        if (left > 0) perIp.set(clientIp, left);
-        else perIp.delete(clientIp);
-      });
+      const admitted = perIp.admit(req, socket);
+      if (!admitted) return;
+      socket.once('close', admitted.release);
+      const { clientIp } = admitted;
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, clientIp));
     },
     close: async () => {

@@ -51,7 +51,8 @@ async function logout(t: TestPlatform, session: Session): Promise<void> {
 describe('revocation on the embedded platform (in-process)', () => {
   let t: TestPlatform;
   beforeAll(async () => {
-    t = await startTestPlatform({ worker: false });
+    // WebSockets held by socket owner processes: a revoked session's socket closes on whichever holds it.
+    t = await startTestPlatform({ worker: false, socketProcesses: 2 });
   });
   afterAll(() => t?.close());
 

@@ -62,6 +62,8 @@ export type TestPlatformOptions = Pick<
   webhooks: Partial<WebhookSettings>;
   /** The gateway serves HTTPS with these files (its TLS_CERT_FILE, TLS_KEY_FILE). */
   gatewayTls: GatewayConfig['tls'];
+  /** The gateway's socket owner processes (SUBSCRIPTION_SOCKET_PROCESSES); its default, unless set. */
+  socketProcesses: number | undefined;
   /** The platform's data directory (the embedded database and local files); the caller's to remove. Unset: a new temporary one, removed by close(). */
   dataDir: string;
 };
@@ -98,6 +100,7 @@ export async function startTestPlatform(overrides: Partial<TestPlatformOptions> 
       webhooks: {},
       dataDir,
       gatewayTls: undefined,
+      socketProcesses: undefined,
     } satisfies TestPlatformOptions,
     overrides,
   );
@@ -130,6 +133,7 @@ export async function startTestPlatform(overrides: Partial<TestPlatformOptions> 
       subscriptions: { ...base.gateway.subscriptions, ...options.subscriptions },
       http: gatewayHttp,
       tls: options.gatewayTls,
+      subscriptionSocketProcesses: options.socketProcesses ?? base.gateway.subscriptionSocketProcesses,
       planner: { ...base.gateway.planner, ...options.planner },
       operationLimits: { ...base.gateway.operationLimits, ...options.operationLimits },
     },

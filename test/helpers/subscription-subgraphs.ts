@@ -158,7 +158,8 @@ export type SubscriptionSubgraphs = {
   close(): Promise<void>;
 };
 
-export async function startSubscriptionSubgraphs(): Promise<SubscriptionSubgraphs> {
+/** `socketProcesses`: the gateways' socket owner processes (GatewayOptions.subscriptionSocketProcesses). */
+export async function startSubscriptionSubgraphs({ socketProcesses = 0 } = {}): Promise<SubscriptionSubgraphs> {
   const feed = createTickFeed();
   const lookups = new Map<string, number>();
   const common = {
@@ -239,6 +240,7 @@ export async function startSubscriptionSubgraphs(): Promise<SubscriptionSubgraph
         protections: { rateLimits: GENEROUS_RATE_LIMITS, ...protections },
         // …over a thousand connections from one address.
         http: { maxConnectionsPerIp: 0 },
+        subscriptionSocketProcesses: socketProcesses,
       });
       const httpUrl = `${await gateway.listen(0, '127.0.0.1')}/graphql`;
       servers.unshift(gateway);

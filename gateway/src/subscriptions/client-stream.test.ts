@@ -80,4 +80,42 @@ describe('createClientStream', () => {
     returned.stream.push({ data: {} }, '{"data":{}}');
     expect(returned.onDone).toHaveBeenCalledTimes(1);
   });
+
+  it('on a socket an owner process holds, hands each event to the owner, and ends at its overflow', () => {
+    const nexts: Array<[string, string, number]> = [];
+    let overflow: (() => void) | undefined;
+    const socket: StreamSocket = {
+      readyState: 1,
+      OPEN: 1,
+      send: () => {
+        throw new Error('events go through fanout');
+      },
+      fanout: {
+        sendNext: (id, json, maxUnsent) => void nexts.push([id, json, maxUnsent]),
+        watchOverflow: (_id, onOverflow) => {
+          overflow = onOverflow;
+          return () => void (overflow = undefined);
+        },
+      },
+    };
+    const onOverflow = vi.fn();
+    const onDone = vi.fn();
+    const stream = createClientStream({
+      socket,
+      frame: graphqlWsNext('7'),
+      subscriptionId: '7',
+      maxUnsent: 5,
+      onOverflow,
+      onDone,
+    });
+    stream.push({ data: { n: 1 } }, '{"data":{"n":1}}');
+    expect(nexts).toEqual([['7', '{"data":{"n":1}}', 5]]);
+    overflow!();
+    expect(onDone).toHaveBeenCalledTimes(1);
+    expect(onOverflow).toHaveBeenCalledTimes(1);
+    // Ended: nothing more goes out, and the owner's watch is gone.
+    stream.push({ data: { n: 2 } }, '{"data":{"n":2}}');
+    expect(nexts).toHaveLength(1);
+    expect(overflow).toBeUndefined();
+  });
 });

@@ -1,4 +1,5 @@
 import type { FormattedExecutionResult } from 'graphql-ws';
+import type { ClientSocket } from '../../../lib/http/service-server.js';
 import type { Subscriber } from './shared-subscriptions.js';
 
 /** The part of a `ws` WebSocket (or of an HTTP response, adapted) a stream writes to. */
@@ -6,6 +7,8 @@ export type StreamSocket = {
   readonly readyState: number;
   readonly OPEN: number;
   send(data: string, callback: (error?: Error) => void): void;
+  /** A socket held by a socket owner process (lib/http/socket-owners.ts): the owner frames and writes the events, and bounds what is unsent. */
+  fanout?: ClientSocket['fanout'];
 };
 
 /**
@@ -34,6 +37,8 @@ export type ClientStreamOptions = StreamHooks & {
   socket: StreamSocket;
   /** One event's message around its JSON (graphql-ws: a `next` message of the client's subscription id); '' sends nothing. */
   frame(json: string): string;
+  /** The graphql-ws subscription id `frame` frames for: what a socket owner (`socket.fanout`) frames with instead. */
+  subscriptionId?: string;
 };
 
 /** The graphql-ws `next` message of subscription `id`, around an event's JSON. */
@@ -45,17 +50,25 @@ export function graphqlWsNext(id: string): (json: string) => string {
 const finished: IteratorResult<never> = { done: true, value: undefined };
 
 export function createClientStream(options: ClientStreamOptions): ClientStream {
-  const { socket, maxUnsent, frame } = options;
+  const { socket, maxUnsent, frame, subscriptionId } = options;
   let unsent = 0;
   let done = false;
   let waiting: ((result: IteratorResult<never>) => void) | null = null;
   const sent = () => {
     unsent--;
   };
+  // The owner of the socket counts what is unsent, and tells when it is too much.
+  const owned = subscriptionId !== undefined ? socket.fanout : undefined;
+  const unwatch = owned?.watchOverflow(subscriptionId!, () => {
+    if (done) return;
+    finish();
+    options.onOverflow();
+  });
 
   const finish = () => {
     if (done) return;
     done = true;
+    unwatch?.();
     options.onDone();
     waiting?.(finished);
     waiting = null;
@@ -64,6 +77,7 @@ export function createClientStream(options: ClientStreamOptions): ClientStream {
   return {
     push(result: FormattedExecutionResult, json = JSON.stringify(result)) {
       if (done || socket.readyState !== socket.OPEN) return;
+      if (owned) return owned.sendNext(subscriptionId!, json, maxUnsent);
       if (unsent >= maxUnsent) {
         finish();
         options.onOverflow();

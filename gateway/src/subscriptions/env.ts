@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
 import { booleanFlag, positiveInt, type EnvOf } from '../../../lib/config/env.js';
 import { defaultSubscriptionLimits, type SubscriptionLimits } from './subscription-server.js';
 
@@ -25,6 +27,11 @@ export const subscriptionEnvShape = {
     'maxQueuedEvents',
     'Events queued for a slow client before it is dropped (close 4001)',
   ),
+  SUBSCRIPTION_SOCKET_PROCESSES: z.coerce.number().int().min(0).max(64).optional().meta({
+    description:
+      'Child processes that hold the WebSocket client sockets and write their events, so fan-out to many subscribers uses every core; `0` keeps them in the gateway process (always so with TLS)',
+    shownDefault: 'one per CPU core but one on 4 cores or more, else `0`',
+  }),
   SUBSCRIPTIONS_ALLOW_ANONYMOUS: booleanFlag(defaultSubscriptionLimits.allowAnonymous).describe(
     'Accept WebSocket connections without a token (closed 4401 otherwise)',
   ),
@@ -38,3 +45,12 @@ export const subscriptionLimitsFromEnv = (env: EnvOf<typeof subscriptionEnvShape
   maxQueuedEvents: env.SUBSCRIPTIONS_MAX_QUEUED_EVENTS,
   allowAnonymous: env.SUBSCRIPTIONS_ALLOW_ANONYMOUS,
 });
+
+/**
+ * Socket owner processes: as set, else one per core but one (the gateway's own) on four cores or
+ * more. On two, the owners only compete with the gateway and the rest of the machine for the same
+ * cores: measured there (bench/RESULTS.md, "Socket owner processes"), the fan-out's CPU per event
+ * moved to them but its total and its latency did not improve, and memory grew.
+ */
+export const socketProcessesFromEnv = (env: EnvOf<typeof subscriptionEnvShape>): number =>
+  env.SUBSCRIPTION_SOCKET_PROCESSES ?? (availableParallelism() >= 4 ? availableParallelism() - 1 : 0);

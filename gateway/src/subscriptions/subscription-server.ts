@@ -558,7 +558,8 @@ function serveGraphQLWs(core: SubscriptionConnections): GraphQLWsServer<WebSocke
       const connection = await core.connect(
         {
           clientIp,
-          openStream: (id, hooks) => createClientStream({ socket, frame: graphqlWsNext(id), ...hooks }),
+          openStream: (id, hooks) =>
+            createClientStream({ socket, frame: graphqlWsNext(id), subscriptionId: id, ...hooks }),
           close: (code, reason) => socket.close(code, reason),
         },
         connectionParam(ctx.connectionParams, 'authorization'),
