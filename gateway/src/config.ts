@@ -44,6 +44,11 @@ export const gatewayEnvShape = {
   DEDUPLICATE_INFLIGHT: inflightSharingFlag(gatewayDefaults.deduplicateInflight).describe(
     'Share identical in-flight work of the same caller (never mutations): `true`, `false`, or the layers to keep on of `requests,queries,subgraphFetches`',
   ),
+  COMPILED_EXECUTION: optionalFlag()
+    .transform((value) => value ?? gatewayDefaults.compiledExecution)
+    .describe(
+      "Run query plans with the gateway's compiled executor (plans compiled once, answers shaped without @apollo/gateway's per-request work); `false`: @apollo/gateway's executor for every operation",
+    ),
   CORS_ORIGINS: corsOriginsSetting().meta({
     description:
       'Origins of browser apps allowed to call the API, comma-separated and exact (`https://app.example.com,http://localhost:5173`); WebSockets from other pages’ origins are refused',
@@ -89,6 +94,7 @@ export type GatewayConfig = Required<
     | 'subgraphConnections'
     | 'deduplicateInflight'
     | 'queryPlanCacheMiB'
+    | 'compiledExecution'
     | 'corsOrigins'
   >
 > & {
@@ -129,6 +135,7 @@ export const gatewayConfig = (env: GatewayEnv): GatewayConfig => ({
   subgraphConnections: env.SUBGRAPH_CONNECTIONS,
   deduplicateInflight: env.DEDUPLICATE_INFLIGHT,
   queryPlanCacheMiB: env.QUERY_PLAN_CACHE_MIB,
+  compiledExecution: env.COMPILED_EXECUTION,
   corsOrigins: env.CORS_ORIGINS,
   tls:
     env.TLS_CERT_FILE && env.TLS_KEY_FILE

@@ -24,6 +24,7 @@ const catalog = {
     union SearchResult = Product | Book
     type Query {
       products: [Product!]!
+      repeated: [Product]!
       product(id: ID!): Product
       node(id: ID!): Node
       search: [SearchResult!]!
@@ -32,6 +33,7 @@ const catalog = {
   resolvers: {
     Query: {
       products: () => products,
+      repeated: () => [products[0], products[2], null, products[1], products[2], products[0]],
       product: (_: unknown, { id }: { id: string }) => products.find((product) => product.id === id) ?? null,
       node: (_: unknown, { id }: { id: string }) => [...products, ...books].find((node) => node.id === id) ?? null,
       search: () => [products[0], books[0], products[2], books[1]],
@@ -180,6 +182,12 @@ const cases: Case[] = [
     query: 'query One($id: ID!) { product(id: $id) { id name tags reviews { body } } }',
     variables: { id: 'p1' },
   },
+  {
+    name: 'repeated entities: one answer each, errors at every position',
+    query: '{ repeated { id name reviews { body author } ratingOrNull } }',
+  },
+  { name: 'repeated entities with a null for a non-null field', query: '{ repeated { id rating } }' },
+  { name: 'repeated entities and @requires', query: '{ repeated { id shipping reviews { id stars } } }' },
   { name: 'a mutation-free root list, scalars only', query: '{ products { id tags kind } }' },
 ];
 

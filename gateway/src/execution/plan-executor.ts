@@ -255,9 +255,16 @@ function compileRequires(selections: readonly QueryPlanSelectionNode[], schema: 
 /** executeFetch, compiled. */
 function compileFetch(fetch: FetchNode, supergraphSchema: GraphQLSchema) {
   const representationOf = fetch.requires ? compileRequires(fetch.requires, supergraphSchema) : undefined;
+  const keyOf = compileKey(fetch, supergraphSchema);
   const variableUsages = fetch.variableUsages ?? [];
 
-  const send = async (execution: Execution, service: GraphQLDataSource, cursor: Cursor, variables: Json) => {
+  const send = async (
+    execution: Execution,
+    service: GraphQLDataSource,
+    cursor: Cursor,
+    variables: Json,
+    positions?: number[],
+  ) => {
     const { requestContext } = execution;
     const response = await service.process({
       kind: GraphQLDataSourceRequestKind.INCOMING_OPERATION,
@@ -267,13 +274,13 @@ function compileFetch(fetch: FetchNode, supergraphSchema: GraphQLSchema) {
       document: fetch.operationDocumentNode,
       pathInIncomingRequest: cursor.path as never,
     } as never);
-    if (response.errors) {
+    const errors: readonly Json[] | undefined =
+      response.errors && positions ? spreadErrors(response.errors, positions) : response.errors;
+    if (errors) {
       const errorPath = lazyErrorPath(fetch, cursor);
-      execution.errors.push(
-        ...response.errors.map((error) => downstreamServiceError(error, fetch.serviceName, errorPath)),
-      );
+      execution.errors.push(...errors.map((error) => downstreamServiceError(error, fetch.serviceName, errorPath)));
       if (!response.extensions?.ftv1) {
-        const errorPaths = response.errors.map((error) => ({ subgraph: fetch.serviceName, path: error.path }));
+        const errorPaths = errors.map((error) => ({ subgraph: fetch.serviceName, path: error.path }));
         const metrics = requestContext.metrics as { nonFtv1ErrorPaths?: unknown[] };
         if (metrics.nonFtv1ErrorPaths) metrics.nonFtv1ErrorPaths.push(...errorPaths);
         else metrics.nonFtv1ErrorPaths = errorPaths;
@@ -307,32 +314,148 @@ function compileFetch(fetch: FetchNode, supergraphSchema: GraphQLSchema) {
     }
     const representations: Json[] = [];
     const representationToEntity: number[] = [];
-    for (let index = 0; index < entities.length; index++) {
-      const representation = representationOf(entities[index]);
-      if (representation && representation.__typename) {
-        applyRewrites(supergraphSchema, fetch.inputRewrites, representation);
-        representations.push(representation);
+    // Entities with the same key fields share one representation, sent once (see keyOf).
+    let positions: number[] | undefined;
+    if (keyOf) {
+      positions = [];
+      const indexOf = new Map<string, number>();
+      for (let index = 0; index < entities.length; index++) {
+        const entity = entities[index];
+        const key = keyOf(entity);
+        if (key === undefined) continue;
+        let distinct = indexOf.get(key);
+        if (distinct === undefined) {
+          const representation = representationOf(entity);
+          distinct = representation && representation.__typename ? representations.push(representation) - 1 : -1;
+          indexOf.set(key, distinct);
+        }
+        if (distinct < 0) continue;
+        positions.push(distinct);
         representationToEntity.push(index);
+      }
+      if (representations.length === positions.length) positions = undefined;
+    } else {
+      for (let index = 0; index < entities.length; index++) {
+        const representation = representationOf(entities[index]);
+        if (representation && representation.__typename) {
+          applyRewrites(supergraphSchema, fetch.inputRewrites, representation);
+          representations.push(representation);
+          representationToEntity.push(index);
+        }
       }
     }
     if (representations.length < 1) return;
     if ('representations' in variables) throw new Error(`Variables cannot contain key "representations"`);
-    const received = await send(execution, service, cursor, { ...variables, representations });
+    const received = await send(execution, service, cursor, { ...variables, representations }, positions);
     if (!received) return;
     if (!(received._entities && Array.isArray(received._entities)))
       throw new Error(`Expected "data._entities" in response to be an array`);
     const receivedEntities = received._entities as Json[];
     if (receivedEntities.length !== representations.length)
-      throw new Error(`Expected "data._entities" to contain ${representations.length} elements`);
+      throw new Error(
+        `Expected "data._entities" to contain ${positions ? positions.length : representations.length} elements`,
+      );
     // As executeFetch does: over every entity, though only the represented ones got an answer.
     for (let i = 0; i < entities.length; i++) {
-      const receivedEntity = receivedEntities[i];
+      const receivedEntity = positions
+        ? i < positions.length
+          ? receivedEntities[positions[i]!]
+          : undefined
+        : receivedEntities[i];
       const existingEntity = entities[representationToEntity[i]!];
       if (receivedEntity && !receivedEntity.__typename) receivedEntity.__typename = existingEntity.__typename;
       applyRewrites(supergraphSchema, fetch.outputRewrites, receivedEntity);
       deepMerge(existingEntity, receivedEntity);
     }
   };
+}
+
+/**
+ * The key of an entity's representation when the representation is the entity's own leaf fields
+ * (`__typename` and `@key` fields, the usual case), read off the entity without building it;
+ * undefined when a field is missing (no representation). Entities with one key get one answer, merged
+ * into each of them: safe because an answer depends on the representation alone, and merging the
+ * same answer again changes nothing. Not used when rewrites apply (they are not idempotent).
+ */
+function compileKey(fetch: FetchNode, schema: GraphQLSchema): ((entity: Json) => string | undefined) | undefined {
+  const requires = fetch.requires;
+  if (!requires || fetch.inputRewrites?.length || fetch.outputRewrites?.length) return undefined;
+  // Top-level leaf fields (all must be there), and inline fragments of leaf fields (`... on Product
+  // { __typename id }`, as the planner writes them), each applying or not, each whole or not.
+  const fields: string[] = [];
+  const fragments: { typeCondition: string | undefined; names: string[] }[] = [];
+  const leaves = (selections: readonly QueryPlanSelectionNode[]): string[] | undefined => {
+    const names: string[] = [];
+    for (const selection of selections) {
+      if (selection.kind !== Kind.FIELD || selection.selections) return undefined;
+      names.push(selection.alias ?? selection.name);
+    }
+    return names;
+  };
+  for (const selection of requires) {
+    if (selection.kind === Kind.FIELD) {
+      if (selection.selections) return undefined;
+      fields.push(selection.alias ?? selection.name);
+    } else {
+      const names = leaves(selection.selections);
+      if (!names) return undefined;
+      fragments.push({ typeCondition: selection.typeCondition, names });
+    }
+  }
+  const part = (value: Json): string => {
+    const text = typeof value === 'string' ? value : JSON.stringify(value);
+    return `${typeof value === 'string' ? 's' : 'j'}${text.length}:${text}`;
+  };
+  return (entity) => {
+    if (entity === null || entity === undefined) return undefined;
+    let key = '';
+    for (const name of fields) {
+      if (!hasOwn.call(entity, name) || entity[name] === undefined) return undefined;
+      key += part(entity[name]);
+    }
+    for (const { typeCondition, names } of fragments) {
+      if (!typeCondition || !isObjectOfType(schema, entity, typeCondition)) {
+        key += '|';
+        continue;
+      }
+      let whole = '+';
+      for (const name of names) {
+        if (!hasOwn.call(entity, name) || entity[name] === undefined) {
+          whole = 'x';
+          break;
+        }
+        whole += part(entity[name]);
+      }
+      key += whole.length === 1 ? whole : `${whole}|`;
+    }
+    return key;
+  };
+}
+
+/**
+ * An answer to distinct representations, its errors at `_entities.<i>` given to every position that
+ * representation stands for, in the order of the positions (a subgraph reports them in that order).
+ */
+function spreadErrors(errors: readonly Json[], positions: number[]): readonly Json[] {
+  const byDistinct = new Map<number, Json[]>();
+  const others: Json[] = [];
+  for (const error of errors) {
+    const path = error?.path;
+    if (Array.isArray(path) && path[0] === '_entities' && typeof path[1] === 'number') {
+      let list = byDistinct.get(path[1]);
+      if (!list) byDistinct.set(path[1], (list = []));
+      list.push(error);
+    } else {
+      others.push(error);
+    }
+  }
+  if (byDistinct.size === 0) return errors;
+  const spread: Json[] = [...others];
+  positions.forEach((distinct, position) => {
+    for (const error of byDistinct.get(distinct) ?? [])
+      spread.push({ ...error, path: ['_entities', position, ...error.path.slice(2)] });
+  });
+  return spread;
 }
 
 /** makeLazyErrorPathGenerator. */
