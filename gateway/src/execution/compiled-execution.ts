@@ -25,7 +25,7 @@ export function createPlanExecutionMetrics(registry: Registry): PlanExecutionMet
   return {
     executions: new Counter({
       name: 'gateway_plan_executions_total',
-      help: "Query plans executed: by the compiled executor (compiled) or by @apollo/gateway's (apollo)",
+      help: "Query plans executed: by the compiled executor (compiled; passthrough: one fetch, its answer passed through) or by @apollo/gateway's (apollo)",
       labelNames: ['executor'] as const,
       registers: [registry],
     }),
@@ -103,7 +103,7 @@ export function compiledExecution(
             metrics?.executions.inc({ executor: 'apollo' });
             return executor(requestContext);
           }
-          metrics?.executions.inc({ executor: 'compiled' });
+          metrics?.executions.inc({ executor: plan.passThrough ? 'passthrough' : 'compiled' });
           return plan.execute(requestContext as RequestContext, services());
         },
       };

@@ -57,7 +57,7 @@ export type InProcessFederation = {
   /** Runs an operation on Apollo's executor and on the compiled one; the compiled counts of the latter. */
   apollo: ApolloServer<InProcessContext>;
   compiled: ApolloServer<InProcessContext>;
-  compiledRuns(): Promise<{ compiled: number; apollo: number }>;
+  compiledRuns(): Promise<{ compiled: number; passThrough: number; apollo: number }>;
   stop(): Promise<void>;
 };
 
@@ -105,7 +105,7 @@ export async function createInProcessFederation(
     async compiledRuns() {
       const metric = await registry.getSingleMetric('gateway_plan_executions_total')!.get();
       const count = (executor: string) => metric.values.find((value) => value.labels.executor === executor)?.value ?? 0;
-      return { compiled: count('compiled'), apollo: count('apollo') };
+      return { compiled: count('compiled'), passThrough: count('passthrough'), apollo: count('apollo') };
     },
     async stop() {
       await Promise.all([apollo.stop(), compiled.stop()]);

@@ -14,7 +14,14 @@ import { GraphQLDataSourceRequestKind } from '@apollo/gateway/dist/datasources/t
 import { applyRewrites, isObjectOfType } from '@apollo/gateway/dist/dataRewrites.js';
 import { generateHydratedPaths } from '@apollo/gateway/dist/executeQueryPlan.js';
 import { buildOperationContext } from '@apollo/gateway/dist/operationContext.js';
-import { assert, ERRORS, errorCodeDef, operationFromDocument, type Schema } from '@apollo/federation-internals';
+import {
+  assert,
+  ERRORS,
+  errorCodeDef,
+  operationFromDocument,
+  type Operation,
+  type Schema,
+} from '@apollo/federation-internals';
 import {
   evaluateCondition,
   type FetchNode,
@@ -27,6 +34,7 @@ import {
   getVariableValues,
   GraphQLError,
   Kind,
+  parse,
   type DocumentNode,
   type GraphQLSchema,
   type OperationDefinitionNode,
@@ -51,6 +59,8 @@ type Execution = {
 type CompiledNode = (execution: Execution, cursor: Cursor) => Promise<void>;
 
 export type CompiledPlan = {
+  /** One root fetch whose answer is passed through unshaped when it has no errors (isPassThrough). */
+  readonly passThrough: boolean;
   execute(requestContext: RequestContext, serviceMap: Record<string, GraphQLDataSource>): Promise<ExecutionResult>;
 };
 
@@ -113,6 +123,9 @@ export function compilePlan(input: CompileInput): CompiledPlan {
         };
       }
       case 'Fetch': {
+        // @fromContext: Apollo's executor does not apply these either, but leave the plan to it.
+        if ((node as { contextRewrites?: unknown[] }).contextRewrites?.length)
+          throw new NotCompiled('context rewrites');
         const fetch = compileFetch(node, supergraphSchema);
         return async (execution, cursor) => {
           try {
@@ -142,8 +155,10 @@ export function compilePlan(input: CompileInput): CompiledPlan {
   };
   if (plan.node?.kind === 'Subscription') throw new NotCompiled('a Subscription node');
   const root = plan.node ? compileNode(plan.node) : undefined;
+  const passThrough = isPassThrough(plan, operation, input.apiSchema);
 
   return {
+    passThrough,
     async execute(requestContext, serviceMap) {
       const variables = requestContext.request.variables;
       // @apollo/gateway's validateIncomingRequest: the variables against their definitions.
@@ -155,6 +170,8 @@ export function compilePlan(input: CompileInput): CompiledPlan {
       const unfilteredData = {};
       if (root) await root(execution, { path: [], data: unfilteredData, fullResult: unfilteredData });
       const errors = execution.errors as GraphQLError[];
+      // One fetch that asked exactly what the operation asks, answered without errors: its data is the answer.
+      if (passThrough && errors.length === 0) return { data: unfilteredData };
       let data: Json;
       try {
         const shaped = shape.shape(unfilteredData, variables);
@@ -170,6 +187,34 @@ export function compilePlan(input: CompileInput): CompiledPlan {
       return errors.length === 0 ? { data } : { errors, data };
     },
   };
+}
+
+/**
+ * A plan of one root fetch whose selection is the operation's own (fragments expanded on both
+ * sides; no `__typename` at the root, which a subgraph may name differently; no rewrites): the
+ * subgraph's answer, when it has no errors, already has the operation's shape, and shaping would
+ * copy it unchanged (a subgraph's values are trusted to be of their types, as its schema says).
+ */
+function isPassThrough(plan: QueryPlan, operation: Operation, apiSchema: Schema): boolean {
+  const node = plan.node;
+  if (node?.kind !== 'Fetch' || node.requires || node.inputRewrites?.length || node.outputRewrites?.length)
+    return false;
+  try {
+    const fetched = operationFromDocument(apiSchema, node.operationDocumentNode ?? parse(node.operation), {
+      validate: false,
+    });
+    if (fetched.rootKind !== operation.rootKind) return false;
+    const asked = operation.selectionSet.expandFragments();
+    if (
+      asked
+        .selections()
+        .some((selection) => selection.kind === 'FieldSelection' && selection.element.name === '__typename')
+    )
+      return false;
+    return fetched.selectionSet.expandFragments().toString() === asked.toString();
+  } catch {
+    return false;
+  }
 }
 
 /** flattenResultsAtPath without a copy of the path per step. */
