@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { RevocationCheck } from '../../lib/auth/revocations.js';
 import { accessTokenEnvShape, accessTokenKeys } from '../../lib/config/common-env.js';
-import { optionalFlag, positiveInt, type EnvOf } from '../../lib/config/env.js';
+import { booleanFlag, optionalFlag, positiveInt, type EnvOf } from '../../lib/config/env.js';
 import type { ServerTlsFiles } from '../../lib/tls/index.js';
 import type { Logger } from '../../lib/logger.js';
 import { createAuthenticator } from './auth.js';
@@ -44,11 +44,9 @@ export const gatewayEnvShape = {
   DEDUPLICATE_INFLIGHT: inflightSharingFlag(gatewayDefaults.deduplicateInflight).describe(
     'Share identical in-flight work of the same caller (never mutations): `true`, `false`, or the layers to keep on of `requests,queries,subgraphFetches`',
   ),
-  COMPILED_EXECUTION: optionalFlag()
-    .transform((value) => value ?? gatewayDefaults.compiledExecution)
-    .describe(
-      "Run query plans with the gateway's compiled executor (plans compiled once, answers shaped without @apollo/gateway's per-request work); `false`: @apollo/gateway's executor for every operation",
-    ),
+  COMPILED_EXECUTION: booleanFlag(gatewayDefaults.compiledExecution).describe(
+    "Run query plans with the gateway's compiled executor (plans compiled once, answers shaped without @apollo/gateway's per-request work); `false`: @apollo/gateway's executor for every operation",
+  ),
   CORS_ORIGINS: corsOriginsSetting().meta({
     description:
       'Origins of browser apps allowed to call the API, comma-separated and exact (`https://app.example.com,http://localhost:5173`); WebSockets from other pages’ origins are refused',
