@@ -49,15 +49,10 @@ export function compiledExecution(
 ): GatewayInterface {
   const internals = gateway as unknown as GatewayInternals;
   const compiled = new WeakMap<QueryPlan, CompiledPlan | typeof NOT_COMPILED>();
-  let serviceMap: Record<string, GraphQLDataSource> | undefined;
-  let serviceMapOf: GatewayInternals['serviceMap'] | undefined;
+  // Per request, as @apollo/gateway builds it: the gateway updates its services in place.
   const services = (): Record<string, GraphQLDataSource> => {
-    // Rebuilt only when the gateway replaces its services (a supergraph update).
-    if (serviceMapOf !== internals.serviceMap || !serviceMap) {
-      serviceMapOf = internals.serviceMap;
-      serviceMap = Object.create(null) as Record<string, GraphQLDataSource>;
-      for (const [name, { dataSource }] of Object.entries(serviceMapOf)) serviceMap[name] = dataSource;
-    }
+    const serviceMap = Object.create(null) as Record<string, GraphQLDataSource>;
+    for (const name in internals.serviceMap) serviceMap[name] = internals.serviceMap[name]!.dataSource;
     return serviceMap;
   };
   const compiledFor = async (requestContext: RequestContext): Promise<CompiledPlan | undefined> => {
