@@ -170,8 +170,8 @@ export function compilePlan(input: CompileInput): CompiledPlan {
       const unfilteredData = {};
       if (root) await root(execution, { path: [], data: unfilteredData, fullResult: unfilteredData });
       const errors = execution.errors as GraphQLError[];
-      // One fetch that asked exactly what the operation asks, answered without errors: its data is the answer.
-      if (passThrough && errors.length === 0) return { data: unfilteredData };
+      // One fetch that asked exactly what the operation asks, answered with data and no errors: that is the answer.
+      if (passThrough && errors.length === 0 && hasKeys(unfilteredData)) return { data: unfilteredData };
       let data: Json;
       try {
         const shaped = shape.shape(unfilteredData, variables);
@@ -237,6 +237,11 @@ function flattenResultsAtPath(value: Json, path: Path, from: number): Json {
 }
 
 const hasOwn = Object.prototype.hasOwnProperty;
+
+function hasKeys(object: object): boolean {
+  for (const key in object) if (hasOwn.call(object, key)) return true;
+  return false;
+}
 
 const isObject = (value: Json): boolean => value !== null && typeof value === 'object' && !Array.isArray(value);
 
