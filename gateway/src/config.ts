@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { RevocationCheck } from '../../lib/auth/revocations.js';
 import { accessTokenEnvShape, accessTokenKeys } from '../../lib/config/common-env.js';
-import { optionalFlag, positiveInt, type EnvOf } from '../../lib/config/env.js';
+import { booleanFlag, optionalFlag, positiveInt, type EnvOf } from '../../lib/config/env.js';
 import type { ServerTlsFiles } from '../../lib/tls/index.js';
 import type { InProcessTarget } from '../../lib/http/in-process.js';
 import type { Logger } from '../../lib/logger.js';
@@ -44,6 +44,9 @@ export const gatewayEnvShape = {
   ),
   DEDUPLICATE_INFLIGHT: inflightSharingFlag(gatewayDefaults.deduplicateInflight).describe(
     'Share identical in-flight work of the same caller (never mutations): `true`, `false`, or the layers to keep on of `requests,queries,subgraphFetches`',
+  ),
+  COMPILED_EXECUTION: booleanFlag(gatewayDefaults.compiledExecution).describe(
+    "Run query plans with the gateway's compiled executor (plans compiled once, answers shaped without @apollo/gateway's per-request work); `false`: @apollo/gateway's executor for every operation",
   ),
   CORS_ORIGINS: corsOriginsSetting().meta({
     description:
@@ -91,6 +94,7 @@ export type GatewayConfig = Required<
     | 'subgraphConnections'
     | 'deduplicateInflight'
     | 'queryPlanCacheMiB'
+    | 'compiledExecution'
     | 'corsOrigins'
   >
 > & {
@@ -132,6 +136,7 @@ export const gatewayConfig = (env: GatewayEnv): GatewayConfig => ({
   subgraphConnections: env.SUBGRAPH_CONNECTIONS,
   deduplicateInflight: env.DEDUPLICATE_INFLIGHT,
   queryPlanCacheMiB: env.QUERY_PLAN_CACHE_MIB,
+  compiledExecution: env.COMPILED_EXECUTION,
   corsOrigins: env.CORS_ORIGINS,
   tls:
     env.TLS_CERT_FILE && env.TLS_KEY_FILE

@@ -29,6 +29,7 @@ import {
   operationValidationOptions,
   useOperationLimits,
 } from './limits/use-operation-limits.js';
+import { compiledExecution, createPlanExecutionMetrics } from './execution/compiled-execution.js';
 import { createPlannerPool, defaultPlannerPool, type PlannerPoolOptions } from './planning/planner-pool.js';
 import { createPlanCache, createPlanningMetrics, usePlannerPool } from './planning/use-planner-pool.js';
 import { createProtections, type ProtectionOptions } from './protections.js';
@@ -64,6 +65,7 @@ export const gatewayDefaults = {
   subgraphConnections: DEFAULT_CONNECTIONS_PER_SUBGRAPH,
   deduplicateInflight: true,
   queryPlanCacheMiB: 30,
+  compiledExecution: true,
 } as const;
 
 export type GatewayOptions = {
@@ -115,6 +117,12 @@ export type GatewayOptions = {
   deduplicateInflight?: boolean | Partial<InflightSharing>;
   /** Approximate size of the query plan cache (plans keyed by operation text and name), MiB. @default 30 */
   queryPlanCacheMiB?: number;
+  /**
+   * Run query plans with the compiled executor (execution/): plans compiled once, answers shaped
+   * without @apollo/gateway's per-request work; what it does not handle runs on Apollo's executor.
+   * False: Apollo's executor for everything. @default gatewayDefaults.compiledExecution
+   */
+  compiledExecution?: boolean;
   /** The planner threads operations are planned on, off the event loop (planning/). @default defaultPlannerPool */
   planner?: Partial<Omit<PlannerPoolOptions, 'logger'>> | undefined;
   /** Rate limits, subgraph timeouts and persisted operations (see protections.ts). */
@@ -230,9 +238,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     // Filled by the planner pool first (usePlannerPool); sized by queryPlanCacheMiB.
     queryPlannerConfig: { cache: planCache },
   });
+  const executing =
+    (options.compiledExecution ?? gatewayDefaults.compiledExecution)
+      ? compiledExecution(gateway, planCache, createPlanExecutionMetrics(metrics.registry))
+      : gateway;
   const apollo = new DeduplicatingApolloServer<GatewayContext>({
     shareInflightRequests: sharing.requests,
-    gateway: sharing.queries ? deduplicateQueries(gateway) : gateway,
+    gateway: sharing.queries ? deduplicateQueries(executing) : executing,
     introspection: options.introspection,
     includeStacktraceInErrorResponses: false,
     // The process's own signal handling closes servers in order; Apollo must not race it.

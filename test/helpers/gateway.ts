@@ -36,7 +36,10 @@ export async function startGateway(
   t: TestPlatform,
   port = 0,
   options: Partial<
-    Pick<GatewayOptions, 'drainTimeoutMs' | 'logger' | 'authenticator' | 'corsOrigins' | 'protections'>
+    Pick<
+      GatewayOptions,
+      'drainTimeoutMs' | 'logger' | 'authenticator' | 'corsOrigins' | 'protections' | 'compiledExecution'
+    >
   > = {},
 ): Promise<{ gateway: Gateway; base: string }> {
   const gateway = await createTestGateway({
