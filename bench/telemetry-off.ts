@@ -85,8 +85,8 @@ type Variant = {
 };
 
 const variants: Variant[] = [
-  { name: 'before telemetry (75a1459)', root: resolve(args.baseline), port: 5500, env: {} },
-  { name: 'tracing off (this tree)', root: here, port: 5520, env: {} },
+  { name: 'before telemetry (75a1459)', root: resolve(args.baseline), port: 5500, env: {} as Record<string, string> },
+  { name: 'tracing off (this tree)', root: here, port: 5520, env: {} as Record<string, string> },
   ...(args['no-tracing-on']
     ? []
     : [
@@ -114,7 +114,8 @@ async function gql<T>(variant: Variant, query: string, variables: Record<string,
     body: JSON.stringify({ query, variables }),
   });
   const body = (await response.json()) as { data?: T; errors?: unknown };
-  if (!body.data || body.errors) throw new Error(`${variant.name}: ${query.slice(0, 50)}: ${JSON.stringify(body.errors)}`);
+  if (!body.data || body.errors)
+    throw new Error(`${variant.name}: ${query.slice(0, 50)}: ${JSON.stringify(body.errors)}`);
   return body.data;
 }
 
@@ -139,13 +140,20 @@ async function start(variant: Variant) {
       INTERNAL_SECRET: randomBytes(24).toString('hex'),
       ACCESS_TOKEN_TTL: String(4 * 3600),
       ...Object.fromEntries(
-        ['RATE_LIMIT_PER_IP', 'RATE_LIMIT_PER_USER', 'RATE_LIMIT_AUTH', 'RATE_LIMIT_INFERENCE'].map((n) => [n, '1000000000']),
+        ['RATE_LIMIT_PER_IP', 'RATE_LIMIT_PER_USER', 'RATE_LIMIT_AUTH', 'RATE_LIMIT_INFERENCE'].map((n) => [
+          n,
+          '1000000000',
+        ]),
       ),
       ...variant.env,
     },
   });
   await Promise.race([
-    waitUntil(`${variant.name} ready`, async () => (await fetch(`http://127.0.0.1:${variant.port}/readyz`)).ok, 120_000),
+    waitUntil(
+      `${variant.name} ready`,
+      async () => (await fetch(`http://127.0.0.1:${variant.port}/readyz`)).ok,
+      120_000,
+    ),
     variant.process.exited,
   ]);
   const { signup } = await gql<{ signup: { accessToken: string } }>(
@@ -241,7 +249,9 @@ try {
     },
     // Paired by round: this variant's figure less the baseline's of the same round.
     pairedVsBaseline: {
-      cpuMsPerRequest: round2(median(variant.rounds.map((r, i) => r.cpuMsPerRequest - baseline.rounds[i]!.cpuMsPerRequest))),
+      cpuMsPerRequest: round2(
+        median(variant.rounds.map((r, i) => r.cpuMsPerRequest - baseline.rounds[i]!.cpuMsPerRequest)),
+      ),
       cpuPercent: round2(
         median(variant.rounds.map((r, i) => (100 * r.cpuMsPerRequest) / baseline.rounds[i]!.cpuMsPerRequest - 100)),
       ),
