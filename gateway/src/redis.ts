@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger.js';
+import { redisTlsFor } from '../../lib/tls/index.js';
 
 /**
  * The gateway's Redis connection (rate-limit counters, the APQ cache). Nothing in it is needed to
@@ -12,8 +13,10 @@ export async function connectGatewayRedis(
   logger: Logger,
   connectTimeoutMs = 3_000,
   connectionName = 'gateway',
+  caFile?: string,
 ): Promise<Redis> {
   const redis = new Redis(url, {
+    ...redisTlsFor(url, caFile),
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,

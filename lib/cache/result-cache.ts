@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { inSpan, SpanKind } from '../telemetry/tracing.js';
+import { redisTlsFor } from '../tls/index.js';
 
 /**
  * Recent results, keyed by a hash of what produced them. A cache only: a miss, an outage or an
@@ -65,9 +66,16 @@ export function createMemoryResultCache(options: ResultCacheOptions): ResultCach
 const REDIS_GET = { kind: SpanKind.CLIENT, attributes: { 'db.system': 'redis', 'db.operation.name': 'GET' } };
 const REDIS_SET = { kind: SpanKind.CLIENT, attributes: { 'db.system': 'redis', 'db.operation.name': 'SET' } };
 
-export function createRedisResultCache(options: ResultCacheOptions & { url: string; prefix: string }): ResultCache {
+export function createRedisResultCache(
+  options: ResultCacheOptions & { url: string; caFile?: string | undefined; prefix: string },
+): ResultCache {
   // Fail fast while Redis is away: a prediction must not wait on its cache.
-  const redis = new Redis(options.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+  const redis = new Redis(options.url, {
+    ...redisTlsFor(options.url, options.caFile),
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    lazyConnect: false,
+  });
   redis.on('error', (error) => options.onError?.(error));
   const key = (k: string) => `${options.prefix}${k}`;
   return {
@@ -95,9 +103,9 @@ export function createRedisResultCache(options: ResultCacheOptions & { url: stri
 }
 
 export function createResultCache(
-  options: ResultCacheOptions & { redisUrl?: string | undefined; prefix: string },
+  options: ResultCacheOptions & { redisUrl?: string | undefined; redisCaFile?: string | undefined; prefix: string },
 ): ResultCache {
   return options.redisUrl
-    ? createRedisResultCache({ ...options, url: options.redisUrl })
+    ? createRedisResultCache({ ...options, url: options.redisUrl, caFile: options.redisCaFile })
     : createMemoryResultCache(options);
 }
