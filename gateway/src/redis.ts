@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger.js';
-import { redisTlsFor } from '../../lib/tls/index.js';
+import { redisConnectionOptions } from '../../lib/tls/redis.js';
 
 /**
  * The gateway's Redis connection (rate-limit counters, the APQ cache). Nothing in it is needed to
@@ -16,7 +16,7 @@ export async function connectGatewayRedis(
   caFile?: string,
 ): Promise<Redis> {
   const redis = new Redis(url, {
-    ...redisTlsFor(url, caFile),
+    ...redisConnectionOptions(url, caFile),
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,

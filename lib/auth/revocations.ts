@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Role } from '../db/schema.js';
 import type { Logger } from '../logger.js';
-import { redisTlsFor } from '../tls/index.js';
+import { redisConnectionOptions } from '../tls/redis.js';
 import type { Identity } from './identity.js';
 
 /**
@@ -128,7 +128,7 @@ export function createRedisRevocationFeed(options: RedisRevocationFeedOptions): 
   const name = options.connectionName ?? 'revocations';
   const connect = (role: string, commandTimeout: number): Redis => {
     const redis = new Redis(options.url, {
-      ...redisTlsFor(options.url, options.caFile),
+      ...redisConnectionOptions(options.url, options.caFile),
       lazyConnect: true,
       commandTimeout,
       connectionName: `${name}-${role}`,

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { inSpan, SpanKind } from '../telemetry/tracing.js';
-import { redisTlsFor } from '../tls/index.js';
+import { redisConnectionOptions } from '../tls/redis.js';
 
 /**
  * Recent results, keyed by a hash of what produced them. A cache only: a miss, an outage or an
@@ -71,7 +71,7 @@ export function createRedisResultCache(
 ): ResultCache {
   // Fail fast while Redis is away: a prediction must not wait on its cache.
   const redis = new Redis(options.url, {
-    ...redisTlsFor(options.url, options.caFile),
+    ...redisConnectionOptions(options.url, options.caFile),
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     lazyConnect: false,

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
-import { redisTlsFor } from '../tls/index.js';
+import { redisConnectionOptions } from '../tls/redis.js';
 import { createFanout } from './fanout.js';
 import { PubSubClosedError, serializeMessage, type PubSub } from './pubsub.js';
 
@@ -32,7 +32,7 @@ export async function createRedisPubSub(options: RedisPubSubOptions): Promise<Pu
   const commandTimeout = options.commandTimeoutMs ?? 5_000;
   const connect = (role: string): Redis => {
     const redis = new Redis(options.url, {
-      ...redisTlsFor(options.url, options.caFile),
+      ...redisConnectionOptions(options.url, options.caFile),
       lazyConnect: true,
       commandTimeout,
       // Set explicitly: restoring the subscriptions after a reconnect rests on it.
