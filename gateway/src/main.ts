@@ -13,7 +13,9 @@ const env = loadEnvOrExit(readGatewayEnv);
 const logger = createLogger('gateway', env.LOG_LEVEL);
 const telemetry = await startTelemetry('gateway', env, logger);
 // Logout, refresh-token reuse and role changes, published by the users service through Redis.
-const revocationFeed = env.REDIS_URL ? createRedisRevocationFeed({ url: env.REDIS_URL, logger }) : undefined;
+const revocationFeed = env.REDIS_URL
+  ? createRedisRevocationFeed({ url: env.REDIS_URL, caFile: env.REDIS_CA_FILE, logger })
+  : undefined;
 const revocations = revocationFeed ? await watchRevocations(revocationFeed) : undefined;
 if (!revocations) logger.warn('REDIS_URL is not set: access tokens are not revoked before they expire');
 const gateway = await composeGateway({

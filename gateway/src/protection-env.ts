@@ -84,6 +84,7 @@ export const clientHttpLimits = (env: EnvOf<typeof clientConnectionEnvShape>): H
 export function protectionOptions(env: EnvOf<typeof protectionEnvShape>): ProtectionOptions {
   return {
     redisUrl: env.REDIS_URL,
+    redisCaFile: env.REDIS_CA_FILE,
     rateLimits: {
       perIp: { points: env.RATE_LIMIT_PER_IP, windowSeconds: env.RATE_LIMIT_PER_IP_WINDOW },
       perUser: { points: env.RATE_LIMIT_PER_USER, windowSeconds: env.RATE_LIMIT_PER_USER_WINDOW },

@@ -33,6 +33,8 @@ import { withSubgraphErrors } from './upstream/subgraph-errors.js';
 export type ProtectionOptions = {
   /** Redis for rate-limit counters and the APQ cache, shared by gateway replicas; in-process when unset. */
   redisUrl?: string | undefined;
+  /** The CA a `rediss://` server's certificate is verified with (REDIS_CA_FILE). */
+  redisCaFile?: string | undefined;
   /** Prefix of every key the gateway writes to Redis: gateways sharing one share their budgets and APQ. @default '' */
   redisKeyPrefix?: string | undefined;
   /** @default defaultRateLimits */
@@ -110,7 +112,7 @@ export async function createProtections(
   // Named after the prefix, so CLIENT LIST tells gateways of different deployments (or tests) apart.
   const connectionName = `gateway${keyPrefix ? `-${keyPrefix.replace(/[^A-Za-z0-9_.:-]/g, '_')}` : ''}`;
   const redis = options.redisUrl
-    ? await connectGatewayRedis(options.redisUrl, logger, 3_000, connectionName)
+    ? await connectGatewayRedis(options.redisUrl, logger, 3_000, connectionName, options.redisCaFile)
     : undefined;
   const rateLimits = createRateLimits({
     config: { ...(options.rateLimits ?? defaultProtections.rateLimits), keyPrefix: `${keyPrefix}rl` },

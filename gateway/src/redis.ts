@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { newRedis } from '../../lib/cache/redis-client.js';
 import type { Logger } from '../../lib/logger.js';
+import { redisConnectionOptions } from '../../lib/tls/redis.js';
 
 /**
  * The gateway's Redis connection (rate-limit counters, the APQ cache). Nothing in it is needed to
@@ -13,8 +14,10 @@ export async function connectGatewayRedis(
   logger: Logger,
   connectTimeoutMs = 3_000,
   connectionName = 'gateway',
+  caFile?: string,
 ): Promise<Redis> {
   const redis = newRedis(url, {
+    ...redisConnectionOptions(url, caFile),
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,

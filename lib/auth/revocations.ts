@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { newRedis } from '../cache/redis-client.js';
 import type { Role } from '../db/schema.js';
 import type { Logger } from '../logger.js';
+import { redisConnectionOptions } from '../tls/redis.js';
 import type { Identity } from './identity.js';
 
 /**
@@ -98,6 +99,8 @@ export function createMemoryRevocationFeed(): RevocationFeed {
 
 export type RedisRevocationFeedOptions = {
   url: string;
+  /** REDIS_CA_FILE: the CA a `rediss://` server's certificate is verified with; unset: the system's CAs. */
+  caFile?: string | undefined;
   /** The stream holding the revocations. @default 'auth:revocations' */
   key?: string;
   /** Prefix of the connections' names in CLIENT LIST (`<name>-writer`, `<name>-reader`). @default 'revocations' */
@@ -125,7 +128,12 @@ export function createRedisRevocationFeed(options: RedisRevocationFeedOptions): 
   const key = options.key ?? 'auth:revocations';
   const name = options.connectionName ?? 'revocations';
   const connect = (role: string, commandTimeout: number): Redis => {
-    const redis = newRedis(options.url, { lazyConnect: true, commandTimeout, connectionName: `${name}-${role}` });
+    const redis = newRedis(options.url, {
+      ...redisConnectionOptions(options.url, options.caFile),
+      lazyConnect: true,
+      commandTimeout,
+      connectionName: `${name}-${role}`,
+    });
     let down = false;
     // ioredis reconnects on its own; one warning per outage is enough.
     redis.on('error', (error: Error) => {

@@ -1,5 +1,6 @@
 import { newRedis } from './redis-client.js';
 import { inSpan, SpanKind } from '../telemetry/tracing.js';
+import { redisConnectionOptions } from '../tls/redis.js';
 
 /**
  * Recent results, keyed by a hash of what produced them. A cache only: a miss, an outage or an
@@ -74,9 +75,16 @@ const LOCAL_COPY_SECONDS = 60;
  * that answers without a round trip what this process computed or fetched lately. A set is kept
  * here at once and written to Redis without waiting for it: the caller answers first.
  */
-export function createRedisResultCache(options: ResultCacheOptions & { url: string; prefix: string }): ResultCache {
+export function createRedisResultCache(
+  options: ResultCacheOptions & { url: string; caFile?: string | undefined; prefix: string },
+): ResultCache {
   // Fail fast while Redis is away: a prediction must not wait on its cache.
-  const redis = newRedis(options.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+  const redis = newRedis(options.url, {
+    ...redisConnectionOptions(options.url, options.caFile),
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    lazyConnect: false,
+  });
   redis.on('error', (error) => options.onError?.(error));
   const local = createMemoryResultCache(options);
   const key = (k: string) => `${options.prefix}${k}`;
@@ -111,9 +119,9 @@ export function createRedisResultCache(options: ResultCacheOptions & { url: stri
 }
 
 export function createResultCache(
-  options: ResultCacheOptions & { redisUrl?: string | undefined; prefix: string },
+  options: ResultCacheOptions & { redisUrl?: string | undefined; redisCaFile?: string | undefined; prefix: string },
 ): ResultCache {
   return options.redisUrl
-    ? createRedisResultCache({ ...options, url: options.redisUrl })
+    ? createRedisResultCache({ ...options, url: options.redisUrl, caFile: options.redisCaFile })
     : createMemoryResultCache(options);
 }

@@ -159,6 +159,12 @@ export const redisEnvShape = {
     .describe(
       'Pub/sub for subscriptions and the log tail across replicas, result cache, access-token revocations (users → gateways), the gateway’s rate-limit counters and APQ; unset: in-process',
     ),
+  REDIS_CA_FILE: z
+    .string()
+    .optional()
+    .describe(
+      'PEM file of the CA that signed a `rediss://` `REDIS_URL`’s certificate: every Redis connection verifies the server with it (its certificate must name the URL’s host); unset: the system’s CAs',
+    ),
 };
 
 /** RabbitMQ for batch prediction jobs; unset means an in-process queue (single process only). */
@@ -166,6 +172,12 @@ export const queueEnvShape = {
   AMQP_URL: secretSetting(z.string().regex(/^amqps?:\/\//, 'must be an amqp:// or amqps:// URL'))
     .optional()
     .describe('RabbitMQ for batch jobs (quorum queue, dead letters in `<name>.dead`); unset: in-process'),
+  AMQP_CA_FILE: z
+    .string()
+    .optional()
+    .describe(
+      'PEM file of the CA that signed an `amqps://` `AMQP_URL`’s certificate: the job and webhook queues verify the broker with it (its certificate must name the URL’s host); unset: the system’s CAs',
+    ),
   QUEUE_NAME: z
     .string()
     .regex(/^[A-Za-z0-9._-]{1,200}$/, 'letters, digits, dot, dash and underscore only')
@@ -183,6 +195,7 @@ export const queueEnvShape = {
 /** The job queue configuration an environment describes (createJobQueue's, less the logger). */
 export const queueConfig = (env: EnvOf<typeof queueEnvShape>) => ({
   amqpUrl: env.AMQP_URL,
+  amqpCaFile: env.AMQP_CA_FILE,
   queue: env.QUEUE_NAME,
   maxDeliveries: env.QUEUE_MAX_DELIVERIES,
 });

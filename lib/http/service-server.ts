@@ -1,7 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { context, SpanStatusCode, trace } from '@opentelemetry/api';
 import { reportUnexpectedError, withRequestContext } from '../telemetry/sentry.js';
-import { extractContext, SpanKind, tracer, tracingEnabled } from '../telemetry/tracing.js';
+import {
+  extractContext,
+  setHttpRoute,
+  SpanKind,
+  trackServerSpan,
+  tracer,
+  tracingEnabled,
+} from '../telemetry/tracing.js';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -147,6 +154,7 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
     }
     switch (url.pathname) {
       case '/graphql':
+        setHttpRoute(req, '/graphql');
         await options.graphql(req, res, url.search.slice(1));
         return '/graphql';
       case '/healthz':
@@ -165,6 +173,8 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
     }
     const [prefix, handler] = extraRoute(url) ?? [];
     if (prefix !== undefined && handler) {
+      // The prefix until the handler names its own route (a template: no ids in span names).
+      setHttpRoute(req, prefix.endsWith('/') ? `${prefix}*` : prefix);
       await handler(req, res, url);
       return prefix;
     }
@@ -222,8 +232,9 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
     served: () => Promise<string | undefined>,
   ): Promise<string | undefined> {
     const method = req.method ?? 'GET';
+    // Named `{method}` until the route that serves the request names it (setHttpRoute): never by its raw path.
     const span = tracer().startSpan(
-      `${method} ${url.pathname}`,
+      method,
       {
         kind: SpanKind.SERVER,
         attributes: {
@@ -234,6 +245,7 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
       },
       extractContext(req.headers),
     );
+    trackServerSpan(req, span, method);
     res.once('close', () => {
       span.setAttribute('http.response.status_code', res.statusCode);
       if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });

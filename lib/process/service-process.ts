@@ -17,6 +17,7 @@ type ServiceProcessEnv = DatabaseEnv &
     PORT: number;
     HOST: string;
     REDIS_URL?: string | undefined;
+    REDIS_CA_FILE?: string | undefined;
     MONGO_URL?: string | undefined;
     MONGO_DATABASE?: string | undefined;
   };
@@ -61,7 +62,7 @@ export async function openServiceProcess(service: string, env: ServiceProcessEnv
   const telemetry = await startTelemetry(service, env, logger);
   const database = await openDatabase(env, logger);
   const documents = await createDocumentStore({ ...documentStoreConfig(env), db: database.db });
-  const pubsub = await createPubSub({ redisUrl: env.REDIS_URL, logger });
+  const pubsub = await createPubSub({ redisUrl: env.REDIS_URL, redisCaFile: env.REDIS_CA_FILE, logger });
   const metrics = createHttpMetrics(service);
   const sink = createLogSink({ db: database.db, documents, pubsub, registry: metrics.registry, logger });
   const opened: ServiceProcess = {

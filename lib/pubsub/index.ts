@@ -15,6 +15,8 @@ export { createMemoryPubSub } from './memory.js';
 export type PubSubOptions = {
   /** REDIS_URL: when set, events cross processes through Redis; otherwise they stay in this process. */
   redisUrl?: string | undefined;
+  /** REDIS_CA_FILE: the CA a `rediss://` server's certificate is verified with. */
+  redisCaFile?: string | undefined;
   logger?: Logger;
 };
 
@@ -23,5 +25,5 @@ export async function createPubSub(options: PubSubOptions): Promise<PubSub> {
   if (!options.redisUrl) return createMemoryPubSub();
   // Loaded on demand: deployments without Redis never load its client.
   const { createRedisPubSub } = await import('./redis.js');
-  return createRedisPubSub({ url: options.redisUrl, logger: options.logger });
+  return createRedisPubSub({ url: options.redisUrl, caFile: options.redisCaFile, logger: options.logger });
 }

@@ -1,10 +1,13 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
+import { redisConnectionOptions } from '../tls/redis.js';
 import { createFanout } from './fanout.js';
 import { PubSubClosedError, serializeMessage, type PubSub } from './pubsub.js';
 
 export type RedisPubSubOptions = {
   url: string;
+  /** REDIS_CA_FILE: the CA a `rediss://` server's certificate is verified with; unset: the system's CAs. */
+  caFile?: string | undefined;
   /**
    * How long a PUBLISH or SUBSCRIBE may wait, including while Redis is unreachable, before it
    * fails. Events are ephemeral: a worker should log a failed publish and go on, not hang.
@@ -29,6 +32,7 @@ export async function createRedisPubSub(options: RedisPubSubOptions): Promise<Pu
   const commandTimeout = options.commandTimeoutMs ?? 5_000;
   const connect = (role: string): Redis => {
     const redis = new Redis(options.url, {
+      ...redisConnectionOptions(options.url, options.caFile),
       lazyConnect: true,
       commandTimeout,
       // Set explicitly: restoring the subscriptions after a reconnect rests on it.

@@ -9,6 +9,7 @@ import amqp, {
 } from 'amqplib';
 import type { Logger } from '../logger.js';
 import { injectContext } from '../telemetry/tracing.js';
+import { amqpTlsOptions } from '../tls/index.js';
 import {
   assertConsumeOptions,
   assertMaxDeliveries,
@@ -27,6 +28,8 @@ import {
 
 export type AmqpQueueOptions = {
   url: string;
+  /** AMQP_CA_FILE: the CA an `amqps://` broker's certificate is verified with; unset: the system's CAs. */
+  caFile?: string | undefined;
   /** The work queue; the dead letters go through the exchange `<queue>.dlx` to the queue `<queue>.dead`. */
   queue: string;
   /**
@@ -128,6 +131,7 @@ export async function createAmqpQueue(options: AmqpQueueOptions): Promise<AmqpJo
   };
 
   const connection = await amqp.connect(options.url, {
+    ...amqpTlsOptions(options.url, options.caFile),
     recovery: {
       initialDelay: options.reconnect?.initialDelayMs ?? 100,
       maxDelay: options.reconnect?.maxDelayMs ?? 10_000,

@@ -24,6 +24,8 @@ export { createMemoryQueue, type MemoryQueueOptions } from './memory.js';
 export type JobQueueOptions = {
   /** AMQP_URL: when set, jobs live in RabbitMQ; otherwise in this process (embedded mode). */
   amqpUrl?: string | undefined;
+  /** AMQP_CA_FILE: the CA an `amqps://` broker's certificate is verified with. */
+  amqpCaFile?: string | undefined;
   /** The queue's name on the broker. Default `predictions`. */
   queue?: string;
   /** Deliveries of a job before it is dead-lettered. */
@@ -37,5 +39,11 @@ export async function createJobQueue(options: JobQueueOptions): Promise<JobQueue
   if (!options.amqpUrl) return createMemoryQueue({ maxDeliveries, logger });
   // Loaded on demand: deployments without RabbitMQ never load its client.
   const { createAmqpQueue } = await import('./amqp.js');
-  return createAmqpQueue({ url: options.amqpUrl, queue: options.queue ?? 'predictions', maxDeliveries, logger });
+  return createAmqpQueue({
+    url: options.amqpUrl,
+    caFile: options.amqpCaFile,
+    queue: options.queue ?? 'predictions',
+    maxDeliveries,
+    logger,
+  });
 }

@@ -65,6 +65,29 @@ const headerGetter: TextMapGetter<Readonly<Record<string, string | string[] | un
   },
 };
 
+/** The server span of each request being served (lib/http's server), for the route that serves it to name. */
+const serverSpans = new WeakMap<object, { span: Span; method: string }>();
+
+/** Marks `span` as the server span of `req` (lib/http's server, when it starts one). */
+export function trackServerSpan(req: object, span: Span, method: string): void {
+  serverSpans.set(req, { span, method });
+}
+
+/**
+ * Names a request's server span by the route that serves it: `{method} {route}` with the route as a
+ * template (`GET /api/v1/projects/{id}`, `POST /v2/models/{name}/infer`), never the raw path, whose
+ * ids would make every request's span name its own (the path stays in `url.path`); also sets
+ * `http.route`. A more specific route named later (the handler's, after the server's prefix) wins.
+ * Nothing while tracing is off.
+ */
+export function setHttpRoute(req: object, route: string): void {
+  if (!enabled) return;
+  const served = serverSpans.get(req);
+  if (!served) return;
+  served.span.updateName(`${served.method} ${route}`);
+  served.span.setAttribute('http.route', route);
+}
+
 /** The context a carrier (HTTP request headers, AMQP message headers) continues: its W3C `traceparent`. */
 export function extractContext(carrier: Readonly<Record<string, string | string[] | undefined>>): Context {
   return propagation.extract(ROOT_CONTEXT, carrier, headerGetter);

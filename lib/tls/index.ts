@@ -73,3 +73,22 @@ export function postgresUrlWithCa(url: string, caFile: string | undefined): stri
 export function redisTlsOptions(caFile: string | undefined): { tls?: { ca: Buffer; minVersion: 'TLSv1.2' } } {
   return caFile ? { tls: { ca: readCaFile(caFile), minVersion: MIN_TLS_VERSION } } : {};
 }
+
+/**
+ * ioredis options for `url`: with a `rediss://` URL and a CA file (REDIS_CA_FILE), the server is
+ * verified with that CA (and its certificate must name the URL's host); without one, against the
+ * system's CAs. A `redis://` URL connects without TLS whatever the CA file.
+ */
+export function redisTlsFor(url: string, caFile: string | undefined): ReturnType<typeof redisTlsOptions> {
+  return /^rediss:/i.test(url) ? redisTlsOptions(caFile) : {};
+}
+
+/**
+ * amqplib's socket options for `url` (it passes them to tls.connect for `amqps://`): with a CA file
+ * (AMQP_CA_FILE) the broker is verified with that CA, its certificate naming the URL's host; TLS 1.2
+ * at least. An `amqp://` URL connects without TLS whatever the CA file.
+ */
+export function amqpTlsOptions(url: string, caFile: string | undefined): { ca?: Buffer[]; minVersion?: 'TLSv1.2' } {
+  if (!/^amqps:/i.test(url)) return {};
+  return { ...(caFile ? { ca: [readCaFile(caFile)] } : {}), minVersion: MIN_TLS_VERSION };
+}

@@ -68,6 +68,8 @@ export type PlatformConfig = {
   mongo?: { url: string; database?: string | undefined } | undefined;
   /** Redis for pub/sub, the result cache and revocations; in-process equivalents when unset. */
   redisUrl?: string | undefined;
+  /** The CA a `rediss://` server's certificate is verified with (REDIS_CA_FILE); unset: the system's CAs. */
+  redisCaFile?: string | undefined;
   /**
    * Prefix of the pub/sub connections' names in Redis (`<name>-publisher`, `<name>-subscriber`),
    * to tell them apart in CLIENT LIST. @default 'pubsub'
@@ -75,6 +77,8 @@ export type PlatformConfig = {
   pubsubConnectionName?: string | undefined;
   /** RabbitMQ for batch jobs; an in-process queue when unset. */
   amqpUrl?: string | undefined;
+  /** The CA an `amqps://` broker's certificate is verified with (AMQP_CA_FILE); unset: the system's CAs. */
+  amqpCaFile?: string | undefined;
   queueName?: string;
   queueMaxDeliveries: number;
   /** Each service's configuration, as its own process reads it (its config.ts). */
@@ -158,19 +162,25 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
       config.redisUrl && config.pubsubConnectionName
         ? await (
             await import('../../lib/pubsub/redis.js')
-          ).createRedisPubSub({ url: config.redisUrl, connectionName: config.pubsubConnectionName, logger: log })
-        : await createPubSub({ redisUrl: config.redisUrl, logger: log });
+          ).createRedisPubSub({
+            url: config.redisUrl,
+            caFile: config.redisCaFile,
+            connectionName: config.pubsubConnectionName,
+            logger: log,
+          })
+        : await createPubSub({ redisUrl: config.redisUrl, redisCaFile: config.redisCaFile, logger: log });
     resources.unshift(pubsub);
     // Revocations of access tokens, from the users subgraph to the gateway (and the gateways of
     // other processes, through Redis, when it is configured).
     const revocationFeed = config.redisUrl
-      ? createRedisRevocationFeed({ url: config.redisUrl, logger: log })
+      ? createRedisRevocationFeed({ url: config.redisUrl, caFile: config.redisCaFile, logger: log })
       : createMemoryRevocationFeed();
     resources.unshift(revocationFeed);
     const revocations = await watchRevocations(revocationFeed);
     resources.unshift({ close: async () => revocations.close() });
     const queue = await createJobQueue({
       amqpUrl: config.amqpUrl,
+      amqpCaFile: config.amqpCaFile,
       queue: config.queueName,
       maxDeliveries: config.queueMaxDeliveries,
       logger: log,
@@ -178,6 +188,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
     resources.unshift(queue);
     const webhookQueue = await createJobQueue({
       amqpUrl: config.amqpUrl,
+      amqpCaFile: config.amqpCaFile,
       queue: `${config.queueName ?? 'predictions'}-webhooks`,
       maxDeliveries: config.queueMaxDeliveries,
       logger: log,
@@ -186,6 +197,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
     const cache = createResultCache({
       ...config.inference.resultCache,
       redisUrl: config.redisUrl,
+      redisCaFile: config.redisCaFile,
       onError: (error) => log.warn({ err: error }, 'result cache unavailable'),
     });
     resources.unshift(cache);

@@ -7,8 +7,8 @@ import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { backupEnvSchema } from '../../lib/backup/config.js';
 import { databaseEnvShape } from '../../lib/config/common-env.js';
-import { parseEnv, type EnvSource } from '../../lib/config/env.js';
-import { parseGatewayEnv } from '../../gateway/src/env.js';
+import { FILE_SUFFIX, isSecretSetting, parseEnv, type EnvSource } from '../../lib/config/env.js';
+import { gatewayEnvSchema, parseGatewayEnv } from '../../gateway/src/env.js';
 import { GATEWAY_NODE_FLAGS } from '../../gateway/src/node-flags.js';
 import { inferenceEnvSchema } from '../../subgraphs/inference/src/env.js';
 import { modelsEnvSchema } from '../../subgraphs/models/src/env.js';
@@ -24,9 +24,16 @@ export type EnvContract = {
   reads(name: string, env: EnvSource): boolean;
 };
 
+/** `<NAME>_FILE` of a secret the schema reads (the Docker and Kubernetes secrets convention, lib/config/env.ts). */
+const isSecretFileOf = (shape: Record<string, z.ZodType>, name: string): boolean => {
+  if (!name.endsWith(FILE_SUFFIX)) return false;
+  const secret = shape[name.slice(0, -FILE_SUFFIX.length)];
+  return secret !== undefined && isSecretSetting(secret);
+};
+
 const fromSchema = (schema: z.ZodObject): EnvContract => ({
   parse: (env) => parseEnv(schema, env) as Record<string, unknown>,
-  reads: (name) => name in schema.shape,
+  reads: (name) => name in schema.shape || isSecretFileOf(schema.shape as Record<string, z.ZodType>, name),
 });
 
 /**
@@ -36,7 +43,10 @@ const fromSchema = (schema: z.ZodObject): EnvContract => ({
 const SUBGRAPH_URL = /^SUBGRAPH_[A-Z0-9_]+_URL$/;
 const gatewayContract: EnvContract = {
   parse: (env) => parseGatewayEnv(env),
-  reads: (name, env) => SUBGRAPH_URL.test(name) || name in parseGatewayEnv(env),
+  reads: (name, env) =>
+    SUBGRAPH_URL.test(name) ||
+    name in parseGatewayEnv(env) ||
+    isSecretFileOf(gatewayEnvSchema.shape as Record<string, z.ZodType>, name),
 };
 
 /** scripts/migrate.ts parses exactly this (its schema is not exported). */

@@ -98,14 +98,22 @@ describe('docs/deploy.md: the configuration parts', () => {
       if (word.startsWith('all but ')) return everything.filter((name) => name !== word.slice('all but '.length));
       return word === 'subgraphs' ? subgraphs : [word];
     });
-  /** The parts a workload's containers take with envFrom. */
+  /** The parts a workload's containers take with envFrom, and the Secrets its pods mount as files. */
   const parts = (workload: Manifest): string[] => {
     const pod = ((workload.spec as Yaml).template as Yaml).spec as Yaml;
-    return (pod.containers as Yaml[]).flatMap((container) =>
-      ((container.envFrom as Yaml[] | undefined) ?? []).map(
-        (source) => ((source.configMapRef ?? source.secretRef) as { name: string }).name,
+    const mounted = ((pod.volumes as Yaml[] | undefined) ?? []).flatMap((volume) =>
+      (((volume.projected as Yaml | undefined)?.sources as Yaml[] | undefined) ?? []).flatMap((source) =>
+        source.secret ? [String((source.secret as Yaml).name)] : [],
       ),
     );
+    return [
+      ...(pod.containers as Yaml[]).flatMap((container) =>
+        ((container.envFrom as Yaml[] | undefined) ?? []).map(
+          (source) => ((source.configMapRef ?? source.secretRef) as { name: string }).name,
+        ),
+      ),
+      ...mounted,
+    ];
   };
 
   it.each(table(markdown, 'Part').map(([part = '', , , used = '']) => [part.replaceAll('`', ''), used] as const))(

@@ -3,7 +3,8 @@
  * the Kubernetes manifests must run the processes the code builds, on the ports they listen on, with
  * exactly the variables their env.ts files read. scripts/check-deploy.sh runs the real tools on them.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, type EnvSource } from '../../lib/config/env.js';
@@ -51,7 +52,8 @@ function checkEnvAgainstCode(contract: EnvContract, env: Record<string, string>,
   const unread = Object.keys(env).filter((name) => !contract.reads(name, env));
   expect(unread, `${where} sets variables its process does not read`).toEqual([]);
   const required = [...mustSet, ...MUST_SET_WHERE_READ.filter((name) => contract.reads(name, env))];
-  const missing = required.filter((name) => !env[name]);
+  // A secret may be given as a file instead (`<NAME>_FILE`), which the parse above has read.
+  const missing = required.filter((name) => !env[name] && !env[`${name}_FILE`]);
   expect(missing, `${where} leaves unset what a deployment needs`).toEqual([]);
   if ('MIGRATE_ON_START' in env) expect(parsed.MIGRATE_ON_START, `${where}: migrations run as a step`).toBe(false);
   if ('HOST' in env) expect(env.HOST, `${where} must listen on every interface`).toBe('0.0.0.0');
@@ -266,9 +268,50 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     return { ...Object.fromEntries(data), ...((found.stringData as Record<string, string> | undefined) ?? {}) };
   };
 
-  /** A container's environment as the kubelet builds it: envFrom in order, then env. */
+  /** The Secrets a pod mounts as files (`secret` volumes and `projected` ones' secret sources), by volume name. */
+  const secretVolumes = (pod: Yaml): Map<string, string[]> =>
+    new Map(
+      ((pod.volumes as Yaml[] | undefined) ?? []).flatMap((volume) => {
+        const single = (volume.secret as Yaml | undefined)?.secretName;
+        const projected = (((volume.projected as Yaml | undefined)?.sources as Yaml[] | undefined) ?? [])
+          .map((source) => (source.secret as Yaml | undefined)?.name)
+          .filter((name) => name !== undefined);
+        const names = [...(single ? [single] : []), ...projected].map(String);
+        return names.length > 0 ? [[String(volume.name), names] as const] : [];
+      }),
+    );
+  const workloads = [...deployments, ...ofKind(manifests, 'Job'), ...ofKind(manifests, 'CronJob')];
+  const podOf = new Map(workloads.flatMap((w) => containers(w).map((c) => [c, podSpec(w)] as const)));
+  /** Where the mounted Secrets' files are written for the processes' env parsers to read. */
+  const secretFiles = mkdtempSync(join(tmpdir(), 'k8s-secret-files-'));
+
+  /**
+   * A container's environment as the kubelet builds it: envFrom in order, then env. A variable
+   * naming a file of a mounted Secret (`DATABASE_URL_FILE=/run/secrets/ai-code/DATABASE_URL`) points
+   * instead at a copy of that file written here, as the kubelet would mount it, which the process's
+   * parser then reads (the `<NAME>_FILE` convention); a key no mounted Secret has is an error.
+   */
   const containerEnv = (container: Yaml): Record<string, string> => {
     const env: Record<string, string> = {};
+    const pod = podOf.get(container);
+    const volumes = pod ? secretVolumes(pod) : new Map<string, string[]>();
+    const mounts = ((container.volumeMounts as Yaml[] | undefined) ?? [])
+      .filter((mount) => volumes.has(String(mount.name)))
+      .map((mount) => ({
+        path: String(mount.mountPath).replace(/\/$/, ''),
+        secrets: volumes.get(String(mount.name))!,
+      }));
+    const mountedFile = (path: string): string | undefined => {
+      const mount = mounts.find((m) => path.startsWith(`${m.path}/`));
+      if (!mount) return undefined;
+      const key = path.slice(mount.path.length + 1);
+      const value = mount.secrets.map((name) => configData('Secret', name)?.[key]).find((v) => v !== undefined);
+      if (value === undefined) throw new Error(`${String(container.name)}: no mounted Secret has ${key} (${path})`);
+      const dir = join(secretFiles, String(container.name), mount.path);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, key), value);
+      return join(dir, key);
+    };
     for (const source of (container.envFrom as Yaml[] | undefined) ?? []) {
       const ref = (source.configMapRef ?? source.secretRef) as { name: string; optional?: boolean };
       const data = configData(source.configMapRef ? 'ConfigMap' : 'Secret', ref.name);
@@ -283,7 +326,8 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
         if (value === undefined) throw new Error(`${String(entry.name)}: ${keyRef.name}/${keyRef.key} is not defined`);
         env[String(entry.name)] = value;
       } else {
-        env[String(entry.name)] = String(entry.value ?? '');
+        const value = String(entry.value ?? '');
+        env[String(entry.name)] = mountedFile(value) ?? value;
       }
     }
     return env;
@@ -402,8 +446,12 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
   });
 
   it('defines every ConfigMap and Secret a workload refers to', () => {
-    const workloads = [...deployments, ...ofKind(manifests, 'Job'), ...ofKind(manifests, 'CronJob')];
     for (const workload of workloads) {
+      for (const names of secretVolumes(podSpec(workload)).values()) {
+        for (const name of names) {
+          expect(byName('Secret', name), `${workload.metadata.name}: Secret ${name} (volume)`).toBeDefined();
+        }
+      }
       for (const container of containers(workload)) {
         for (const source of (container.envFrom as Yaml[] | undefined) ?? []) {
           const kind = source.configMapRef ? 'ConfigMap' : 'Secret';
@@ -413,20 +461,58 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
       }
     }
     const referenced = new Set(
-      workloads.flatMap((w) =>
-        containers(w).flatMap((c) =>
+      workloads.flatMap((w) => [
+        ...containers(w).flatMap((c) =>
           ((c.envFrom as Yaml[] | undefined) ?? []).map((s) => {
             const ref = (s.configMapRef ?? s.secretRef) as { name: string };
             return `${s.configMapRef ? 'ConfigMap' : 'Secret'}/${ref.name}`;
           }),
         ),
-      ),
+        ...[...secretVolumes(podSpec(w)).values()].flat().map((name) => `Secret/${name}`),
+      ]),
     );
     for (const kind of ['ConfigMap', 'Secret']) {
       for (const m of ofKind(manifests, kind)) {
         expect([...referenced], `${kind} ${m.metadata.name} is used`).toContain(`${kind}/${m.metadata.name}`);
       }
     }
+  });
+
+  it('passes secrets as files from a mounted Secret (`<NAME>_FILE`), never as environment values', () => {
+    // Optional ones stay in the environment: a `_FILE` variable whose file is missing stops the
+    // process, and these may be left out (workload identity for S3; no ADMIN account to create).
+    const OPTIONAL = new Set(['ADMIN_PASSWORD', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY']);
+    let files = 0;
+    for (const workload of workloads) {
+      for (const container of containers(workload)) {
+        const where = `${workload.metadata.name}/${String(container.name)}`;
+        for (const source of (container.envFrom as Yaml[] | undefined) ?? []) {
+          const ref = source.secretRef as { name: string } | undefined;
+          if (!ref) continue;
+          const keys = Object.keys(configData('Secret', ref.name) ?? {});
+          expect(
+            keys.filter((key) => !OPTIONAL.has(key) && key !== 'ADMIN_EMAIL'),
+            `${where}: Secret ${ref.name} in the environment`,
+          ).toEqual([]);
+        }
+        for (const entry of (container.env as Yaml[] | undefined) ?? []) {
+          expect(
+            (entry.valueFrom as Yaml | undefined)?.secretKeyRef,
+            `${where}: ${String(entry.name)}`,
+          ).toBeUndefined();
+          if (!String(entry.name).endsWith('_FILE')) continue;
+          files++;
+          const mounted = ((container.volumeMounts as Yaml[] | undefined) ?? []).some(
+            (mount) =>
+              secretVolumes(podSpec(workload)).has(String(mount.name)) &&
+              mount.readOnly === true &&
+              String(entry.value).startsWith(`${String(mount.mountPath)}/`),
+          );
+          expect(mounted, `${where}: ${String(entry.name)} is a file of a Secret mounted read-only`).toBe(true);
+        }
+      }
+    }
+    expect(files).toBeGreaterThan(0);
   });
 
   it.each(COMPONENTS.map((c) => [c.name, c] as const))(
@@ -496,7 +582,7 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     checkEnvAgainstCode(MIGRATE.contract, containerEnv(container!), MIGRATE.mustSet, 'k8s migrate');
   });
 
-  it('backup CronJob: runs the backup script daily, one at a time, with the stores the services use, into its volume', () => {
+  it('backup CronJob: runs the backup script daily, one at a time, with the stores the services use, into its volume', async () => {
     const cronJob = byName('CronJob', BACKUP.name)!;
     expect(cronJob, 'a backup CronJob').toBeDefined();
     expect(String(spec(cronJob).schedule).split(' ')).toHaveLength(5);
@@ -515,9 +601,9 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     const parsed = checkEnvAgainstCode(BACKUP.contract, env, BACKUP.mustSet, 'k8s backup');
     // The same database, bucket and document store as the services.
     const users = COMPONENTS.find((c) => c.name === 'models')!;
-    const models = containerEnv(containers(byName('Deployment', users.name)!)[0]!);
+    const models = (await users.contract())!.parse(containerEnv(containers(byName('Deployment', users.name)!)[0]!));
     for (const name of ['DATABASE_URL', 'S3_BUCKET', 'S3_ENDPOINT', 'MONGO_URL', 'MONGO_DATABASE']) {
-      expect(String(parsed[name] ?? ''), name).toBe(models[name] ?? '');
+      expect(String(parsed[name] ?? ''), name).toBe(String(models[name] ?? ''));
     }
   });
 

@@ -133,7 +133,10 @@ describe('traces in services mode', () => {
     });
     const predictionId = started.data?.startPrediction.id as string;
     expect(predictionId).toBeTruthy();
-    const jobTrace = await receiver.trace(batch.traceId, (s) => s.some((span) => span.service === 'worker'));
+    // The job's span ends (and is exported) after the worker's other spans (its SQL): wait for it.
+    const jobTrace = await receiver.trace(batch.traceId, (s) =>
+      s.some((span) => span.service === 'worker' && span.name === 'process prediction job'),
+    );
     const job = jobTrace.find((span) => span.name === 'process prediction job')!;
     expect(job).toMatchObject({ service: 'worker', attributes: { 'ai_code.prediction.id': predictionId } });
     expect(jobTrace.find((s) => s.spanId === job.parentSpanId)).toMatchObject({

@@ -95,6 +95,58 @@ describe.each([
     expect([...receiver.contentTypes]).toEqual(['application/json']);
   });
 
+  it('server spans are named by route templates, never by raw paths with ids in them', async () => {
+    const alice = await signup(t);
+    const projectId = await createProject(t, alice);
+    const model = await uploadModel(t, alice, projectId, 'v1');
+    const caller = newTraceparent();
+    const headers = { authorization: `Bearer ${alice.accessToken}`, traceparent: caller.header };
+    const rest = await fetch(new URL(`/api/v1/projects/${projectId}`, t.url), { headers });
+    expect(rest.status).toBe(200);
+    const infer = await fetch(new URL(`/v2/models/${model.id}/infer`, t.url), {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: [{ name: 'x', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }] }),
+    });
+    expect(infer.status).toBe(200);
+    const ready = await fetch(new URL(`/v2/models/${model.id}/versions/v1/ready`, t.url), { headers });
+    expect(ready.status).toBe(200);
+    const gql = await t.gql({
+      query: '{ me { id } }',
+      token: alice.accessToken,
+      headers: { traceparent: caller.header },
+    });
+    expect(gql.errors).toBeUndefined();
+
+    const names = [
+      'GET /api/v1/projects/{id}',
+      'POST /v2/models/{name}/infer',
+      'GET /v2/models/{name}/versions/{version}/ready',
+      'POST /graphql',
+    ];
+    const found = await trace(caller.traceId, (s) =>
+      names.every((name) => s.some((span) => span.kind === 2 && span.name === name)),
+    );
+    for (const name of names) {
+      const span = found.find((s) => s.kind === 2 && s.name === name && s.parentSpanId === caller.parentId);
+      expect(span, name).toBeDefined();
+      expect(span!.attributes['http.route']).toBe(name.slice(name.indexOf(' ') + 1));
+    }
+    // The raw path (with its ids) stays in url.path, for whoever looks at one request.
+    expect(found.find((s) => s.name === 'GET /api/v1/projects/{id}')!.attributes['url.path']).toBe(
+      `/api/v1/projects/${projectId}`,
+    );
+    // The models subgraph's upload route is named by its template too.
+    await until(
+      () => receiver.spans.some((span) => span.kind === 2 && span.name === 'PUT /uploads/models/{id}'),
+      'the upload span',
+    );
+    // No span anywhere is named after an id.
+    for (const span of receiver.spans) {
+      for (const id of [projectId, model.id, alice.userId]) expect(span.name, span.name).not.toContain(id);
+    }
+  });
+
   it('a query over the WebSocket continues the traceparent of its extensions down to the subgraphs', async () => {
     const alice = await signup(t);
     const caller = newTraceparent();

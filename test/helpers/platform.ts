@@ -42,7 +42,16 @@ export type TestPlatform = {
 /** What a test may change of the platform it starts; whatever it leaves out is as the test defaults below say. */
 export type TestPlatformOptions = Pick<
   PlatformConfig,
-  'host' | 'databaseUrl' | 'objectStore' | 'redisUrl' | 'pubsubConnectionName' | 'amqpUrl' | 'queueName' | 'worker'
+  | 'host'
+  | 'databaseUrl'
+  | 'objectStore'
+  | 'redisUrl'
+  | 'redisCaFile'
+  | 'pubsubConnectionName'
+  | 'amqpUrl'
+  | 'amqpCaFile'
+  | 'queueName'
+  | 'worker'
 > & {
   production: boolean;
   introspection: boolean;
@@ -121,15 +130,22 @@ export async function startTestPlatform(overrides: Partial<TestPlatformOptions> 
     dataDir,
     objectStore: options.objectStore,
     redisUrl: options.redisUrl,
+    redisCaFile: options.redisCaFile,
     pubsubConnectionName: options.pubsubConnectionName,
     amqpUrl: options.amqpUrl,
+    amqpCaFile: options.amqpCaFile,
     ...(options.queueName !== undefined ? { queueName: options.queueName } : {}),
     ...(options.worker !== undefined ? { worker: options.worker } : {}),
     gateway: {
       ...base.gateway,
       accessTokens: TEST_JWT,
       maxBodyBytes: options.maxBodyBytes,
-      protections: { ...base.gateway.protections, redisUrl: options.redisUrl, ...options.gatewayProtections },
+      protections: {
+        ...base.gateway.protections,
+        redisUrl: options.redisUrl,
+        redisCaFile: options.redisCaFile,
+        ...options.gatewayProtections,
+      },
       subscriptions: { ...base.gateway.subscriptions, ...options.subscriptions },
       http: gatewayHttp,
       tls: options.gatewayTls,

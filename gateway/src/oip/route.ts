@@ -6,6 +6,7 @@ import { dropRequestBody, readRequestBodyBytes } from '../../../lib/http/graphql
 import type { RouteHandler } from '../../../lib/http/service-server.js';
 import type { Refusal } from '../rate-limit/rate-limits.js';
 import type { Logger } from '../../../lib/logger.js';
+import { setHttpRoute } from '../../../lib/telemetry/tracing.js';
 import type { ModelSignature } from '../../../lib/onnx/signature.js';
 import { projectRoot } from '../../../lib/project-root.js';
 import type { DoorResult, OperationDoor } from '../http/operation-door.js';
@@ -191,6 +192,10 @@ export function createOipRoute(options: OipRouteOptions): RouteHandler {
   async function handleModel(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const target = modelPath(path);
     if (!target) return sendError(req, res, new OipError(404, 'Not found'));
+    setHttpRoute(
+      req,
+      `/v2/models/{name}${target.version !== undefined ? '/versions/{version}' : ''}${target.action === 'metadata' ? '' : `/${target.action}`}`,
+    );
     const method = target.action === 'infer' ? 'POST' : 'GET';
     if (req.method !== method && !(method === 'GET' && req.method === 'HEAD')) {
       res.setHeader('allow', method);
@@ -224,6 +229,7 @@ export function createOipRoute(options: OipRouteOptions): RouteHandler {
     try {
       const path = url.pathname.replace(/\/+$/, '');
       if (path === '/v2' || path === '/v2/health/live' || path === '/v2/health/ready') {
+        setHttpRoute(req, path);
         if (req.method !== 'GET' && req.method !== 'HEAD') {
           res.setHeader('allow', 'GET');
           return sendError(req, res, new OipError(405, 'Use GET here'));

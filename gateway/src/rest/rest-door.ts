@@ -3,6 +3,7 @@ import { parse, validate, type GraphQLSchema } from 'graphql';
 import { ErrorCode } from '../../../lib/errors.js';
 import { dropRequestBody, readRequestBody } from '../../../lib/http/graphql-handler.js';
 import type { Logger } from '../../../lib/logger.js';
+import { setHttpRoute } from '../../../lib/telemetry/tracing.js';
 import type { OperationDoor } from '../http/operation-door.js';
 import type { Refusal } from '../rate-limit/rate-limits.js';
 import type { HttpStreams } from '../subscriptions/http-streams.js';
@@ -34,6 +35,8 @@ export type RestDoorOptions = {
 
 type CompiledRoute = {
   method: HttpMethod;
+  /** As declared, relative to REST_BASE_PATH: `/projects/{id}` (the server span's route). */
+  path: string;
   /** Literal segments, and null for a parameter. */
   segments: ReadonlyArray<string | null>;
   params: readonly string[];
@@ -124,6 +127,7 @@ export function createRestDoor(options: RestDoorOptions): RestDoor {
       );
       routes.push({
         method,
+        path,
         segments: path
           .split('/')
           .slice(1)
@@ -175,6 +179,7 @@ export function createRestDoor(options: RestDoorOptions): RestDoor {
     if (!served) return sendProblem(res, problem(ErrorCode.INTERNAL_SERVER_ERROR, 'The API is starting', {}, 503));
     const method = (req.method ?? 'GET').toUpperCase();
     if (path === '/openapi.json') {
+      setHttpRoute(req, `${REST_BASE_PATH}/openapi.json`);
       if (method !== 'GET' && method !== 'HEAD') return refuseMethod(req, res, ['GET', 'HEAD']);
       res.writeHead(200, { 'content-type': JSON_TYPE, 'cache-control': 'no-cache' });
       return void res.end(method === 'HEAD' ? undefined : served.openapi);
@@ -193,6 +198,7 @@ export function createRestDoor(options: RestDoorOptions): RestDoor {
       await dropRequestBody(req, res);
       return sendProblem(res, problem(ErrorCode.BAD_USER_INPUT, 'A path parameter is not valid percent-encoding'));
     }
+    setHttpRoute(req, `${REST_BASE_PATH}${matched.route.path}`);
 
     // The per-IP budget, before anything is read or parsed (as in front of /graphql).
     const refusal = await options.chargeRequest(req);

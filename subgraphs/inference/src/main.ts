@@ -17,6 +17,7 @@ const settings = inferenceSettings(env);
 const cache = createResultCache({
   ...settings.resultCache,
   redisUrl: env.REDIS_URL,
+  redisCaFile: env.REDIS_CA_FILE,
   onError: (error) => logger.warn({ err: error }, 'result cache unavailable'),
 });
 const { runner, metrics } = createInferenceRuntime({

@@ -18,7 +18,7 @@ const logger = createLogger('logs', env.LOG_LEVEL);
 const telemetry = await startTelemetry('logs', env, logger);
 if (!env.REDIS_URL) logger.warn('REDIS_URL is not set: logTail sees only entries published by this process');
 const database = await openDatabase(env, logger);
-const pubsub = await createPubSub({ redisUrl: env.REDIS_URL, logger });
+const pubsub = await createPubSub({ redisUrl: env.REDIS_URL, redisCaFile: env.REDIS_CA_FILE, logger });
 const subgraph = await createLogsSubgraph({
   ...serviceConfig(env),
   ...logsConfig(env),

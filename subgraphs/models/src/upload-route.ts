@@ -5,6 +5,7 @@ import { drainRequest } from '../../../lib/http/drain.js';
 import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_UPLOAD_PACE, type UploadPace } from '../../../lib/http/limits.js';
 import { sendJson, sendsOwnContinue, type RouteHandler } from '../../../lib/http/service-server.js';
 import type { Logger } from '../../../lib/logger.js';
+import { setHttpRoute } from '../../../lib/telemetry/tracing.js';
 import type { ModelsService, UploadOutcome } from './domain/models.service.js';
 import { UPLOAD_PATH } from './domain/upload-url.js';
 
@@ -31,6 +32,7 @@ export function createUploadRoute(
     windowMs,
   };
   return sendsOwnContinue(async (req, res, url) => {
+    setHttpRoute(req, `${UPLOAD_PATH}{id}`);
     if (req.method !== 'PUT') {
       res.setHeader('allow', 'PUT');
       res.setHeader('connection', 'close');

@@ -15,7 +15,7 @@ const { logger, database, metrics, events, serve } = await openServiceProcess('u
 // Gateways in other processes learn of revocations through Redis; without it they cannot, and
 // access tokens outlive logout and role changes until they expire (ACCESS_TOKEN_TTL).
 const revocations: RevocationFeed = env.REDIS_URL
-  ? createRedisRevocationFeed({ url: env.REDIS_URL, logger })
+  ? createRedisRevocationFeed({ url: env.REDIS_URL, caFile: env.REDIS_CA_FILE, logger })
   : createMemoryRevocationFeed();
 if (!env.REDIS_URL) logger.warn('REDIS_URL is not set: logout and role changes reach no gateway before tokens expire');
 const subgraph = await createUsersSubgraph({
