@@ -28,6 +28,7 @@ describe.each([
   it('returns what was set until it expires', async () => {
     await cache.set('a', 'value-a', 1);
     expect(await cache.get('a')).toBe('value-a');
+    expect(cache.peek('a')).toBe('value-a');
     expect(await cache.get('missing')).toBeUndefined();
     await new Promise((resolve) => setTimeout(resolve, 1100));
     expect(await cache.get('a')).toBeUndefined();
@@ -70,12 +71,16 @@ describe('Redis cache with its in-process copy', () => {
     // Gone from Redis: the writer still answers from its copy, so it did not ask Redis.
     await observer.del(`${prefix}k`);
     expect(await writer.get('k')).toBe('v');
+    expect(writer.peek('k')).toBe('v');
     expect(await reader.get('k')).toBeUndefined();
-    // Another replica's result, found in Redis, is kept: the next get needs no Redis.
+    // Another replica's result: not in this process (peek never asks Redis), found by get and kept,
+    // so the next get or peek needs no Redis.
     await observer.set(`${prefix}j`, 'w', 'EX', 60);
+    expect(reader.peek('j')).toBeUndefined();
     expect(await reader.get('j')).toBe('w');
     await observer.del(`${prefix}j`);
     expect(await reader.get('j')).toBe('w');
+    expect(reader.peek('j')).toBe('w');
   });
 });
 

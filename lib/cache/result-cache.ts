@@ -9,6 +9,11 @@ import { redisConnectionOptions } from '../tls/redis.js';
 export interface ResultCache {
   readonly kind: 'redis' | 'memory';
   get(key: string): Promise<string | undefined>;
+  /**
+   * What this process holds for `key`, with no round trip: the whole cache in memory; Redis's
+   * local copy of what this process computed or fetched lately.
+   */
+  peek(key: string): string | undefined;
   /** Values larger than the cache's per-entry bound are not kept. */
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
   close(): Promise<void>;
@@ -31,20 +36,24 @@ export function createMemoryResultCache(options: ResultCacheOptions): ResultCach
     bytes -= entry.value.length;
     entries.delete(key);
   };
+  const peek = (key: string) => {
+    const entry = entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= Date.now()) {
+      remove(key);
+      return undefined;
+    }
+    // Re-insert: Map order is the LRU order.
+    entries.delete(key);
+    entries.set(key, entry);
+    return entry.value;
+  };
   return {
     kind: 'memory',
     async get(key) {
-      const entry = entries.get(key);
-      if (!entry) return undefined;
-      if (entry.expiresAt <= Date.now()) {
-        remove(key);
-        return undefined;
-      }
-      // Re-insert: Map order is the LRU order.
-      entries.delete(key);
-      entries.set(key, entry);
-      return entry.value;
+      return peek(key);
     },
+    peek,
     async set(key, value, ttlSeconds) {
       if (value.length > options.maxValueBytes) return;
       remove(key);
@@ -90,8 +99,9 @@ export function createRedisResultCache(
   const key = (k: string) => `${options.prefix}${k}`;
   return {
     kind: 'redis',
+    peek: (k) => local.peek(k),
     async get(k) {
-      const kept = await local.get(k);
+      const kept = local.peek(k);
       if (kept !== undefined) return kept;
       try {
         const value = (await inSpan('GET', REDIS_GET, () => redis.get(key(k)))) ?? undefined;

@@ -1,4 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import pg from 'pg';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +24,8 @@ let database: TestDatabase;
 let dataDir: string;
 let gatewayA: string;
 let gatewayB: string;
+/** The first test's account and READY model, for the tests after it. */
+let uploaded: { token: string; modelId: string } | undefined;
 
 async function service(entry: string, env: Record<string, string>): Promise<string> {
   const running = await startProcess(entry, { ...common(), ...env }, LISTENING, 60_000);
@@ -102,6 +106,7 @@ describe('scale-out', () => {
       variables: { id: modelId },
     });
     expect(completed.data?.completeModelUpload.status).toBe('READY');
+    uploaded = { token, modelId };
 
     const started = await gql(apiB, {
       query: 'mutation ($input: StartPredictionInput!) { startPrediction(input: $input) { id } }',
@@ -127,6 +132,45 @@ describe('scale-out', () => {
     expect(states.some((s) => s.status === 'RUNNING')).toBe(true);
     expect(states.at(-1)).toEqual({ status: 'SUCCEEDED', itemsDone: 60, model: { version: 'v1' } });
   }, 120_000);
+
+  it('a result computed by one inference replica answers the same input on the other from Redis', async () => {
+    const { token, modelId } = uploaded!;
+    const inputs = { x: [[11, 12, 13]] };
+    const predict = (gateway: string) =>
+      gql(`${gateway}/graphql`, {
+        query: 'mutation ($m: ID!, $x: JSON!) { predict(modelId: $m, inputs: $x) { outputs request { id } } }',
+        token,
+        variables: { m: modelId, x: inputs },
+      });
+    const first = await predict(gatewayA);
+    expect(first.errors).toBeUndefined();
+    // Replica 1 writes the result to Redis after answering.
+    const redis = new Redis(testEnv.redisUrl);
+    try {
+      await until(
+        async () => (await redis.scan('0', 'MATCH', `*${modelId}*`, 'COUNT', 10_000))[1].length > 0,
+        'the result in Redis',
+      );
+    } finally {
+      redis.disconnect();
+    }
+    // Replica 2 has no copy of its own: it asks Redis while its model runs, and the shared result wins.
+    const second = await predict(gatewayB);
+    expect(second.data?.predict.outputs).toEqual(first.data?.predict.outputs);
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      const metadata = async (id: string) =>
+        (await client.query<{ metadata: unknown }>('select metadata from inference_requests where id = $1', [id]))
+          .rows[0]?.metadata;
+      // Each replica writes its history behind, within milliseconds.
+      await until(async () => (await metadata(second.data?.predict.request.id)) !== undefined, 'the second record');
+      expect(await metadata(first.data?.predict.request.id)).toEqual({ cached: false });
+      expect(await metadata(second.data?.predict.request.id)).toEqual({ cached: true });
+    } finally {
+      await client.end();
+    }
+  });
 
   it('a logout through gateway B stops the session’s access token at gateway A within seconds', async () => {
     const apiA = `${gatewayA}/graphql`;

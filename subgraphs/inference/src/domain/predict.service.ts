@@ -90,17 +90,28 @@ export function createPredictService(deps: PredictServiceDeps) {
         }
         const cacheKey =
           limits.cacheTtlSeconds > 0 ? `${model.id}:${model.sha256}:${sha256(canonicalJson(inputs))}` : undefined;
-        const cached = cacheKey ? await cache.get(cacheKey) : undefined;
+        let cached = cacheKey ? cache.peek(cacheKey) : undefined;
         let outputs: unknown;
-        if (cached !== undefined) {
-          outputs = JSON.parse(cached);
-          metrics.cacheHit(model.id);
-        } else {
-          outputs = await runner.predict(model, inputs, {
+        if (cached === undefined) {
+          // Not in this process: the shared cache (another replica's result) is asked while the
+          // model runs, so a miss there, the usual case for a new input, adds no round trip to the
+          // answer; a hit there costs one run of the model, whose answer is then dropped.
+          const shared = cacheKey && cache.kind === 'redis' ? cache.get(cacheKey) : undefined;
+          const run = runner.predict(model, inputs, {
             maxElements: limits.maxElements,
             maxOutputElements: limits.maxOutputElements,
           });
-          if (cacheKey) await cache.set(cacheKey, JSON.stringify(outputs), limits.cacheTtlSeconds);
+          // Handled at once: a run failing while the shared cache answers must not go unhandled.
+          run.catch(() => undefined);
+          cached = shared ? await shared : undefined;
+          if (cached === undefined) {
+            outputs = await run;
+            if (cacheKey) await cache.set(cacheKey, JSON.stringify(outputs), limits.cacheTtlSeconds);
+          }
+        }
+        if (cached !== undefined) {
+          outputs = JSON.parse(cached);
+          metrics.cacheHit(model.id);
         }
         const durationMs = elapsed();
         const request = await requestLog.record({
