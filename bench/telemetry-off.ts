@@ -23,8 +23,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { buildMlpModel } from '../lib/onnx/build-model.js';
+import { adminQuery, databaseUrl } from './lib/api.js';
 import { describeMachine } from './lib/machine.js';
 import { processUsage, startProcess, waitUntil, type RunningProcess } from './lib/processes.js';
 
@@ -42,21 +42,10 @@ const ROUNDS = Number(args.rounds);
 const REQUESTS = Number(args.requests);
 const CONCURRENCY = Number(args.concurrency);
 const here = resolve(import.meta.dirname, '..');
-const adminUrl = process.env.TEST_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 const ME = '{ me { id projects { nodes { id models { nodes { id version status } } } } } }';
 const PREDICT = 'mutation ($m: ID!, $x: JSON!) { predict(modelId: $m, inputs: $x) { outputs } }';
 const MLP_SIZES = [16, 32, 4];
-
-async function admin(statement: string) {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
 
 // The OTLP sink of the tracing-on variant: takes every export, keeps nothing.
 let spansReceived = 0;
@@ -120,7 +109,7 @@ async function gql<T>(variant: Variant, query: string, variables: Record<string,
 }
 
 async function start(variant: Variant) {
-  await admin(`create database ${variant.database}`);
+  await adminQuery(`create database ${variant.database}`);
   variant.process = startProcess({
     name: variant.name,
     command: process.execPath,
@@ -135,7 +124,7 @@ async function start(variant: Variant) {
       PORT: String(variant.port),
       SUBGRAPH_BASE_PORT: String(variant.port + 1),
       DATA_DIR: variant.dataDir,
-      DATABASE_URL: Object.assign(new URL(adminUrl), { pathname: `/${variant.database}` }).toString(),
+      DATABASE_URL: databaseUrl(variant.database),
       JWT_SECRET: randomBytes(24).toString('hex'),
       INTERNAL_SECRET: randomBytes(24).toString('hex'),
       ACCESS_TOKEN_TTL: String(4 * 3600),
@@ -277,7 +266,7 @@ try {
 } finally {
   for (const variant of variants) {
     await variant.process?.stop().catch(() => undefined);
-    await admin(`drop database if exists ${variant.database} with (force)`).catch(() => undefined);
+    await adminQuery(`drop database if exists ${variant.database} with (force)`).catch(() => undefined);
     rmSync(variant.dataDir, { recursive: true, force: true });
   }
   sink.close();

@@ -10,9 +10,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { predictionChannel, predictionEvent } from '../../modules/predictions/events.js';
 import { createLogger } from '../../lib/logger.js';
+import { adminQuery, databaseUrl as urlOfDatabase, gql } from '../lib/api.js';
 import { buildLinearModel, buildMlpModel } from '../../lib/onnx/build-model.js';
 import { platformConfig } from '../../platform/src/config.js';
 import { parsePlatformEnv } from '../../platform/src/env.js';
@@ -27,36 +27,14 @@ import {
 } from './protocol.js';
 
 const options = JSON.parse(process.env.BENCH_PLATFORM ?? '{}') as PlatformOptions;
-const adminUrl = process.env.TEST_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const send = (message: ChildMessage) => process.send?.(message);
 const now = () => performance.timeOrigin + performance.now();
-
-async function admin(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
-
-async function gql<T>(url: string, query: string, variables: Record<string, unknown>, token?: string): Promise<T> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as { data?: T; errors?: unknown };
-  if (!body.data || body.errors) throw new Error(`${query.slice(0, 60)}: ${JSON.stringify(body.errors)}`);
-  return body.data;
-}
 
 const dataDir = await mkdtemp(join(tmpdir(), 'bench-platform-'));
 // A database of its own on the local PostgreSQL, as the tests use; PGlite when there is none.
 const databaseName = `bench_${randomBytes(6).toString('hex')}`;
-const databaseUrl = await admin(`create database ${databaseName}`).then(
-  () => Object.assign(new URL(adminUrl), { pathname: `/${databaseName}` }).toString(),
+const databaseUrl = await adminQuery(`create database ${databaseName}`).then(
+  () => urlOfDatabase(databaseName),
   () => undefined,
 );
 
@@ -85,7 +63,7 @@ const platform = await startPlatform({
 
 const close = async () => {
   await platform.close().catch(() => undefined);
-  if (databaseUrl) await admin(`drop database if exists ${databaseName} with (force)`).catch(() => undefined);
+  if (databaseUrl) await adminQuery(`drop database if exists ${databaseName} with (force)`).catch(() => undefined);
   await rm(dataDir, { recursive: true, force: true });
 };
 process.on('SIGTERM', () => void close().then(() => process.exit(0)));

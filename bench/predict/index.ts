@@ -10,6 +10,7 @@ import pg from 'pg';
 import { numberArg, type Benchmark } from '../benchmark.js';
 import type { LoopResult } from '../hotpath/load.js';
 import { assertPortFree, root } from '../hotpath/processes.js';
+import { adminQuery, databaseUrl as urlOfDatabase, gql } from '../lib/api.js';
 import { describeMachine } from '../lib/machine.js';
 import { processUsage, startProcess, waitUntil, type RunningProcess } from '../lib/processes.js';
 import type { LoadMessage, LoadRequest } from './load.js';
@@ -20,7 +21,6 @@ const PORTS = { floor: 5100, embedded: 5110, services: 5130 };
 const MODES = ['embedded', 'services'] as const;
 type Mode = (typeof MODES)[number];
 
-const adminUrl = process.env.TEST_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/13';
 const amqpUrl = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
@@ -31,27 +31,6 @@ type Measured = LoopResult & {
   cpuMsPerRequest: number;
   loadAverageBefore: number;
 };
-
-async function adminQuery(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
-
-async function gql<T>(url: string, query: string, variables: Record<string, unknown>, token?: string): Promise<T> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as { data?: T; errors?: unknown };
-  if (!body.data || body.errors) throw new Error(`${query.slice(0, 60)}: ${JSON.stringify(body.errors)}`);
-  return body.data;
-}
 
 /** Sign-up, a project and the model, through the platform's public API as a user would. */
 async function setUp(url: string): Promise<{ accessToken: string; modelId: string }> {
@@ -143,7 +122,7 @@ async function modeResources(mode: Mode, dataDir: string): Promise<ModeResources
   }
   const name = `h_predict_bench_${randomBytes(5).toString('hex')}`;
   await adminQuery(`create database ${name}`);
-  const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString();
+  const databaseUrl = urlOfDatabase(name);
   return {
     env: { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, AMQP_URL: amqpUrl, QUEUE_NAME: name },
     describe: `services: PostgreSQL (own database), Redis (${new URL(redisUrl).pathname || 'db 0'}), RabbitMQ (own queue)`,

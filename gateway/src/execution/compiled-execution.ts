@@ -1,15 +1,12 @@
 import type { ApolloGateway, GraphQLDataSource } from '@apollo/gateway';
 import type { Schema } from '@apollo/federation-internals';
-import type { ApolloServerOptionsWithGateway } from '@apollo/server';
 import type { QueryPlan } from '@apollo/query-planner';
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import type { GraphQLSchema } from 'graphql';
 import { Counter, type Registry } from 'prom-client';
-import type { GatewayContext } from '../context.js';
+import { wrapExecutor, type GatewayInterface } from '../context.js';
 import { planKey } from '../planning/use-planner-pool.js';
 import { compilePlan, NotCompiled, type CompiledPlan, type RequestContext } from './plan-executor.js';
-
-type GatewayInterface = ApolloServerOptionsWithGateway<GatewayContext>['gateway'];
 
 /** What @apollo/gateway keeps of the loaded supergraph, read (not changed) when a plan is compiled. */
 type GatewayInternals = {
@@ -83,25 +80,13 @@ export function compiledExecution(
     }
     return entry === NOT_COMPILED ? undefined : entry;
   };
-  return {
-    onSchemaLoadOrUpdate: (callback) => gateway.onSchemaLoadOrUpdate(callback),
-    stop: () => gateway.stop(),
-    load: async (options) => {
-      const loaded = await gateway.load(options);
-      const executor = loaded.executor;
-      if (!executor) return loaded;
-      return {
-        ...loaded,
-        executor: async (requestContext) => {
-          const plan = await compiledFor(requestContext as RequestContext);
-          if (!plan) {
-            metrics?.executions.inc({ executor: 'apollo' });
-            return executor(requestContext);
-          }
-          metrics?.executions.inc({ executor: plan.passThrough ? 'passthrough' : 'compiled' });
-          return plan.execute(requestContext as RequestContext, services());
-        },
-      };
-    },
-  };
+  return wrapExecutor(gateway, (executor) => async (requestContext) => {
+    const plan = await compiledFor(requestContext as RequestContext);
+    if (!plan) {
+      metrics?.executions.inc({ executor: 'apollo' });
+      return executor(requestContext);
+    }
+    metrics?.executions.inc({ executor: plan.passThrough ? 'passthrough' : 'compiled' });
+    return plan.execute(requestContext as RequestContext, services());
+  });
 }

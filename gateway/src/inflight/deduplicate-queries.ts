@@ -1,10 +1,7 @@
-import type { ApolloServerOptionsWithGateway } from '@apollo/server';
-import type { GatewayContext } from '../context.js';
+import { wrapExecutor, type GatewayContext, type GatewayExecutor, type GatewayInterface } from '../context.js';
 import { createInflight, type Inflight } from './inflight.js';
 
-type GatewayInterface = ApolloServerOptionsWithGateway<GatewayContext>['gateway'];
-type Executor = NonNullable<Awaited<ReturnType<GatewayInterface['load']>>['executor']>;
-export type ExecutionResult = Awaited<ReturnType<Executor>>;
+export type ExecutionResult = Awaited<ReturnType<GatewayExecutor>>;
 
 /**
  * Runs identical queries that arrive while one is already executing only once: same caller (the
@@ -16,28 +13,16 @@ export function deduplicateQueries(
   gateway: GatewayInterface,
   inflight: Inflight<ExecutionResult> = createInflight(),
 ): GatewayInterface {
-  return {
-    onSchemaLoadOrUpdate: (callback) => gateway.onSchemaLoadOrUpdate(callback),
-    stop: () => gateway.stop(),
-    load: async (options) => {
-      const loaded = await gateway.load(options);
-      const executor = loaded.executor;
-      if (!executor) return loaded;
-      return {
-        ...loaded,
-        executor: (requestContext) => {
-          if (requestContext.operation.operation !== 'query') return executor(requestContext);
-          const { caller } = requestContext.context as GatewayContext;
-          const key = [
-            caller?.identityHeader ?? '',
-            requestContext.schemaHash,
-            requestContext.queryHash,
-            requestContext.operationName ?? '',
-            JSON.stringify(requestContext.request.variables ?? {}),
-          ].join('\n');
-          return inflight.run(key, () => executor(requestContext));
-        },
-      };
-    },
-  };
+  return wrapExecutor(gateway, (executor) => (requestContext) => {
+    if (requestContext.operation.operation !== 'query') return executor(requestContext);
+    const { caller } = requestContext.context as GatewayContext;
+    const key = [
+      caller?.identityHeader ?? '',
+      requestContext.schemaHash,
+      requestContext.queryHash,
+      requestContext.operationName ?? '',
+      JSON.stringify(requestContext.request.variables ?? {}),
+    ].join('\n');
+    return inflight.run(key, () => executor(requestContext));
+  });
 }
