@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startProcess, waitUntil, type RunningProcess } from '../lib/processes.js';
+import { gql } from '../lib/api.js';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = join(root, 'dist/platform/src/main.js');
@@ -116,23 +117,8 @@ async function startOnce(logFile: string, extraEnv: Record<string, string>): Pro
   };
 }
 
-export async function gql<T>(
-  url: string,
-  query: string,
-  variables: Record<string, unknown>,
-  token?: string,
-): Promise<T> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-    signal: AbortSignal.timeout(60_000),
-  });
-  const body = (await response.json()) as { data?: T; errors?: unknown };
-  if (!body.data || body.errors)
-    throw new Error(`${query.slice(0, 60)}: ${response.status} ${JSON.stringify(body.errors)}`);
-  return body.data;
-}
+/** The benchmarks' GraphQL call (bench/lib/api.ts), for this benchmark's other modules. */
+export { gql };
 
 export type User = { email: string; password: string; token: string };
 

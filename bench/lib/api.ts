@@ -28,8 +28,10 @@ export async function gql<T>(
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ query, variables }),
+    signal: AbortSignal.timeout(60_000),
   });
   const body = (await response.json()) as { data?: T; errors?: unknown };
-  if (!body.data || body.errors) throw new Error(`${query.slice(0, 60)}: ${JSON.stringify(body.errors)}`);
+  if (!body.data || body.errors)
+    throw new Error(`${query.slice(0, 60)}: ${response.status} ${JSON.stringify(body.errors)}`);
   return body.data;
 }

@@ -313,16 +313,7 @@ describe('Redis over TLS (rediss:// with the CA)', () => {
     } finally {
       trusted.disconnect();
     }
-    const wrong = client(wrongCa.certFile);
-    // ioredis reports the handshake's failure as an 'error' event, and the connect() as closed.
-    const errors: Error[] = [];
-    wrong.on('error', (error: Error) => errors.push(error));
-    try {
-      await expect(wrong.connect()).rejects.toThrow();
-      expect(errors.map((e) => e.message).join('\n')).toMatch(/self[- ]signed|unable to verify|certificate/i);
-    } finally {
-      wrong.disconnect();
-    }
+    await expectCertificateRefused(client(wrongCa.certFile));
   });
 
   it('every Redis client of the platform verifies the server with REDIS_CA_FILE, read from the environment', async (context) => {
@@ -371,14 +362,7 @@ describe('Redis over TLS (rediss:// with the CA)', () => {
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
     });
-    const errors: Error[] = [];
-    wrong.on('error', (error: Error) => errors.push(error));
-    try {
-      await expect(wrong.connect()).rejects.toThrow();
-      expect(errors.map((e) => e.message).join('\n')).toMatch(/self[- ]signed|unable to verify|certificate/i);
-    } finally {
-      wrong.disconnect();
-    }
+    await expectCertificateRefused(wrong);
     // Through the platform's own clients the refusal fails their start, and nothing is left
     // unhandled (a refused handshake may bring a second TLS error, the server's alert, which ioredis
     // does not listen to and which would end the process): tried a few times, as it does not always come.
@@ -539,3 +523,16 @@ describe('S3 over HTTPS with S3_CA_FILE', () => {
     }
   });
 });
+
+/** A Redis client whose server certificate its CA did not sign: connect() fails, the 'error' says why. */
+async function expectCertificateRefused(wrong: Redis): Promise<void> {
+  // ioredis reports the handshake's failure as an 'error' event, and the connect() as closed.
+  const errors: Error[] = [];
+  wrong.on('error', (error: Error) => errors.push(error));
+  try {
+    await expect(wrong.connect()).rejects.toThrow();
+    expect(errors.map((e) => e.message).join('\n')).toMatch(/self[- ]signed|unable to verify|certificate/i);
+  } finally {
+    wrong.disconnect();
+  }
+}

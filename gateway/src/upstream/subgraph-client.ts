@@ -13,6 +13,24 @@ export type SubgraphAnswer = {
 };
 
 /** HTTP from the gateway to its subgraphs. */
+/** A subgraph's answer from its status line, headers (node's or undici's shape) and body. */
+function answerOf(
+  status: number,
+  statusText: string,
+  headers: Record<string, string | string[] | number | undefined>,
+  body: string,
+): SubgraphAnswer {
+  const contentType = headers['content-type'];
+  const cacheControl = headers['cache-control'];
+  return {
+    status,
+    statusText,
+    contentType: typeof contentType === 'string' ? contentType : '',
+    cacheControl: typeof cacheControl === 'string' ? cacheControl : undefined,
+    body,
+  };
+}
+
 export type SubgraphClient = {
   /**
    * POSTs a body; resolves with the whole answer whatever its status, rejects when none comes. An
@@ -59,15 +77,7 @@ export function createSubgraphClient(options: SubgraphClientOptions = {}): Subgr
         body,
         ...(signal ? { signal } : {}),
       });
-      const contentType = response.headers['content-type'];
-      const cacheControl = response.headers['cache-control'];
-      return {
-        status: response.statusCode,
-        statusText: response.statusText,
-        contentType: typeof contentType === 'string' ? contentType : '',
-        cacheControl: typeof cacheControl === 'string' ? cacheControl : undefined,
-        body: await response.body.text(),
-      };
+      return answerOf(response.statusCode, response.statusText, response.headers, await response.body.text());
     },
     close: () => agent.close(),
   };
@@ -98,15 +108,7 @@ export function createInProcessSubgraphClient(target: InProcessTarget, overHttp:
         if (error instanceof InProcessStoppedError) return overHttp.post(endpoint, headers, body, signal);
         throw error;
       }
-      const contentType = answer.headers['content-type'];
-      const cacheControl = answer.headers['cache-control'];
-      return {
-        status: answer.status,
-        statusText: answer.statusText,
-        contentType: typeof contentType === 'string' ? contentType : '',
-        cacheControl: typeof cacheControl === 'string' ? cacheControl : undefined,
-        body: answer.body,
-      };
+      return answerOf(answer.status, answer.statusText, answer.headers, answer.body);
     },
     // The HTTP client is the gateway's, closed with it.
     close: async () => undefined,
