@@ -133,10 +133,18 @@ describe('traces in services mode', () => {
     });
     const predictionId = started.data?.startPrediction.id as string;
     expect(predictionId).toBeTruthy();
-    // The job's span ends (and is exported) after the worker's other spans (its SQL): wait for it.
-    const jobTrace = await receiver.trace(batch.traceId, (s) =>
-      s.some((span) => span.service === 'worker' && span.name === 'process prediction job'),
-    );
+    // Each process exports its spans in batches of its own, in no order between them: wait for the
+    // worker's job span (it ends after its SQL spans) and for the inference request it continues.
+    const jobTrace = await receiver.trace(batch.traceId, (s) => {
+      const job = s.find((span) => span.service === 'worker' && span.name === 'process prediction job');
+      const gateway = s.find((span) => span.service === 'gateway' && span.kind === SERVER_KIND);
+      return (
+        job !== undefined &&
+        gateway !== undefined &&
+        s.some((span) => span.spanId === job.parentSpanId) &&
+        ancestors(s, job).includes(gateway.spanId)
+      );
+    });
     const job = jobTrace.find((span) => span.name === 'process prediction job')!;
     expect(job).toMatchObject({ service: 'worker', attributes: { 'ai_code.prediction.id': predictionId } });
     expect(jobTrace.find((s) => s.spanId === job.parentSpanId)).toMatchObject({

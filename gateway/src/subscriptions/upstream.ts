@@ -81,7 +81,7 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
         unsubscribe();
         if (--opened.subscriptions === 0 && clients.get(key) === opened) {
           clients.delete(key);
-          void opened.client.dispose();
+          void dispose(opened.client);
         }
       };
     },
@@ -89,9 +89,18 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
     close: async () => {
       const open = [...clients.values()];
       clients.clear();
-      await Promise.all(open.map(({ client }) => client.dispose()));
+      await Promise.all(open.map(({ client }) => dispose(client)));
     },
   };
+}
+
+/**
+ * Closes a connection. graphql-ws's dispose waits for a connection still being made, and rejects
+ * when the subgraph then refuses or closes it (a restart: 1012): a connection that ended so needs
+ * no closing, and that rejection must not go unhandled.
+ */
+function dispose(client: Client): Promise<void> {
+  return Promise.resolve(client.dispose()).catch(() => undefined);
 }
 
 function areFormattedErrors(value: unknown): value is GraphQLFormattedError[] {
