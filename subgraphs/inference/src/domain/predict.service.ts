@@ -93,19 +93,22 @@ export function createPredictService(deps: PredictServiceDeps) {
         let cached = cacheKey ? cache.peek(cacheKey) : undefined;
         let outputs: unknown;
         if (cached === undefined) {
-          // Not in this process: the shared cache (another replica's result) is asked while the
-          // model runs, so a miss there, the usual case for a new input, adds no round trip to the
-          // answer; a hit there costs one run of the model, whose answer is then dropped.
-          const shared = cacheKey && cache.kind === 'redis' ? cache.get(cacheKey) : undefined;
+          // Not in this process: the model runs while the shared cache (another replica's result)
+          // is asked, and whichever answers first is the answer. Both are the same outputs (one
+          // model file, one input), so a miss in Redis, the usual case for a new input, and Redis's
+          // round trip itself add nothing to the answer's time.
           const run = runner.predict(model, inputs, {
             maxElements: limits.maxElements,
             maxOutputElements: limits.maxOutputElements,
           });
-          // Handled at once: a run failing while the shared cache answers must not go unhandled.
-          run.catch(() => undefined);
-          cached = shared ? await shared : undefined;
-          if (cached === undefined) {
-            outputs = await run;
+          const ran = run.then((value) => ({ outputs: value }));
+          const answer = await (cacheKey && cache.kind === 'redis'
+            ? Promise.race([ran, sharedHit(cache.get(cacheKey))])
+            : ran);
+          // (A run that fails after the shared answer won is handled by the race, and ignored.)
+          if ('cached' in answer) cached = answer.cached;
+          else {
+            outputs = answer.outputs;
             if (cacheKey) await cache.set(cacheKey, JSON.stringify(outputs), limits.cacheTtlSeconds);
           }
         }
@@ -147,4 +150,9 @@ export function createPredictService(deps: PredictServiceDeps) {
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
+}
+
+/** A value found in the shared cache; a miss never settles, so that a race with the model's run waits for the run. */
+function sharedHit(lookup: Promise<string | undefined>): Promise<{ cached: string }> {
+  return lookup.then((value) => (value === undefined ? new Promise<never>(() => undefined) : { cached: value }));
 }
