@@ -30,7 +30,7 @@ export const subscriptionEnvShape = {
   SUBSCRIPTION_SOCKET_PROCESSES: z.coerce.number().int().min(0).max(64).optional().meta({
     description:
       'Child processes that hold the WebSocket client sockets and write their events, so fan-out to many subscribers uses every core; `0` keeps them in the gateway process (always so with TLS)',
-    shownDefault: 'one per CPU core but one on 4 cores or more, else `0`',
+    shownDefault: 'the CPU cores less one on machines of 4 cores or more, else `0`',
   }),
   SUBSCRIPTIONS_ALLOW_ANONYMOUS: booleanFlag(defaultSubscriptionLimits.allowAnonymous).describe(
     'Accept WebSocket connections without a token (closed 4401 otherwise)',
