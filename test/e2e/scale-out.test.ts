@@ -1,80 +1,38 @@
-import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteQueueTopology } from '../helpers/amqp.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { testEnv } from '../helpers/env.js';
 import { gql } from '../helpers/graphql.js';
+import { createServicesDeployment, subgraphUrlsEnv, type ServicesDeployment } from '../helpers/services.js';
 import { LINEAR_MODEL } from '../helpers/models.js';
-import { startProcess, type RunningProcess } from '../helpers/process.js';
 import { until } from '../helpers/wait.js';
 import { subscribe, wsClient } from '../helpers/ws.js';
 
 // Services mode, scaled out: every service its own process, two gateways in front of two
 // inference replicas, sharing PostgreSQL, Redis (pub/sub) and RabbitMQ (jobs) with one worker.
 // A client on gateway A follows a job started through gateway B.
-const LISTENING = /"url":"(http:\/\/[^"]+)\/graphql"/;
-const queueName = `test-scale-out-${randomUUID()}`;
-const processes: RunningProcess[] = [];
-let database: TestDatabase;
-let dataDir: string;
+let deployment: ServicesDeployment;
 let gatewayA: string;
 let gatewayB: string;
 /** The first test's account and READY model, for the tests after it. */
 let uploaded: { token: string; modelId: string } | undefined;
 
-async function service(entry: string, env: Record<string, string>): Promise<string> {
-  const running = await startProcess(entry, { ...common(), ...env }, LISTENING, 60_000);
-  processes.push(running);
-  return running.match[1]!;
-}
-
-const common = () => ({
-  DATABASE_URL: database.url,
-  MIGRATE_ON_START: 'false',
-  DATA_DIR: dataDir,
-  REDIS_URL: testEnv.redisUrl,
-  AMQP_URL: testEnv.amqpUrl,
-  QUEUE_NAME: queueName,
-  JWT_SECRET: secrets.jwt,
-  INTERNAL_SECRET: secrets.internal,
-  PORT: '0',
-  LOG_LEVEL: 'info',
-});
-const secrets = { jwt: randomBytes(24).toString('hex'), internal: randomBytes(24).toString('hex') };
-
 beforeAll(async () => {
-  database = await createTestDatabase();
-  dataDir = await mkdtemp(join(tmpdir(), 'ai-code-scale-'));
+  deployment = await createServicesDeployment('scale-out');
   const [users, projects, models, inference1, inference2] = await Promise.all([
-    service('subgraphs/users/src/main.ts', {}),
-    service('subgraphs/projects/src/main.ts', {}),
-    service('subgraphs/models/src/main.ts', {}),
-    service('subgraphs/inference/src/main.ts', {}),
-    service('subgraphs/inference/src/main.ts', {}),
+    deployment.start('subgraphs/users/src/main.ts'),
+    deployment.start('subgraphs/projects/src/main.ts'),
+    deployment.start('subgraphs/models/src/main.ts'),
+    deployment.start('subgraphs/inference/src/main.ts'),
+    deployment.start('subgraphs/inference/src/main.ts'),
   ]);
-  const subgraphs = (inference: string) => ({
-    SUBGRAPH_USERS_URL: `${users}/graphql`,
-    SUBGRAPH_PROJECTS_URL: `${projects}/graphql`,
-    SUBGRAPH_MODELS_URL: `${models}/graphql`,
-    SUBGRAPH_INFERENCE_URL: `${inference}/graphql`,
-  });
   [gatewayA, gatewayB] = await Promise.all([
-    service('gateway/src/main.ts', subgraphs(inference1)),
-    service('gateway/src/main.ts', subgraphs(inference2)),
+    deployment.start('gateway/src/main.ts', subgraphUrlsEnv({ users, projects, models, inference: inference1 })),
+    deployment.start('gateway/src/main.ts', subgraphUrlsEnv({ users, projects, models, inference: inference2 })),
   ]);
 }, 120_000);
 
-afterAll(async () => {
-  await Promise.all(processes.map((p) => p.stop()));
-  await database?.drop();
-  await deleteQueueTopology(queueName);
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-}, 60_000);
+afterAll(() => deployment?.close(), 60_000);
 
 describe('scale-out', () => {
   it('a client on gateway A receives the progress of a job started through gateway B', async () => {
@@ -122,9 +80,7 @@ describe('scale-out', () => {
     );
     await until(() => sub.events.length === 1, 'the queued state');
     // Only now a worker runs the job: every later state travels worker → Redis → inference 1 → gateway A.
-    processes.push(
-      await startProcess('worker/src/main.ts', { ...common(), WORKER_CHUNK_SIZE: '5' }, /worker ready/, 60_000),
-    );
+    await deployment.start('worker/src/main.ts', { WORKER_CHUNK_SIZE: '5' }, /worker ready/);
     expect(await sub.end).toEqual({ complete: true });
     await client.dispose();
     const states = sub.events.map((e) => e.data?.predictionProgress as { status: string; itemsDone: number });
@@ -158,7 +114,7 @@ describe('scale-out', () => {
     // answers first (with this tiny model, usually its own run): the same outputs either way.
     const second = await predict(gatewayB);
     expect(second.data?.predict.outputs).toEqual(first.data?.predict.outputs);
-    const client = new pg.Client({ connectionString: database.url });
+    const client = new pg.Client({ connectionString: deployment.database.url });
     await client.connect();
     try {
       const metadata = async (id: string) =>

@@ -1,74 +1,36 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteQueueTopology } from '../helpers/amqp.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { testEnv } from '../helpers/env.js';
+import { randomUUID } from 'node:crypto';
 import { gql } from '../helpers/graphql.js';
+import { createServicesDeployment, subgraphUrlsEnv, type ServicesDeployment } from '../helpers/services.js';
 import { LINEAR_MODEL } from '../helpers/models.js';
 import { ancestors, newTraceparent, SERVER_KIND, startOtlpReceiver } from '../helpers/otlp-receiver.js';
-import { startProcess, type RunningProcess } from '../helpers/process.js';
 
 // Services mode, every service its own process, each configured by the OTEL_* variables alone
 // (the real configuration path: each main's env module, then openServiceProcess or the gateway's
 // main), exporting to one local OTLP/HTTP JSON receiver; jobs go through RabbitMQ to the worker.
-const LISTENING = /"url":"(http:\/\/[^"]+)\/graphql"/;
-const queueName = `test-telemetry-${randomUUID()}`;
-const processes: RunningProcess[] = [];
 let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
-let database: TestDatabase;
-let dataDir: string;
+let deployment: ServicesDeployment;
 let gateway: string;
-const secrets = { jwt: randomBytes(24).toString('hex'), internal: randomBytes(24).toString('hex') };
-
-const common = () => ({
-  DATABASE_URL: database.url,
-  MIGRATE_ON_START: 'false',
-  DATA_DIR: dataDir,
-  REDIS_URL: testEnv.redisUrl,
-  AMQP_URL: testEnv.amqpUrl,
-  QUEUE_NAME: queueName,
-  JWT_SECRET: secrets.jwt,
-  INTERNAL_SECRET: secrets.internal,
-  PORT: '0',
-  LOG_LEVEL: 'info',
-  OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-  OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-  OTEL_BSP_SCHEDULE_DELAY: '500',
-});
-
-async function service(entry: string, env: Record<string, string> = {}, ready = LISTENING): Promise<string> {
-  const running = await startProcess(entry, { ...common(), ...env }, ready, 60_000);
-  processes.push(running);
-  return running.match[1] ?? '';
-}
 
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
-  database = await createTestDatabase();
-  dataDir = await mkdtemp(join(tmpdir(), 'ai-code-otel-'));
-  const [users, projects, models, inference] = await Promise.all([
-    service('subgraphs/users/src/main.ts'),
-    service('subgraphs/projects/src/main.ts'),
-    service('subgraphs/models/src/main.ts'),
-    service('subgraphs/inference/src/main.ts'),
-    service('worker/src/main.ts', {}, /worker ready/),
-  ]);
-  gateway = await service('gateway/src/main.ts', {
-    SUBGRAPH_USERS_URL: `${users}/graphql`,
-    SUBGRAPH_PROJECTS_URL: `${projects}/graphql`,
-    SUBGRAPH_MODELS_URL: `${models}/graphql`,
-    SUBGRAPH_INFERENCE_URL: `${inference}/graphql`,
+  deployment = await createServicesDeployment('telemetry', {
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_BSP_SCHEDULE_DELAY: '500',
   });
+  const [users, projects, models, inference] = await Promise.all([
+    deployment.start('subgraphs/users/src/main.ts'),
+    deployment.start('subgraphs/projects/src/main.ts'),
+    deployment.start('subgraphs/models/src/main.ts'),
+    deployment.start('subgraphs/inference/src/main.ts'),
+    deployment.start('worker/src/main.ts', {}, /worker ready/),
+  ]);
+  gateway = await deployment.start('gateway/src/main.ts', subgraphUrlsEnv({ users, projects, models, inference }));
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all(processes.map((p) => p.stop()));
-  await database?.drop();
-  await deleteQueueTopology(queueName);
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  await deployment?.close();
   await receiver?.close();
 }, 60_000);
 
