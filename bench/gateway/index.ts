@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
 import { GATEWAY_NODE_FLAGS } from '../../gateway/src/node-flags.js';
@@ -24,7 +24,7 @@ type GatewayKey = keyof typeof GATEWAY_PORTS;
 type VariantKey = 'identical' | 'distinctAuth';
 
 /** Diagnostics of our gateway: extra node flags (e.g. --cpu-prof) and environment (e.g. a setting turned off). */
-type Diagnostics = { nodeFlags: string[]; env: Record<string, string> };
+type Diagnostics = { nodeFlags: string[]; env: Record<string, string>; checkout?: string };
 type GatewaySpec = { key: GatewayKey; label: string; start(logFile: string, diagnostics: Diagnostics): RunningProcess };
 
 const node = process.execPath;
@@ -39,7 +39,11 @@ const GATEWAYS: readonly GatewaySpec[] = [
         name: 'our gateway',
         command: node,
         // As deployed (gateway/src/node-flags.ts), plus any diagnostics.
-        args: [...GATEWAY_NODE_FLAGS, ...diagnostics.nodeFlags, 'dist/gateway/src/main.js'],
+        args: [
+          ...GATEWAY_NODE_FLAGS,
+          ...diagnostics.nodeFlags,
+          join(diagnostics.checkout ?? root, 'dist/gateway/src/main.js'),
+        ],
         env: {
           ...baseEnv,
           SUPERGRAPH_PATH: supergraphPath,
@@ -53,7 +57,7 @@ const GATEWAYS: readonly GatewaySpec[] = [
           RATE_LIMIT_PER_USER: '1000000000',
           ...diagnostics.env,
         },
-        cwd: root,
+        cwd: diagnostics.checkout ?? root,
         logFile,
       }),
   },
@@ -147,6 +151,34 @@ async function portIsFree(port: number): Promise<boolean> {
   }
 }
 
+const COMPARE = 'compare';
+
+/** --ours-settings "name=KEY=VALUE,KEY=VALUE;name2=": named environments of ours (an empty one: the defaults). */
+function parseSettings(value: string | true | undefined): Record<string, Record<string, string>> | undefined {
+  if (typeof value !== 'string') return undefined;
+  return Object.fromEntries(
+    value
+      .split(';')
+      .filter(Boolean)
+      .map((setting) => {
+        const equals = setting.indexOf('=');
+        if (equals < 1) throw new Error(`--ours-settings wants name=KEY=VALUE,…; got ${setting}`);
+        const pairs = setting
+          .slice(equals + 1)
+          .split(',')
+          .filter(Boolean);
+        const env = Object.fromEntries(
+          pairs.map((pair) => {
+            const at = pair.indexOf('=');
+            if (at < 1) throw new Error(`--ours-settings: ${pair} is not KEY=VALUE`);
+            return [pair.slice(0, at), pair.slice(at + 1)];
+          }),
+        );
+        return [setting.slice(0, equals), env];
+      }),
+  );
+}
+
 function listArg<T extends string>(options: BenchmarkOptions, name: string, all: readonly T[]): T[] {
   const value = options.args[name];
   if (value === undefined || value === true) return [...all];
@@ -185,7 +217,20 @@ export const gatewayBenchmark: Benchmark = {
       'variants',
       ablation ? (['identical'] as const) : (['identical', 'distinctAuth'] as const),
     );
-    const sharings = ablation ? Object.keys(ABLATION) : [undefined];
+    // Named settings of ours, measured side by side in one run, rounds rotating: --ablation's, or
+    // --ours-settings "name=KEY=VALUE,KEY=VALUE;name2=…" (an empty list: the defaults), and with
+    // --compare <checkout> a build of another checkout ("compare") among them.
+    const settingsEnv: Record<string, Record<string, string>> | undefined = ablation
+      ? Object.fromEntries(Object.entries(ABLATION).map(([name, value]) => [name, { DEDUPLICATE_INFLIGHT: value }]))
+      : parseSettings(options.args['ours-settings']);
+    const compare = typeof options.args.compare === 'string' ? resolve(options.args.compare) : undefined;
+    if (compare && !existsSync(join(compare, 'dist/gateway/src/main.js')))
+      throw new Error(`--compare ${compare}: no dist/gateway/src/main.js there (build it first)`);
+    const sharings: (string | undefined)[] = settingsEnv
+      ? [...Object.keys(settingsEnv), ...(compare ? [COMPARE] : [])]
+      : compare
+        ? [undefined, COMPARE]
+        : [undefined];
     // Diagnostics of our gateway only: --profile writes CPU profiles, --ours-node-flags adds node
     // flags, --ours-env KEY=VALUE,… adds environment.
     const logDir = join(tmpdir(), `bench-gateway-${process.pid}`);
@@ -239,7 +284,7 @@ export const gatewayBenchmark: Benchmark = {
       round: number;
       variant: VariantKey;
       gateway: GatewayKey;
-      /** With --ablation: which layers of in-flight sharing were on (ABLATION). */
+      /** With --ablation, --ours-settings or --compare: which setting of ours (ABLATION, the named ones, "compare"). */
       sharing?: string;
       result: Measurement;
     }> = [];
@@ -254,11 +299,13 @@ export const gatewayBenchmark: Benchmark = {
       for (let round = 1; round <= rounds; round++) {
         for (const variant of variants) {
           // A different gateway goes first each round, so none always meets a just-warmed machine.
-          const contestants = gateways.flatMap((key) => sharings.map((sharing) => ({ key, sharing })));
+          const contestants = gateways.flatMap((key): { key: GatewayKey; sharing: string | undefined }[] =>
+            key === 'ours' ? sharings.map((sharing) => ({ key, sharing })) : [{ key, sharing: undefined }],
+          );
           const order = contestants.map((_, i) => contestants[(i + round - 1) % contestants.length]!);
           for (const { key, sharing } of order) {
             const spec = GATEWAYS.find((gateway) => gateway.key === key)!;
-            const label = sharing === undefined ? spec.label : `${spec.label}, sharing ${sharing}`;
+            const label = sharing === undefined ? spec.label : `${spec.label}, ${sharing}`;
             nextToken = 0;
             const gateway = spec.start(
               join(
@@ -269,7 +316,9 @@ export const gatewayBenchmark: Benchmark = {
                 ? { nodeFlags: [], env: {} }
                 : sharing === undefined
                   ? diagnostics
-                  : { ...diagnostics, env: { ...diagnostics.env, DEDUPLICATE_INFLIGHT: ABLATION[sharing]! } },
+                  : sharing === COMPARE
+                    ? { ...diagnostics, checkout: compare }
+                    : { ...diagnostics, env: { ...diagnostics.env, ...settingsEnv![sharing] } },
             );
             try {
               const url = graphqlUrl(key);
@@ -339,16 +388,25 @@ export const gatewayBenchmark: Benchmark = {
     for (const variant of variants) {
       const results = (pick: (run: (typeof runs)[number]) => boolean) =>
         runs.filter((run) => run.variant === variant && pick(run)).map((run) => run.result);
-      if (ablation) {
-        // Ours per setting, and its requests per second against all layers on.
+      if (sharings.length > 1) {
+        // Ours per setting, and its requests per second and CPU per request against the first
+        // setting's (--ablation: all layers on); other gateways as measured.
         const perSetting = Object.fromEntries(
-          sharings.map((sharing) => [String(sharing), medianOf(results((run) => run.sharing === sharing))]),
+          sharings.map((sharing) => [
+            String(sharing ?? 'defaults'),
+            medianOf(results((run) => run.gateway === 'ours' && run.sharing === sharing)),
+          ]),
         );
-        const all = perSetting['all']?.requestsPerSecond;
+        const first = Object.values(perSetting)[0]!;
+        const others = gateways.filter((key) => key !== 'ours');
         summary[variant] = {
           ...perSetting,
-          rpsOverAllOn: Object.fromEntries(
-            Object.entries(perSetting).map(([sharing, m]) => [sharing, ratio(m.requestsPerSecond, all)]),
+          ...Object.fromEntries(others.map((key) => [key, medianOf(results((run) => run.gateway === key))])),
+          [ablation ? 'rpsOverAllOn' : 'rpsOverFirst']: Object.fromEntries(
+            Object.entries(perSetting).map(([name, m]) => [name, ratio(m.requestsPerSecond, first.requestsPerSecond)]),
+          ),
+          cpuOverFirst: Object.fromEntries(
+            Object.entries(perSetting).map(([name, m]) => [name, ratio(m.cpuMsPerRequest, first.cpuMsPerRequest)]),
           ),
         };
         continue;
@@ -377,7 +435,8 @@ export const gatewayBenchmark: Benchmark = {
         rounds,
         gateways,
         variants,
-        ...(ablation ? { ablation: ABLATION } : {}),
+        ...(ablation ? { ablation: ABLATION } : settingsEnv ? { oursSettings: settingsEnv } : {}),
+        ...(compare ? { compare } : {}),
       },
       summary,
       runs,
