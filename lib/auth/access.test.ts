@@ -1,13 +1,16 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import type { PlatformLog } from '../platform-log/index.js';
 import {
   isAdmin,
   isOwnerOrAdmin,
   isOwnerOrAdminInProject,
+  maySeeSecrets,
   ownerScope,
   requireAdmin,
   requireIdentity,
   requireOwnerOrAdmin,
   requireOwnerOrAdminInProject,
+  requireSecretAccess,
   requireUnrestricted,
 } from './access.js';
 import type { Identity } from './identity.js';
@@ -76,5 +79,58 @@ describe('a key limited to one project', () => {
     expect(() => requireOwnerOrAdminInProject(key, 'u1', 'p2', 'Model')).toThrow('Model not found');
     expect(() => requireUnrestricted(key)).toThrow('limited to one project');
     expect(requireUnrestricted({ ...key, projectId: undefined })).toBeDefined();
+  });
+});
+
+describe('reading a secret (a webhook signing secret)', () => {
+  const key = (scopes: Identity['scopes'], more: Partial<Identity> = {}): Identity => ({
+    ...alice,
+    apiKeyId: 'k1',
+    scopes,
+    ...more,
+  });
+  const events = () => ({ debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() }) satisfies PlatformLog;
+
+  it('takes the power to change it: a signed-in user, or an API key with WRITE (its project limit left to the owner check)', () => {
+    for (const caller of [alice, admin, key(['WRITE']), key(['READ', 'WRITE']), key(['WRITE'], { projectId: 'p1' })]) {
+      expect(maySeeSecrets(caller)).toBe(true);
+      expect(requireSecretAccess(caller, 'the webhook signing secret')).toBe(caller);
+    }
+  });
+
+  it('is FORBIDDEN to READ and PREDICT keys, whatever their owner may see, and logged as a refused key', () => {
+    for (const caller of [
+      key(['READ']),
+      key(['PREDICT']),
+      key(['READ', 'PREDICT']),
+      key(['READ'], { role: 'ADMIN' }),
+      key([]),
+    ]) {
+      expect(maySeeSecrets(caller)).toBe(false);
+      const log = events();
+      expect(() => requireSecretAccess(caller, 'the webhook signing secret', log)).toThrow(
+        refusal(
+          'FORBIDDEN',
+          'This API key lacks the WRITE scope that reading the webhook signing secret needs (reading it takes the power to change it): use a key with WRITE or sign in',
+        ),
+      );
+      expect(log.warn).toHaveBeenCalledWith(
+        'API key refused: reading the webhook signing secret is beyond its scopes',
+        expect.objectContaining({
+          event: 'auth.api_key_refused',
+          reason: 'scope',
+          apiKeyId: 'k1',
+          userId: 'alice',
+          action: 'read the webhook signing secret',
+        }),
+      );
+    }
+  });
+
+  it('needs a caller (UNAUTHENTICATED)', () => {
+    expect(maySeeSecrets(null)).toBe(false);
+    expect(() => requireSecretAccess(null, 'the webhook signing secret')).toThrow(
+      refusal('UNAUTHENTICATED', 'Authentication required'),
+    );
   });
 });

@@ -1,4 +1,6 @@
 import { forbidden, notFound, unauthenticated } from '../errors.js';
+import type { PlatformLog } from '../platform-log/index.js';
+import { scopesGrant, SECRET_SCOPE } from './api-keys.js';
 import type { Identity } from './identity.js';
 
 /*
@@ -88,4 +90,40 @@ export function requireOwnerOrAdminInProject(
 export function requireUnrestricted(identity: Identity): Identity {
   if (projectRestriction(identity) !== undefined) throw forbidden('This API key is limited to one project');
   return identity;
+}
+
+/*
+ * Secrets the platform hands out again (a project's webhook signing secret): reading one takes the
+ * power to change it. A signed-in user (an access token) may; an API key only with SECRET_SCOPE
+ * (WRITE), never with READ or PREDICT alone. Whose secret it is (owner or ADMIN, within a key's
+ * project limit) is checked as for anything else, after this.
+ */
+
+/** May the caller read secrets? With an access token yes; with an API key only with SECRET_SCOPE. */
+export function maySeeSecrets(identity: Identity | null): boolean {
+  if (!identity) return false;
+  return identity.apiKeyId === undefined || scopesGrant(identity.scopes ?? [], SECRET_SCOPE);
+}
+
+/**
+ * The caller, when it may read secrets; UNAUTHENTICATED without a caller, FORBIDDEN (logged as a
+ * refused key when `events` is given) for an API key without SECRET_SCOPE. `secret` names what is
+ * refused in the message, e.g. "the webhook signing secret". Call it before looking anything up:
+ * the refusal is the same whether or not the object exists.
+ */
+export function requireSecretAccess(identity: Identity | null, secret: string, events?: PlatformLog): Identity {
+  const caller = requireIdentity(identity);
+  if (!maySeeSecrets(caller)) {
+    events?.warn(`API key refused: reading ${secret} is beyond its scopes`, {
+      event: 'auth.api_key_refused',
+      reason: 'scope',
+      apiKeyId: caller.apiKeyId,
+      userId: caller.userId,
+      action: `read ${secret}`,
+    });
+    throw forbidden(
+      `This API key lacks the ${SECRET_SCOPE} scope that reading ${secret} needs (reading it takes the power to change it): use a key with ${SECRET_SCOPE} or sign in`,
+    );
+  }
+  return caller;
 }

@@ -42,8 +42,15 @@ export const API_KEY_SCOPES: readonly ApiKeyScope[] = ['READ', 'PREDICT', 'WRITE
 /*
  * What each scope allows. Scopes add up: READ runs queries and subscriptions; PREDICT adds
  * predict, startPrediction and cancelPrediction; WRITE adds every other mutation the owner may
- * run. Managing API keys and the account is never allowed to a key.
+ * run, and reading secrets (SECRET_SCOPE). Managing API keys and the account is never allowed to a key.
  */
+
+/**
+ * What reading a secret the platform hands out again (a project's webhook signing secret) needs of
+ * a key: the scope that changes it. Whoever holds a signing secret can forge what it signs, so a
+ * key that may not rotate it may not read it either (lib/auth/access.ts requireSecretAccess).
+ */
+export const SECRET_SCOPE: ApiKeyScope = 'WRITE';
 
 /** What a mutation needs of a key: a scope, or `never` (accounts and keys: sessions only). */
 export type MutationScope = ApiKeyScope | 'never';

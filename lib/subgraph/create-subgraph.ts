@@ -112,8 +112,10 @@ const CONTEXT_IDENTITY = Symbol('identity');
  * API keys' scopes, enforced where the data lives (not by the gateway alone): every mutation field
  * of the schema checks the caller's key against the scope it needs (lib/auth/api-keys.ts
  * MUTATION_SCOPES: PREDICT for predictions, never for accounts and keys, WRITE for every other,
- * those added later included). Queries and subscriptions need READ, which every key has. A caller
- * with an access token is not narrowed. `identityOf` gives the identity a context was made for.
+ * those added later included). Queries and subscriptions need READ, which every key has; a field
+ * answering a secret needs more, checked where the secret is read (lib/auth/access.ts
+ * requireSecretAccess: WRITE, the scope that changes it). A caller with an access token is not
+ * narrowed. `identityOf` gives the identity a context was made for.
  */
 export function enforceApiKeyScopes(
   schema: GraphQLSchema,

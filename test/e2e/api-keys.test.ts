@@ -9,6 +9,7 @@ import { startGateway } from '../helpers/gateway.js';
 import { codes, gql } from '../helpers/graphql.js';
 import { createProject, startPrediction, uploadModel } from '../helpers/models.js';
 import {
+  loginAdmin,
   signup,
   startTestPlatform,
   TEST_INTERNAL_SECRET,
@@ -34,6 +35,8 @@ const PROJECTS = '{ projects(first: 100) { nodes { id } } }';
 const PROGRESS = 'subscription ($id: ID!) { predictionProgress(id: $id) { status } }';
 const TAIL = 'subscription ($filter: LogFilter) { logTail(filter: $filter) { message project { id } } }';
 const INPUTS = { x: [[1, 2, 3]] };
+const SIGNING_SECRET = 'query ($id: ID!) { webhookSigningSecret(projectId: $id) }';
+const ROTATE_SECRET = 'mutation ($id: ID!) { rotateWebhookSigningSecret(projectId: $id) }';
 
 type Key = { secret: string; id: string; prefix: string };
 
@@ -135,6 +138,79 @@ describe('API keys', () => {
 
     const writeKey = remember(await createKey(t, alice, { scopes: ['WRITE'] }));
     expect((await t.gql({ query: CREATE_PROJECT, token: writeKey.secret })).data?.createProject.id).toBeDefined();
+  });
+
+  it('a webhook signing secret takes the power to change it: READ and PREDICT keys are FORBIDDEN, WRITE keys and sessions read it', async () => {
+    const read = async (token: string, id: string) => t.gql({ query: SIGNING_SECRET, token, variables: { id } });
+    const secretA = (await read(alice.accessToken, projectA)).data?.webhookSigningSecret as string;
+    const secretB = (await read(alice.accessToken, projectB)).data?.webhookSigningSecret as string;
+    expect(secretA).toMatch(/^whsec_/);
+    expect(secretB).toMatch(/^whsec_/);
+    secrets.push(secretA, secretB);
+    // Refused, and nothing of the secret anywhere in the answer (data, errors, extensions).
+    const refused = (res: Awaited<ReturnType<typeof read>>) => {
+      expect(codes(res)).toEqual(['FORBIDDEN']);
+      expect(res.data ?? null).toBeNull();
+      expect(res.errors?.[0]?.message).toMatch(/WRITE scope/);
+      const text = JSON.stringify(res);
+      expect(text).not.toContain('whsec_');
+      for (const secret of [secretA, secretB]) expect(text).not.toContain(secret.slice('whsec_'.length));
+    };
+
+    const admin = await loginAdmin(t);
+    const keys = {
+      read: remember(await createKey(t, alice, { scopes: ['READ'] })),
+      predict: remember(await createKey(t, alice, { scopes: ['READ', 'PREDICT'] })),
+      readLimited: remember(await createKey(t, alice, { scopes: ['READ'], projectId: projectA })),
+      adminRead: remember(await createKey(t, admin, { scopes: ['PREDICT'] })),
+    };
+    for (const key of Object.values(keys)) {
+      refused(await read(key.secret, projectA));
+      // Whatever the project (another one, or one that does not exist): no lookup, so no hint of which ids exist.
+      refused(await read(key.secret, projectB));
+      refused(await read(key.secret, randomUUID()));
+      // Asked next to fields the key may read, or under an alias: the same refusal.
+      const mixed = await t.gql({
+        query: 'query ($id: ID!) { me { id } s: webhookSigningSecret(projectId: $id) }',
+        token: key.secret,
+        variables: { id: projectA },
+      });
+      refused(mixed);
+      // Nor can such a key rotate it (which answers the new secret).
+      refused(await t.gql({ query: ROTATE_SECRET, token: key.secret, variables: { id: projectA } }));
+    }
+    // User has no field answering the secret (one was declared and never resolved).
+    const viaUser = await t.gql({
+      query: 'query ($id: ID!) { me { webhookSigningSecret(projectId: $id) } }',
+      token: keys.read.secret,
+      variables: { id: projectA },
+    });
+    expect(codes(viaUser)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+    expect(JSON.stringify(viaUser)).not.toContain('whsec_');
+    // The REST door and its OpenAPI document have no route to it.
+    const rest = async (path: string) =>
+      (
+        await fetch(new URL(`/api/v1${path}`, t.url), { headers: { authorization: `Bearer ${keys.read.secret}` } })
+      ).text();
+    for (const text of [await rest('/projects'), await rest(`/projects/${projectA}`), await rest('/openapi.json')]) {
+      expect(text).not.toMatch(/whsec_|signingSecret/i);
+    }
+
+    // A WRITE key reads it, within its project limit; sessions (the owner, an ADMIN) too.
+    const write = remember(await createKey(t, alice, { scopes: ['WRITE'] }));
+    const writeLimited = remember(await createKey(t, alice, { scopes: ['WRITE'], projectId: projectA }));
+    expect((await read(write.secret, projectA)).data?.webhookSigningSecret).toBe(secretA);
+    expect((await read(write.secret, projectB)).data?.webhookSigningSecret).toBe(secretB);
+    expect((await read(writeLimited.secret, projectA)).data?.webhookSigningSecret).toBe(secretA);
+    expect(codes(await read(writeLimited.secret, projectB))).toEqual(['NOT_FOUND']);
+    expect((await read(admin.accessToken, projectA)).data?.webhookSigningSecret).toBe(secretA);
+    expect(codes(await read(bob.accessToken, projectA))).toEqual(['NOT_FOUND']);
+    const rotated = await t.gql({ query: ROTATE_SECRET, token: writeLimited.secret, variables: { id: projectA } });
+    const newSecretA = rotated.data?.rotateWebhookSigningSecret as string;
+    expect(newSecretA).toMatch(/^whsec_/);
+    secrets.push(newSecretA);
+    expect((await read(alice.accessToken, projectA)).data?.webhookSigningSecret).toBe(newSecretA);
+    refused(await read(keys.read.secret, projectA));
   });
 
   it('keys work on the REST door and the inference protocol, with the same scopes and project limit', async () => {
@@ -368,6 +444,7 @@ describe('API keys', () => {
       expect(text).toMatch(/"reason": ?"revoked"/);
       expect(text).toMatch(/"reason": ?"expired"/);
       expect(text).toMatch(/"reason": ?"unknown"/);
+      expect(text).toMatch(/"action": ?"read the webhook signing secret"/);
       for (const secret of secrets) expect(text).not.toContain(secret.slice(4));
       const answers = JSON.stringify([
         await t.gql({ query: LIST, token: alice.accessToken }),

@@ -14,7 +14,10 @@ export type CreateApiKeyInput = {
   name: string;
   /** Limits the key to this project (one the caller may see). */
   projectId?: string | number | null | undefined;
-  /** READ runs queries and subscriptions; PREDICT adds predict, startPrediction and cancelPrediction; WRITE adds every other mutation. */
+  /**
+   * READ runs queries and subscriptions (but reads no secret); PREDICT adds predict, startPrediction and
+   * cancelPrediction; WRITE adds every other mutation, and reading webhookSigningSecret.
+   */
   scopes: Array<ApiKeyScope>;
 };
 

@@ -37,7 +37,8 @@ export const keyCommands: Command[] = [
     usage: `keys create --name NAME --scope READ[,PREDICT][,WRITE] [--project ID] [--expires ISO]
 
 READ runs queries and subscriptions; PREDICT adds predict, startPrediction and cancelPrediction;
-WRITE adds every other mutation you may run (API keys and your account excepted). --project
+WRITE adds every other mutation you may run (API keys and your account excepted) and reading a
+project's webhook signing secret (READ and PREDICT keys cannot read it). --project
 limits the key to one project. The secret is printed on stdout, once: the platform keeps only a
 hash. Use it as \`Authorization: Bearer <secret>\`, or as AI_CODE_API_KEY for this CLI.`,
     options: {

@@ -77,7 +77,10 @@ export type Query = {
   project?: Maybe<Project>;
   /** The caller's projects (all projects for ADMIN). */
   projects: ProjectConnection;
-  /** The project's webhook signing secret (whsec_...); its owner or ADMIN only. */
+  /**
+   * The project's webhook signing secret (whsec_...); its owner or ADMIN only. Reading it takes the
+   * power to change it: signed in, or an API key with the WRITE scope (FORBIDDEN to READ and PREDICT).
+   */
   webhookSigningSecret: Scalars['String']['output'];
 };
 
@@ -104,17 +107,11 @@ export type User = {
   id: Scalars['ID']['output'];
   /** The user's projects, newest first; empty unless the caller is that user or an ADMIN. */
   projects: ProjectConnection;
-  /** The project's webhook signing secret (whsec_...); its owner or ADMIN only. */
-  webhookSigningSecret: Scalars['String']['output'];
 };
 
 export type UserProjectsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
-};
-
-export type UserWebhookSigningSecretArgs = {
-  projectId: Scalars['ID']['input'];
 };
 
 export type WithIndex<TObject> = TObject & Record<string, any>;
@@ -356,12 +353,6 @@ export type UserResolvers<
   >;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   projects?: Resolver<ResolversTypes['ProjectConnection'], ParentType, ContextType, Partial<UserProjectsArgs>>;
-  webhookSigningSecret?: Resolver<
-    ResolversTypes['String'],
-    ParentType,
-    ContextType,
-    RequireFields<UserWebhookSigningSecretArgs, 'projectId'>
-  >;
 }>;
 
 export type Resolvers<ContextType = Context> = ResolversObject<{

@@ -5,6 +5,7 @@ import {
   ownerScope,
   projectRestriction,
   requireIdentity,
+  requireSecretAccess,
   requireUnrestricted,
 } from '../../../../lib/auth/access.js';
 import type { Identity } from '../../../../lib/auth/identity.js';
@@ -49,6 +50,8 @@ export type ProjectsService = ReturnType<typeof createProjectsService>;
 
 const NAME = { argument: 'name', min: 1, max: 100 } as const;
 const DESCRIPTION = { argument: 'description', max: 2000, trim: false } as const;
+/** What requireSecretAccess's refusal names. */
+const SIGNING_SECRET = 'the webhook signing secret';
 /** Document ids per delete call. */
 const DELETE_BATCH = 1000;
 
@@ -110,16 +113,20 @@ export function createProjectsService({ db, events, store, documents, pubsub, lo
       return updated;
     },
 
-    /** The project's webhook signing secret (rest.md, Webhooks): its owner's or an ADMIN's to read. */
+    /**
+     * The project's webhook signing secret (README, Webhooks): its owner's or an ADMIN's to read, as
+     * the power to rotate it is: signed in, or with an API key with WRITE (within its project limit).
+     */
     async signingSecret(identity: Identity | null, projectId: string): Promise<string> {
-      requireIdentity(identity);
+      requireSecretAccess(identity, SIGNING_SECRET, events);
       if (!(await findVisible(identity, projectId))) throw notFound('Project');
       return findOrCreateSigningSecret(db, projectId, newSigningSecret());
     },
 
     /** A new signing secret: the old one signs nothing from now on, retries of earlier events included. */
     async rotateSigningSecret(identity: Identity | null, projectId: string): Promise<string> {
-      requireIdentity(identity);
+      // It answers the new secret: the same rule as reading it (a key's WRITE is checked for the mutation already).
+      requireSecretAccess(identity, SIGNING_SECRET, events);
       const project = await findVisible(identity, projectId);
       if (!project) throw notFound('Project');
       const secret = newSigningSecret();

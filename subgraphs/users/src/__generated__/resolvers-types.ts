@@ -63,7 +63,10 @@ export type CreateApiKeyInput = {
   name: Scalars['String']['input'];
   /** Limits the key to this project (one the caller may see). */
   projectId?: InputMaybe<Scalars['ID']['input']>;
-  /** READ runs queries and subscriptions; PREDICT adds predict, startPrediction and cancelPrediction; WRITE adds every other mutation. */
+  /**
+   * READ runs queries and subscriptions (but reads no secret); PREDICT adds predict, startPrediction and
+   * cancelPrediction; WRITE adds every other mutation, and reading webhookSigningSecret.
+   */
   scopes: Array<ApiKeyScope>;
 };
 
