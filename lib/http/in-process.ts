@@ -17,6 +17,8 @@ export type InProcessRequest = {
   body: string;
   /** Aborting it is the client going away: the request is destroyed as a closed connection's would be. */
   signal?: AbortSignal | undefined;
+  /** The client going away after `ms` (as `signal` aborted then), rejecting with `reason()`: a timer, no AbortSignal. */
+  deadline?: { ms: number; reason: () => Error } | undefined;
 };
 
 export type InProcessAnswer = {
@@ -217,7 +219,7 @@ export function dispatchInProcess(
   handle: (req: IncomingMessage, res: ServerResponse) => void,
   request: InProcessRequest,
 ): Promise<InProcessAnswer> {
-  const { signal } = request;
+  const { signal, deadline } = request;
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
     const req = new IncomingMessage(loopbackSocket());
@@ -238,20 +240,26 @@ export function dispatchInProcess(
     // The whole body is here: nothing can stall.
     req.complete = true;
     let onAbort: (() => void) | undefined;
+    let timer: NodeJS.Timeout | undefined;
     const res = new CapturedResponse(req, (answer) => {
       if (onAbort) signal?.removeEventListener('abort', onAbort);
+      clearTimeout(timer);
       if (answer instanceof Error) reject(answer);
       else setImmediate(resolve, answer);
     });
+    // The caller went away: the server sees its request aborted and its response closed.
+    const goAway = (reason: unknown) => {
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+      onAbort = undefined;
+      clearTimeout(timer);
+      reject(reason);
+      res.destroy();
+    };
     if (signal) {
-      onAbort = () => {
-        // The caller went away: the server sees its request aborted and its response closed.
-        onAbort = undefined;
-        reject(signal.reason);
-        res.destroy();
-      };
+      onAbort = () => goAway(signal.reason);
       signal.addEventListener('abort', onAbort, { once: true });
     }
+    if (deadline) timer = setTimeout(() => goAway(deadline.reason()), deadline.ms);
     // Started, and answered, from the event loop's check phase as a request and an answer read
     // from a socket would be: a subgraph whose work is all promises would otherwise keep the
     // loop in microtasks from the gateway's request to its answer, and no other client's request

@@ -181,6 +181,29 @@ describe('a subgraph server serving a request in process', () => {
       ).status,
     ).toBe(200);
   });
+
+  it("rejects with the deadline's reason once it passes, and the subgraph carries on unharmed", async () => {
+    const finished = slowFinished;
+    const pending = subgraph.server.inject({
+      method: 'POST',
+      path: '/graphql',
+      headers: { ...json, [IDENTITY_HEADER]: identity('user-1') },
+      body: JSON.stringify({ query: '{ slow(ms: 100) }' }),
+      deadline: { ms: 10, reason: () => new Error('too slow') },
+    });
+    await expect(pending).rejects.toThrow('too slow');
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(slowFinished).toBe(finished + 1);
+    // An answer within its deadline is the answer, and nothing fires later.
+    const answer = await subgraph.server.inject({
+      method: 'POST',
+      path: '/graphql',
+      headers: { ...json, [IDENTITY_HEADER]: identity('user-2') },
+      body: JSON.stringify({ query: '{ whoami }' }),
+      deadline: { ms: 5_000, reason: () => new Error('too slow') },
+    });
+    expect(answer.status).toBe(200);
+  });
 });
 
 describe('a gateway with the subgraph in its process', () => {

@@ -176,6 +176,30 @@ describe('SubgraphDataSource', () => {
     await vi.waitFor(() => expect(abandoned).toHaveLength(1));
   });
 
+  it('never sends a fetch whose deadline passed while it waited for a connection', async () => {
+    const oneConnection = createSubgraphClient({ connectionsPerSubgraph: 1 });
+    try {
+      reply = (request) => ({ body: '{"data":{"ok":true}}', delayMs: request.body.query === '{ slow }' ? 400 : 0 });
+      const patient = new SubgraphDataSource({ url, client: oneConnection, anonymousHeader, timeoutMs: 5_000 });
+      const hurried = new SubgraphDataSource({ url, client: oneConnection, anonymousHeader, timeoutMs: 100 });
+      const slow = patient.process(fetchOf('{ slow }', caller('u1')));
+      await vi.waitFor(() => expect(received).toHaveLength(1));
+      await expect(hurried.process(fetchOf(QUERY, caller('u2')))).rejects.toBeInstanceOf(SubgraphTimeoutError);
+      expect(await slow).toEqual({ data: { ok: true } });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(received.map((request) => request.body.query)).toEqual(['{ slow }']);
+    } finally {
+      await oneConnection.close();
+    }
+  });
+
+  it('decodes an answer whose characters are split across chunks', async () => {
+    const text = 'é€😀'.repeat(40_000);
+    reply = () => ({ body: JSON.stringify({ data: { text } }) });
+    const source = new SubgraphDataSource({ url, client, anonymousHeader, timeoutMs: 2_000 });
+    expect(await source.process(fetchOf(QUERY, null))).toEqual({ data: { text } });
+  });
+
   it('leaves a fetch that answers in time alone', async () => {
     reply = () => ({ body: '{"data":{"ok":true}}', delayMs: 50 });
     const source = new SubgraphDataSource({ url, client, anonymousHeader, timeoutMs: 2_000 });

@@ -5,7 +5,7 @@ import type { GatewayContext, GatewayDataSource, SubgraphResponse } from '../con
 import { distinctRepresentations, spreadEntities } from './entity-batch.js';
 import type { Inflight } from '../inflight/inflight.js';
 import { injectContext, inSpan, SpanKind, tracingEnabled } from '../../../lib/telemetry/tracing.js';
-import { subgraphEndpoint, type SubgraphAnswer, type SubgraphClient } from './subgraph-client.js';
+import { subgraphEndpoint, type Deadline, type SubgraphAnswer, type SubgraphClient } from './subgraph-client.js';
 
 type CacheHint = { maxAge?: number; scope?: 'PRIVATE' | 'PUBLIC' };
 
@@ -52,7 +52,7 @@ export class SubgraphDataSource implements GatewayDataSource {
   readonly #endpoint;
   readonly #client: SubgraphClient;
   readonly #inflight: Inflight<SubgraphAnswer> | undefined;
-  readonly #timeoutMs: number | undefined;
+  readonly #deadline: Deadline | undefined;
   readonly #anonymousHeader: () => string;
   readonly #name: string;
 
@@ -61,7 +61,9 @@ export class SubgraphDataSource implements GatewayDataSource {
     this.#endpoint = subgraphEndpoint(options.url);
     this.#client = options.client;
     this.#inflight = options.inflight;
-    this.#timeoutMs = options.timeoutMs;
+    const timeoutMs = options.timeoutMs;
+    this.#deadline =
+      timeoutMs === undefined ? undefined : { ms: timeoutMs, reason: () => new SubgraphTimeoutError(timeoutMs) };
     this.#anonymousHeader = options.anonymousHeader;
     this.#name = options.name ?? new URL(options.url).host;
   }
@@ -125,20 +127,8 @@ export class SubgraphDataSource implements GatewayDataSource {
     return parsed as SubgraphResponse;
   }
 
-  async #send(headers: Record<string, string>, body: string): Promise<SubgraphAnswer> {
-    const timeoutMs = this.#timeoutMs;
-    if (timeoutMs === undefined) return this.#client.post(this.#endpoint, headers, body);
-    // A controller and a cleared timer rather than AbortSignal.timeout(), whose timer would stay
-    // pending for the whole timeout after every fetch that answered.
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new SubgraphTimeoutError(timeoutMs)), timeoutMs);
-    try {
-      return await this.#client.post(this.#endpoint, headers, body, controller.signal);
-    } catch (error) {
-      throw controller.signal.aborted ? controller.signal.reason : error;
-    } finally {
-      clearTimeout(timer);
-    }
+  #send(headers: Record<string, string>, body: string): Promise<SubgraphAnswer> {
+    return this.#client.post(this.#endpoint, headers, body, this.#deadline);
   }
 }
 
