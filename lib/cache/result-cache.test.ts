@@ -84,6 +84,33 @@ describe('Redis cache with its in-process copy', () => {
   });
 });
 
+describe('Redis cache, a value not worth sharing', () => {
+  const prefix = `test:${randomBytes(4).toString('hex')}:`;
+  const observer = new Redis(testEnv.redisUrl);
+  afterAll(() => observer.disconnect());
+
+  it('keeps it in this process only, and measures the round trips of its lookups', async () => {
+    const cache = createRedisResultCache({ ...options, url: testEnv.redisUrl, prefix });
+    caches.push(cache);
+    expect(cache.sharedRoundTripMs()).toBeUndefined();
+    // A shared set lands (retried while the connection opens), so the local one below is not
+    // missing from Redis for want of a connection.
+    await until(async () => {
+      await cache.set('shared', 'v', 60);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return (await observer.get(`${prefix}shared`)) === 'v';
+    });
+    await cache.set('local', 'l', 60, { share: false });
+    expect(cache.peek('local')).toBe('l');
+    expect(await cache.get('local')).toBe('l');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await observer.get(`${prefix}local`)).toBeNull();
+    // A lookup that went to Redis (a miss) is timed.
+    expect(await cache.get('absent')).toBeUndefined();
+    expect(cache.sharedRoundTripMs()).toBeGreaterThan(0);
+  });
+});
+
 describe('Redis cache without Redis', () => {
   it('degrades to misses instead of failing', async () => {
     const errors: unknown[] = [];

@@ -14,8 +14,16 @@ export interface ResultCache {
    * local copy of what this process computed or fetched lately.
    */
   peek(key: string): string | undefined;
-  /** Values larger than the cache's per-entry bound are not kept. */
-  set(key: string, value: string, ttlSeconds: number): Promise<void>;
+  /**
+   * Values larger than the cache's per-entry bound are not kept. `share: false` keeps it in this
+   * process only (Redis: not written there, where no other replica would be faster for it).
+   */
+  set(key: string, value: string, ttlSeconds: number, options?: { share?: boolean }): Promise<void>;
+  /**
+   * How long asking the shared store has taken lately (a moving average of the lookups that went
+   * to Redis), ms; undefined before the first and for the in-process cache.
+   */
+  sharedRoundTripMs(): number | undefined;
   close(): Promise<void>;
 }
 
@@ -54,6 +62,7 @@ export function createMemoryResultCache(options: ResultCacheOptions): ResultCach
       return peek(key);
     },
     peek,
+    sharedRoundTripMs: () => undefined,
     async set(key, value, ttlSeconds) {
       if (value.length > options.maxValueBytes) return;
       remove(key);
@@ -97,14 +106,18 @@ export function createRedisResultCache(
   redis.on('error', (error) => options.onError?.(error));
   const local = createMemoryResultCache(options);
   const key = (k: string) => `${options.prefix}${k}`;
+  let roundTripMs: number | undefined;
   return {
     kind: 'redis',
     peek: (k) => local.peek(k),
+    sharedRoundTripMs: () => roundTripMs,
     async get(k) {
       const kept = local.peek(k);
       if (kept !== undefined) return kept;
       try {
+        const asked = performance.now();
         const value = (await inSpan('GET', REDIS_GET, () => redis.get(key(k)))) ?? undefined;
+        roundTripMs = movingAverage(roundTripMs, performance.now() - asked);
         if (value !== undefined) await local.set(k, value, LOCAL_COPY_SECONDS);
         return value;
       } catch (error) {
@@ -112,9 +125,10 @@ export function createRedisResultCache(
         return undefined;
       }
     },
-    async set(k, value, ttlSeconds) {
+    async set(k, value, ttlSeconds, setOptions) {
       if (Buffer.byteLength(value) > options.maxValueBytes) return;
       await local.set(k, value, ttlSeconds);
+      if (setOptions?.share === false) return;
       inSpan('SET', REDIS_SET, () => redis.set(key(k), value, 'EX', ttlSeconds)).catch((error: unknown) =>
         options.onError?.(error),
       );
@@ -126,6 +140,11 @@ export function createRedisResultCache(
       else redis.disconnect();
     },
   };
+}
+
+/** An exponentially weighted moving average (weight 1/5 to the newest sample); the first sample starts it. */
+export function movingAverage(average: number | undefined, sample: number): number {
+  return average === undefined ? sample : average + (sample - average) / 5;
 }
 
 export function createResultCache(

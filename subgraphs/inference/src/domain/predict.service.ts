@@ -7,6 +7,7 @@ import type { InferenceRequestRow } from '../../../../lib/db/schema.js';
 import { badInput, err, ErrorCode } from '../../../../lib/errors.js';
 import type { InferenceMetrics } from '../../../../lib/inference/metrics.js';
 import type { ModelRunner } from '../../../../lib/inference/model-runner.js';
+import { createSharedCachePolicy } from './shared-cache-policy.js';
 import type { ServableModelCache } from '../../../../lib/inference/servable-model-cache.js';
 import type { ServableModel } from '../../../../lib/inference/servable-model.js';
 import { isUuid } from '../../../../lib/graphql/pagination.js';
@@ -52,6 +53,7 @@ function canonicalJson(value: unknown): string {
 
 export function createPredictService(deps: PredictServiceDeps) {
   const { models, requestLog, runner, cache, metrics, logger, limits } = deps;
+  const sharing = createSharedCachePolicy(() => cache.sharedRoundTripMs());
 
   /** The model, if the caller may use it; NOT_FOUND otherwise, exactly as for a missing one. */
   async function requireModel(identity: Identity | null, modelId: string): Promise<ServableModel> {
@@ -96,20 +98,24 @@ export function createPredictService(deps: PredictServiceDeps) {
           // Not in this process: the model runs while the shared cache (another replica's result)
           // is asked, and whichever answers first is the answer. Both are the same outputs (one
           // model file, one input), so a miss in Redis, the usual case for a new input, and Redis's
-          // round trip itself add nothing to the answer's time.
+          // round trip itself add nothing to the answer's time. A model that runs faster than the
+          // round trip neither asks nor shares (shared-cache-policy.ts).
+          const shared = cacheKey !== undefined && cache.kind === 'redis' && sharing.worthSharing(model.id);
+          const runStarted = performance.now();
           const run = runner.predict(model, inputs, {
             maxElements: limits.maxElements,
             maxOutputElements: limits.maxOutputElements,
           });
-          const ran = run.then((value) => ({ outputs: value }));
-          const answer = await (cacheKey && cache.kind === 'redis'
-            ? Promise.race([ran, sharedHit(cache.get(cacheKey))])
-            : ran);
+          const ran = run.then((value) => {
+            sharing.ran(model.id, performance.now() - runStarted);
+            return { outputs: value };
+          });
+          const answer = await (shared ? Promise.race([ran, sharedHit(cache.get(cacheKey))]) : ran);
           // (A run that fails after the shared answer won is handled by the race, and ignored.)
           if ('cached' in answer) cached = answer.cached;
           else {
             outputs = answer.outputs;
-            if (cacheKey) await cache.set(cacheKey, JSON.stringify(outputs), limits.cacheTtlSeconds);
+            if (cacheKey) await cache.set(cacheKey, JSON.stringify(outputs), limits.cacheTtlSeconds, { share: shared });
           }
         }
         if (cached !== undefined) {
