@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, sql, type LogEvent } from 'kysely';
 import type { Database } from './schema.js';
 import { makePrivateDir } from '../storage/private-files.js';
 import { tracingEnabled } from '../telemetry/tracing.js';
+import { pruneTemplates } from './pglite-template.js';
 import { querySpan } from './query-spans.js';
 
 export type DatabaseConnection = {
@@ -94,6 +95,7 @@ export async function connectDatabase(options: DatabaseOptions): Promise<Databas
           const partial = `${templateFile}.${process.pid}.partial`;
           await writeFile(partial, tarball, { mode: 0o600 });
           await rename(partial, templateFile);
+          await pruneTemplates(templateFile);
         }
       : undefined;
   const db = new Kysely<Database>({

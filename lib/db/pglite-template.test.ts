@@ -1,11 +1,11 @@
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectDatabase, type DatabaseConnection } from './connect.js';
 import { migrateToLatest, migrationNames } from './migrate.js';
-import { pgliteTemplatePath } from './pglite-template.js';
+import { pgliteTemplatePath, pruneTemplates } from './pglite-template.js';
 
 const work = mkdtempSync(join(tmpdir(), 'pglite-template-test-'));
 const open: DatabaseConnection[] = [];
@@ -23,8 +23,12 @@ describe('the embedded database template', () => {
     open.push(first);
     expect(first.saveTemplate).toBeDefined();
     expect(await migrateToLatest(first.db)).toEqual(migrationNames());
+    // One left by an earlier set of migrations: replaced, not kept beside it.
+    const earlier = join(work, 'cache', 'pglite-template-0000000000000000.tar');
+    writeFileSync(earlier, 'old');
     await first.saveTemplate!();
     expect(existsSync(template)).toBe(true);
+    expect(existsSync(earlier)).toBe(false);
     // Written after the template: none of it reaches the next database.
     await sql`insert into users (id, email, password_hash) values (gen_random_uuid(), 'a@example.com', 'x')`.execute(
       first.db,
@@ -45,5 +49,22 @@ describe('the embedded database template', () => {
     const again = await connectDatabase({ dataDir: join(work, 'b'), template });
     open.push(again);
     expect(again.saveTemplate).toBeUndefined();
+  });
+
+  it('prunes the templates of other migrations and stale partial ones when it writes its own', async () => {
+    const cache = join(work, 'prune');
+    mkdirSync(cache);
+    const template = join(cache, 'pglite-template-current.tar');
+    const old = join(cache, 'pglite-template-0123456789abcdef.tar');
+    const stale = join(cache, 'pglite-template-0123456789abcdef.tar.41.partial');
+    const writing = join(cache, 'pglite-template-current.tar.42.partial');
+    const other = join(cache, 'something-else');
+    for (const file of [template, old, stale, writing, other]) writeFileSync(file, 'x');
+    const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    utimesSync(stale, twoHoursAgo, twoHoursAgo);
+    await pruneTemplates(template);
+    expect(readdirSync(cache).sort()).toEqual(
+      ['pglite-template-current.tar', 'pglite-template-current.tar.42.partial', 'something-else'].sort(),
+    );
   });
 });

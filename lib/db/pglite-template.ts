@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { projectRoot } from '../project-root.js';
 
@@ -27,4 +27,29 @@ export async function pgliteTemplatePath(cacheDir = join(projectRoot, 'dist', '.
   for (const name of files.sort()) hash.update(name).update(await readFile(join(migrations, name)));
   await mkdir(cacheDir, { recursive: true });
   return join(cacheDir, `pglite-template-${hash.digest('hex').slice(0, 16)}.tar`);
+}
+
+/** A partial template older than this was left by a start that died while writing it. */
+const STALE_PARTIAL_MS = 60 * 60 * 1000;
+
+/**
+ * Removes the templates of other PGlite versions or migrations beside `template` (one per
+ * migration change otherwise piles up, ~40 MB each) and partial ones left by a start that died
+ * mid-write; a partial another start may still be writing (younger than an hour) stays.
+ */
+export async function pruneTemplates(template: string): Promise<void> {
+  const dir = dirname(template);
+  const keep = basename(template);
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!name.startsWith('pglite-template-') || name === keep) continue;
+    const path = join(dir, name);
+    if (name.endsWith('.partial')) {
+      const modified = await stat(path).then(
+        (info) => info.mtimeMs,
+        () => Date.now(),
+      );
+      if (Date.now() - modified < STALE_PARTIAL_MS) continue;
+    }
+    await rm(path, { force: true }).catch(() => undefined);
+  }
 }
