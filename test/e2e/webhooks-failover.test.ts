@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteQueueTopology } from '../helpers/amqp.js';
 import { testEnv } from '../helpers/env.js';
 import { createProject, uploadModel } from '../helpers/models.js';
-import { signup, startTestPlatform, type Session, type TestPlatform } from '../helpers/platform.js';
-import { startProcess, type RunningProcess } from '../helpers/process.js';
+import { signup, startTestPlatform, startWorkerProcess, type Session, type TestPlatform } from '../helpers/platform.js';
+import type { RunningProcess } from '../helpers/process.js';
 import { until } from '../helpers/wait.js';
 import { startWebhookReceiver, verifyWebhook, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
@@ -30,28 +30,14 @@ afterAll(async () => {
 });
 
 function startWorker(): Promise<RunningProcess> {
-  return startProcess(
-    'worker/src/main.ts',
-    {
-      DATABASE_URL: t.database.url,
-      MIGRATE_ON_START: 'false',
-      DATA_DIR: t.dataDir,
-      AMQP_URL: testEnv.amqpUrl,
-      QUEUE_NAME: queueName,
-      PORT: '0',
-      LOG_LEVEL: 'warn',
-      WORKER_CHUNK_SIZE: '1',
-      WORKER_CONCURRENCY: '1',
-      // The receiver is on loopback; short retries so the test does not wait out the defaults.
-      WEBHOOK_ALLOW_PRIVATE: 'true',
-      WEBHOOK_TIMEOUT_MS: '2000',
-      WEBHOOK_RETRY_BASE_MS: '200',
-      WEBHOOK_RETRY_MAX_MS: '1000',
-      WEBHOOK_SWEEP_INTERVAL_MS: '200',
-    },
-    /worker ready/,
-    60_000,
-  ).then((worker) => {
+  return startWorkerProcess(t, queueName, {
+    // The receiver is on loopback; short retries so the test does not wait out the defaults.
+    WEBHOOK_ALLOW_PRIVATE: 'true',
+    WEBHOOK_TIMEOUT_MS: '2000',
+    WEBHOOK_RETRY_BASE_MS: '200',
+    WEBHOOK_RETRY_MAX_MS: '1000',
+    WEBHOOK_SWEEP_INTERVAL_MS: '200',
+  }).then((worker) => {
     workers.push(worker);
     return worker;
   });

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteQueueTopology } from '../helpers/amqp.js';
 import { testEnv } from '../helpers/env.js';
 import { createProject, linear, uploadModel } from '../helpers/models.js';
-import { signup, startTestPlatform, type Session, type TestPlatform } from '../helpers/platform.js';
-import { startProcess, type RunningProcess } from '../helpers/process.js';
+import { signup, startTestPlatform, startWorkerProcess, type Session, type TestPlatform } from '../helpers/platform.js';
+import type { RunningProcess } from '../helpers/process.js';
 import { until } from '../helpers/wait.js';
 
 // Services mode for real: jobs go through RabbitMQ to worker processes; one is SIGKILLed mid-job.
@@ -25,23 +25,7 @@ afterAll(async () => {
 });
 
 function startWorker(): Promise<RunningProcess> {
-  return startProcess(
-    'worker/src/main.ts',
-    {
-      DATABASE_URL: t.database.url,
-      MIGRATE_ON_START: 'false',
-      DATA_DIR: t.dataDir, // the platform's local object store, where the model file is
-      AMQP_URL: testEnv.amqpUrl,
-      QUEUE_NAME: queueName,
-      PORT: '0',
-      LOG_LEVEL: 'warn',
-      // One item per chunk: many recorded steps, so the kill lands mid-job.
-      WORKER_CHUNK_SIZE: '1',
-      WORKER_CONCURRENCY: '1',
-    },
-    /worker ready/,
-    60_000,
-  ).then((worker) => {
+  return startWorkerProcess(t, queueName).then((worker) => {
     workers.push(worker);
     return worker;
   });

@@ -21,6 +21,7 @@ import type { UsersConfig } from '../../subgraphs/users/src/config.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { testEnv } from './env.js';
 import { gql, type GraphQLRequest, type GraphQLResponse } from './graphql.js';
+import { startProcess, type RunningProcess } from './process.js';
 
 export const TEST_JWT = { secret: randomBytes(32).toString('hex'), issuer: 'ai-code', audience: 'ai-code-api' };
 export const TEST_INTERNAL_SECRET = randomBytes(32).toString('hex');
@@ -216,6 +217,35 @@ export function workerOptions(
     ...testInferenceSettings().worker,
     ...overrides,
   };
+}
+
+/**
+ * A prediction worker in a process of its own beside a test platform started with `worker: false`
+ * and a RabbitMQ `queueName`: the platform's database and data folder (where its model files are),
+ * one item per chunk and one job at a time (many recorded steps, so a kill lands mid-job), plus `env`.
+ */
+export function startWorkerProcess(
+  t: TestPlatform,
+  queueName: string,
+  env: Record<string, string> = {},
+): Promise<RunningProcess> {
+  return startProcess(
+    'worker/src/main.ts',
+    {
+      DATABASE_URL: t.database.url,
+      MIGRATE_ON_START: 'false',
+      DATA_DIR: t.dataDir,
+      AMQP_URL: testEnv.amqpUrl,
+      QUEUE_NAME: queueName,
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+      WORKER_CHUNK_SIZE: '1',
+      WORKER_CONCURRENCY: '1',
+      ...env,
+    },
+    /worker ready/,
+    60_000,
+  );
 }
 
 /** The inference settings' defaults, for tests to adjust. */
