@@ -1,6 +1,6 @@
-import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { booleanFlag, positiveInt, type EnvOf } from '../../../lib/config/env.js';
+import { cpuBudget } from '../../../lib/process/cpu-budget.js';
 import { defaultSubscriptionLimits, type SubscriptionLimits } from './subscription-server.js';
 
 const limit = (
@@ -30,7 +30,7 @@ export const subscriptionEnvShape = {
   SUBSCRIPTION_SOCKET_PROCESSES: z.coerce.number().int().min(0).max(64).optional().meta({
     description:
       'Child processes that hold the WebSocket client sockets and write their events, so fan-out to many subscribers uses every core; `0` keeps them in the gateway process (always so with TLS)',
-    shownDefault: 'the CPU cores less one on machines of 4 cores or more, else `0`',
+    shownDefault: 'the CPU cores (within the container’s CPU limit) less one from 4 cores, else `0`',
   }),
   SUBSCRIPTIONS_ALLOW_ANONYMOUS: booleanFlag(defaultSubscriptionLimits.allowAnonymous).describe(
     'Accept WebSocket connections without a token (closed 4401 otherwise)',
@@ -48,9 +48,9 @@ export const subscriptionLimitsFromEnv = (env: EnvOf<typeof subscriptionEnvShape
 
 /**
  * Socket owner processes: as set, else one per core but one (the gateway's own) on four cores or
- * more. On two, the owners only compete with the gateway and the rest of the machine for the same
+ * more, counting the cores the container may use (its CPU limit), not the node's. On two, the owners only compete with the gateway and the rest of the machine for the same
  * cores: measured there (bench/RESULTS.md, "Socket owner processes"), the fan-out's CPU per event
  * moved to them but its total and its latency did not improve, and memory grew.
  */
 export const socketProcessesFromEnv = (env: EnvOf<typeof subscriptionEnvShape>): number =>
-  env.SUBSCRIPTION_SOCKET_PROCESSES ?? (availableParallelism() >= 4 ? availableParallelism() - 1 : 0);
+  env.SUBSCRIPTION_SOCKET_PROCESSES ?? (cpuBudget() >= 4 ? cpuBudget() - 1 : 0);
