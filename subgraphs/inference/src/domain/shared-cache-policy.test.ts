@@ -3,13 +3,15 @@ import { createSharedCachePolicy } from './shared-cache-policy.js';
 
 describe('shared cache policy', () => {
   it('asks and shares while it knows no run time or no round trip', () => {
-    let roundTrip: number | undefined;
-    const policy = createSharedCachePolicy(() => roundTrip);
+    const measured: { roundTrip?: number } = {};
+    const policy = createSharedCachePolicy(() => measured.roundTrip);
     expect(policy.worthSharing('m')).toBe(true);
     policy.ran('m', 0.05);
     expect(policy.worthSharing('m')).toBe(true);
-    roundTrip = 0.2;
+    measured.roundTrip = 0.2;
     expect(policy.worthSharing('other')).toBe(true);
+    // Both known now, and the model faster than the round trip.
+    expect(policy.worthSharing('m')).toBe(false);
   });
 
   it('asks for a model slower than the round trip, and for a fast one once in 64 calls', () => {
