@@ -42,6 +42,7 @@ async function gatewayMetrics(port: number) {
     // The young generation as committed (its semi-spaces, grown under allocation with survivors up
     // to --max-semi-space-size each), and what is in use in every other space.
     youngGenerationBytes: sum(spaces('nodejs_heap_space_size_total_bytes').filter((e) => e.space.startsWith('new'))),
+    olderSpacesBytes: sum(spaces('nodejs_heap_space_size_total_bytes').filter((e) => !e.space.startsWith('new'))),
     olderSpacesUsedBytes: sum(spaces('nodejs_heap_space_size_used_bytes').filter((e) => !e.space.startsWith('new'))),
     externalBytes: value('nodejs_external_memory_bytes'),
   };
@@ -237,18 +238,20 @@ export const fanoutBenchmark: Benchmark = {
               rss: round((after.rss - before.rss) / n / 1024),
               heap: round((after.heapUsedBytes - before.heapUsedBytes) / n / 1024),
               // The RSS growth taken apart (the gateway process; socket owners are in rssGrowthMiB):
-              // the young generation's committed growth, the other spaces' use (what survives), V8's
-              // external memory, and the rest (native: sockets' handles, malloc, the young
-              // generation's pages not yet touched count in it negatively).
+              // the young generation's committed growth, the other spaces' committed growth (of
+              // which in use: what survives, and old garbage not yet collected), V8's external
+              // memory, and the rest (native: sockets' handles, malloc; pages committed but not yet
+              // touched count in it negatively).
               breakdown: {
                 youngGeneration: round((after.youngGenerationBytes - before.youngGenerationBytes) / n / 1024),
+                olderSpaces: round((after.olderSpacesBytes - before.olderSpacesBytes) / n / 1024),
                 olderSpacesUsed: round((after.olderSpacesUsedBytes - before.olderSpacesUsedBytes) / n / 1024),
                 external: round((after.externalBytes - before.externalBytes) / n / 1024),
                 other: round(
                   (splitAfter.gateway.rssBytes -
                     splitBefore.gateway.rssBytes -
                     (after.youngGenerationBytes - before.youngGenerationBytes) -
-                    (after.olderSpacesUsedBytes - before.olderSpacesUsedBytes) -
+                    (after.olderSpacesBytes - before.olderSpacesBytes) -
                     (after.externalBytes - before.externalBytes)) /
                     n /
                     1024,
