@@ -169,7 +169,7 @@ export function createSocketOwnerEndpoint(
   function start(slot: number): void {
     const child = fork(ownerEntry, ['--socket-owner', JSON.stringify(settings)], {
       // Not the gateway's V8 flags: a process holding thousands of idle sockets has no use for a
-      // large young generation (the gateway's semi-space flag), which holds tens of MiB once grown.
+      // large young generation (the gateway's semi-space flag), which would hold hundreds of MiB.
       execArgv: fromSources ? ['--import', 'tsx'] : [],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc', 'pipe'],
     });
