@@ -7,21 +7,49 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { leanSubscribe } from './lean-client.js';
 
 export type ClientRequest =
-  | { t: 'connect'; url: string; token: string; query: string; ids: string[]; wave: number }
+  | {
+      t: 'connect';
+      url: string;
+      token: string;
+      query: string;
+      ids: string[];
+      wave: number;
+      /** The lean client (lean-client.ts), or graphql-ws's own client over `ws`. */
+      client: ClientKind;
+    }
   | { t: 'reset' }
   | { t: 'count' }
   | { t: 'collect' }
   | { t: 'dispose' };
 
+export type ClientKind = 'lean' | 'graphql-ws';
+
 export type Collected = {
   subscribers: Array<{ id: string; receipts: number[]; seqs: number[]; ended?: string | undefined }>;
+  /** Events received that were not a progress of the subscribed prediction (errors, other shapes). */
+  invalidEvents: number;
   /** CPU seconds this process used since the last reset. */
   cpuSeconds: number;
 };
 
-type Subscriber = Collected['subscribers'][number] & { client: Client };
+type Subscriber = Collected['subscribers'][number] & { client: Pick<Client, 'dispose'> };
+
+type Progress = { status: string; itemsDone: number; progress: number };
+
+/** An event's predictionProgress, when it is one: what every event received is checked for. */
+function progressOf(event: { data?: unknown; errors?: unknown }): Progress | undefined {
+  if (event.errors !== undefined) return undefined;
+  const progress = (event.data as { predictionProgress?: Progress } | null | undefined)?.predictionProgress;
+  return progress &&
+    typeof progress.status === 'string' &&
+    typeof progress.itemsDone === 'number' &&
+    typeof progress.progress === 'number'
+    ? progress
+    : undefined;
+}
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -57,8 +85,45 @@ export function startClientProcess(): { child: ChildProcess; request<T>(message:
 function serveClients(): void {
   let subscribers: Subscriber[] = [];
   let cpuAtReset = process.cpuUsage();
+  let invalidEvents = 0;
 
-  /** One client on its own connection; resolves once the subscription delivered its current state. */
+  /** One lean client on its own connection; resolves once the subscription delivered its current state. */
+  function subscribeLean(url: string, token: string, query: string, id: string): Promise<Subscriber> {
+    return new Promise((resolve, reject) => {
+      let first = true;
+      const subscriber: Subscriber = {
+        id,
+        receipts: [],
+        seqs: [],
+        client: leanSubscribe(
+          url,
+          { Authorization: `Bearer ${token}` },
+          { query, variables: { id } },
+          {
+            next: (event) => {
+              const at = now();
+              const progress = progressOf(event);
+              if (first) {
+                first = false;
+                if (progress) resolve(subscriber);
+                else reject(new Error(`first event: ${JSON.stringify(event)}`));
+                return;
+              }
+              if (!progress) return void invalidEvents++;
+              subscriber.receipts.push(at);
+              subscriber.seqs.push(progress.itemsDone);
+            },
+            ended: (reason) => {
+              subscriber.ended ??= reason;
+              if (first) reject(new Error(`subscription ended: ${reason}`));
+            },
+          },
+        ),
+      };
+    });
+  }
+
+  /** One graphql-ws client on its own connection; resolves once the subscription delivered its current state. */
   function subscribe(url: string, token: string, query: string, id: string): Promise<Subscriber> {
     const client = createClient({
       url,
@@ -81,11 +146,10 @@ function serveClients(): void {
               else resolve(subscriber);
               return;
             }
-            const progress = (event.data as { predictionProgress?: { itemsDone: number } } | null)?.predictionProgress;
-            if (progress) {
-              subscriber.receipts.push(at);
-              subscriber.seqs.push(progress.itemsDone);
-            }
+            const progress = progressOf(event);
+            if (!progress) return void invalidEvents++;
+            subscriber.receipts.push(at);
+            subscriber.seqs.push(progress.itemsDone);
           },
           error: (error) => {
             const { code, reason, message } = error as { code?: number; reason?: string; message?: string };
@@ -104,7 +168,9 @@ function serveClients(): void {
         for (let i = 0; i < message.ids.length; i += message.wave) {
           const wave = message.ids
             .slice(i, i + message.wave)
-            .map((id) => subscribe(message.url, message.token, message.query, id));
+            .map((id) =>
+              (message.client === 'lean' ? subscribeLean : subscribe)(message.url, message.token, message.query, id),
+            );
           subscribers.push(...(await Promise.all(wave)));
         }
         return subscribers.length;
@@ -114,6 +180,7 @@ function serveClients(): void {
           subscriber.seqs.length = 0;
         }
         cpuAtReset = process.cpuUsage();
+        invalidEvents = 0;
         return null;
       case 'count':
         return subscribers.reduce((sum, subscriber) => sum + subscriber.receipts.length, 0);
@@ -122,10 +189,13 @@ function serveClients(): void {
         return {
           subscribers: subscribers.map(({ id, receipts, seqs, ended }) => ({ id, receipts, seqs, ended })),
           cpuSeconds: (used.user + used.system) / 1e6,
+          invalidEvents,
         } satisfies Collected;
       }
       case 'dispose':
         await Promise.all(subscribers.map((subscriber) => subscriber.client.dispose()));
+        // The lean clients' sockets end after their close frames: let them go before answering.
+        await new Promise((resolve) => setTimeout(resolve, 500));
         subscribers = [];
         return null;
     }

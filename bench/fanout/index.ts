@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { numberArg, type Benchmark } from '../benchmark.js';
@@ -8,7 +8,7 @@ import { startBenchPlatform, startGatewayProcess, type BenchPlatform } from '../
 import { describeMachine } from '../lib/machine.js';
 import { GATEWAY_NODE_FLAGS } from '../../gateway/src/node-flags.js';
 import { processTree, processUsage, type RunningProcess } from '../lib/processes.js';
-import { startClientProcess, type Collected } from './clients.js';
+import { startClientProcess, type ClientKind, type Collected } from './clients.js';
 
 const PORTS = { gateway: 4700, platformGateway: 4710, subgraphBase: 4711 };
 const PROGRESS = 'subscription ($id: ID!) { predictionProgress(id: $id) { status itemsDone progress } }';
@@ -29,10 +29,22 @@ async function gatewayMetrics(port: number) {
         ?.split(' ')
         .at(-1) ?? NaN,
     );
+  const spaces = (name: string) =>
+    text
+      .split('\n')
+      .filter((line) => line.startsWith(`${name}{`))
+      .map((line) => ({ space: /space="([^"]+)"/.exec(line)?.[1] ?? '', bytes: Number(line.split(' ').at(-1)) }));
+  const sum = (entries: Array<{ bytes: number }>) => entries.reduce((total, entry) => total + entry.bytes, 0);
   return {
     clientSubscriptions: value('graphql_subscriptions', 'side="client"'),
     upstreamSubscriptions: value('graphql_subscriptions', 'side="upstream"'),
     heapUsedBytes: value('nodejs_heap_size_used_bytes'),
+    // The young generation as committed (its semi-spaces, grown under allocation with survivors up
+    // to --max-semi-space-size each), and what is in use in every other space.
+    youngGenerationBytes: sum(spaces('nodejs_heap_space_size_total_bytes').filter((e) => e.space.startsWith('new'))),
+    olderSpacesBytes: sum(spaces('nodejs_heap_space_size_total_bytes').filter((e) => !e.space.startsWith('new'))),
+    olderSpacesUsedBytes: sum(spaces('nodejs_heap_space_size_used_bytes').filter((e) => !e.space.startsWith('new'))),
+    externalBytes: value('nodejs_external_memory_bytes'),
   };
 }
 
@@ -68,6 +80,20 @@ export const fanoutBenchmark: Benchmark = {
     const clientProcesses = numberArg(options, 'client-processes', 2);
     /** The gateway's SUBSCRIPTION_SOCKET_PROCESSES; its own default when not given. */
     const socketProcesses = options.args['socket-processes'];
+    // Diagnostics: more node flags for the gateway (after its own, so they win), a heap snapshot of
+    // it once the clients are connected, CPU profiles (written when each round's gateway stops).
+    const extraFlags = options.args['gateway-node-flags'];
+    const heapSnapshotDir = options.args['heap-snapshot'];
+    const cpuProfileDir = options.args['cpu-prof'];
+    const nodeFlags = [
+      ...(typeof extraFlags === 'string' ? extraFlags.split(' ').filter(Boolean) : []),
+      ...(typeof heapSnapshotDir === 'string'
+        ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${heapSnapshotDir}`]
+        : []),
+      ...(typeof cpuProfileDir === 'string' ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : []),
+    ];
+    /** The load generator's client: lean (lean-client.ts, the default) or graphql-ws's own over `ws`. */
+    const client: ClientKind = options.args.client === 'graphql-ws' ? 'graphql-ws' : 'lean';
     const maxClients = Math.max(...counts);
     const logDir = join(tmpdir(), `bench-fanout-${process.pid}`);
     mkdirSync(logDir, { recursive: true });
@@ -109,6 +135,7 @@ export const fanoutBenchmark: Benchmark = {
               ...(typeof socketProcesses === 'string' ? { SUBSCRIPTION_SOCKET_PROCESSES: socketProcesses } : {}),
             },
             logFile: join(logDir, `gateway-${mode}-${n}.log`),
+            nodeFlags,
           });
           const before = { rss: processUsage(gateway.pid).rssBytes, ...(await gatewayMetrics(PORTS.gateway)) };
           const splitBefore = splitUsage(gateway.pid);
@@ -126,6 +153,7 @@ export const fanoutBenchmark: Benchmark = {
                 ids: share.map((i) => ids[mode === 'shared' ? 0 : i]!),
                 // 250 connecting at once over all the load generators, as when the runner held them all.
                 wave: Math.ceil(250 / loaders.length),
+                client,
               });
             }),
           );
@@ -133,6 +161,7 @@ export const fanoutBenchmark: Benchmark = {
           await sleep(1000);
           const after = { rss: processUsage(gateway.pid).rssBytes, ...(await gatewayMetrics(PORTS.gateway)) };
           const splitAfter = splitUsage(gateway.pid);
+          if (typeof heapSnapshotDir === 'string') await heapSnapshot(gateway.pid, heapSnapshotDir, log);
           await Promise.all(loaders.map((loader) => loader.request({ t: 'reset' })));
 
           // Publish at a fixed rate: ticks of 10 ms at most, each a slice of the ids (shared: the one id).
@@ -200,12 +229,34 @@ export const fanoutBenchmark: Benchmark = {
             eventsPublished: publishedAt.size,
             deliveriesExpected: expected,
             deliveriesReceived: latencies.length,
+            // Events that were not a progress of the subscribed prediction (every event is checked).
+            invalidEvents: collected.reduce((sum, part) => sum + part.invalidEvents, 0),
             // Subscriptions the gateway ended (4001 SLOW_CONSUMER for a client that fell behind).
             endedEarly: countBy(subscribers.map((subscriber) => subscriber.ended).filter(Boolean) as string[]),
             deliveryLatencyMs: percentiles(latencies),
             perSubscriptionKiB: {
               rss: round((after.rss - before.rss) / n / 1024),
               heap: round((after.heapUsedBytes - before.heapUsedBytes) / n / 1024),
+              // The RSS growth taken apart (the gateway process; socket owners are in rssGrowthMiB):
+              // the young generation's committed growth, the other spaces' committed growth (of
+              // which in use: what survives, and old garbage not yet collected), V8's external
+              // memory, and the rest (native: sockets' handles, malloc; pages committed but not yet
+              // touched count in it negatively).
+              breakdown: {
+                youngGeneration: round((after.youngGenerationBytes - before.youngGenerationBytes) / n / 1024),
+                olderSpaces: round((after.olderSpacesBytes - before.olderSpacesBytes) / n / 1024),
+                olderSpacesUsed: round((after.olderSpacesUsedBytes - before.olderSpacesUsedBytes) / n / 1024),
+                external: round((after.externalBytes - before.externalBytes) / n / 1024),
+                other: round(
+                  (splitAfter.gateway.rssBytes -
+                    splitBefore.gateway.rssBytes -
+                    (after.youngGenerationBytes - before.youngGenerationBytes) -
+                    (after.olderSpacesBytes - before.olderSpacesBytes) -
+                    (after.externalBytes - before.externalBytes)) /
+                    n /
+                    1024,
+                ),
+              },
             },
             gatewayRssMiB: Math.round(after.rss / 2 ** 20),
             gatewayProcesses: processUsage(gateway.pid).processes,
@@ -253,13 +304,31 @@ export const fanoutBenchmark: Benchmark = {
         distinctRate,
         query: PROGRESS,
         clientProcesses,
+        client,
         socketProcesses: typeof socketProcesses === 'string' ? Number(socketProcesses) : 'gateway default',
-        gatewayNodeFlags: GATEWAY_NODE_FLAGS,
+        gatewayNodeFlags: [...GATEWAY_NODE_FLAGS, ...nodeFlags],
       },
       runs,
     };
   },
 };
+
+/** Signals the gateway to write a heap snapshot (--heapsnapshot-signal) and waits until it is written. */
+async function heapSnapshot(pid: number, dir: string, log: (line: string) => void): Promise<void> {
+  const before = new Set(readdirSync(dir));
+  process.kill(pid, 'SIGUSR2');
+  for (let waited = 0; waited < 120_000; waited += 500) {
+    await sleep(500);
+    const file = readdirSync(dir).find((name) => !before.has(name) && name.endsWith('.heapsnapshot'));
+    // Written once its size stops changing.
+    if (file) {
+      const size = statSync(join(dir, file)).size;
+      await sleep(1000);
+      if (statSync(join(dir, file)).size === size && size > 0) return log(`heap snapshot: ${join(dir, file)}`);
+    }
+  }
+  throw new Error('the gateway wrote no heap snapshot within 2 minutes');
+}
 
 /** The gateway process alone, and its socket owner processes together. */
 function splitUsage(pid: number) {

@@ -1,6 +1,6 @@
 import { parseMessage } from 'graphql-ws';
 import { describe, expect, it, vi } from 'vitest';
-import { createClientStream, graphqlWsNext, type StreamSocket } from './client-stream.js';
+import { createClientStream, graphqlWsNext, type DirectWriter, type StreamSocket } from './client-stream.js';
 
 /** A socket that records what is sent and flushes (calls back) only when the test says so. */
 function fakeSocket() {
@@ -117,5 +117,51 @@ describe('createClientStream', () => {
     stream.push({ data: { n: 2 } }, '{"data":{"n":2}}');
     expect(nexts).toHaveLength(1);
     expect(overflow).toBeUndefined();
+  });
+
+  it('writes through a direct writer the frame around the event bytes, encoded once for every stream', () => {
+    const { socket, sent, flush } = fakeSocket();
+    const writes: Array<{ message: string; body: Buffer }> = [];
+    const callbacks: Array<() => void> = [];
+    let accepts = true;
+    const writeDirect: DirectWriter = (_socket, head, headBytes, body, tail, callback) => {
+      if (!accepts) return false;
+      expect(headBytes).toBe(Buffer.byteLength(head));
+      writes.push({ message: head + body.toString() + tail, body });
+      callbacks.push(() => callback());
+      return true;
+    };
+    const open = (id: string, onOverflow = vi.fn()) =>
+      createClientStream({ socket, frame: graphqlWsNext(id), maxUnsent: 2, onOverflow, onDone: vi.fn(), writeDirect });
+    const first = open('a é');
+    const second = open('b');
+    const result = { data: { text: 'ü "q"' } };
+    const json = JSON.stringify(result);
+    first.push(result, json);
+    second.push(result, json);
+    expect(writes.map(({ message }) => parseMessage(message))).toEqual([
+      { id: 'a é', type: 'next', payload: result },
+      { id: 'b', type: 'next', payload: result },
+    ]);
+    expect(writes[0]!.body).toBe(writes[1]!.body);
+    expect(sent).toEqual([]);
+
+    // A socket the writer declines (ws busy with a message of its own) gets the event through send.
+    accepts = false;
+    first.push({ data: { n: 2 } }, '{"data":{"n":2}}');
+    expect(sent.map((message) => parseMessage(message))).toEqual([
+      { id: 'a é', type: 'next', payload: { data: { n: 2 } } },
+    ]);
+    flush();
+
+    // Written directly and not yet flushed counts as unsent, as through send.
+    accepts = true;
+    const onOverflow = vi.fn();
+    const third = open('c', onOverflow);
+    third.push(result, json);
+    third.push(result, json);
+    third.push(result, json);
+    expect(onOverflow).toHaveBeenCalledTimes(1);
+    callbacks.splice(0).forEach((callback) => callback());
   });
 });

@@ -33,24 +33,62 @@ export type StreamHooks = {
   onDone(): void;
 };
 
+/**
+ * One event's message around its JSON; '' sends nothing. A frame that is the same text before and
+ * after every JSON says so (`around`), which lets a socket that can be written to directly get the
+ * event's bytes, encoded once for all its recipients, between them.
+ */
+export type MessageFrame = ((json: string) => string) & {
+  around?: { head: string; headBytes: number; tail: string };
+};
+
+/** Writes `head` + `body` + `tail` to `socket` as one message directly, or returns false (lib/http/ws-frames.ts). */
+export type DirectWriter = (
+  socket: object,
+  head: string,
+  headBytes: number,
+  body: Buffer,
+  tail: string,
+  callback: (error?: Error | null) => void,
+) => boolean;
+
 export type ClientStreamOptions = StreamHooks & {
   socket: StreamSocket;
-  /** One event's message around its JSON (graphql-ws: a `next` message of the client's subscription id); '' sends nothing. */
-  frame(json: string): string;
+  /** One event's message around its JSON (graphql-ws: a `next` message of the client's subscription id). */
+  frame: MessageFrame;
   /** The graphql-ws subscription id `frame` frames for: what a socket owner (`socket.fanout`) frames with instead. */
   subscriptionId?: string;
+  /** Writes the frame around the event's bytes straight to the socket, when it can (a `ws` WebSocket). */
+  writeDirect?: DirectWriter | undefined;
 };
 
 /** The graphql-ws `next` message of subscription `id`, around an event's JSON. */
-export function graphqlWsNext(id: string): (json: string) => string {
-  const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
-  return (json) => `${prefix}${json}}`;
+export function graphqlWsNext(id: string): MessageFrame {
+  const head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  const frame: MessageFrame = (json) => `${head}${json}}`;
+  frame.around = { head, headBytes: Buffer.byteLength(head), tail: '}' };
+  return frame;
+}
+
+/**
+ * The UTF-8 bytes of an event's JSON, encoded once for all the subscribers it is pushed to one
+ * after the other (the same string, so the check is a pointer comparison).
+ */
+let lastJson: string | undefined;
+let lastBytes: Buffer = Buffer.alloc(0);
+export function encodedOnce(json: string): Buffer {
+  if (json !== lastJson) {
+    lastBytes = Buffer.from(json);
+    lastJson = json;
+  }
+  return lastBytes;
 }
 
 const finished: IteratorResult<never> = { done: true, value: undefined };
 
 export function createClientStream(options: ClientStreamOptions): ClientStream {
   const { socket, maxUnsent, frame, subscriptionId } = options;
+  const direct = frame.around && options.writeDirect;
   let unsent = 0;
   let done = false;
   let waiting: ((result: IteratorResult<never>) => void) | null = null;
@@ -82,6 +120,12 @@ export function createClientStream(options: ClientStreamOptions): ClientStream {
         finish();
         options.onOverflow();
         return;
+      }
+      if (direct) {
+        const { head, headBytes, tail } = frame.around!;
+        unsent++;
+        if (direct(socket, head, headBytes, encodedOnce(json), tail, sent)) return;
+        unsent--;
       }
       const framed = frame(json);
       // Nothing to write now: the transport's framing holds the event back (and bounds what it holds).

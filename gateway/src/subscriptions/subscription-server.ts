@@ -13,11 +13,12 @@ import {
   validate,
   type DocumentNode,
   type ExecutionResult,
-  type OperationTypeNode,
+  OperationTypeNode,
 } from 'graphql';
 import { err, ErrorCode } from '../../../lib/errors.js';
 import { withoutSuggestions } from '../../../lib/graphql/format-error.js';
 import { connectionParam, type WebSocketExtra } from '../../../lib/http/service-server.js';
+import { textMessageWriter } from '../../../lib/http/ws-frames.js';
 import type { Logger } from '../../../lib/logger.js';
 import type { Authenticator, Caller } from '../auth.js';
 import type { GatewayContext } from '../context.js';
@@ -217,8 +218,22 @@ export type Operation = {
   coercedVariables: Record<string, unknown>;
 };
 
-/** What a running subscription's arguments point to instead of its operation's AST. */
-const RELEASED: DocumentNode = { kind: Kind.DOCUMENT, definitions: [] };
+/**
+ * What graphql-ws is given as the document of an operation of each type (see onSubscribe): one
+ * unnamed definition of that type, shared by every operation, so that what graphql-ws keeps while
+ * a subscription runs holds no operation's AST.
+ */
+const standIn = (operation: OperationTypeNode): DocumentNode => ({
+  kind: Kind.DOCUMENT,
+  definitions: [
+    { kind: Kind.OPERATION_DEFINITION, operation, selectionSet: { kind: Kind.SELECTION_SET, selections: [] } },
+  ],
+});
+export const STAND_IN: Readonly<Record<OperationTypeNode, DocumentNode>> = {
+  query: standIn(OperationTypeNode.QUERY),
+  mutation: standIn(OperationTypeNode.MUTATION),
+  subscription: standIn(OperationTypeNode.SUBSCRIPTION),
+};
 
 const formatted = (error: GraphQLError): FormattedExecutionResult => ({ errors: [error.toJSON()] });
 
@@ -559,7 +574,13 @@ function serveGraphQLWs(core: SubscriptionConnections): GraphQLWsServer<WebSocke
         {
           clientIp,
           openStream: (id, hooks) =>
-            createClientStream({ socket, frame: graphqlWsNext(id), subscriptionId: id, ...hooks }),
+            createClientStream({
+              socket,
+              frame: graphqlWsNext(id),
+              subscriptionId: id,
+              writeDirect: textMessageWriter(socket),
+              ...hooks,
+            }),
           close: (code, reason) => socket.close(code, reason),
         },
         connectionParam(ctx.connectionParams, 'authorization'),
@@ -584,26 +605,34 @@ function serveGraphQLWs(core: SubscriptionConnections): GraphQLWsServer<WebSocke
       if (!connection) return [err(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error')];
       const operation = await core.prepare(connection, id, payload);
       if (!('type' in operation)) return [...operation];
-      const { supergraph, document, operationName } = operation;
       // A WebSocket operation continues the trace its client gives in the message's extensions.
       if (tracingEnabled()) traceParents.set(operation, extractContext(traceCarrier(payload.extensions)));
-      return { schema: supergraph.apiSchema, document, operationName, contextValue: operation };
+      // graphql-ws keeps what this returns (and the operation definition it finds in it) for as
+      // long as the subscription runs, in its handler's suspended frame, and only reads the
+      // definition's type: it gets a shared stand-in of that type, without a name (so its
+      // operationName must be undefined). The operation itself, AST and all, travels in
+      // contextValue, which subscribe() lets go once it is planned.
+      return {
+        schema: operation.supergraph.apiSchema,
+        document: STAND_IN[operation.type],
+        operationName: undefined,
+        contextValue: operation,
+      };
     },
     subscribe: (args) => {
       const operation = args.contextValue as Operation;
-      const stream = wsSpan('WS subscribe', operation, args.operationName, () => core.subscribe(operation)).then(
+      const stream = wsSpan('WS subscribe', operation, operation.operationName, () => core.subscribe(operation)).then(
         (result) => (result instanceof GraphQLError ? formatted(result) : result),
       );
       // graphql-ws keeps these arguments for as long as the subscription runs, and nothing needs
-      // them once it is planned and joined: let the operation's AST (its tokens and locations, a
+      // them once it is planned and joined: let the operation (its AST: tokens and locations, a
       // few KB) go, which is most of what an idle subscription would otherwise hold.
-      args.document = RELEASED;
       args.contextValue = undefined;
       return stream as Promise<AsyncIterable<ExecutionResult>>;
     },
     execute: async (args) => {
       const operation = args.contextValue as Operation;
-      return (await wsSpan('WS execute', operation, args.operationName, () =>
+      return (await wsSpan('WS execute', operation, operation.operationName, () =>
         core.execute(operation),
       )) as ExecutionResult;
     },
