@@ -6,6 +6,7 @@ import { negotiateGraphQLResponse } from './accept.js';
 import { BodyTimeoutError, BodyTooLargeError, readBodyBytes } from './body.js';
 import { drainRequest } from './drain.js';
 import { isInProcessResponse } from './in-process.js';
+import { endWithBody } from './response-bytes.js';
 import { DEFAULT_BODY_TIMEOUT_MS } from './limits.js';
 
 /** How much of an oversized body is read and discarded so the client can read the 413. */
@@ -60,19 +61,6 @@ export async function refuseRequest(
 ): Promise<void> {
   await dropRequestBody(req, res);
   sendGraphQLError(res, code, message, extensions);
-}
-
-// A complete body's UTF-8 bytes, encoded once per body object: requests that share one answer
-// (deduplicate-requests.ts) share one body object, so a burst of identical answers is encoded
-// once, not once per response as writing the string would.
-const encoded = new WeakMap<object, Buffer>();
-function bytesOf(body: { string: string }): Buffer {
-  let bytes = encoded.get(body);
-  if (!bytes) {
-    bytes = Buffer.from(body.string);
-    encoded.set(body, bytes);
-  }
-  return bytes;
 }
 
 const queryOfBody = (body: unknown): unknown =>
@@ -187,9 +175,7 @@ export function createGraphQLHandler<TContext extends BaseContext>(options: Grap
         res.end(response.body.string);
         return;
       }
-      const bytes = bytesOf(response.body);
-      res.setHeader('content-length', bytes.length);
-      res.end(bytes);
+      endWithBody(res, response.body);
       return;
     }
     for await (const chunk of response.body.asyncIterator) res.write(chunk);

@@ -18,7 +18,7 @@ import {
   isNonNullType,
   isObjectType,
   isSubtype,
-  isValidLeafValue,
+  isEnumType,
   typenameFieldName,
   Variable,
   type CompositeType,
@@ -40,7 +40,7 @@ type FieldType =
   | { kind: 'nonNull'; of: FieldType; text: string }
   | { kind: 'list'; of: FieldType; text: string }
   | { kind: 'composite'; type: CompositeType; text: string }
-  | { kind: 'leaf'; type: NamedType; custom: boolean; text: string };
+  | { kind: 'leaf'; type: NamedType; valid: (value: Json) => boolean; text: string };
 
 /** @skip(if:) / @include(if:): a constant or a variable's name. */
 type Condition = { skip: boolean | string | undefined; include: boolean | string | undefined };
@@ -97,7 +97,12 @@ export function compileShape(operation: Operation): CompiledShape {
     if (isNonNullType(type)) return { kind: 'nonNull', of: typeOf(type.ofType), text: String(type) };
     if (isListType(type)) return { kind: 'list', of: typeOf(type.ofType), text: String(type) };
     if (isCompositeType(type)) return { kind: 'composite', type, text: String(type) };
-    return { kind: 'leaf', type: type as NamedType, custom: isCustomScalarType(type), text: String(type) };
+    return {
+      kind: 'leaf',
+      type: type as NamedType,
+      valid: leafValidator(schema, type as NamedType),
+      text: String(type),
+    };
   };
 
   const compileSet = (selectionSet: SelectionSet): CompiledSelection[] =>
@@ -254,6 +259,34 @@ function applySelections(
   return false;
 }
 
+/**
+ * isValidLeafValue (federation-internals values.js) for one type, its schema lookups made once (they
+ * were ~1.5 % of the gateway's CPU with distinct callers): a custom scalar takes anything; a boolean
+ * only Boolean; a finite number Int and ID when integral (what its regular expression accepts of
+ * String(value): an integer under 1e21, past which String writes an exponent), Float always; a
+ * string an enum's values, or any type but Boolean, Int and Float.
+ */
+export function leafValidator(schema: Schema, type: NamedType): (value: Json) => boolean {
+  if (isCustomScalarType(type)) return () => true;
+  const isBoolean = type === schema.booleanType();
+  const isInt = type === schema.intType();
+  const isFloat = type === schema.floatType();
+  const integral = isInt || type === schema.idType();
+  const enumType = isEnumType(type) ? type : undefined;
+  return (value) => {
+    if (typeof value === 'boolean') return isBoolean;
+    if (typeof value === 'number' && isFinite(value)) {
+      if (integral) return Number.isInteger(value) && Math.abs(value) < 1e21;
+      return isFloat;
+    }
+    if (typeof value === 'string') {
+      if (enumType) return enumType.value(value) !== undefined;
+      return !isBoolean && !isInt && !isFloat;
+    }
+    return false;
+  };
+}
+
 function describeLast(path: (string | number)[], currentType: string, parentType: NamedType): string {
   const element = path[path.length - 1];
   assert(element !== undefined, 'Should not have been called on an empty path');
@@ -383,7 +416,7 @@ function updateValue(
         outputValue === undefined,
         () => `Excepted output to be undefined but got ${type.text} for type ${type.text}`,
       );
-      const valid = type.custom || isValidLeafValue(state.schema, inputValue, type.type as never);
+      const valid = type.valid(inputValue);
       if (!valid) {
         state.errors.push(
           ERRORS.INVALID_GRAPHQL.err(`Invalid value found for ${describeLast(state.path, type.text, parentType)}.`, {
