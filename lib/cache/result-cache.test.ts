@@ -57,17 +57,19 @@ describe('Redis cache with its in-process copy', () => {
   const prefix = `test:${randomBytes(4).toString('hex')}:`;
   const observer = new Redis(testEnv.redisUrl);
   afterAll(() => observer.disconnect());
+  // Set again until it lands: a set while the connection is still opening is not written (no offline queue).
+  const setUntilInRedis = (cache: ResultCache, key: string, value: string) =>
+    until(async () => {
+      await cache.set(key, value, 60);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return (await observer.get(`${prefix}${key}`)) === value;
+    });
 
   it('answers what it set without Redis, and writes it to Redis for the other replicas', async () => {
     const writer = createRedisResultCache({ ...options, url: testEnv.redisUrl, prefix });
     const reader = createRedisResultCache({ ...options, url: testEnv.redisUrl, prefix });
     caches.push(writer, reader);
-    // Set again until it lands: a set while the connection is still opening is not written (no offline queue).
-    await until(async () => {
-      await writer.set('k', 'v', 60);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      return (await observer.get(`${prefix}k`)) === 'v';
-    });
+    await setUntilInRedis(writer, 'k', 'v');
     // Gone from Redis: the writer still answers from its copy, so it did not ask Redis.
     await observer.del(`${prefix}k`);
     expect(await writer.get('k')).toBe('v');
@@ -82,24 +84,13 @@ describe('Redis cache with its in-process copy', () => {
     expect(await reader.get('j')).toBe('w');
     expect(reader.peek('j')).toBe('w');
   });
-});
 
-describe('Redis cache, a value not worth sharing', () => {
-  const prefix = `test:${randomBytes(4).toString('hex')}:`;
-  const observer = new Redis(testEnv.redisUrl);
-  afterAll(() => observer.disconnect());
-
-  it('keeps it in this process only, and measures the round trips of its lookups', async () => {
+  it('keeps a value not worth sharing in this process only, and measures the round trips of its lookups', async () => {
     const cache = createRedisResultCache({ ...options, url: testEnv.redisUrl, prefix });
     caches.push(cache);
     expect(cache.sharedRoundTripMs()).toBeUndefined();
-    // A shared set lands (retried while the connection opens), so the local one below is not
-    // missing from Redis for want of a connection.
-    await until(async () => {
-      await cache.set('shared', 'v', 60);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      return (await observer.get(`${prefix}shared`)) === 'v';
-    });
+    // A shared set lands first, so the local one below is not missing from Redis for want of a connection.
+    await setUntilInRedis(cache, 'shared', 'v');
     await cache.set('local', 'l', 60, { share: false });
     expect(cache.peek('local')).toBe('l');
     expect(await cache.get('local')).toBe('l');

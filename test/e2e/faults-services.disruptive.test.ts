@@ -14,11 +14,12 @@ import { createProject, linear, uploadModel } from '../helpers/models.js';
 import {
   signup,
   startTestPlatform,
+  startWorkerProcess,
   testInferenceSettings,
   type Session,
   type TestPlatform,
 } from '../helpers/platform.js';
-import { startProcess, type RunningProcess } from '../helpers/process.js';
+import type { RunningProcess } from '../helpers/process.js';
 import { until } from '../helpers/wait.js';
 import { subscribe, wsClient, type Event } from '../helpers/ws.js';
 
@@ -81,22 +82,7 @@ describe('RabbitMQ restarted during a batch job', () => {
     const modelId = (await uploadModel(t, alice, await createProject(t, alice), 'v1')).id;
     const items = itemsOf(ITEMS);
     const id = await startPrediction(t, alice, modelId, items);
-    worker = await startProcess(
-      'worker/src/main.ts',
-      {
-        DATABASE_URL: t.database.url,
-        MIGRATE_ON_START: 'false',
-        DATA_DIR: t.dataDir,
-        AMQP_URL: testEnv.amqpUrl,
-        QUEUE_NAME: queueName,
-        PORT: '0',
-        LOG_LEVEL: 'warn',
-        WORKER_CHUNK_SIZE: '1',
-        WORKER_CONCURRENCY: '1',
-      },
-      /worker ready/,
-      60_000,
-    );
+    worker = await startWorkerProcess(t, queueName);
     await until(async () => (await rowOf(t, id)).items_done >= 20, 'the worker to make progress', 60_000);
 
     try {

@@ -157,16 +157,20 @@ describe('a subgraph server serving a request in process', () => {
     expect(await metrics()).toBe(before + 1);
   });
 
-  it('rejects with the reason when the caller aborts, and the subgraph carries on unharmed', async () => {
-    const controller = new AbortController();
-    const finished = slowFinished;
-    const pending = subgraph.server.inject({
+  // A 100 ms operation handed to the subgraph in process, with how the caller may go away.
+  const slowInProcess = (goAway: Pick<InProcessRequest, 'signal' | 'deadline'>) =>
+    subgraph.server.inject({
       method: 'POST',
       path: '/graphql',
       headers: { ...json, [IDENTITY_HEADER]: identity('user-1') },
       body: JSON.stringify({ query: '{ slow(ms: 100) }' }),
-      signal: controller.signal,
+      ...goAway,
     });
+
+  it('rejects with the reason when the caller aborts, and the subgraph carries on unharmed', async () => {
+    const controller = new AbortController();
+    const finished = slowFinished;
+    const pending = slowInProcess({ signal: controller.signal });
     setTimeout(() => controller.abort(new Error('gave up')), 10);
     await expect(pending).rejects.toThrow('gave up');
     await new Promise((resolve) => setTimeout(resolve, 150));
@@ -184,13 +188,7 @@ describe('a subgraph server serving a request in process', () => {
 
   it("rejects with the deadline's reason once it passes, and the subgraph carries on unharmed", async () => {
     const finished = slowFinished;
-    const pending = subgraph.server.inject({
-      method: 'POST',
-      path: '/graphql',
-      headers: { ...json, [IDENTITY_HEADER]: identity('user-1') },
-      body: JSON.stringify({ query: '{ slow(ms: 100) }' }),
-      deadline: { ms: 10, reason: () => new Error('too slow') },
-    });
+    const pending = slowInProcess({ deadline: { ms: 10, reason: () => new Error('too slow') } });
     await expect(pending).rejects.toThrow('too slow');
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect(slowFinished).toBe(finished + 1);
