@@ -92,32 +92,36 @@ export function createSubgraphClient(options: SubgraphClientOptions = {}): Subgr
         let statusText = '';
         let responseHeaders: Record<string, string | string[] | undefined> = {};
         const chunks: Buffer[] = [];
-        agent.dispatch(
-          { origin: endpoint.origin, path: endpoint.path, method: 'POST', headers, body },
-          {
-            onRequestStart(started) {
-              controller = started;
-              if (timedOut) started.abort(timedOut);
-            },
-            onResponseStart(_controller, statusCode, headers, statusMessage) {
-              status = statusCode;
-              statusText = statusMessage ?? '';
-              responseHeaders = headers;
-            },
-            onResponseData(_controller, chunk) {
-              chunks.push(chunk);
-            },
-            onResponseEnd() {
-              clearTimeout(timer);
-              const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
-              resolve(answerOf(status, statusText, responseHeaders, text));
-            },
-            onResponseError(_controller, error) {
-              clearTimeout(timer);
-              reject(timedOut ?? error);
-            },
+        const handler: Dispatcher.DispatchHandler = {
+          onRequestStart(started) {
+            controller = started;
+            if (timedOut) started.abort(timedOut);
           },
-        );
+          onResponseStart(_controller, statusCode, headers, statusMessage) {
+            status = statusCode;
+            statusText = statusMessage ?? '';
+            responseHeaders = headers;
+          },
+          onResponseData(_controller, chunk) {
+            chunks.push(chunk);
+          },
+          onResponseEnd() {
+            clearTimeout(timer);
+            const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+            resolve(answerOf(status, statusText, responseHeaders, text));
+          },
+          onResponseError(_controller, error) {
+            clearTimeout(timer);
+            reject(timedOut ?? error);
+          },
+        };
+        try {
+          agent.dispatch({ origin: endpoint.origin, path: endpoint.path, method: 'POST', headers, body }, handler);
+        } catch (error) {
+          // Refused before it was queued (an invalid request): no deadline left pending.
+          clearTimeout(timer);
+          reject(error);
+        }
       }),
     close: () => agent.close(),
   };

@@ -6,7 +6,7 @@ import { IDENTITY_HEADER } from '../../../lib/auth/identity.js';
 import type { Caller } from '../auth.js';
 import type { GatewayContext } from '../context.js';
 import { createInflight } from '../inflight/inflight.js';
-import { createSubgraphClient, type SubgraphAnswer } from './subgraph-client.js';
+import { createSubgraphClient, subgraphEndpoint, type SubgraphAnswer } from './subgraph-client.js';
 import { cacheHint, SubgraphDataSource, SubgraphTimeoutError } from './subgraph-data-source.js';
 
 type Received = { headers: IncomingHttpHeaders; body: { query: string; variables?: Record<string, unknown> } };
@@ -191,6 +191,15 @@ describe('SubgraphDataSource', () => {
     } finally {
       await oneConnection.close();
     }
+  });
+
+  it('rejects a request undici refuses at once, not at its deadline', async () => {
+    // A deadline far past the test's own timeout: waiting for it would fail the test.
+    const deadline = { ms: 600_000, reason: () => new SubgraphTimeoutError(600_000) };
+    await expect(client.post(subgraphEndpoint(url), { 'x-bad': 'a\nb' }, '{}', deadline)).rejects.toThrow(
+      /invalid x-bad header/,
+    );
+    expect(received).toEqual([]);
   });
 
   it('decodes an answer whose characters are split across chunks', async () => {
