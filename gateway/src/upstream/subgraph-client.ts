@@ -1,5 +1,5 @@
 import { Agent, type Dispatcher } from 'undici';
-import { InProcessStoppedError, type InProcessTarget } from '../../../lib/http/in-process.js';
+import { InProcessStoppedError, type Deadline, type InProcessTarget } from '../../../lib/http/in-process.js';
 
 /** Where a subgraph answers, parsed once: `http://host:port` and `/graphql`. */
 export type SubgraphEndpoint = { origin: string; host: string; path: string };
@@ -30,12 +30,6 @@ function answerOf(
     body,
   };
 }
-
-/**
- * How long a call may take, and what it fails with when it takes longer: a timer per call, cleared
- * when the answer is whole (no AbortController: one per call cost a tenth of a subgraph fetch's CPU).
- */
-export type Deadline = { ms: number; reason: () => Error };
 
 export type SubgraphClient = {
   /**

@@ -5,7 +5,8 @@ import type { GatewayContext, GatewayDataSource, SubgraphResponse } from '../con
 import { distinctRepresentations, spreadEntities } from './entity-batch.js';
 import type { Inflight } from '../inflight/inflight.js';
 import { injectContext, inSpan, SpanKind, tracingEnabled } from '../../../lib/telemetry/tracing.js';
-import { subgraphEndpoint, type Deadline, type SubgraphAnswer, type SubgraphClient } from './subgraph-client.js';
+import type { Deadline } from '../../../lib/http/in-process.js';
+import { subgraphEndpoint, type SubgraphAnswer, type SubgraphClient } from './subgraph-client.js';
 
 type CacheHint = { maxAge?: number; scope?: 'PRIVATE' | 'PUBLIC' };
 
