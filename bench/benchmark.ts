@@ -31,3 +31,17 @@ export function numberArg(options: BenchmarkOptions, name: string, fallback: num
   }
   return parsed;
 }
+
+/** `KEY=VALUE,KEY=VALUE` (an option's environment for a process it starts); empty pieces skipped, anything else refused naming `option`. */
+export function envPairs(text: string, option: string): Record<string, string> {
+  return Object.fromEntries(
+    text
+      .split(',')
+      .filter(Boolean)
+      .map((pair) => {
+        const equals = pair.indexOf('=');
+        if (equals < 1) throw new Error(`--${option} wants KEY=VALUE pairs, got ${pair}`);
+        return [pair.slice(0, equals), pair.slice(equals + 1)];
+      }),
+  );
+}

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
 import { GATEWAY_NODE_FLAGS } from '../../gateway/src/node-flags.js';
 import { signAccessToken } from '../../lib/auth/tokens.js';
-import { numberArg, type Benchmark, type BenchmarkOptions } from '../benchmark.js';
+import { envPairs, numberArg, type Benchmark, type BenchmarkOptions } from '../benchmark.js';
 import { runLoad, type LoadResult } from '../lib/load.js';
 import { describeMachine } from '../lib/machine.js';
 import { processUsage, sampleRss, startProcess, waitUntil, type RunningProcess } from '../lib/processes.js';
@@ -163,18 +163,7 @@ function parseSettings(value: string | true | undefined): Record<string, Record<
       .map((setting) => {
         const equals = setting.indexOf('=');
         if (equals < 1) throw new Error(`--ours-settings wants name=KEY=VALUE,…; got ${setting}`);
-        const pairs = setting
-          .slice(equals + 1)
-          .split(',')
-          .filter(Boolean);
-        const env = Object.fromEntries(
-          pairs.map((pair) => {
-            const at = pair.indexOf('=');
-            if (at < 1) throw new Error(`--ours-settings: ${pair} is not KEY=VALUE`);
-            return [pair.slice(0, at), pair.slice(at + 1)];
-          }),
-        );
-        return [setting.slice(0, equals), env];
+        return [setting.slice(0, equals), envPairs(setting.slice(equals + 1), 'ours-settings')];
       }),
   );
 }
@@ -243,13 +232,7 @@ export const gatewayBenchmark: Benchmark = {
         ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
         ...(typeof extraFlags === 'string' ? extraFlags.split(' ').filter(Boolean) : []),
       ],
-      env: Object.fromEntries(
-        (typeof extraEnv === 'string' ? extraEnv.split(',') : []).map((pair) => {
-          const equals = pair.indexOf('=');
-          if (equals < 1) throw new Error(`--ours-env wants KEY=VALUE pairs, got ${pair}`);
-          return [pair.slice(0, equals), pair.slice(equals + 1)];
-        }),
-      ),
+      env: typeof extraEnv === 'string' ? envPairs(extraEnv, 'ours-env') : {},
     };
 
     for (const port of [...Object.values(SUBGRAPH_PORTS), ...gateways.map((key) => GATEWAY_PORTS[key])]) {

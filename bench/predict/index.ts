@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
-import { numberArg, type Benchmark } from '../benchmark.js';
+import { envPairs, numberArg, type Benchmark } from '../benchmark.js';
 import type { LoopResult } from '../hotpath/load.js';
 import { assertPortFree, root } from '../hotpath/processes.js';
 import { adminQuery, databaseUrl as urlOfDatabase, gql } from '../lib/api.js';
@@ -171,11 +171,8 @@ export const predictBenchmark: Benchmark = {
     // --cpu-prof <dir>: the platform process writes a V8 CPU profile there when it stops.
     const profileDir = typeof options.args['cpu-prof'] === 'string' ? options.args['cpu-prof'] : undefined;
     // --platform-env A=1,B=2: more settings for the platform (e.g. INFERENCE_LOG_FLUSH_MS), as a user would export them.
-    const platformEnv = Object.fromEntries(
-      (typeof options.args['platform-env'] === 'string' ? options.args['platform-env'].split(',') : [])
-        .filter(Boolean)
-        .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
-    );
+    const platformEnv =
+      typeof options.args['platform-env'] === 'string' ? envPairs(options.args['platform-env'], 'platform-env') : {};
     // --compare <dir>: another checkout, built (e.g. main), measured in the same run after this one, mode by mode.
     const compare = typeof options.args.compare === 'string' ? options.args.compare : undefined;
     const builds = [{ label: '', root }, ...(compare ? [{ label: ' (compare)', root: compare }] : [])];
