@@ -12,6 +12,7 @@ import { createHttpMetrics } from '../../lib/http/metrics.js';
 import type { InProcessTarget } from '../../lib/http/in-process.js';
 import { useOperationMetrics } from './observability/operation-metrics.js';
 import { createGraphQLWsEndpoint, createServiceServer, type ServiceServer } from '../../lib/http/service-server.js';
+import { internOneByteNames } from '../../lib/graphql/one-byte-names.js';
 import { createSocketOwnerEndpoint } from '../../lib/http/socket-owners.js';
 import type { Logger } from '../../lib/logger.js';
 import { API_KEYS_SUBGRAPH, createApiKeyLookup } from './api-keys.js';
@@ -169,6 +170,8 @@ async function subgraphAnswers(url: string, timeoutMs: number, identityHeader: s
 
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { logger, authenticator } = options;
+  // Before Apollo builds its schemas from the supergraph (one-byte-names.ts says why).
+  internOneByteNames(options.supergraphSdl);
   const subgraphs = new Map<string, string>();
   const dataSources = new Map<string, GraphQLDataSource>();
   const operationLimits = { ...defaultOperationLimits, ...options.operationLimits };
@@ -428,6 +431,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     subgraphs: () => subgraphs,
     updateSupergraph: (supergraphSdl) => {
       if (!updateSupergraph) throw new Error('the gateway has not loaded its supergraph');
+      internOneByteNames(supergraphSdl);
       updateSupergraph(supergraphSdl);
     },
     subscriptionStats: () => subscriptions.stats(),

@@ -21,6 +21,7 @@ import { createCallerVerifier, IDENTITY_HEADER, type Identity } from '../auth/id
 import { forbidden } from '../errors.js';
 import type { PlatformLog } from '../platform-log/index.js';
 import { createErrorFormatter } from '../graphql/format-error.js';
+import { internOneByteNames } from '../graphql/one-byte-names.js';
 import { createGraphQLHandler } from '../http/graphql-handler.js';
 import type { HttpLimits } from '../http/limits.js';
 import { createHttpMetrics, type HttpMetrics } from '../http/metrics.js';
@@ -156,8 +157,10 @@ export async function createSubgraphServer<TContext extends object>(
   options: CreateSubgraphOptions<TContext>,
 ): Promise<ServiceServer> {
   const typeDefs = options.typeDefs ?? readSubgraphSdl(options.name);
+  const document = typeof typeDefs === 'string' ? parse(typeDefs) : typeDefs;
+  internOneByteNames(document);
   const schema = buildSubgraphSchema({
-    typeDefs: typeof typeDefs === 'string' ? parse(typeDefs) : typeDefs,
+    typeDefs: document,
     resolvers: options.resolvers as GraphQLResolverMap<unknown>,
   });
   // Each context carries whom it was made for, so the scope check finds the caller whatever the

@@ -5,6 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { operationFromDocument, Supergraph } from '@apollo/federation-internals';
 import { QueryPlanner } from '@apollo/query-planner';
 import { parse } from 'graphql';
+import { internOneByteNames } from '../../../lib/graphql/one-byte-names.js';
 
 export type PlanRequest = { id: number; query: string; operationName: string | undefined };
 export type PlanAnswer =
@@ -14,6 +15,8 @@ export type PlannerThreadData = { supergraphSdl: string };
 const port = parentPort;
 if (!port) throw new Error('planner-thread.ts runs as a worker thread');
 const { supergraphSdl } = workerData as PlannerThreadData;
+// The plans' operation texts, sent to subgraphs, stay one-byte strings (one-byte-names.ts).
+internOneByteNames(supergraphSdl);
 const supergraph = Supergraph.build(supergraphSdl);
 const apiSchema = supergraph.apiSchema();
 // As @apollo/gateway builds its own planner: same supergraph, default configuration.
