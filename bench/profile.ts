@@ -1,7 +1,9 @@
 /**
  * Summarizes a V8 CPU profile (`node --cpu-prof`, e.g. from `npm run bench:gateway -- --profile`):
  * self time by function and by package, and total (inclusive) time of the heaviest functions.
- *   npx tsx bench/profile.ts <file.cpuprofile> [--top 30]
+ *   npx tsx bench/profile.ts <file.cpuprofile> [--top 30] [--from S] [--to S] [--busy]
+ * --from/--to keep the samples between S seconds after the profile's start (start-up left out);
+ * --busy leaves out idle time, so the percentages are of the process's busy time.
  */
 import { readFileSync } from 'node:fs';
 
@@ -11,11 +13,17 @@ type Profile = { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
 
 const [file] = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
 if (!file) {
-  process.stderr.write('usage: profile.ts <file.cpuprofile> [--top N]\n');
+  process.stderr.write('usage: profile.ts <file.cpuprofile> [--top N] [--from S] [--to S] [--busy]\n');
   process.exit(2);
 }
-const topIndex = process.argv.indexOf('--top');
-const top = topIndex > 0 ? Number(process.argv[topIndex + 1]) : 30;
+const option = (name: string): number | undefined => {
+  const index = process.argv.indexOf(`--${name}`);
+  return index > 0 ? Number(process.argv[index + 1]) : undefined;
+};
+const top = option('top') ?? 30;
+const fromMs = (option('from') ?? 0) * 1000;
+const toMs = (option('to') ?? Infinity) * 1000;
+const busyOnly = process.argv.includes('--busy');
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
@@ -23,7 +31,14 @@ const parent = new Map<number, number>();
 for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
 
 const selfMs = new Map<number, number>();
-profile.samples.forEach((id, i) => selfMs.set(id, (selfMs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000));
+let elapsedMs = 0;
+profile.samples.forEach((id, i) => {
+  const deltaMs = (profile.timeDeltas[i] ?? 0) / 1000;
+  elapsedMs += deltaMs;
+  if (elapsedMs < fromMs || elapsedMs > toMs) return;
+  if (busyOnly && byId.get(id)!.callFrame.functionName === '(idle)') return;
+  selfMs.set(id, (selfMs.get(id) ?? 0) + deltaMs);
+});
 const totalMs = [...selfMs.values()].reduce((a, b) => a + b, 0);
 
 function where(frame: CallFrame): string {
