@@ -250,7 +250,11 @@ function components(): JsonObject {
   };
 }
 
-function rootFieldOf(operation: RestOperation, schema: GraphQLSchema): GraphQLField<unknown, unknown> | undefined {
+/** The operation's root field in `schema`, if the schema has its root type and that field. */
+export function rootFieldOf(
+  operation: RestOperation,
+  schema: GraphQLSchema,
+): GraphQLField<unknown, unknown> | undefined {
   const root =
     operation.type === 'query'
       ? schema.getQueryType()

@@ -9,7 +9,7 @@ import type { Refusal } from '../rate-limit/rate-limits.js';
 import type { HttpStreams } from '../subscriptions/http-streams.js';
 import { answerOf, unauthenticated, type CompiledOperation } from './answer.js';
 import { compileInputs, type InputProblem } from './inputs.js';
-import { answersNoContent, buildOpenApiDocument, type RouteGroup } from './openapi.js';
+import { answersNoContent, buildOpenApiDocument, rootFieldOf, type RouteGroup } from './openapi.js';
 import { problem, problemOfErrors, sendProblem, type Problem } from './problem.js';
 import type { HttpMethod, RestOperation } from './routes.js';
 import { createEventStream, resumableRoots } from './event-stream.js';
@@ -97,6 +97,11 @@ export function createRestDoor(options: RestDoorOptions): RestDoor {
       const errors = validate(schema, parse(operation.query));
       if (errors.length > 0) {
         leftOut.push(`${operation.name} (${errors[0]!.message})`);
+        continue;
+      }
+      // graphql-js validates an operation on a root type the schema lacks (a mutation where there is no Mutation).
+      if (!rootFieldOf(operation, schema)) {
+        leftOut.push(`${operation.name} (the schema has no ${operation.type} field ${operation.rootField})`);
         continue;
       }
       compiled.push({
