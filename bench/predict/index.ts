@@ -173,6 +173,11 @@ export const predictBenchmark: Benchmark = {
     // --platform-env A=1,B=2: more settings for the platform (e.g. INFERENCE_LOG_FLUSH_MS), as a user would export them.
     const platformEnv =
       typeof options.args['platform-env'] === 'string' ? envPairs(options.args['platform-env'], 'platform-env') : {};
+    // --platform-node-flags="--flag …": node flags for the platform process (diagnostics: --trace-deopt, say).
+    const platformNodeFlags =
+      typeof options.args['platform-node-flags'] === 'string'
+        ? options.args['platform-node-flags'].split(/\s+/).filter(Boolean)
+        : [];
     // --compare <dir>: another checkout, built (e.g. main), measured in the same run after this one, mode by mode.
     const compare = typeof options.args.compare === 'string' ? options.args.compare : undefined;
     const builds = [{ label: '', root }, ...(compare ? [{ label: ' (compare)', root: compare }] : [])];
@@ -224,6 +229,7 @@ export const predictBenchmark: Benchmark = {
             command: process.execPath,
             args: [
               ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, mode)}`] : []),
+              ...platformNodeFlags,
               'dist/platform/src/main.js',
             ],
             env: {
