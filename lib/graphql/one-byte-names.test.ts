@@ -61,6 +61,16 @@ describe('internOneByteNames', () => {
     expect(isOneByte(JSON.stringify(parsed))).toBe(true);
   });
 
+  it('makes one-byte copies of the names of a two-byte source (a description with a non-Latin-1 character)', () => {
+    const { sdl, fieldNames } = freshSupergraph();
+    const twoByteSdl = `"A supergraph \u2014 its text held two bytes a character"\n${sdl}`;
+    expect(isOneByte(twoByteSdl)).toBe(false);
+    internOneByteNames(twoByteSdl);
+    const fields = Object.keys(gatewaySchema(sdl).getQueryType()!.getFields());
+    expect(fields).toEqual([fieldNames[2]]);
+    expect(fields.map(isOneByte)).toEqual([true]);
+  });
+
   it('takes a parsed document as well as SDL, and the same names twice', () => {
     const { sdl, fieldNames } = freshSupergraph();
     internOneByteNames(parse(sdl));

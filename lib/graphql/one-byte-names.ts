@@ -21,8 +21,8 @@ export function internOneByteNames(schema: string | DocumentNode): void {
   const document = typeof schema === 'string' ? parse(schema, { noLocation: true }) : schema;
   visit(document, {
     Name(node) {
-      if (node.value in internalized) return;
-      // GraphQL names are ASCII: their Latin-1 round trip is a fresh one-byte copy, whatever the source held.
+      // GraphQL names are ASCII: their Latin-1 round trip is a fresh one-byte copy, whatever the source
+      // held. The copy is the key looked up (a lookup by the name itself could internalize a two-byte one).
       internalized[Buffer.from(node.value, 'latin1').toString('latin1')] = true;
     },
   });
