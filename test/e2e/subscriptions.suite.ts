@@ -152,7 +152,9 @@ export function describeSubscriptions(socketProcesses: number): void {
     });
 
     it('a subscription ends with its access token: the connection closes with 4401', async () => {
-      const client = t.client({ token: signToken('user-3', 1) });
+      // exp is whole seconds from iat (whole seconds too): a 1-second token may have 50 ms left when
+      // signed, less than the set-up takes on a loaded machine. 3 seconds leave at least 2.
+      const client = t.client({ token: signToken('user-3', 3) });
       const sub = subscribe(client, 'subscription { feed(topic: "expiry") { id n seenBy } }');
       await until(() => subgraphs.feed.listeners('expiry') === 1, 'the upstream subscription');
       subgraphs.feed.publish('expiry', { id: 'x', n: 1 });
