@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { ApolloGateway, type GraphQLDataSource } from '@apollo/gateway';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { parse } from 'graphql';
 import { Counter, Gauge } from 'prom-client';
 import { IDENTITY_HEADER } from '../../lib/auth/identity.js';
 import { disableApolloTelemetry } from '../../lib/config/env.js';
@@ -170,8 +171,9 @@ async function subgraphAnswers(url: string, timeoutMs: number, identityHeader: s
 
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { logger, authenticator } = options;
+  const supergraphDocument = parse(options.supergraphSdl, { noLocation: true });
   // Before Apollo builds its schemas from the supergraph (one-byte-names.ts says why).
-  internOneByteNames(options.supergraphSdl);
+  internOneByteNames(supergraphDocument);
   const subgraphs = new Map<string, string>();
   const dataSources = new Map<string, GraphQLDataSource>();
   const operationLimits = { ...defaultOperationLimits, ...options.operationLimits };
@@ -193,7 +195,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const fetches = sharing.subgraphFetches ? createInflight<SubgraphAnswer>() : undefined;
   const protectionOptions = options.protections ?? {};
   // What the supergraph declares for the gateway (supergraph-directives.ts), kept as it is updated.
-  let directives = readSupergraphDirectives(options.supergraphSdl);
+  let directives = readSupergraphDirectives(supergraphDocument);
   const protections = await createProtections(
     {
       ...protectionOptions,

@@ -101,8 +101,8 @@ const joinedGraphs = (node: { directives?: readonly ConstDirectiveNode[] | undef
  * The gateway's directives in a supergraph SDL. Throws when one is malformed (an unknown budget,
  * two subgraphs serving uploads), as a supergraph that does not compose would.
  */
-export function readSupergraphDirectives(supergraphSdl: string): SupergraphDirectives {
-  const document = parse(supergraphSdl, { noLocation: true });
+export function readSupergraphDirectives(supergraph: string | DocumentNode): SupergraphDirectives {
+  const document = typeof supergraph === 'string' ? parse(supergraph, { noLocation: true }) : supergraph;
   const names = localNames(document);
   const rootTypes = new Map<string, 'query' | 'mutation' | 'subscription'>([
     ['Query', 'query'],
