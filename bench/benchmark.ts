@@ -32,6 +32,12 @@ export function numberArg(options: BenchmarkOptions, name: string, fallback: num
   return parsed;
 }
 
+/** A `--name="--flag --other=1"` option: node flags for a process a benchmark starts (none when absent). */
+export function nodeFlagsArg(options: BenchmarkOptions, name: string): string[] {
+  const value = options.args[name];
+  return typeof value === 'string' ? value.split(/\s+/).filter(Boolean) : [];
+}
+
 /** `KEY=VALUE,KEY=VALUE` (an option's environment for a process it starts); empty pieces skipped, anything else refused naming `option`. */
 export function envPairs(text: string, option: string): Record<string, string> {
   return Object.fromEntries(

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { numberArg, type Benchmark } from '../benchmark.js';
+import { nodeFlagsArg, numberArg, type Benchmark } from '../benchmark.js';
 import { percentiles } from '../hotpath/load.js';
 import { startBenchPlatform, startGatewayProcess, type BenchPlatform } from '../hotpath/processes.js';
 import { describeMachine } from '../lib/machine.js';
@@ -82,11 +82,10 @@ export const fanoutBenchmark: Benchmark = {
     const socketProcesses = options.args['socket-processes'];
     // Diagnostics: more node flags for the gateway (after its own, so they win), a heap snapshot of
     // it once the clients are connected, CPU profiles (written when each round's gateway stops).
-    const extraFlags = options.args['gateway-node-flags'];
     const heapSnapshotDir = options.args['heap-snapshot'];
     const cpuProfileDir = options.args['cpu-prof'];
     const nodeFlags = [
-      ...(typeof extraFlags === 'string' ? extraFlags.split(' ').filter(Boolean) : []),
+      ...nodeFlagsArg(options, 'gateway-node-flags'),
       ...(typeof heapSnapshotDir === 'string'
         ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${heapSnapshotDir}`]
         : []),

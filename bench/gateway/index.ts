@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
 import { GATEWAY_NODE_FLAGS } from '../../gateway/src/node-flags.js';
 import { signAccessToken } from '../../lib/auth/tokens.js';
-import { envPairs, numberArg, type Benchmark, type BenchmarkOptions } from '../benchmark.js';
+import { envPairs, nodeFlagsArg, numberArg, type Benchmark, type BenchmarkOptions } from '../benchmark.js';
 import { runLoad, type LoadResult } from '../lib/load.js';
 import { describeMachine } from '../lib/machine.js';
 import { processUsage, sampleRss, startProcess, waitUntil, type RunningProcess } from '../lib/processes.js';
@@ -225,12 +225,11 @@ export const gatewayBenchmark: Benchmark = {
     const logDir = join(tmpdir(), `bench-gateway-${process.pid}`);
     const profileDir = options.args.profile ? join(logDir, 'profiles') : undefined;
     mkdirSync(profileDir ?? logDir, { recursive: true });
-    const extraFlags = options.args['ours-node-flags'];
     const extraEnv = options.args['ours-env'];
     const diagnostics: Diagnostics = {
       nodeFlags: [
         ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
-        ...(typeof extraFlags === 'string' ? extraFlags.split(' ').filter(Boolean) : []),
+        ...nodeFlagsArg(options, 'ours-node-flags'),
       ],
       env: typeof extraEnv === 'string' ? envPairs(extraEnv, 'ours-env') : {},
     };

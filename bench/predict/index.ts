@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
-import { envPairs, numberArg, type Benchmark } from '../benchmark.js';
+import { envPairs, nodeFlagsArg, numberArg, type Benchmark } from '../benchmark.js';
 import type { LoopResult } from '../hotpath/load.js';
 import { assertPortFree, root } from '../hotpath/processes.js';
 import { adminQuery, databaseUrl as urlOfDatabase, gql } from '../lib/api.js';
@@ -174,10 +174,7 @@ export const predictBenchmark: Benchmark = {
     const platformEnv =
       typeof options.args['platform-env'] === 'string' ? envPairs(options.args['platform-env'], 'platform-env') : {};
     // --platform-node-flags="--flag …": node flags for the platform process (diagnostics: --trace-deopt, say).
-    const platformNodeFlags =
-      typeof options.args['platform-node-flags'] === 'string'
-        ? options.args['platform-node-flags'].split(/\s+/).filter(Boolean)
-        : [];
+    const platformNodeFlags = nodeFlagsArg(options, 'platform-node-flags');
     // --compare <dir>: another checkout, built (e.g. main), measured in the same run after this one, mode by mode.
     const compare = typeof options.args.compare === 'string' ? options.args.compare : undefined;
     const builds = [{ label: '', root }, ...(compare ? [{ label: ' (compare)', root: compare }] : [])];
