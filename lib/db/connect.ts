@@ -70,7 +70,7 @@ export async function connectDatabase(options: DatabaseOptions): Promise<Databas
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...(log ? { log } : {}) });
     return { db, kind: 'postgres', close: () => db.destroy() };
   }
-  const { PGlite } = await import('@electric-sql/pglite');
+  const { openPgliteThread } = await import('./pglite-thread.js');
   const { createPglitePool } = await import('./pglite-pool.js');
   const dir = join(options.dataDir, 'pglite');
   // Password hashes and roles live there: private (0700/0600), fixing files an older version left
@@ -78,10 +78,8 @@ export async function connectDatabase(options: DatabaseOptions): Promise<Databas
   await makePrivateDir(dir);
   const fresh = !existsSync(join(dir, 'PG_VERSION'));
   const template = fresh && options.template ? await readFile(options.template).catch(() => undefined) : undefined;
-  const pglite = await PGlite.create(dir, {
-    parsers: { [INT8_OID]: parseInt8 },
-    ...(template ? { loadDataDir: new Blob([template]) } : {}),
-  });
+  // In a thread of its own: PGlite runs each query synchronously on the thread that calls it.
+  const pglite = await openPgliteThread({ dir, template });
   // A first start unpacks PGlite's initial database (or the template) with the archive's modes
   // (0666), past the umask: made private again once it is there. Files Postgres creates later are 0600.
   if (fresh) await makePrivateDir(dir);
@@ -91,7 +89,7 @@ export async function connectDatabase(options: DatabaseOptions): Promise<Databas
       ? async () => {
           // Everything on disk first, then one file appearing whole (two starts may race to write it).
           await pglite.exec('checkpoint');
-          const tarball = Buffer.from(await (await pglite.dumpDataDir('none')).arrayBuffer());
+          const tarball = await pglite.dumpDataDir();
           const partial = `${templateFile}.${process.pid}.partial`;
           await writeFile(partial, tarball, { mode: 0o600 });
           await rename(partial, templateFile);

@@ -1,5 +1,5 @@
-import type { PGlite } from '@electric-sql/pglite';
 import type { PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
+import type { PgliteHandle } from './pglite-thread.js';
 
 /**
  * Presents an embedded PGlite database as the subset of pg's `Pool` that kysely's
@@ -8,7 +8,7 @@ import type { PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kyse
  * PGlite is a single connection: a transaction must own it from BEGIN to COMMIT, so
  * `connect()` hands it out to one caller at a time and queues the others.
  */
-export function createPglitePool(pglite: PGlite): PostgresPool {
+export function createPglitePool(pglite: PgliteHandle): PostgresPool {
   let busy = false;
   const waiting: Array<() => void> = [];
 
@@ -21,10 +21,10 @@ export function createPglitePool(pglite: PGlite): PostgresPool {
   const client: PostgresPoolClient = {
     // kysely only passes a cursor for `.stream()`, which this project does not use on PGlite.
     query: (async (sql: string, parameters: ReadonlyArray<unknown>) => {
-      const result = await pglite.query(sql, parameters as unknown[]);
+      const result = await pglite.query(sql, parameters);
       return {
         command: (result.command ?? 'SELECT') as PostgresQueryResult<unknown>['command'],
-        rowCount: result.affectedRows ?? result.rowCount ?? result.rows.length,
+        rowCount: result.affectedRows ?? result.rows.length,
         rows: result.rows,
       };
     }) as PostgresPoolClient['query'],
