@@ -120,6 +120,17 @@ export function processUsage(pid: number): ProcessUsage {
   return { rssBytes, cpuSeconds: ticks / CLOCK_TICKS, processes };
 }
 
+/** CPU seconds (user + system) of one process's main thread, whose event loop is what limits a Node server. */
+export function mainThreadCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
 /** Samples a process tree's RSS while it runs; `stop` returns the peak. */
 export function sampleRss(pid: number, intervalMs = 200): { stop(): { peakRssBytes: number; processes: number } } {
   let peakRssBytes = 0;

@@ -12,23 +12,32 @@ import type { LoopResult } from '../hotpath/load.js';
 import { assertPortFree, root } from '../hotpath/processes.js';
 import { adminQuery, databaseUrl as urlOfDatabase, gql } from '../lib/api.js';
 import { describeMachine } from '../lib/machine.js';
-import { processUsage, startProcess, waitUntil, type RunningProcess } from '../lib/processes.js';
+import { mainThreadCpuSeconds, processUsage, startProcess, waitUntil, type RunningProcess } from '../lib/processes.js';
 import type { LoadMessage, LoadRequest } from './load.js';
 import { INPUTS, OUTPUTS, modelBytes } from './model.js';
 
 // bench/predict's ports (5100–5199): the floor, then each mode's gateway with its subgraphs after it.
 const PORTS = { floor: 5100, embedded: 5110, services: 5130 };
+/** The --compare build's platform runs beside this one's, this far up. */
+const COMPARE_PORT_OFFSET = 50;
 const MODES = ['embedded', 'services'] as const;
 type Mode = (typeof MODES)[number];
 
 const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/13';
 const amqpUrl = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : round((sorted[middle - 1]! + sorted[middle]!) / 2, 3);
+};
 
 type Measured = LoopResult & {
   mismatches: number;
   answeredInWarmup: number;
   cpuMsPerRequest: number;
+  /** The main thread's share of it: the event loop is one core at most. */
+  mainThreadCpuMsPerRequest: number;
   loadAverageBefore: number;
 };
 
@@ -74,17 +83,21 @@ function runLoad(request: LoadRequest, pid: number): Promise<Measured> {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     let cpuBefore = 0;
+    let mainBefore = 0;
     let loadAverageBefore = 0;
     child.on('message', (message: LoadMessage) => {
       if (message.type === 'measuring') {
         cpuBefore = processUsage(pid).cpuSeconds;
+        mainBefore = mainThreadCpuSeconds(pid);
         loadAverageBefore = round(loadavg()[0]!);
       } else {
         const cpuSeconds = processUsage(pid).cpuSeconds - cpuBefore;
+        const mainSeconds = mainThreadCpuSeconds(pid) - mainBefore;
         const { result } = message;
         resolve({
           ...result,
           cpuMsPerRequest: round((cpuSeconds * 1000) / Math.max(1, result.operations), 3),
+          mainThreadCpuMsPerRequest: round((mainSeconds * 1000) / Math.max(1, result.operations), 3),
           loadAverageBefore,
         });
       }
@@ -146,7 +159,7 @@ function formatRow(name: string, result: Measured): string {
     `${result.perSecond.toFixed(0).padStart(6)}/s`,
     `p50 ${result.latencyMs.p50.toFixed(3)} ms`,
     `p99 ${result.latencyMs.p99.toFixed(3)} ms`,
-    `CPU ${result.cpuMsPerRequest.toFixed(3)} ms/req`,
+    `CPU ${result.cpuMsPerRequest.toFixed(3)} ms/req (main thread ${result.mainThreadCpuMsPerRequest.toFixed(3)})`,
     `errors ${result.errors} (mismatches ${result.mismatches})${result.firstError ? ` ${result.firstError.slice(0, 160)}` : ''}`,
     `load ${result.loadAverageBefore}`,
   ].join(' · ');
@@ -177,6 +190,8 @@ export const predictBenchmark: Benchmark = {
     const platformNodeFlags = nodeFlagsArg(options, 'platform-node-flags');
     // --compare <dir>: another checkout, built (e.g. main), measured in the same run after this one, mode by mode.
     const compare = typeof options.args.compare === 'string' ? options.args.compare : undefined;
+    // --rounds N: c1 and c32 N times over, each round another build first (with --compare); medians reported.
+    const rounds = numberArg(options, 'rounds', 1);
     const builds = [{ label: '', root }, ...(compare ? [{ label: ' (compare)', root: compare }] : [])];
     for (const build of builds) {
       if (!existsSync(join(build.root, 'dist/platform/src/main.js')))
@@ -204,6 +219,77 @@ export const predictBenchmark: Benchmark = {
       return start;
     };
     const results: Record<string, unknown> = {};
+    const floorRuns: Record<Mode, Record<string, Measured>> = { embedded: {}, services: {} };
+    type Started = {
+      key: string;
+      root: string;
+      platform: RunningProcess;
+      resources: ModeResources;
+      dataDir: string;
+      url: string;
+      accessToken: string;
+      modelId: string;
+      readySeconds: number;
+    };
+    /** `npm start`'s process of one build, on `port` (subgraphs after it), set up with a user and the model. */
+    async function startPlatform(mode: Mode, build: (typeof builds)[number], port: number): Promise<Started> {
+      const key = `${mode}${build.label}`;
+      for (let i = 0; i <= 10; i++) await assertPortFree(port + i);
+      const dataDir = await mkdtemp(join(tmpdir(), `bench-predict-${mode}-`));
+      const resources = await modeResources(mode, dataDir);
+      log(`${key}: npm start (node dist/platform/src/main.js in ${build.root}) on ${port}, ${resources.describe}`);
+      const platform = startProcess({
+        name: `platform (${key})`,
+        command: process.execPath,
+        args: [
+          ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, key.replace(/\W+/g, '-'))}`] : []),
+          ...platformNodeFlags,
+          'dist/platform/src/main.js',
+        ],
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          DATA_DIR: dataDir,
+          PORT: String(port),
+          SUBGRAPH_BASE_PORT: String(port + 1),
+          // All the load comes from one address and one account: the abuse budgets would refuse it.
+          // The limiters still run on every request.
+          RATE_LIMIT_PER_IP: '1000000000',
+          RATE_LIMIT_PER_USER: '1000000000',
+          RATE_LIMIT_INFERENCE: '1000000000',
+          ...resources.env,
+          ...platformEnv,
+        },
+        cwd: build.root,
+        logFile: join(logDir, `platform-${key.replace(/\W+/g, '-')}.log`),
+      });
+      try {
+        const url = `http://127.0.0.1:${port}/graphql`;
+        const startedAt = Date.now();
+        await Promise.race([
+          waitUntil(
+            'the platform',
+            async () =>
+              (
+                await fetch(url, {
+                  method: 'POST',
+                  headers: { 'content-type': 'application/json' },
+                  body: '{"query":"{__typename}"}',
+                })
+              ).ok,
+          ),
+          platform.exited,
+        ]);
+        const readySeconds = round((Date.now() - startedAt) / 1000, 1);
+        const { accessToken, modelId } = await setUp(url);
+        return { key, root: build.root, platform, resources, dataDir, url, accessToken, modelId, readySeconds };
+      } catch (error) {
+        await platform.stop(30_000);
+        await resources.cleanup().catch(() => undefined);
+        await rm(dataDir, { recursive: true, force: true });
+        throw error;
+      }
+    }
     try {
       await Promise.race([
         waitUntil(
@@ -212,105 +298,107 @@ export const predictBenchmark: Benchmark = {
         ),
         floor.exited,
       ]);
-      for (const [mode, build] of modes.flatMap((mode) => builds.map((build) => [mode, build] as const))) {
-        const port = PORTS[mode];
-        const key = `${mode}${build.label}`;
-        for (let i = 0; i <= 10; i++) await assertPortFree(port + i);
-        const dataDir = await mkdtemp(join(tmpdir(), `bench-predict-${mode}-`));
-        const resources = await modeResources(mode, dataDir);
-        let platform: RunningProcess | undefined;
+      for (const mode of modes) {
+        // Every build of this mode is up at once, so that rounds can alternate between them.
+        const started: Started[] = [];
         try {
-          log(`${key}: npm start (node dist/platform/src/main.js in ${build.root}) on ${port}, ${resources.describe}`);
-          platform = startProcess({
-            name: `platform (${mode})`,
-            command: process.execPath,
-            args: [
-              ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, mode)}`] : []),
-              ...platformNodeFlags,
-              'dist/platform/src/main.js',
-            ],
-            env: {
-              PATH: process.env.PATH,
-              HOME: process.env.HOME,
-              DATA_DIR: dataDir,
-              PORT: String(port),
-              SUBGRAPH_BASE_PORT: String(port + 1),
-              // All the load comes from one address and one account: the abuse budgets would refuse it.
-              // The limiters still run on every request.
-              RATE_LIMIT_PER_IP: '1000000000',
-              RATE_LIMIT_PER_USER: '1000000000',
-              RATE_LIMIT_INFERENCE: '1000000000',
-              ...resources.env,
-              ...platformEnv,
-            },
-            cwd: build.root,
-            logFile: join(logDir, `platform-${key.replace(/\W+/g, '-')}.log`),
-          });
-          const url = `http://127.0.0.1:${port}/graphql`;
-          const started = Date.now();
-          await Promise.race([
-            waitUntil(
-              'the platform',
-              async () =>
-                (
-                  await fetch(url, {
-                    method: 'POST',
-                    headers: { 'content-type': 'application/json' },
-                    body: '{"query":"{__typename}"}',
-                  })
-                ).ok,
-            ),
-            platform.exited,
-          ]);
-          const readySeconds = round((Date.now() - started) / 1000, 1);
-          const { accessToken, modelId } = await setUp(url);
-          const runs: Record<string, Measured> = {};
-          for (const concurrency of [1, 32]) {
-            const common = { concurrency, warmupSeconds: warmup, seconds: duration };
-            const ours = { ...common, kind: 'graphql' as const, url, accessToken, modelId };
-            const ofFloor = { ...common, kind: 'floor' as const, url: floorUrl };
-            runs[`floor · c${concurrency}`] = await runLoad({ ...ofFloor, first: nextRange() }, floor.pid);
-            log(`  ${formatRow(`floor · c${concurrency}`, runs[`floor · c${concurrency}`]!)}`);
-            runs[`${key} · c${concurrency}`] = await runLoad({ ...ours, first: nextRange() }, platform.pid);
-            log(`  ${formatRow(`${key} · c${concurrency}`, runs[`${key} · c${concurrency}`]!)}`);
+          for (const [index, build] of builds.entries()) {
+            started.push(await startPlatform(mode, build, PORTS[mode] + index * COMPARE_PORT_OFFSET));
           }
-          // Every predict answered must be recorded, once the platform has stopped (SIGTERM flushes).
-          await platform.stop(30_000);
-          platform = undefined;
-          const recorded = await resources.count();
-          const ours1 = runs[`${key} · c1`]!;
-          const ours32 = runs[`${key} · c32`]!;
-          const floor1 = runs['floor · c1']!;
-          const floor32 = runs['floor · c32']!;
-          const summary = {
-            c1P50Ms: ours1.latencyMs.p50,
-            c1P99Ms: ours1.latencyMs.p99,
-            c32PerSecond: ours32.perSecond,
-            c32P99Ms: ours32.latencyMs.p99,
-            cpuMsPerRequest: { c1: ours1.cpuMsPerRequest, c32: ours32.cpuMsPerRequest },
-            floor: {
-              c1P50Ms: floor1.latencyMs.p50,
-              c32PerSecond: floor32.perSecond,
-              cpuMsPerRequest: { c1: floor1.cpuMsPerRequest, c32: floor32.cpuMsPerRequest },
-            },
-            ratios: {
-              c32ThroughputOursOverFloor: round(ours32.perSecond / floor32.perSecond, 3),
-              c1P50OursMinusFloorMs: round(ours1.latencyMs.p50 - floor1.latencyMs.p50, 3),
-            },
-            targets: { c32ThroughputOursOverFloor: 0.5, c1P50OursMinusFloorMs: 1 },
-            errors: Object.values(runs).reduce((sum, run) => sum + run.errors, 0),
-            mismatches: Object.values(runs).reduce((sum, run) => sum + run.mismatches, 0),
-            // The predicts answered (warm-ups included) against the rows of inference_requests after SIGTERM.
-            answered: ours1.answeredInWarmup + ours1.operations + ours32.answeredInWarmup + ours32.operations,
-            recorded,
-            readySeconds,
-          };
-          log(`  ${key} summary: ${JSON.stringify(summary)}`);
-          results[key] = { setup: resources.describe, platformRoot: build.root, summary, runs };
+          const runs = new Map<Started, Record<string, Measured>>(started.map((one) => [one, {}]));
+          for (let r = 0; r < rounds; r++) {
+            const suffix = rounds > 1 ? ` · round ${r + 1}` : '';
+            for (const concurrency of [1, 32]) {
+              const common = { concurrency, warmupSeconds: warmup, seconds: duration };
+              const ofFloor = { ...common, kind: 'floor' as const, url: floorUrl };
+              const floorKey = `floor · c${concurrency}${suffix}`;
+              floorRuns[mode][floorKey] = await runLoad({ ...ofFloor, first: nextRange() }, floor.pid);
+              log(`  ${formatRow(floorKey, floorRuns[mode][floorKey]!)}`);
+              // Each round a different build goes first.
+              for (const one of [...started.slice(r % started.length), ...started.slice(0, r % started.length)]) {
+                const ours = {
+                  ...common,
+                  kind: 'graphql' as const,
+                  url: one.url,
+                  accessToken: one.accessToken,
+                  modelId: one.modelId,
+                };
+                const key = `${one.key} · c${concurrency}${suffix}`;
+                const measured = await runLoad({ ...ours, first: nextRange() }, one.platform.pid);
+                runs.get(one)![key] = measured;
+                log(`  ${formatRow(key, measured)}`);
+              }
+            }
+          }
+          for (const one of started) {
+            // Every predict answered must be recorded, once the platform has stopped (SIGTERM flushes).
+            await one.platform.stop(30_000);
+            const recorded = await one.resources.count();
+            const mine = Object.values(runs.get(one)!);
+            const at = (concurrency: number) =>
+              Object.entries(runs.get(one)!)
+                .filter(([key]) => key.includes(` · c${concurrency}`))
+                .map(([, run]) => run);
+            const floorAt = (concurrency: number) =>
+              Object.entries(floorRuns[mode])
+                .filter(([key]) => key.startsWith(`floor · c${concurrency}`))
+                .map(([, run]) => run);
+            const medianOf = (list: Measured[], pick: (run: Measured) => number) => median(list.map(pick));
+            const [ours1, ours32, floor1, floor32] = [at(1), at(32), floorAt(1), floorAt(32)];
+            const summary = {
+              ...(rounds > 1 ? { rounds, of: 'medians over rounds' } : {}),
+              c1P50Ms: medianOf(ours1, (run) => run.latencyMs.p50),
+              c1P99Ms: medianOf(ours1, (run) => run.latencyMs.p99),
+              c32PerSecond: medianOf(ours32, (run) => run.perSecond),
+              c32P99Ms: medianOf(ours32, (run) => run.latencyMs.p99),
+              cpuMsPerRequest: {
+                c1: medianOf(ours1, (run) => run.cpuMsPerRequest),
+                c32: medianOf(ours32, (run) => run.cpuMsPerRequest),
+              },
+              mainThreadCpuMsPerRequest: {
+                c1: medianOf(ours1, (run) => run.mainThreadCpuMsPerRequest),
+                c32: medianOf(ours32, (run) => run.mainThreadCpuMsPerRequest),
+              },
+              floor: {
+                c1P50Ms: medianOf(floor1, (run) => run.latencyMs.p50),
+                c32PerSecond: medianOf(floor32, (run) => run.perSecond),
+                cpuMsPerRequest: {
+                  c1: medianOf(floor1, (run) => run.cpuMsPerRequest),
+                  c32: medianOf(floor32, (run) => run.cpuMsPerRequest),
+                },
+              },
+              ratios: {
+                c32ThroughputOursOverFloor: round(
+                  medianOf(ours32, (run) => run.perSecond) / medianOf(floor32, (run) => run.perSecond),
+                  3,
+                ),
+                c1P50OursMinusFloorMs: round(
+                  medianOf(ours1, (run) => run.latencyMs.p50) - medianOf(floor1, (run) => run.latencyMs.p50),
+                  3,
+                ),
+              },
+              targets: { c32ThroughputOursOverFloor: 0.5, c1P50OursMinusFloorMs: 1 },
+              errors: mine.reduce((sum, run) => sum + run.errors, 0),
+              mismatches: mine.reduce((sum, run) => sum + run.mismatches, 0),
+              // The predicts answered (warm-ups included) against the rows of inference_requests after SIGTERM.
+              answered: mine.reduce((sum, run) => sum + run.answeredInWarmup + run.operations, 0),
+              recorded,
+              readySeconds: one.readySeconds,
+            };
+            log(`  ${one.key} summary: ${JSON.stringify(summary)}`);
+            results[one.key] = {
+              setup: one.resources.describe,
+              platformRoot: one.root,
+              summary,
+              runs: { ...floorRuns[mode], ...runs.get(one) },
+            };
+          }
         } finally {
-          await platform?.stop(30_000);
-          await resources.cleanup().catch(() => undefined);
-          await rm(dataDir, { recursive: true, force: true });
+          for (const one of started) {
+            await one.platform.stop(30_000);
+            await one.resources.cleanup().catch(() => undefined);
+            await rm(one.dataDir, { recursive: true, force: true });
+          }
         }
       }
     } finally {
@@ -323,6 +411,7 @@ export const predictBenchmark: Benchmark = {
         warmup,
         model: `linear ${INPUTS}→${OUTPUTS}`,
         modes,
+        rounds,
         platformEnv,
         ...(compare ? { compare } : {}),
       },
