@@ -11,7 +11,9 @@ export type LogStamp = { id: string; loggedAt: Date };
 export function createLogClock(now: () => number = Date.now): () => LogStamp {
   let lastMs = -1;
   let counter = 0;
-  const random = Buffer.alloc(8);
+  // Random bytes drawn 4 KiB at a time: a call into the CSPRNG per entry cost more than the rest of the id.
+  const random = Buffer.alloc(4096);
+  let used = random.length;
   return () => {
     let ms = Math.max(now(), lastMs);
     if (ms === lastMs) {
@@ -25,10 +27,15 @@ export function createLogClock(now: () => number = Date.now): () => LogStamp {
       counter = 0;
     }
     lastMs = ms;
-    randomFillSync(random);
+    if (used === random.length) {
+      randomFillSync(random);
+      used = 0;
+    }
+    const at = used;
+    used += 8;
     const hex = ms.toString(16).padStart(12, '0');
-    const variant = ((random[0]! & 0x3f) | 0x80).toString(16).padStart(2, '0');
-    const tail = random.subarray(1).toString('hex');
+    const variant = ((random[at]! & 0x3f) | 0x80).toString(16).padStart(2, '0');
+    const tail = random.toString('hex', at + 1, at + 8);
     const id = `${hex.slice(0, 8)}-${hex.slice(8)}-7${counter.toString(16).padStart(3, '0')}-${variant}${tail.slice(0, 2)}-${tail.slice(2)}`;
     return { id, loggedAt: new Date(ms) };
   };

@@ -147,6 +147,16 @@ describe('createLogClock', () => {
     expect(parseInt(ids[4]!.replace('-', '').slice(0, 12), 16)).toBe(1001);
   });
 
+  it('gives every id random bits of its own, past the first draw of random bytes', () => {
+    let now = 0;
+    const next = createLogClock(() => now++);
+    // The random part (variant and the 62 bits after it): never repeated, never all zero.
+    const tails = Array.from({ length: 2000 }, () => next().id.split('-').slice(3).join(''));
+    expect(new Set(tails).size).toBe(tails.length);
+    for (const tail of tails) expect(tail).toMatch(/^[89ab][0-9a-f]{15}$/);
+    expect(tails.filter((tail) => tail.slice(1) === '000000000000000')).toEqual([]);
+  });
+
   it('borrows the next millisecond after 4096 entries in one', () => {
     const next = createLogClock(() => 5000);
     const stamps = Array.from({ length: 5000 }, () => next());
