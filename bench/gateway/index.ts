@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadavg } from 'node:os';
 import { GATEWAY_NODE_FLAGS } from '../../gateway/src/node-flags.js';
 import { signAccessToken } from '../../lib/auth/tokens.js';
@@ -24,7 +24,13 @@ type GatewayKey = keyof typeof GATEWAY_PORTS;
 type VariantKey = 'identical' | 'distinctAuth';
 
 /** Diagnostics of our gateway: extra node flags (e.g. --cpu-prof) and environment (e.g. a setting turned off). */
-type Diagnostics = { nodeFlags: string[]; env: Record<string, string>; checkout?: string };
+/** `checkout` (--compare) runs with that checkout's own deployment flags, `deployFlags`. */
+type Diagnostics = {
+  nodeFlags: string[];
+  env: Record<string, string>;
+  checkout?: string;
+  deployFlags?: readonly string[];
+};
 type GatewaySpec = { key: GatewayKey; label: string; start(logFile: string, diagnostics: Diagnostics): RunningProcess };
 
 const node = process.execPath;
@@ -40,7 +46,7 @@ const GATEWAYS: readonly GatewaySpec[] = [
         command: node,
         // As deployed (gateway/src/node-flags.ts), plus any diagnostics.
         args: [
-          ...GATEWAY_NODE_FLAGS,
+          ...(diagnostics.deployFlags ?? GATEWAY_NODE_FLAGS),
           ...diagnostics.nodeFlags,
           join(diagnostics.checkout ?? root, 'dist/gateway/src/main.js'),
         ],
@@ -215,6 +221,14 @@ export const gatewayBenchmark: Benchmark = {
     const compare = typeof options.args.compare === 'string' ? resolve(options.args.compare) : undefined;
     if (compare && !existsSync(join(compare, 'dist/gateway/src/main.js')))
       throw new Error(`--compare ${compare}: no dist/gateway/src/main.js there (build it first)`);
+    // The other checkout runs as it is deployed: with its own node flags.
+    const compareFlags = compare
+      ? (
+          (await import(pathToFileURL(join(compare, 'dist/gateway/src/node-flags.js')).href)) as {
+            GATEWAY_NODE_FLAGS: readonly string[];
+          }
+        ).GATEWAY_NODE_FLAGS
+      : undefined;
     const sharings: (string | undefined)[] = settingsEnv
       ? [...Object.keys(settingsEnv), ...(compare ? [COMPARE] : [])]
       : compare
@@ -299,7 +313,7 @@ export const gatewayBenchmark: Benchmark = {
                 : sharing === undefined
                   ? diagnostics
                   : sharing === COMPARE
-                    ? { ...diagnostics, checkout: compare }
+                    ? { ...diagnostics, checkout: compare, deployFlags: compareFlags }
                     : { ...diagnostics, env: { ...diagnostics.env, ...settingsEnv![sharing] } },
             );
             try {
