@@ -368,16 +368,24 @@ function compileFetch(fetch: FetchNode, supergraphSchema: GraphQLSchema) {
     let positions: number[] | undefined;
     if (keyOf) {
       positions = [];
-      const indexOf = new Map<string, number>();
+      // The keys seen, as a trie: one level per part of the key, the last holding the distinct index.
+      const seen = new Map<unknown, unknown>();
       for (let index = 0; index < entities.length; index++) {
         const entity = entities[index];
-        const key = keyOf(entity);
-        if (key === undefined) continue;
-        let distinct = indexOf.get(key);
+        const parts = keyOf(entity);
+        if (parts === undefined) continue;
+        let level = seen;
+        for (let i = 0; i < parts.length - 1; i++) {
+          let next = level.get(parts[i]) as Map<unknown, unknown> | undefined;
+          if (next === undefined) level.set(parts[i], (next = new Map()));
+          level = next;
+        }
+        const last = parts[parts.length - 1];
+        let distinct = level.get(last) as number | undefined;
         if (distinct === undefined) {
           const representation = representationOf(entity);
           distinct = representation && representation.__typename ? representations.push(representation) - 1 : -1;
-          indexOf.set(key, distinct);
+          level.set(last, distinct);
         }
         if (distinct < 0) continue;
         positions.push(distinct);
@@ -420,14 +428,22 @@ function compileFetch(fetch: FetchNode, supergraphSchema: GraphQLSchema) {
   };
 }
 
+/** Parts of a key that no field value can equal: a JSON object or list follows, a fragment does not apply, or is not whole. */
+const OBJECT = Symbol('object');
+const NOT_APPLYING = Symbol('fragment not applying');
+const NOT_WHOLE = Symbol('fragment not whole');
+
 /**
  * The key of an entity's representation when the representation is the entity's own leaf fields
- * (`__typename` and `@key` fields, the usual case), read off the entity without building it;
- * undefined when a field is missing (no representation). Entities with one key get one answer, merged
- * into each of them: safe because an answer depends on the representation alone, and merging the
- * same answer again changes nothing. Not used when rewrites apply (they are not idempotent).
+ * (`__typename` and `@key` fields, the usual case), read off the entity without building it: its
+ * parts in order (leaf values as they are, so no string is built per entity; lists and objects as
+ * OBJECT then their JSON), undefined when a field is missing (no representation). Every field and
+ * fragment gives a fixed number of parts, so no key is the start of another. Entities with one key
+ * get one answer, merged into each of them: safe because an answer depends on the representation
+ * alone, and merging the same answer again changes nothing. Not used when rewrites apply (they are
+ * not idempotent).
  */
-function compileKey(fetch: FetchNode, schema: GraphQLSchema): ((entity: Json) => string | undefined) | undefined {
+function compileKey(fetch: FetchNode, schema: GraphQLSchema): ((entity: Json) => unknown[] | undefined) | undefined {
   const requires = fetch.requires;
   if (!requires || fetch.inputRewrites?.length || fetch.outputRewrites?.length) return undefined;
   // Top-level leaf fields (all must be there), and inline fragments of leaf fields (`... on Product
@@ -448,37 +464,38 @@ function compileKey(fetch: FetchNode, schema: GraphQLSchema): ((entity: Json) =>
       fields.push(selection.alias ?? selection.name);
     } else {
       const names = leaves(selection.selections);
-      if (!names) return undefined;
+      // (An empty fragment would give no part at all: then a key could be the start of another.)
+      if (!names || names.length === 0) return undefined;
       fragments.push({ typeCondition: selection.typeCondition, names });
     }
   }
-  const part = (value: Json): string => {
-    const text = typeof value === 'string' ? value : JSON.stringify(value);
-    return `${typeof value === 'string' ? 's' : 'j'}${text.length}:${text}`;
+  const push = (parts: unknown[], value: Json): void => {
+    if (value !== null && typeof value === 'object') parts.push(OBJECT, JSON.stringify(value));
+    else parts.push(value);
   };
   return (entity) => {
     if (entity === null || entity === undefined) return undefined;
-    let key = '';
+    const parts: unknown[] = [];
     for (const name of fields) {
       if (!hasOwn.call(entity, name) || entity[name] === undefined) return undefined;
-      key += part(entity[name]);
+      push(parts, entity[name]);
     }
     for (const { typeCondition, names } of fragments) {
       if (!typeCondition || !isObjectOfType(schema, entity, typeCondition)) {
-        key += '|';
+        parts.push(NOT_APPLYING);
         continue;
       }
-      let whole = '+';
+      const start = parts.length;
       for (const name of names) {
         if (!hasOwn.call(entity, name) || entity[name] === undefined) {
-          whole = 'x';
+          parts.length = start;
+          parts.push(NOT_WHOLE);
           break;
         }
-        whole += part(entity[name]);
+        push(parts, entity[name]);
       }
-      key += whole.length === 1 ? whole : `${whole}|`;
     }
-    return key;
+    return parts;
   };
 }
 
