@@ -109,6 +109,12 @@ describe('the embedded database in a thread of its own', () => {
     expect(rows).toEqual([{ v: 'here' }]);
   });
 
+  it('fails to open with an error, not a hang, where no database can be', async () => {
+    const notADirectory = join(work, 'a-file');
+    writeFileSync(notADirectory, 'not a database');
+    await expect(openPgliteThread({ dir: notADirectory })).rejects.toThrow();
+  });
+
   it('answers a query after close with an error, not a hang', async () => {
     const handle = await openPgliteThread({ dir: join(work, 'closed') });
     await handle.close();

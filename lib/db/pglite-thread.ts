@@ -114,6 +114,14 @@ export async function openPgliteThread(options: PgliteThreadOptions): Promise<Pg
   const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   let nextId = 0;
   let gone: Error | undefined;
+  // An uncaught error in the thread (WebAssembly aborting, say) ends it: told here, it does not end the
+  // process; every query waiting, and every one after, fails with it as the cause (then /readyz does).
+  let crash: Error | undefined;
+  worker.on('error', (error) => (crash = error));
+  const exited = (code: number, when: string) =>
+    new DatabaseThreadExited(`the database thread exited (code ${code})${when}${crash ? `: ${crash.message}` : ''}`, {
+      cause: crash,
+    });
 
   await new Promise<void>((resolve, reject) => {
     const onMessage = (message: Answer) => {
@@ -123,8 +131,7 @@ export async function openPgliteThread(options: PgliteThreadOptions): Promise<Pg
       if (message.kind === 'ready') resolve();
       else reject(fromWire(message.error));
     };
-    const onExit = (code: number) =>
-      reject(new DatabaseThreadExited(`the database thread exited (code ${code}) while opening`));
+    const onExit = (code: number) => reject(exited(code, ' while opening'));
     worker.on('message', onMessage);
     worker.once('exit', onExit);
   });
@@ -140,7 +147,7 @@ export async function openPgliteThread(options: PgliteThreadOptions): Promise<Pg
     else waiter.reject(fromWire(message.error));
   });
   worker.once('exit', (code) => {
-    gone = new DatabaseThreadExited(`the database thread exited (code ${code})`);
+    gone = exited(code, '');
     for (const waiter of pending.values()) waiter.reject(gone);
     pending.clear();
   });
