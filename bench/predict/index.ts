@@ -188,7 +188,7 @@ export const predictBenchmark: Benchmark = {
       typeof options.args['platform-env'] === 'string' ? envPairs(options.args['platform-env'], 'platform-env') : {};
     // --platform-node-flags="--flag …": node flags for the platform process (diagnostics: --trace-deopt, say).
     const platformNodeFlags = nodeFlagsArg(options, 'platform-node-flags');
-    // --compare <dir>: another checkout, built (e.g. main), measured in the same run after this one, mode by mode.
+    // --compare <dir>: another checkout, built (e.g. main), its platform up beside this one's and measured in the same rounds.
     const compare = typeof options.args.compare === 'string' ? options.args.compare : undefined;
     // --rounds N: c1 and c32 N times over, each round another build first (with --compare); medians reported.
     const rounds = numberArg(options, 'rounds', 1);
@@ -234,6 +234,7 @@ export const predictBenchmark: Benchmark = {
     /** `npm start`'s process of one build, on `port` (subgraphs after it), set up with a user and the model. */
     async function startPlatform(mode: Mode, build: (typeof builds)[number], port: number): Promise<Started> {
       const key = `${mode}${build.label}`;
+      const slug = key.replace(/\W+/g, '-').replace(/-$/, '');
       for (let i = 0; i <= 10; i++) await assertPortFree(port + i);
       const dataDir = await mkdtemp(join(tmpdir(), `bench-predict-${mode}-`));
       const resources = await modeResources(mode, dataDir);
@@ -242,7 +243,7 @@ export const predictBenchmark: Benchmark = {
         name: `platform (${key})`,
         command: process.execPath,
         args: [
-          ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, key.replace(/\W+/g, '-'))}`] : []),
+          ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, slug)}`] : []),
           ...platformNodeFlags,
           'dist/platform/src/main.js',
         ],
@@ -261,7 +262,7 @@ export const predictBenchmark: Benchmark = {
           ...platformEnv,
         },
         cwd: build.root,
-        logFile: join(logDir, `platform-${key.replace(/\W+/g, '-')}.log`),
+        logFile: join(logDir, `platform-${slug}.log`),
       });
       try {
         const url = `http://127.0.0.1:${port}/graphql`;
