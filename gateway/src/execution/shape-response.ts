@@ -7,7 +7,7 @@
  * without what computeResponse pays per request: the federation-internals operation, the directive
  * lookups and subtype checks per selection, a result object per value, and objects in dictionary
  * mode (`Object.create(null)`: the output objects here are ordinary ones, and an operation with a
- * `__proto__` response name is not compiled).
+ * response name that Object.prototype has, `__proto__`, `toString`, `constructor`…, is not compiled).
  */
 import {
   assert,
@@ -112,7 +112,10 @@ export function compileShape(operation: Operation): CompiledShape {
         const field = selection.element;
         if (field.definition.isSchemaIntrospectionField()) throw new NotCompiled('introspection');
         const responseName = field.responseName();
-        if (responseName === '__proto__') throw new NotCompiled('a __proto__ response name');
+        // The output objects are ordinary ones: a response name that Object.prototype has (`toString`,
+        // `constructor`…) would read the inherited value before its own is set.
+        if (responseName in Object.prototype)
+          throw new NotCompiled(`a response name Object.prototype has: ${responseName}`);
         return {
           field: true,
           responseName,
