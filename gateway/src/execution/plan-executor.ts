@@ -251,10 +251,13 @@ function deepMerge(target: Json, source: Json): Json {
   for (const key of Object.keys(source)) {
     const value = source[key];
     if (value === undefined) continue;
-    if (!hasOwn.call(target, key) && key in target) {
+    // One lookup for a key the target lacks (the usual case), not three: an inherited value
+    // (Object.prototype's `constructor`, `__proto__`…) is shadowed by an own undefined first.
+    let existing = target[key];
+    if (existing !== undefined && !hasOwn.call(target, key)) {
       Object.defineProperty(target, key, { configurable: true, enumerable: true, value: undefined, writable: true });
+      existing = undefined;
     }
-    const existing = target[key];
     if (existing && isObject(value)) {
       deepMerge(existing, value);
     } else if (Array.isArray(value) && Array.isArray(existing) && value.length === existing.length) {
