@@ -115,6 +115,13 @@ describe('the embedded database in a thread of its own', () => {
     await expect(openPgliteThread({ dir: notADirectory })).rejects.toThrow();
   });
 
+  it('refuses a parameter that cannot cross threads, and still answers after it', async () => {
+    const handle = await openPgliteThread({ dir: join(work, 'clone') });
+    await expect(handle.query('select $1::text', [() => 1])).rejects.toThrow(/could not be cloned/);
+    expect((await handle.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
+    await handle.close();
+  });
+
   it('answers a query after close with an error, not a hang', async () => {
     const handle = await openPgliteThread({ dir: join(work, 'closed') });
     await handle.close();

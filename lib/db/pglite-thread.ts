@@ -156,9 +156,14 @@ export async function openPgliteThread(options: PgliteThreadOptions): Promise<Pg
   function ask<T>(request: Request): Promise<T> {
     if (gone) return Promise.reject(gone);
     const id = nextId++;
+    try {
+      // A value that cannot cross threads (a function, say) is refused here, before anything is waited for.
+      worker.postMessage({ ...request, id });
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
     // A script awaiting only a query would otherwise end with the query unanswered.
     if (pending.size === 0) worker.ref();
-    worker.postMessage({ ...request, id });
     return new Promise<T>((resolve, reject) =>
       pending.set(id, { resolve: resolve as (value: unknown) => void, reject }),
     );
