@@ -219,7 +219,14 @@ export const predictBenchmark: Benchmark = {
       return start;
     };
     const results: Record<string, unknown> = {};
-    const floorRuns: Record<Mode, Record<string, Measured>> = { embedded: {}, services: {} };
+    /** Each measurement of one process: by name (`floor · c32 · round 2`, as printed) and by concurrency. */
+    type Runs = { named: Record<string, Measured>; c1: Measured[]; c32: Measured[] };
+    const newRuns = (): Runs => ({ named: {}, c1: [], c32: [] });
+    const record = (runs: Runs, name: string, concurrency: 1 | 32, measured: Measured) => {
+      runs.named[name] = measured;
+      runs[`c${concurrency}`].push(measured);
+      log(`  ${formatRow(name, measured)}`);
+    };
     type Started = {
       key: string;
       root: string;
@@ -285,11 +292,15 @@ export const predictBenchmark: Benchmark = {
         const { accessToken, modelId } = await setUp(url);
         return { key, root: build.root, platform, resources, dataDir, url, accessToken, modelId, readySeconds };
       } catch (error) {
-        await platform.stop(30_000);
-        await resources.cleanup().catch(() => undefined);
-        await rm(dataDir, { recursive: true, force: true });
+        await release({ platform, resources, dataDir });
         throw error;
       }
+    }
+    /** Stops a platform (SIGTERM flushes its writes) and drops its database and data folder. */
+    async function release(one: Pick<Started, 'platform' | 'resources' | 'dataDir'>): Promise<void> {
+      await one.platform.stop(30_000);
+      await one.resources.cleanup().catch(() => undefined);
+      await rm(one.dataDir, { recursive: true, force: true });
     }
     try {
       await Promise.race([
@@ -306,15 +317,15 @@ export const predictBenchmark: Benchmark = {
           for (const [index, build] of builds.entries()) {
             started.push(await startPlatform(mode, build, PORTS[mode] + index * COMPARE_PORT_OFFSET));
           }
-          const runs = new Map<Started, Record<string, Measured>>(started.map((one) => [one, {}]));
+          const floorRuns = newRuns();
+          const runs = new Map<Started, Runs>(started.map((one) => [one, newRuns()]));
           for (let r = 0; r < rounds; r++) {
             const suffix = rounds > 1 ? ` · round ${r + 1}` : '';
-            for (const concurrency of [1, 32]) {
+            for (const concurrency of [1, 32] as const) {
               const common = { concurrency, warmupSeconds: warmup, seconds: duration };
               const ofFloor = { ...common, kind: 'floor' as const, url: floorUrl };
-              const floorKey = `floor · c${concurrency}${suffix}`;
-              floorRuns[mode][floorKey] = await runLoad({ ...ofFloor, first: nextRange() }, floor.pid);
-              log(`  ${formatRow(floorKey, floorRuns[mode][floorKey]!)}`);
+              const floorMeasured = await runLoad({ ...ofFloor, first: nextRange() }, floor.pid);
+              record(floorRuns, `floor · c${concurrency}${suffix}`, concurrency, floorMeasured);
               // Each round a different build goes first.
               for (const one of [...started.slice(r % started.length), ...started.slice(0, r % started.length)]) {
                 const ours = {
@@ -324,10 +335,8 @@ export const predictBenchmark: Benchmark = {
                   accessToken: one.accessToken,
                   modelId: one.modelId,
                 };
-                const key = `${one.key} · c${concurrency}${suffix}`;
                 const measured = await runLoad({ ...ours, first: nextRange() }, one.platform.pid);
-                runs.get(one)![key] = measured;
-                log(`  ${formatRow(key, measured)}`);
+                record(runs.get(one)!, `${one.key} · c${concurrency}${suffix}`, concurrency, measured);
               }
             }
           }
@@ -335,54 +344,44 @@ export const predictBenchmark: Benchmark = {
             // Every predict answered must be recorded, once the platform has stopped (SIGTERM flushes).
             await one.platform.stop(30_000);
             const recorded = await one.resources.count();
-            const mine = Object.values(runs.get(one)!);
-            const at = (concurrency: number) =>
-              Object.entries(runs.get(one)!)
-                .filter(([key]) => key.includes(` · c${concurrency}`))
-                .map(([, run]) => run);
-            const floorAt = (concurrency: number) =>
-              Object.entries(floorRuns[mode])
-                .filter(([key]) => key.startsWith(`floor · c${concurrency}`))
-                .map(([, run]) => run);
+            const mine = runs.get(one)!;
+            const all = [...mine.c1, ...mine.c32];
             const medianOf = (list: Measured[], pick: (run: Measured) => number) => median(list.map(pick));
-            const [ours1, ours32, floor1, floor32] = [at(1), at(32), floorAt(1), floorAt(32)];
+            const c1P50Ms = medianOf(mine.c1, (run) => run.latencyMs.p50);
+            const c32PerSecond = medianOf(mine.c32, (run) => run.perSecond);
+            const floorC1P50Ms = medianOf(floorRuns.c1, (run) => run.latencyMs.p50);
+            const floorC32PerSecond = medianOf(floorRuns.c32, (run) => run.perSecond);
             const summary = {
               ...(rounds > 1 ? { rounds, of: 'medians over rounds' } : {}),
-              c1P50Ms: medianOf(ours1, (run) => run.latencyMs.p50),
-              c1P99Ms: medianOf(ours1, (run) => run.latencyMs.p99),
-              c32PerSecond: medianOf(ours32, (run) => run.perSecond),
-              c32P99Ms: medianOf(ours32, (run) => run.latencyMs.p99),
+              c1P50Ms,
+              c1P99Ms: medianOf(mine.c1, (run) => run.latencyMs.p99),
+              c32PerSecond,
+              c32P99Ms: medianOf(mine.c32, (run) => run.latencyMs.p99),
               cpuMsPerRequest: {
-                c1: medianOf(ours1, (run) => run.cpuMsPerRequest),
-                c32: medianOf(ours32, (run) => run.cpuMsPerRequest),
+                c1: medianOf(mine.c1, (run) => run.cpuMsPerRequest),
+                c32: medianOf(mine.c32, (run) => run.cpuMsPerRequest),
               },
               mainThreadCpuMsPerRequest: {
-                c1: medianOf(ours1, (run) => run.mainThreadCpuMsPerRequest),
-                c32: medianOf(ours32, (run) => run.mainThreadCpuMsPerRequest),
+                c1: medianOf(mine.c1, (run) => run.mainThreadCpuMsPerRequest),
+                c32: medianOf(mine.c32, (run) => run.mainThreadCpuMsPerRequest),
               },
               floor: {
-                c1P50Ms: medianOf(floor1, (run) => run.latencyMs.p50),
-                c32PerSecond: medianOf(floor32, (run) => run.perSecond),
+                c1P50Ms: floorC1P50Ms,
+                c32PerSecond: floorC32PerSecond,
                 cpuMsPerRequest: {
-                  c1: medianOf(floor1, (run) => run.cpuMsPerRequest),
-                  c32: medianOf(floor32, (run) => run.cpuMsPerRequest),
+                  c1: medianOf(floorRuns.c1, (run) => run.cpuMsPerRequest),
+                  c32: medianOf(floorRuns.c32, (run) => run.cpuMsPerRequest),
                 },
               },
               ratios: {
-                c32ThroughputOursOverFloor: round(
-                  medianOf(ours32, (run) => run.perSecond) / medianOf(floor32, (run) => run.perSecond),
-                  3,
-                ),
-                c1P50OursMinusFloorMs: round(
-                  medianOf(ours1, (run) => run.latencyMs.p50) - medianOf(floor1, (run) => run.latencyMs.p50),
-                  3,
-                ),
+                c32ThroughputOursOverFloor: round(c32PerSecond / floorC32PerSecond, 3),
+                c1P50OursMinusFloorMs: round(c1P50Ms - floorC1P50Ms, 3),
               },
               targets: { c32ThroughputOursOverFloor: 0.5, c1P50OursMinusFloorMs: 1 },
-              errors: mine.reduce((sum, run) => sum + run.errors, 0),
-              mismatches: mine.reduce((sum, run) => sum + run.mismatches, 0),
+              errors: all.reduce((sum, run) => sum + run.errors, 0),
+              mismatches: all.reduce((sum, run) => sum + run.mismatches, 0),
               // The predicts answered (warm-ups included) against the rows of inference_requests after SIGTERM.
-              answered: mine.reduce((sum, run) => sum + run.answeredInWarmup + run.operations, 0),
+              answered: all.reduce((sum, run) => sum + run.answeredInWarmup + run.operations, 0),
               recorded,
               readySeconds: one.readySeconds,
             };
@@ -391,15 +390,11 @@ export const predictBenchmark: Benchmark = {
               setup: one.resources.describe,
               platformRoot: one.root,
               summary,
-              runs: { ...floorRuns[mode], ...runs.get(one) },
+              runs: { ...floorRuns.named, ...mine.named },
             };
           }
         } finally {
-          for (const one of started) {
-            await one.platform.stop(30_000);
-            await one.resources.cleanup().catch(() => undefined);
-            await rm(one.dataDir, { recursive: true, force: true });
-          }
+          for (const one of started) await release(one);
         }
       }
     } finally {
