@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { projectRoot } from '../lib/project-root.js';
 import { numberArg, type Benchmark } from './benchmark.js';
 import { describeMachine } from './lib/machine.js';
+import { statFields } from './lib/processes.js';
 
 // The gateway's port; the five subgraphs follow it (SUBGRAPH_BASE_PORT).
 const PORT = 5650;
@@ -37,8 +38,7 @@ function treeCpuMs(pid: number): number {
   for (let i = 0; i < tree.length; i++) {
     const member = tree[i]!;
     try {
-      const stat = readFileSync(`/proc/${member}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const fields = statFields(`/proc/${member}/stat`);
       ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
       for (const task of readdirSync(`/proc/${member}/task`)) {
         const children = readFileSync(`/proc/${member}/task/${task}/children`, 'utf8').trim();

@@ -23,8 +23,10 @@ const INTERNAL_SECRET = 'bench-internal-secret-0123456789abcdef';
 type GatewayKey = keyof typeof GATEWAY_PORTS;
 type VariantKey = 'identical' | 'distinctAuth';
 
-/** Diagnostics of our gateway: extra node flags (e.g. --cpu-prof) and environment (e.g. a setting turned off). */
-/** `checkout` (--compare) runs with that checkout's own deployment flags, `deployFlags`. */
+/**
+ * Diagnostics of our gateway: extra node flags (e.g. --cpu-prof) and environment (e.g. a setting
+ * turned off); `checkout` (--compare) runs with that checkout's own deployment flags, `deployFlags`.
+ */
 type Diagnostics = {
   nodeFlags: string[];
   env: Record<string, string>;

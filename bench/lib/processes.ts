@@ -100,6 +100,15 @@ export function processTree(pid: number): number[] {
 
 export type ProcessUsage = { rssBytes: number; cpuSeconds: number; processes: number };
 
+/** The fields of a /proc `stat` file after the command name, which is in parentheses and may contain spaces. */
+export function statFields(path: string): string[] {
+  const stat = readFileSync(path, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** Clock ticks of CPU time (user + system) in a process's or thread's stat fields. */
+const cpuTicks = (fields: string[]): number => Number(fields[11]) + Number(fields[12]);
+
 /** Resident memory and CPU time (user + system) of a process tree, summed. */
 export function processUsage(pid: number): ProcessUsage {
   let rssBytes = 0;
@@ -107,10 +116,8 @@ export function processUsage(pid: number): ProcessUsage {
   let processes = 0;
   for (const member of processTree(pid)) {
     try {
-      const stat = readFileSync(`/proc/${member}/stat`, 'utf8');
-      // Fields after the command name, which is in parentheses and may contain spaces.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
+      const fields = statFields(`/proc/${member}/stat`);
+      ticks += cpuTicks(fields);
       rssBytes += Number(fields[21]) * PAGE_BYTES;
       processes++;
     } catch {
@@ -123,9 +130,7 @@ export function processUsage(pid: number): ProcessUsage {
 /** CPU seconds (user + system) of one process's main thread, whose event loop is what limits a Node server. */
 export function mainThreadCpuSeconds(pid: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    return cpuTicks(statFields(`/proc/${pid}/task/${pid}/stat`)) / CLOCK_TICKS;
   } catch {
     return 0;
   }
