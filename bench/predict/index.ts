@@ -14,10 +14,33 @@ import { adminQuery, databaseUrl as urlOfDatabase, gql } from '../lib/api.js';
 import { describeMachine } from '../lib/machine.js';
 import { mainThreadCpuSeconds, processUsage, startProcess, waitUntil, type RunningProcess } from '../lib/processes.js';
 import type { LoadMessage, LoadRequest } from './load.js';
-import { INPUTS, OUTPUTS, modelBytes } from './model.js';
+import { INPUTS, OUTPUTS, PREDICT, inputRow, modelBytes } from './model.js';
 
-// bench/predict's ports (5100–5199): the floor, then each mode's gateway with its subgraphs after it.
+// bench/predict's ports (5100–5199): the floors, then each mode's gateway with its subgraphs after it.
 const PORTS = { floor: 5100, embedded: 5110, services: 5130 };
+/**
+ * What each run is set beside: the floor (onnxruntime-node behind bare node:http), and the same
+ * model behind the cheapest GraphQL servers of the platform's stack (bench/predict/graphql-floor.ts),
+ * which no GraphQL door can beat: graphql-js alone, and Apollo Server alone.
+ */
+const FLOORS = [
+  { key: 'floor', kind: 'floor', port: PORTS.floor, script: 'bench/predict/floor.ts', flavour: [] },
+  {
+    key: 'graphql-js floor',
+    kind: 'graphql',
+    port: PORTS.floor + 1,
+    script: 'bench/predict/graphql-floor.ts',
+    flavour: ['graphql'],
+  },
+  {
+    key: 'apollo floor',
+    kind: 'graphql',
+    port: PORTS.floor + 2,
+    script: 'bench/predict/graphql-floor.ts',
+    flavour: ['apollo'],
+  },
+] as const;
+type FloorKey = (typeof FLOORS)[number]['key'];
 /** The --compare build's platform runs beside this one's, this far up. */
 const COMPARE_PORT_OFFSET = 50;
 const MODES = ['embedded', 'services'] as const;
@@ -202,16 +225,23 @@ export const predictBenchmark: Benchmark = {
     const machine = describeMachine();
     log(`machine: ${JSON.stringify(machine)}; logs in ${logDir}`);
 
-    await assertPortFree(PORTS.floor);
-    const floor = startProcess({
-      name: 'floor',
-      command: process.execPath,
-      args: ['--import', 'tsx', 'bench/predict/floor.ts', String(PORTS.floor)],
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production' },
-      cwd: root,
-      logFile: join(logDir, 'floor.log'),
-    });
-    const floorUrl = `http://127.0.0.1:${PORTS.floor}/`;
+    const floors: { key: FloorKey; kind: 'floor' | 'graphql'; url: string; process: RunningProcess }[] = [];
+    for (const one of FLOORS) {
+      await assertPortFree(one.port);
+      floors.push({
+        key: one.key,
+        kind: one.kind,
+        url: `http://127.0.0.1:${one.port}/`,
+        process: startProcess({
+          name: one.key,
+          command: process.execPath,
+          args: ['--import', 'tsx', one.script, String(one.port), ...one.flavour],
+          env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production' },
+          cwd: root,
+          logFile: join(logDir, `${one.key.replace(/\W+/g, '-')}.log`),
+        }),
+      });
+    }
     let first = 1;
     const nextRange = () => {
       const start = first;
@@ -303,13 +333,18 @@ export const predictBenchmark: Benchmark = {
       await rm(one.dataDir, { recursive: true, force: true });
     }
     try {
-      await Promise.race([
-        waitUntil(
-          'the floor',
-          async () => (await fetch(floorUrl, { method: 'POST', body: '{"x":[[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]]}' })).ok,
-        ),
-        floor.exited,
-      ]);
+      const probe = JSON.stringify({ x: [inputRow(0)] });
+      for (const one of floors) {
+        const body =
+          one.kind === 'floor'
+            ? probe
+            : JSON.stringify({ query: PREDICT, variables: { m: '-', x: { x: [inputRow(0)] } } });
+        const headers = { 'content-type': 'application/json' };
+        await Promise.race([
+          waitUntil(`the ${one.key}`, async () => (await fetch(one.url, { method: 'POST', headers, body })).ok),
+          one.process.exited,
+        ]);
+      }
       for (const mode of modes) {
         // Every build of this mode is up at once, so that rounds can alternate between them.
         const started: Started[] = [];
@@ -317,15 +352,17 @@ export const predictBenchmark: Benchmark = {
           for (const [index, build] of builds.entries()) {
             started.push(await startPlatform(mode, build, PORTS[mode] + index * COMPARE_PORT_OFFSET));
           }
-          const floorRuns = newRuns();
+          const floorRuns = new Map<FloorKey, Runs>(floors.map((one) => [one.key, newRuns()]));
           const runs = new Map<Started, Runs>(started.map((one) => [one, newRuns()]));
           for (let r = 0; r < rounds; r++) {
             const suffix = rounds > 1 ? ` · round ${r + 1}` : '';
             for (const concurrency of [1, 32] as const) {
               const common = { concurrency, warmupSeconds: warmup, seconds: duration };
-              const ofFloor = { ...common, kind: 'floor' as const, url: floorUrl };
-              const floorMeasured = await runLoad({ ...ofFloor, first: nextRange() }, floor.pid);
-              record(floorRuns, `floor · c${concurrency}${suffix}`, concurrency, floorMeasured);
+              for (const one of floors) {
+                const ofFloor = { ...common, kind: one.kind, url: one.url, modelId: '-' };
+                const measured = await runLoad({ ...ofFloor, first: nextRange() }, one.process.pid);
+                record(floorRuns.get(one.key)!, `${one.key} · c${concurrency}${suffix}`, concurrency, measured);
+              }
               // Each round a different build goes first.
               for (const one of [...started.slice(r % started.length), ...started.slice(0, r % started.length)]) {
                 const ours = {
@@ -349,8 +386,20 @@ export const predictBenchmark: Benchmark = {
             const medianOf = (list: Measured[], pick: (run: Measured) => number) => median(list.map(pick));
             const c1P50Ms = medianOf(mine.c1, (run) => run.latencyMs.p50);
             const c32PerSecond = medianOf(mine.c32, (run) => run.perSecond);
-            const floorC1P50Ms = medianOf(floorRuns.c1, (run) => run.latencyMs.p50);
-            const floorC32PerSecond = medianOf(floorRuns.c32, (run) => run.perSecond);
+            const ofFloor = (key: FloorKey) => {
+              const its = floorRuns.get(key)!;
+              return {
+                c1P50Ms: medianOf(its.c1, (run) => run.latencyMs.p50),
+                c32PerSecond: medianOf(its.c32, (run) => run.perSecond),
+                cpuMsPerRequest: {
+                  c1: medianOf(its.c1, (run) => run.cpuMsPerRequest),
+                  c32: medianOf(its.c32, (run) => run.cpuMsPerRequest),
+                },
+              };
+            };
+            const floor = ofFloor('floor');
+            const graphqlJs = ofFloor('graphql-js floor');
+            const apollo = ofFloor('apollo floor');
             const summary = {
               ...(rounds > 1 ? { rounds, of: 'medians over rounds' } : {}),
               c1P50Ms,
@@ -365,17 +414,15 @@ export const predictBenchmark: Benchmark = {
                 c1: medianOf(mine.c1, (run) => run.mainThreadCpuMsPerRequest),
                 c32: medianOf(mine.c32, (run) => run.mainThreadCpuMsPerRequest),
               },
-              floor: {
-                c1P50Ms: floorC1P50Ms,
-                c32PerSecond: floorC32PerSecond,
-                cpuMsPerRequest: {
-                  c1: medianOf(floorRuns.c1, (run) => run.cpuMsPerRequest),
-                  c32: medianOf(floorRuns.c32, (run) => run.cpuMsPerRequest),
-                },
-              },
+              floor,
+              graphqlFloors: { graphqlJs, apollo },
               ratios: {
-                c32ThroughputOursOverFloor: round(c32PerSecond / floorC32PerSecond, 3),
-                c1P50OursMinusFloorMs: round(c1P50Ms - floorC1P50Ms, 3),
+                c32ThroughputOursOverFloor: round(c32PerSecond / floor.c32PerSecond, 3),
+                c1P50OursMinusFloorMs: round(c1P50Ms - floor.c1P50Ms, 3),
+                // What the cheapest GraphQL servers of the stack reach, on the same scale: no GraphQL door goes past them.
+                c32ThroughputGraphqlJsFloorOverFloor: round(graphqlJs.c32PerSecond / floor.c32PerSecond, 3),
+                c32ThroughputApolloFloorOverFloor: round(apollo.c32PerSecond / floor.c32PerSecond, 3),
+                c32ThroughputOursOverApolloFloor: round(c32PerSecond / apollo.c32PerSecond, 3),
               },
               targets: { c32ThroughputOursOverFloor: 0.5, c1P50OursMinusFloorMs: 1 },
               errors: all.reduce((sum, run) => sum + run.errors, 0),
@@ -390,7 +437,10 @@ export const predictBenchmark: Benchmark = {
               setup: one.resources.describe,
               platformRoot: one.root,
               summary,
-              runs: { ...floorRuns.named, ...mine.named },
+              runs: Object.assign({}, ...[...floorRuns.values()].map((its) => its.named), mine.named) as Record<
+                string,
+                Measured
+              >,
             };
           }
         } finally {
@@ -398,7 +448,7 @@ export const predictBenchmark: Benchmark = {
         }
       }
     } finally {
-      await floor.stop();
+      for (const one of floors) await one.process.stop();
     }
     return {
       machine,

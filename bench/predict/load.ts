@@ -8,10 +8,10 @@
  */
 import { Pool } from 'undici';
 import { closedLoop, type LoopResult } from '../hotpath/load.js';
-import { expectedRow, inputRow } from './model.js';
+import { PREDICT, expectedRow, inputRow } from './model.js';
 
 export type LoadRequest = {
-  /** 'floor': POST {x} to the floor; 'graphql': the predict mutation through the platform's /graphql. */
+  /** 'floor': POST {x} to the floor; 'graphql': the predict mutation through the platform's /graphql (or a GraphQL floor). */
   kind: 'floor' | 'graphql';
   url: string;
   accessToken?: string;
@@ -26,8 +26,6 @@ export type LoadRequest = {
 export type LoadMessage =
   | { type: 'measuring' }
   | { type: 'done'; result: LoopResult & { mismatches: number; requestsSent: number; answeredInWarmup: number } };
-
-const PREDICT = 'mutation ($m: ID!, $x: JSON!) { predict(modelId: $m, inputs: $x) { outputs } }';
 
 class Mismatch extends Error {}
 

@@ -16,6 +16,9 @@ const WEIGHTS = Array.from({ length: INPUTS }, (_, i) =>
 export const MAX_ROW = 16_000_000;
 const BIAS = Array.from({ length: OUTPUTS }, (_, j) => j - 1);
 
+/** The mutation every GraphQL run sends (the platform's, and the GraphQL floors'). */
+export const PREDICT = 'mutation ($m: ID!, $x: JSON!) { predict(modelId: $m, inputs: $x) { outputs } }';
+
 export const modelBytes = (): Uint8Array => buildLinearModel({ weights: WEIGHTS, bias: BIAS });
 
 /** Input row `n` (n up to MAX_ROW, so every sum stays exact in float32): its first element is n itself, so no two requests share an input. */
