@@ -14,7 +14,7 @@ import { adminQuery, databaseUrl as urlOfDatabase, gql } from '../lib/api.js';
 import { describeMachine } from '../lib/machine.js';
 import { mainThreadCpuSeconds, processUsage, startProcess, waitUntil, type RunningProcess } from '../lib/processes.js';
 import type { LoadMessage, LoadRequest } from './load.js';
-import { INPUTS, OUTPUTS, PREDICT, inputRow, modelBytes } from './model.js';
+import { INPUTS, MAX_ROW, OUTPUTS, PREDICT, inputRow, modelBytes } from './model.js';
 
 // bench/predict's ports (5100–5199): the floors, then each mode's gateway with its subgraphs after it.
 const PORTS = { floor: 5100, embedded: 5110, services: 5130 };
@@ -191,13 +191,14 @@ function formatRow(name: string, result: Measured): string {
 /**
  * Predict as users run it: the platform started as `npm start` starts it (`node
  * dist/platform/src/main.js`, a fresh DATA_DIR), embedded and with PostgreSQL, Redis and RabbitMQ,
- * side by side with the floor (onnxruntime-node behind bare node:http) on the same 16→4 linear
- * model and the same load, from a load process of its own; c1 (latency) and c32 (throughput).
+ * side by side with the floor (onnxruntime-node behind bare node:http) and the GraphQL floors (FLOORS)
+ * on the same 16→4 linear model and the same load, from a load process of its own; c1 (latency) and
+ * c32 (throughput).
  */
 export const predictBenchmark: Benchmark = {
   name: 'predict',
   description:
-    'predict through npm start (embedded and services) vs onnxruntime-node behind bare node:http, c1 and c32',
+    'predict through npm start (embedded and services) vs onnxruntime-node behind bare node:http (and behind graphql-js, Apollo Server alone), c1 and c32',
   async run(options) {
     const { log } = options;
     const duration = options.duration ?? (options.short ? 3 : 15);
@@ -242,10 +243,15 @@ export const predictBenchmark: Benchmark = {
         }),
       });
     }
-    let first = 1;
-    const nextRange = () => {
-      const start = first;
-      first += 400_000;
+    // Each run's inputs are a range of its own among the runs of the process it measures (a platform's
+    // result cache must never answer; the floors cache nothing), and every input's answer must be exact.
+    const RUN_INPUTS = 400_000;
+    if (rounds * 2 * RUN_INPUTS > MAX_ROW)
+      throw new Error(`--rounds: at most ${Math.floor(MAX_ROW / (2 * RUN_INPUTS))}`);
+    const nextInputs = new Map<unknown, number>();
+    const nextRange = (of: unknown) => {
+      const start = nextInputs.get(of) ?? 1;
+      nextInputs.set(of, start + RUN_INPUTS);
       return start;
     };
     const results: Record<string, unknown> = {};
@@ -360,7 +366,7 @@ export const predictBenchmark: Benchmark = {
               const common = { concurrency, warmupSeconds: warmup, seconds: duration };
               for (const one of floors) {
                 const ofFloor = { ...common, kind: one.kind, url: one.url, modelId: '-' };
-                const measured = await runLoad({ ...ofFloor, first: nextRange() }, one.process.pid);
+                const measured = await runLoad({ ...ofFloor, first: nextRange(one.process) }, one.process.pid);
                 record(floorRuns.get(one.key)!, `${one.key} · c${concurrency}${suffix}`, concurrency, measured);
               }
               // Each round a different build goes first.
@@ -372,7 +378,7 @@ export const predictBenchmark: Benchmark = {
                   accessToken: one.accessToken,
                   modelId: one.modelId,
                 };
-                const measured = await runLoad({ ...ours, first: nextRange() }, one.platform.pid);
+                const measured = await runLoad({ ...ours, first: nextRange(one.platform) }, one.platform.pid);
                 record(runs.get(one)!, `${one.key} · c${concurrency}${suffix}`, concurrency, measured);
               }
             }
