@@ -339,13 +339,11 @@ export const predictBenchmark: Benchmark = {
       await rm(one.dataDir, { recursive: true, force: true });
     }
     try {
-      const probe = JSON.stringify({ x: [inputRow(0)] });
+      const x = [inputRow(0)];
+      const headers = { 'content-type': 'application/json' };
       for (const one of floors) {
-        const body =
-          one.kind === 'floor'
-            ? probe
-            : JSON.stringify({ query: PREDICT, variables: { m: '-', x: { x: [inputRow(0)] } } });
-        const headers = { 'content-type': 'application/json' };
+        // Each floor answers what the load will send it.
+        const body = JSON.stringify(one.kind === 'floor' ? { x } : { query: PREDICT, variables: { m: '-', x: { x } } });
         await Promise.race([
           waitUntil(`the ${one.key}`, async () => (await fetch(one.url, { method: 'POST', headers, body })).ok),
           one.process.exited,
