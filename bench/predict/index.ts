@@ -381,29 +381,30 @@ export const predictBenchmark: Benchmark = {
               }
             }
           }
+          const medianOf = (list: Measured[], pick: (run: Measured) => number) => median(list.map(pick));
+          const ofFloor = (key: FloorKey) => {
+            const its = floorRuns.get(key)!;
+            return {
+              c1P50Ms: medianOf(its.c1, (run) => run.latencyMs.p50),
+              c32PerSecond: medianOf(its.c32, (run) => run.perSecond),
+              cpuMsPerRequest: {
+                c1: medianOf(its.c1, (run) => run.cpuMsPerRequest),
+                c32: medianOf(its.c32, (run) => run.cpuMsPerRequest),
+              },
+            };
+          };
+          const floor = ofFloor('floor');
+          const graphqlJs = ofFloor('graphql-js floor');
+          const apollo = ofFloor('apollo floor');
+          const floorsNamed = Object.assign({}, ...[...floorRuns.values()].map((its) => its.named)) as Runs['named'];
           for (const one of started) {
             // Every predict answered must be recorded, once the platform has stopped (SIGTERM flushes).
             await one.platform.stop(30_000);
             const recorded = await one.resources.count();
             const mine = runs.get(one)!;
             const all = [...mine.c1, ...mine.c32];
-            const medianOf = (list: Measured[], pick: (run: Measured) => number) => median(list.map(pick));
             const c1P50Ms = medianOf(mine.c1, (run) => run.latencyMs.p50);
             const c32PerSecond = medianOf(mine.c32, (run) => run.perSecond);
-            const ofFloor = (key: FloorKey) => {
-              const its = floorRuns.get(key)!;
-              return {
-                c1P50Ms: medianOf(its.c1, (run) => run.latencyMs.p50),
-                c32PerSecond: medianOf(its.c32, (run) => run.perSecond),
-                cpuMsPerRequest: {
-                  c1: medianOf(its.c1, (run) => run.cpuMsPerRequest),
-                  c32: medianOf(its.c32, (run) => run.cpuMsPerRequest),
-                },
-              };
-            };
-            const floor = ofFloor('floor');
-            const graphqlJs = ofFloor('graphql-js floor');
-            const apollo = ofFloor('apollo floor');
             const summary = {
               ...(rounds > 1 ? { rounds, of: 'medians over rounds' } : {}),
               c1P50Ms,
@@ -441,10 +442,7 @@ export const predictBenchmark: Benchmark = {
               setup: one.resources.describe,
               platformRoot: one.root,
               summary,
-              runs: Object.assign({}, ...[...floorRuns.values()].map((its) => its.named), mine.named) as Record<
-                string,
-                Measured
-              >,
+              runs: { ...floorsNamed, ...mine.named },
             };
           }
         } finally {
