@@ -26,6 +26,7 @@ import { parseArgs } from 'node:util';
 import { buildMlpModel } from '../lib/onnx/build-model.js';
 import { adminQuery, databaseUrl } from './lib/api.js';
 import { describeMachine } from './lib/machine.js';
+import { median } from './lib/stats.js';
 import { processUsage, startProcess, waitUntil, type RunningProcess } from './lib/processes.js';
 
 const { values: args } = parseArgs({
@@ -197,11 +198,6 @@ async function load(variant: Variant, count: number, body: () => string): Promis
   return latencies;
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
 async function round(variant: Variant, record: boolean) {

@@ -8,6 +8,7 @@ import { signAccessToken } from '../../lib/auth/tokens.js';
 import { envPairs, nodeFlagsArg, numberArg, type Benchmark, type BenchmarkOptions } from '../benchmark.js';
 import { runLoad, type LoadResult } from '../lib/load.js';
 import { describeMachine } from '../lib/machine.js';
+import { median } from '../lib/stats.js';
 import { processUsage, sampleRss, startProcess, waitUntil, type RunningProcess } from '../lib/processes.js';
 import { DEEP_QUERY_BODY, isExpectedResponse } from './query.js';
 import { GATEWAY_PORTS, SUBGRAPH_NAMES, SUBGRAPH_PORTS } from './topology.js';
@@ -185,11 +186,6 @@ function listArg<T extends string>(options: BenchmarkOptions, name: string, all:
 }
 
 const round2 = (value: number) => Math.round(value * 100) / 100;
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return round2(sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2);
-};
 
 /**
  * The federation gateway benchmark: the same four subgraph processes and the same closed-loop load
@@ -375,12 +371,13 @@ export const gatewayBenchmark: Benchmark = {
     }
 
     const summary: Record<string, unknown> = {};
-    const medianOf = (mine: Measurement[]) => ({
-      requestsPerSecond: median(mine.map((m) => m.requestsPerSecond)),
-      latencyMs: { p50: median(mine.map((m) => m.latencyMs.p50)), p99: median(mine.map((m) => m.latencyMs.p99)) },
+    const medianOf = (mine: Measurement[], pick: (m: Measurement) => number) => round2(median(mine.map(pick)));
+    const medians = (mine: Measurement[]) => ({
+      requestsPerSecond: medianOf(mine, (m) => m.requestsPerSecond),
+      latencyMs: { p50: medianOf(mine, (m) => m.latencyMs.p50), p99: medianOf(mine, (m) => m.latencyMs.p99) },
       errors: mine.reduce((sum, m) => sum + m.errors + m.non2xx + m.mismatches, 0),
       peakRssMiB: Math.max(...mine.map((m) => m.peakRssMiB)),
-      cpuMsPerRequest: median(mine.map((m) => m.cpuMsPerRequest)),
+      cpuMsPerRequest: medianOf(mine, (m) => m.cpuMsPerRequest),
     });
     const ratio = (a?: number, b?: number) => (a && b ? round2(a / b) : null);
     for (const variant of variants) {
@@ -392,14 +389,14 @@ export const gatewayBenchmark: Benchmark = {
         const perSetting = Object.fromEntries(
           sharings.map((sharing) => [
             String(sharing ?? 'defaults'),
-            medianOf(results((run) => run.gateway === 'ours' && run.sharing === sharing)),
+            medians(results((run) => run.gateway === 'ours' && run.sharing === sharing)),
           ]),
         );
         const first = Object.values(perSetting)[0]!;
         const others = gateways.filter((key) => key !== 'ours');
         summary[variant] = {
           ...perSetting,
-          ...Object.fromEntries(others.map((key) => [key, medianOf(results((run) => run.gateway === key))])),
+          ...Object.fromEntries(others.map((key) => [key, medians(results((run) => run.gateway === key))])),
           [ablation ? 'rpsOverAllOn' : 'rpsOverFirst']: Object.fromEntries(
             Object.entries(perSetting).map(([name, m]) => [name, ratio(m.requestsPerSecond, first.requestsPerSecond)]),
           ),
@@ -410,7 +407,7 @@ export const gatewayBenchmark: Benchmark = {
         continue;
       }
       const perGateway = Object.fromEntries(
-        gateways.map((key) => [key, medianOf(results((run) => run.gateway === key))]),
+        gateways.map((key) => [key, medians(results((run) => run.gateway === key))]),
       );
       const rps = (key: GatewayKey) => perGateway[key]?.requestsPerSecond;
       const p99 = (key: GatewayKey) => perGateway[key]?.latencyMs.p99;

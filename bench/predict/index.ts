@@ -12,6 +12,7 @@ import type { LoopResult } from '../hotpath/load.js';
 import { assertPortFree, root } from '../hotpath/processes.js';
 import { adminQuery, databaseUrl as urlOfDatabase, gql } from '../lib/api.js';
 import { describeMachine } from '../lib/machine.js';
+import { median } from '../lib/stats.js';
 import { mainThreadCpuSeconds, processUsage, startProcess, waitUntil, type RunningProcess } from '../lib/processes.js';
 import type { LoadMessage, LoadRequest } from './load.js';
 import { INPUTS, MAX_ROW, OUTPUTS, PREDICT, inputRow, modelBytes } from './model.js';
@@ -49,11 +50,6 @@ type Mode = (typeof MODES)[number];
 const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/13';
 const amqpUrl = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : round((sorted[middle - 1]! + sorted[middle]!) / 2, 3);
-};
 
 type Measured = LoopResult & {
   mismatches: number;
@@ -381,7 +377,7 @@ export const predictBenchmark: Benchmark = {
               }
             }
           }
-          const medianOf = (list: Measured[], pick: (run: Measured) => number) => median(list.map(pick));
+          const medianOf = (list: Measured[], pick: (run: Measured) => number) => round(median(list.map(pick)), 3);
           const ofFloor = (key: FloorKey) => {
             const its = floorRuns.get(key)!;
             return {

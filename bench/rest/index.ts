@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Pool } from 'undici';
 import { buildLinearModel } from '../../lib/onnx/build-model.js';
 import { numberArg, type Benchmark } from '../benchmark.js';
+import { median } from '../lib/stats.js';
 import { closedLoop, percentiles, type LoopResult } from '../hotpath/load.js';
 import { createProject, root, signup, startPlatform, uploadModel, type HostilePlatform } from '../hostile/platform.js';
 import { describeMachine } from '../lib/machine.js';
@@ -168,23 +169,16 @@ export const restBenchmark: Benchmark = {
           `median difference ${Math.round(pairedSummary.medianDifferenceMs * 1000)} µs`,
       );
 
-      const median = (values: number[]) => {
-        const sorted = [...values].sort((a, b) => a - b);
-        const middle = sorted.length / 2;
-        const value = Number.isInteger(middle)
-          ? (sorted[middle - 1]! + sorted[middle]!) / 2
-          : sorted[Math.floor(middle)]!;
-        return Math.round(value * 1000) / 1000;
-      };
+      const median3 = (values: number[]) => Math.round(median(values) * 1000) / 1000;
       const summary: Record<string, unknown> = {};
       for (const concurrency of concurrencies) {
         const of = (door: Door) => {
           const results = measured[concurrency]![door];
           return {
-            perSecond: median(results.map((r) => r.perSecond)),
-            p50Ms: median(results.map((r) => r.latencyMs.p50)),
-            p99Ms: median(results.map((r) => r.latencyMs.p99)),
-            meanMs: median(results.map((r) => r.latencyMs.mean)),
+            perSecond: median3(results.map((r) => r.perSecond)),
+            p50Ms: median3(results.map((r) => r.latencyMs.p50)),
+            p99Ms: median3(results.map((r) => r.latencyMs.p99)),
+            meanMs: median3(results.map((r) => r.latencyMs.mean)),
           };
         };
         const graphql = of('graphql');
